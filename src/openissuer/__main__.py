@@ -1,0 +1,5 @@
+"""Run the command-line interface: ``python -m openissuer``."""
+
+from openissuer.cli import main
+
+main()

@@ -1,0 +1,34 @@
+"""The in-memory store: plain dicts of immutable domain objects, one lock serialising units of work."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from openissuer.domain.api_clients import ApiClient
+from openissuer.domain.ids import DEFAULT_TENANT_ID
+from openissuer.domain.tenants import Tenant
+
+
+@dataclass
+class MemoryState:
+    """Every table of the store; copied on begin, swapped in on commit."""
+
+    tenants: dict[str, Tenant] = field(default_factory=dict)
+    api_clients: dict[str, ApiClient] = field(default_factory=dict)
+
+    def copy(self) -> MemoryState:
+        """Return a copy whose dicts can change without touching this one (values are immutable)."""
+        return MemoryState(tenants=dict(self.tenants), api_clients=dict(self.api_clients))
+
+
+class InMemoryStore:
+    """A process-local database for tests and embedded use; seeded with the default tenant like a migration."""
+
+    def __init__(self) -> None:
+        self.state = MemoryState()
+        self.state.tenants[DEFAULT_TENANT_ID] = Tenant(
+            id=DEFAULT_TENANT_ID, name="default", public_url=None, created_at=datetime.now(UTC)
+        )
+        self.lock = asyncio.Lock()

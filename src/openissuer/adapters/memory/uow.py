@@ -1,0 +1,54 @@
+"""The in-memory unit of work: works on a copy of the state and swaps it in on commit."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from openissuer.adapters.memory.repositories import InMemoryApiClientRepository, InMemoryTenantRepository
+from openissuer.adapters.memory.store import InMemoryStore, MemoryState
+
+
+class InMemoryUnitOfWork:
+    """One transaction over the store. Units of work are serialised by the store's lock (no nesting)."""
+
+    tenants: InMemoryTenantRepository
+    api_clients: InMemoryApiClientRepository
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+        self._working: MemoryState | None = None
+
+    async def __aenter__(self) -> Self:
+        await self._store.lock.acquire()
+        self._begin()
+        return self
+
+    def _begin(self) -> None:
+        self._working = self._store.state.copy()
+        self.tenants = InMemoryTenantRepository(self._working)
+        self.api_clients = InMemoryApiClientRepository(self._working)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._working = None
+        self._store.lock.release()
+
+    async def commit(self) -> None:
+        """Make this unit's changes visible; later changes start from the committed state."""
+        if self._working is None:
+            raise RuntimeError("commit() outside 'async with'")
+        self._store.state = self._working
+        self._begin()
+
+
+class InMemoryStorageHealth:
+    """The in-memory store is always ready."""
+
+    async def check(self) -> list[str]:
+        """Return no problems."""
+        return []

@@ -1,0 +1,67 @@
+"""Engines for SQLite (WAL, busy timeout) and PostgreSQL (psycopg 3), async for serving and sync for migrations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def async_url(url: str) -> str:
+    """Return ``url`` with an async driver: aiosqlite for SQLite, psycopg (async mode) for PostgreSQL."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    if backend == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    raise ValueError(f"unsupported database backend {backend!r}: use sqlite or postgresql")
+
+
+def sync_url(url: str) -> str:
+    """Return ``url`` with a synchronous driver (for Alembic): sqlite3 or psycopg."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite").render_as_string(hide_password=False)
+    if backend == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    raise ValueError(f"unsupported database backend {backend!r}: use sqlite or postgresql")
+
+
+def is_sqlite(url: str) -> bool:
+    """Tell whether ``url`` names a SQLite database."""
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def create_async_db_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """Create the serving engine; SQLite connections get WAL mode, a busy timeout and foreign keys."""
+    target = async_url(url)
+    if is_sqlite(target):
+        engine = create_async_engine(target, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine.sync_engine, "connect", _configure_sqlite)
+        return engine
+    return create_async_engine(target, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def create_sync_db_engine(url: str) -> Engine:
+    """Create a synchronous engine (migrations, CLI checks) with the same SQLite connection settings."""
+    target = sync_url(url)
+    if is_sqlite(target):
+        engine = create_engine(target, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine, "connect", _configure_sqlite)
+        return engine
+    return create_engine(target, pool_pre_ping=True)

@@ -1,0 +1,72 @@
+"""The SQL unit of work: one connection, one transaction, its repositories."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from openissuer.adapters.sql.migrate import current_revision
+from openissuer.adapters.sql.repositories import SqlApiClientRepository, SqlTenantRepository
+
+
+class SqlUnitOfWork:
+    """``async with uow: ...; await uow.commit()`` over one pooled connection; rolls back unless committed."""
+
+    tenants: SqlTenantRepository
+    api_clients: SqlApiClientRepository
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+
+    async def __aenter__(self) -> Self:
+        self._conn = await self._engine.connect()
+        await self._conn.begin()
+        self.tenants = SqlTenantRepository(self._conn)
+        self.api_clients = SqlApiClientRepository(self._conn)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if conn.in_transaction():
+                await conn.rollback()
+        finally:
+            await conn.close()
+
+    async def commit(self) -> None:
+        """Commit the transaction; later statements in this unit run in a new one."""
+        if self._conn is None:
+            raise RuntimeError("commit() outside 'async with'")
+        await self._conn.commit()
+        await self._conn.begin()
+
+
+class SqlStorageHealth:
+    """Readiness: the database answers and its schema is at the revision this code expects."""
+
+    def __init__(self, engine: AsyncEngine, expected_revision: str) -> None:
+        self._engine = engine
+        self._expected = expected_revision
+
+    async def check(self) -> list[str]:
+        """Return the problems found (empty when ready); never raises for a database that is down."""
+        try:
+            async with self._engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+                revision = await current_revision(conn)
+        except Exception as exc:  # any driver error means "not ready"
+            return [f"database unreachable: {type(exc).__name__}"]
+        if revision != self._expected:
+            return [f"database schema at revision {revision or 'none'}, expected {self._expected}"]
+        return []

@@ -1,0 +1,176 @@
+"""Typer commands. Each builds the container it needs from the settings and closes it when done."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+
+from openissuer import __version__
+from openissuer.bootstrap import MEMORY_DATABASE_URL, Container, build, migrate
+from openissuer.cli.logs import configure_logging
+from openissuer.config import CONFIG_FILE_ENV, Settings
+from openissuer.domain.api_clients import Role
+from openissuer.domain.ids import DEFAULT_TENANT_ID
+from openissuer.domain.pages import MAX_PAGE_LIMIT, PageKey
+from openissuer.errors import IssuerError
+
+app = typer.Typer(help="openissuer: a self-hosted OID4VCI credential issuer.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+clients_app = typer.Typer(help="Management API clients.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(clients_app, name="clients")
+console = Console()
+err_console = Console(stderr=True)
+T = TypeVar("T")
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"openissuer {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+    config: Annotated[Path | None, typer.Option("--config", help="TOML settings file (env vars win).")] = None,
+) -> None:
+    if config is not None:
+        os.environ[CONFIG_FILE_ENV] = str(config)  # read by Settings here and in every worker process
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+def _with_container(settings: Settings, work: Callable[[Container], Awaitable[T]]) -> T:
+    async def run() -> T:
+        container = build(settings)
+        try:
+            await container.start()
+            return await work(container)
+        finally:
+            await container.aclose()
+
+    try:
+        return asyncio.run(run())
+    except IssuerError as exc:
+        err_console.print(f"[red]error:[/red] {exc.description}")
+        raise typer.Exit(1) from exc
+
+
+def _prepare(settings: Settings, *, migrate_schema: bool) -> None:
+    settings.resolve_master_key()  # generated once here, before worker processes read it
+    if settings.resolved_database_url == MEMORY_DATABASE_URL and settings.workers > 1:
+        err_console.print("[red]error:[/red] the memory database cannot be shared by several workers")
+        raise typer.Exit(2)
+    if migrate_schema:
+        revision = migrate(settings)
+        if revision:
+            console.print(f"database schema at revision {revision}", style="dim")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (OPENISSUER_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (OPENISSUER_PORT).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (OPENISSUER_WORKERS).")] = None,
+    migrate_schema: Annotated[bool, typer.Option("--migrate/--no-migrate", help="Upgrade the schema first.")] = True,
+) -> None:
+    """Run the issuer server."""
+    for name, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
+        if value is not None:
+            os.environ[f"OPENISSUER_{name}"] = str(value)  # worker processes read the same settings
+    settings = _settings()
+    _prepare(settings, migrate_schema=migrate_schema and settings.auto_migrate)
+    _run_server(settings)
+
+
+def _run_server(settings: Settings) -> None:
+    if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="openissuer-metrics-")
+    uvicorn.run(
+        "openissuer.cli.asgi:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        access_log=False,
+        log_config=None,
+        server_header=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Upgrade the database schema to the newest revision."""
+    settings = _settings()
+    revision = migrate(settings)
+    console.print(f"database schema at revision {revision or 'n/a (memory)'}")
+
+
+def _parse_roles(roles: list[str]) -> tuple[Role, ...]:
+    try:
+        return tuple(Role(role) for role in roles)
+    except ValueError as exc:
+        raise typer.BadParameter(f"roles are {', '.join(r.value for r in Role)}") from exc
+
+
+@clients_app.command("create")
+def clients_create(
+    role: Annotated[list[str], typer.Option("--role", help="admin | issuer | auditor (repeatable).")],
+    name: Annotated[str, typer.Option(help="A label for the client.")] = "cli",
+    tenant_id: Annotated[str, typer.Option(help="Tenant id.")] = DEFAULT_TENANT_ID,
+) -> None:
+    """Create a management API client and print its id and secret (the secret is shown only now)."""
+    roles = _parse_roles(role)
+    settings = _settings()
+    if settings.auto_migrate:
+        migrate(settings)
+    created = _with_container(settings, lambda c: c.api_clients.create_client(tenant_id, name=name, roles=roles))
+    console.print(f"client_id:     {created.client.client_id}")
+    console.print(f"client_secret: {created.client_secret}")
+    err_console.print("Store the secret now: it cannot be shown again.", style="yellow")
+
+
+@clients_app.command("list")
+def clients_list(tenant_id: Annotated[str, typer.Option(help="Tenant id.")] = DEFAULT_TENANT_ID) -> None:
+    """List the tenant's management API clients."""
+    settings = _settings()
+
+    async def collect(container: Container) -> list[tuple[str, str, str, str, str]]:
+        rows, after = [], None
+        while True:
+            page = await container.api_clients.list_clients(tenant_id, limit=MAX_PAGE_LIMIT, after=after)
+            rows += [(c.id, c.client_id, c.name, ",".join(c.roles), c.created_at.isoformat()) for c in page.items]
+            if page.next_key is None:
+                return rows
+            after = PageKey(page.next_key.created_at, page.next_key.id)
+
+    table = Table("id", "client_id", "name", "roles", "created")
+    for row in _with_container(settings, collect):
+        table.add_row(*row)
+    console.print(table)
+
+
+@clients_app.command("delete")
+def clients_delete(
+    id: Annotated[str, typer.Argument(help="The client's id (not its client_id).")],
+    tenant_id: Annotated[str, typer.Option(help="Tenant id.")] = DEFAULT_TENANT_ID,
+) -> None:
+    """Delete a management API client; its tokens stop working at once."""
+    _with_container(_settings(), lambda c: c.api_clients.delete_client(tenant_id, id))
+    console.print(f"deleted {id}")

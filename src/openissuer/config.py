@@ -1,0 +1,112 @@
+"""Settings: ``OPENISSUER_*`` environment variables, then an optional TOML file, then defaults.
+
+Read only by ``cli/`` and ``bootstrap``; every other component receives the values it needs as constructor
+arguments (DESIGN.md §4).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+CONFIG_FILE_ENV = "OPENISSUER_CONFIG_FILE"
+MASTER_KEY_FILE = "master.key"
+
+log = logging.getLogger("openissuer.config")
+
+
+class Settings(BaseSettings):
+    """Every setting of an openissuer deployment; see docs/configuration.md for each one."""
+
+    model_config = SettingsConfigDict(env_prefix="OPENISSUER_", extra="ignore")
+
+    data_dir: Path = Field(default=Path(".openissuer"), description="Directory for the SQLite file and master key.")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default sqlite in the data dir. PostgreSQL: postgresql+psycopg://user@host/db",
+    )
+    public_url: str = Field(default="http://127.0.0.1:8000", description="Public base URL of the default tenant.")
+    master_key: SecretStr | None = Field(default=None, description="Base64url 32-byte key-encryption key.")
+    outbound_allow_private: bool = Field(default=False, description="Allow http and private targets (dev only).")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "console"] = "json"
+    auto_migrate: bool = Field(default=True, description="`serve` upgrades the database schema at start.")
+    management_token_ttl: int = Field(default=3600, ge=60, le=86400, description="Management token lifetime (s).")
+    bootstrap_client_id: str | None = None
+    bootstrap_client_secret: SecretStr | None = None
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Precedence: explicit arguments, environment, then the TOML file named by OPENISSUER_CONFIG_FILE."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_file = os.environ.get(CONFIG_FILE_ENV)
+        if toml_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_file)))
+        return tuple(sources)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """Return the database URL, defaulting to a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'openissuer.db').resolve()}"
+
+    def resolve_master_key(self) -> bytes:
+        """Return the 32-byte master key; generate one into the data directory on first run when none is set."""
+        if self.master_key is not None:
+            return decode_master_key(self.master_key.get_secret_value())
+        path = self.data_dir / MASTER_KEY_FILE
+        if path.exists():
+            return decode_master_key(path.read_text().strip())
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        encoded = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(encoded + "\n")
+        log.warning(
+            "generated a master key into %s; production deployments must set OPENISSUER_MASTER_KEY "
+            "(and keep it: data sealed with it cannot be read without it)",
+            path,
+        )
+        return decode_master_key(encoded)
+
+
+def decode_master_key(encoded: str) -> bytes:
+    """Decode a base64/base64url master key and check it is 32 bytes."""
+    text = encoded.strip()
+    try:
+        raw = base64.urlsafe_b64decode(text.replace("+", "-").replace("/", "_") + "=" * (-len(text) % 4))
+    except ValueError as exc:
+        raise ValueError("OPENISSUER_MASTER_KEY is not base64") from exc
+    if len(raw) != 32:
+        raise ValueError("OPENISSUER_MASTER_KEY must encode exactly 32 bytes")
+    return raw
+
+
+def generate_master_key() -> str:
+    """Return a new random master key, base64url-encoded, for an operator to store."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")

@@ -1,0 +1,195 @@
+"""The error tree (DESIGN.md §3).
+
+Every error openissuer raises on purpose is an ``IssuerError``. ``description`` is public and may be shown to the
+client; ``detail`` is for the log only. Exactly one handler in ``web/`` renders them.
+
+Two families render differently:
+
+- ``OAuthError`` subclasses (OAuth 2.0 / OID4VCI) render as ``{"error", "error_description"}`` with
+  ``Cache-Control: no-store``; ``code`` is the spec's error string verbatim.
+- ``ManagementError`` subclasses (the management API) render as ``{"code", "message", "details"}`` like the
+  reference platform; ``code`` is ``BadRequest``, ``NotFound``, ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+class IssuerError(Exception):
+    """Base of every deliberate error: a public description, a private detail, a status and a code."""
+
+    code: ClassVar[str] = "server_error"
+    status: ClassVar[int] = 500
+
+    def __init__(
+        self,
+        description: str,
+        *,
+        detail: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(description)
+        self.description = description
+        self.detail = detail
+        self.headers: dict[str, str] = dict(headers or {})
+
+
+# --- OAuth 2.0 / OID4VCI errors -------------------------------------------------------------------------------
+
+
+class OAuthError(IssuerError):
+    """An error of the OAuth 2.0 family: ``{"error": code, "error_description": description}``."""
+
+    code = "invalid_request"
+    status = 400
+
+
+class InvalidRequestError(OAuthError):
+    code = "invalid_request"
+
+
+class InvalidClientError(OAuthError):
+    """RFC 6749 §5.2: client authentication failed; 401."""
+
+    code = "invalid_client"
+    status = 401
+
+
+class InvalidGrantError(OAuthError):
+    code = "invalid_grant"
+
+
+class UnauthorizedClientError(OAuthError):
+    code = "unauthorized_client"
+
+
+class UnsupportedGrantTypeError(OAuthError):
+    code = "unsupported_grant_type"
+
+
+class InvalidScopeError(OAuthError):
+    code = "invalid_scope"
+
+
+class InvalidTokenError(OAuthError):
+    """RFC 6750 §3.1: the access token is missing, expired, revoked or malformed; 401."""
+
+    code = "invalid_token"
+    status = 401
+
+
+class InsufficientScopeError(OAuthError):
+    code = "insufficient_scope"
+    status = 403
+
+
+# --- Management API errors ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ErrorDetail:
+    """One entry of a management error's ``details``: where the problem is and what it is."""
+
+    location: str
+    param: str
+    msg: str
+    value: Any = None
+
+
+class ManagementError(IssuerError):
+    """An error of the management API: ``{"code", "message", "details": [...]}``.
+
+    ``oauth_error``, when set, adds RFC 6749 ``error`` / ``error_description`` members to the same body, for the
+    management token endpoint whose callers may be generic OAuth 2.0 client-credentials libraries.
+    """
+
+    code = "BadRequest"
+    status = 400
+    oauth_error: ClassVar[str | None] = None
+
+    def __init__(
+        self,
+        description: str,
+        *,
+        details: Sequence[ErrorDetail] = (),
+        detail: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(description, detail=detail, headers=headers)
+        self.details: tuple[ErrorDetail, ...] = tuple(details)
+
+
+class ValidationError(ManagementError):
+    code = "BadRequest"
+    status = 400
+
+
+class UnauthorizedError(ManagementError):
+    """Missing, invalid or expired management credentials; 401."""
+
+    code = "Unauthorized"
+    status = 401
+
+
+class InvalidClientCredentialsError(UnauthorizedError):
+    """The management token endpoint could not authenticate the client (RFC 6749 ``invalid_client``)."""
+
+    oauth_error = "invalid_client"
+
+
+class InvalidTokenRequestError(ValidationError):
+    """The management token request is malformed (RFC 6749 ``invalid_request``)."""
+
+    oauth_error = "invalid_request"
+
+
+class UnsupportedManagementGrantError(ValidationError):
+    """The management token endpoint only supports ``client_credentials``."""
+
+    oauth_error = "unsupported_grant_type"
+
+
+class ForbiddenError(ManagementError):
+    """Authenticated, but the client's role does not permit the operation; 403."""
+
+    code = "Forbidden"
+    status = 403
+
+
+class NotFoundError(ManagementError):
+    """The resource does not exist in the caller's tenant (another tenant's object is also 404, never 403)."""
+
+    code = "NotFound"
+    status = 404
+
+
+class ConflictError(ManagementError):
+    code = "Conflict"
+    status = 409
+
+
+class ServiceUnavailableError(ManagementError):
+    code = "ServiceUnavailable"
+    status = 503
+
+
+# --- Claim mapping ----------------------------------------------------------------------------------------------
+
+
+class ClaimMappingError(IssuerError):
+    """A claim mapping could not produce a value: a required value is missing or cannot be coerced.
+
+    ``namespace`` and ``claim`` name the mapping; the service that applies mappings decides how this reaches a
+    client (a management ``ValidationError`` at configuration time, an OID4VCI error at issuance time).
+    """
+
+    code = "invalid_claims"
+    status = 400
+
+    def __init__(self, description: str, *, namespace: str | None, claim: str, detail: str | None = None) -> None:
+        super().__init__(description, detail=detail)
+        self.namespace = namespace
+        self.claim = claim

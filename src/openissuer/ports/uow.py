@@ -1,0 +1,40 @@
+"""The unit of work (DESIGN.md §2): one transaction, its repositories, commit or roll back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Protocol, Self
+
+from openissuer.ports.repositories import ApiClientRepository, TenantRepository
+
+
+class UnitOfWork(Protocol):
+    """``async with uow: ...; await uow.commit()``; rolls back on exit unless committed."""
+
+    @property
+    def tenants(self) -> TenantRepository: ...
+
+    @property
+    def api_clients(self) -> ApiClientRepository: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+class StorageHealth(Protocol):
+    """Readiness of the storage: reachable, and its schema at the version this code expects."""
+
+    async def check(self) -> list[str]:
+        """Return the problems found; an empty list means ready."""

@@ -1,0 +1,42 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from openissuer import __version__
+from openissuer.bootstrap import Container
+from openissuer.web.errors import install_error_handlers
+from openissuer.web.middleware import RequestContextMiddleware
+from openissuer.web.routers import api_clients, management_auth, ops
+
+DESCRIPTION = """openissuer issues verifiable credentials to wallets over OpenID for Verifiable Credential Issuance.
+
+**Management API**: obtain a token with `POST /v1/auth/token` (client credentials), then call the management
+endpoints with `Authorization: Bearer <token>`. Lists are paginated with `limit` (1–1000, default 100) and the
+opaque `cursor` from the previous page's `nextCursor`. Errors are `{code, message, details[]}`.
+"""
+
+
+def create_app(container: Container) -> FastAPI:
+    """Return the app serving ``container``; the container is closed when the app shuts down."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await container.start()
+        try:
+            yield
+        finally:
+            await container.aclose()
+
+    app = FastAPI(title="openissuer", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.container = container
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(ops.router)
+    app.include_router(management_auth.router)
+    app.include_router(api_clients.router)
+    return app

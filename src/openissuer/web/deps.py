@@ -1,0 +1,32 @@
+"""FastAPI dependencies: the container and the management principal."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from openissuer.bootstrap import Container
+from openissuer.domain.api_clients import ManagementPrincipal
+
+_bearer = HTTPBearer(auto_error=False, description="A token from POST /v1/auth/token.")
+
+
+def get_container(request: Request) -> Container:
+    """Return the process's container."""
+    container: Container = request.app.state.container
+    return container
+
+
+async def get_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> ManagementPrincipal:
+    """Authenticate the management API caller from its bearer token (401 when missing, invalid or expired)."""
+    token = credentials.credentials if credentials and credentials.scheme.lower() == "bearer" else None
+    return await get_container(request).management_auth.authenticate(token)
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+PrincipalDep = Annotated[ManagementPrincipal, Depends(get_principal)]

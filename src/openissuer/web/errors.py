@@ -1,0 +1,102 @@
+"""The one place errors become responses (DESIGN.md §3)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from openissuer.errors import ErrorDetail, IssuerError, ManagementError, OAuthError
+
+log = logging.getLogger("openissuer.web")
+
+NO_STORE = {"Cache-Control": "no-store"}
+_HTTP_CODES = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    413: "PayloadTooLarge",
+    415: "UnsupportedMediaType",
+    429: "TooManyRequests",
+}
+_SENSITIVE_PARAMS = ("secret", "password", "token", "code", "key", "proof", "nonce")
+
+
+def render_error(error: IssuerError) -> JSONResponse:
+    """Render an IssuerError in its family's shape; log its private detail, never send it."""
+    if error.detail:
+        log.info("request failed", extra={"error": error.code, "status": error.status, "reason": error.detail})
+    headers = dict(error.headers)
+    body: dict[str, Any]
+    if isinstance(error, ManagementError):
+        body = {"code": error.code, "message": error.description, "details": [_detail(d) for d in error.details]}
+        if error.oauth_error:
+            body.update(error=error.oauth_error, error_description=error.description)
+            headers.update(NO_STORE)
+    elif isinstance(error, OAuthError):
+        body = {"error": error.code, "error_description": error.description}
+        headers.update(NO_STORE)
+    else:
+        body = {"error": error.code, "error_description": error.description}
+    return JSONResponse(body, status_code=error.status, headers=headers)
+
+
+def _detail(detail: ErrorDetail) -> dict[str, Any]:
+    value = detail.value
+    if value is not None and any(word in detail.param.lower() for word in _SENSITIVE_PARAMS):
+        value = "[redacted]"
+    return {"location": detail.location, "param": detail.param, "msg": detail.msg, "value": value}
+
+
+def _validation_details(exc: RequestValidationError) -> list[ErrorDetail]:
+    details = []
+    for item in exc.errors():
+        loc = [str(part) for part in item.get("loc", ())]
+        location = loc[0] if loc else "body"
+        location = "params" if location == "path" else location
+        value = item.get("input")
+        details.append(ErrorDetail(location, ".".join(loc[1:]), str(item.get("msg", "invalid")), _jsonable(value)))
+    return details
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, list | dict):
+        return None  # whole sub-documents are not echoed back
+    return str(value)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers: IssuerError, request validation, routing errors and the last-resort 500."""
+
+    async def on_issuer_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, IssuerError)
+        return render_error(exc)
+
+    async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return render_error(ManagementError("Validation Error", details=_validation_details(exc)))
+
+    async def on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = _HTTP_CODES.get(exc.status_code, "Error")
+        body = {"code": code, "message": str(exc.detail), "details": []}
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        body = {"error": "server_error", "error_description": "The server encountered an internal error"}
+        return JSONResponse(body, status_code=500, headers=NO_STORE)
+
+    app.add_exception_handler(IssuerError, on_issuer_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,57 @@
+"""Cursor pagination at the edge (reference platform §1.3): ``limit`` 1–1000, opaque ``cursor``, ``nextCursor``.
+
+A cursor is base64url of ``createdAt=<ISO time>&id=<id>``, the keyset of the last row of the previous page.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import parse_qs, urlencode
+
+from fastapi import Query
+
+from openissuer.domain.pages import DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, Page, PageKey
+from openissuer.errors import ErrorDetail, ValidationError
+
+
+def encode_cursor(key: PageKey) -> str:
+    """Return the opaque cursor for a page key."""
+    raw = urlencode({"createdAt": key.created_at.isoformat(), "id": key.id})
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> PageKey:
+    """Return the page key of a cursor; raise ValidationError naming ``cursor`` when it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        fields = parse_qs(raw, strict_parsing=True)
+        created_at = datetime.fromisoformat(fields["createdAt"][0])
+        if created_at.tzinfo is None:
+            raise ValueError("naive time")
+        return PageKey(created_at=created_at, id=fields["id"][0])
+    except (ValueError, KeyError, UnicodeDecodeError) as exc:
+        raise ValidationError(
+            "Validation Error", details=[ErrorDetail("query", "cursor", "is not a valid cursor", cursor)]
+        ) from exc
+
+
+class PageParams:
+    """The ``limit`` and ``cursor`` query parameters, validated."""
+
+    def __init__(
+        self,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE_LIMIT, description="Page size, 1–1000.")] = DEFAULT_PAGE_LIMIT,
+        cursor: Annotated[str | None, Query(description="`nextCursor` of the previous page.")] = None,
+    ) -> None:
+        self.limit = limit
+        self.after = decode_cursor(cursor) if cursor else None
+
+
+def render_page(page: Page[Any], items: list[Any]) -> dict[str, Any]:
+    """Return ``{data, nextCursor?}``; the last page has no ``nextCursor``."""
+    body: dict[str, Any] = {"data": items}
+    if page.next_key is not None:
+        body["nextCursor"] = encode_cursor(page.next_key)
+    return body
