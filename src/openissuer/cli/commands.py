@@ -12,7 +12,6 @@ from typing import Annotated, TypeVar
 import typer
 import uvicorn
 from rich.console import Console
-from rich.table import Table
 
 from openissuer import __version__
 from openissuer.bootstrap import MEMORY_DATABASE_URL, Container, build, migrate
@@ -152,18 +151,19 @@ def clients_list(tenant_id: Annotated[str, typer.Option(help="Tenant id.")] = DE
     settings = _settings()
 
     async def collect(container: Container) -> list[tuple[str, str, str, str, str]]:
-        rows, after = [], None
+        rows: list[tuple[str, str, str, str, str]] = []
+        after: PageKey | None = None
         while True:
             page = await container.api_clients.list_clients(tenant_id, limit=MAX_PAGE_LIMIT, after=after)
             rows += [(c.id, c.client_id, c.name, ",".join(c.roles), c.created_at.isoformat()) for c in page.items]
             if page.next_key is None:
                 return rows
-            after = PageKey(page.next_key.created_at, page.next_key.id)
+            after = page.next_key
 
-    table = Table("id", "client_id", "name", "roles", "created")
+    # Tab-separated, never truncated: readable in a terminal and easy to script.
+    typer.echo("id\tclient_id\tname\troles\tcreated")
     for row in _with_container(settings, collect):
-        table.add_row(*row)
-    console.print(table)
+        typer.echo("\t".join(row))
 
 
 @clients_app.command("delete")
@@ -174,3 +174,45 @@ def clients_delete(
     """Delete a management API client; its tokens stop working at once."""
     _with_container(_settings(), lambda c: c.api_clients.delete_client(tenant_id, id))
     console.print(f"deleted {id}")
+
+
+DEMO_CLIENT_ID = "demo-admin"
+
+
+@app.command()
+def demo(
+    port: Annotated[int | None, typer.Option(help="Port (OPENISSUER_PORT).")] = None,
+) -> None:
+    """Run a local server on SQLite with demo data and print how to use it."""
+    if port is not None:
+        os.environ["OPENISSUER_PORT"] = str(port)
+    os.environ.setdefault("OPENISSUER_LOG_FORMAT", "console")
+    settings = _settings()
+    _prepare(settings, migrate_schema=True)
+
+    async def seed(container: Container) -> str:
+        existing = await container.api_clients.find_by_client_id(DEMO_CLIENT_ID)
+        if existing is not None:  # a secret cannot be shown twice, so the demo client gets a new one each run
+            await container.api_clients.delete_client(existing.tenant_id, existing.id)
+        created = await container.api_clients.create_client(
+            DEFAULT_TENANT_ID, name="demo", roles=(Role.ADMIN,), client_id=DEMO_CLIENT_ID
+        )
+        return created.client_secret
+
+    secret = _with_container(settings, seed)
+    base = f"http://{settings.host}:{settings.port}"
+    console.rule("openissuer demo")
+    console.print(f"Server:        {base}   (API docs: {base}/docs)")
+    console.print(f"Database:      {settings.resolved_database_url}")
+    console.print(f"client_id:     {DEMO_CLIENT_ID}")
+    console.print(f"client_secret: {secret}")
+    console.print("Get a management token:")
+    console.print(
+        f"  curl -s -X POST {base}/v1/auth/token -H 'Content-Type: application/json' \\\n"
+        f'    -d \'{{"grant_type":"client_credentials","client_id":"{DEMO_CLIENT_ID}",'
+        f'"client_secret":"{secret}"}}\'',
+        soft_wrap=True,
+        highlight=False,
+    )
+    console.rule()
+    _run_server(settings)

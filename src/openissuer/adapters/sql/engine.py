@@ -39,6 +39,9 @@ def is_sqlite(url: str) -> bool:
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # The sqlite3 module's own transaction handling starts transactions late and breaks SAVEPOINTs; turn it off
+    # and let SQLAlchemy's "begin" event below issue BEGIN (the documented recipe for pysqlite and aiosqlite).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
@@ -47,12 +50,21 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _begin_sqlite(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+def _listen_sqlite(engine: Engine) -> None:
+    event.listen(engine, "connect", _configure_sqlite)
+    event.listen(engine, "begin", _begin_sqlite)
+
+
 def create_async_db_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """Create the serving engine; SQLite connections get WAL mode, a busy timeout and foreign keys."""
     target = async_url(url)
     if is_sqlite(target):
         engine = create_async_engine(target, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        event.listen(engine.sync_engine, "connect", _configure_sqlite)
+        _listen_sqlite(engine.sync_engine)
         return engine
     return create_async_engine(target, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
@@ -62,6 +74,6 @@ def create_sync_db_engine(url: str) -> Engine:
     target = sync_url(url)
     if is_sqlite(target):
         engine = create_engine(target, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        event.listen(engine, "connect", _configure_sqlite)
+        _listen_sqlite(engine)
         return engine
     return create_engine(target, pool_pre_ping=True)

@@ -1,0 +1,50 @@
+"""Fixtures for in-process end-to-end tests through the ASGI app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from oi_testing import FakeClock, make_settings
+from openissuer.bootstrap import Container, build
+from openissuer.web.app import create_app
+
+ADMIN_ID = "test-admin"
+ADMIN_SECRET = "test-admin-secret-0123456789"
+
+
+@dataclass
+class Api:
+    """An HTTP client on the app plus the container behind it."""
+
+    http: httpx.AsyncClient
+    container: Container
+    clock: FakeClock
+
+    async def token(self, client_id: str = ADMIN_ID, client_secret: str = ADMIN_SECRET) -> str:
+        response = await self.http.post(
+            "/v1/auth/token",
+            json={"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret},
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["access_token"])
+
+    async def auth(self, client_id: str = ADMIN_ID, client_secret: str = ADMIN_SECRET) -> dict[str, str]:
+        return {"Authorization": f"Bearer {await self.token(client_id, client_secret)}"}
+
+
+@pytest.fixture
+async def api(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Api]:
+    settings = make_settings(
+        tmp_path, bootstrap_client_id=ADMIN_ID, bootstrap_client_secret=ADMIN_SECRET, management_token_ttl=600
+    )
+    container = build(settings, clock=clock)  # type: ignore[arg-type]
+    await container.start()
+    transport = httpx.ASGITransport(app=create_app(container), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="https://issuer.example") as http:
+        yield Api(http=http, container=container, clock=clock)
+    await container.aclose()

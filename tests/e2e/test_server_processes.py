@@ -1,0 +1,113 @@
+"""Real ``openissuer serve`` processes: SQLite on its own, and two processes sharing one PostgreSQL database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from oi_testing import TEST_MASTER_KEY, free_port
+
+pytestmark = pytest.mark.slow
+
+ADMIN_ID = "process-admin"
+ADMIN_SECRET = "process-admin-secret-0123456789"
+
+
+def server_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENISSUER_")}
+    env.update(
+        OPENISSUER_DATA_DIR=str(tmp_path / "data"),
+        OPENISSUER_MASTER_KEY=TEST_MASTER_KEY,
+        OPENISSUER_BOOTSTRAP_CLIENT_ID=ADMIN_ID,
+        OPENISSUER_BOOTSTRAP_CLIENT_SECRET=ADMIN_SECRET,
+        OPENISSUER_LOG_LEVEL="warning",
+    )
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def running_server(env: dict[str, str], *args: str) -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "openissuer", "serve", "--port", str(port), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                output = process.stdout.read().decode() if process.stdout else ""
+                raise AssertionError(f"server exited with {process.returncode}:\n{output}")
+            try:
+                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("server did not become ready in 30 s")
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def admin_headers(base: str) -> dict[str, str]:
+    response = httpx.post(f"{base}/v1/auth/token", json={"client_id": ADMIN_ID, "client_secret": ADMIN_SECRET})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def test_serve_on_sqlite_answers_and_persists(tmp_path: Path) -> None:
+    env = server_env(tmp_path)
+    with running_server(env) as base:
+        assert httpx.get(f"{base}/health").json()["status"] == "ok"
+        headers = admin_headers(base)
+        created = httpx.post(f"{base}/v1/api-clients", headers=headers, json={"name": "kept", "roles": ["auditor"]})
+        assert created.status_code == 201
+    assert (tmp_path / "data" / "openissuer.db").exists()
+    with running_server(env) as base:  # a restart keeps the data
+        listed = httpx.get(f"{base}/v1/api-clients", headers=admin_headers(base)).json()["data"]
+        assert "kept" in {c["name"] for c in listed}
+
+
+@pytest.mark.postgres
+def test_two_processes_share_one_postgres_database(tmp_path: Path, fresh_postgres_url: str) -> None:
+    env = server_env(tmp_path, OPENISSUER_DATABASE_URL=fresh_postgres_url)
+    with running_server(env) as first, running_server(env) as second:
+        headers = admin_headers(first)  # a token from one process works on the other
+        created = httpx.post(f"{first}/v1/api-clients", headers=headers, json={"name": "shared", "roles": ["issuer"]})
+        assert created.status_code == 201
+        client_id = created.json()["id"]
+        seen = httpx.get(f"{second}/v1/api-clients/{client_id}", headers=headers)
+        assert seen.status_code == 200
+        assert seen.json()["name"] == "shared"
+        assert httpx.delete(f"{second}/v1/api-clients/{client_id}", headers=headers).status_code == 204
+        assert httpx.get(f"{first}/v1/api-clients/{client_id}", headers=headers).status_code == 404
+
+
+@pytest.mark.postgres
+def test_several_workers_on_postgres(tmp_path: Path, fresh_postgres_url: str) -> None:
+    env = server_env(tmp_path, OPENISSUER_DATABASE_URL=fresh_postgres_url)
+    with running_server(env, "--workers", "2") as base:
+        headers = admin_headers(base)
+        for _ in range(6):  # requests land on either worker; every one sees the same data
+            assert httpx.get(f"{base}/v1/api-clients", headers=headers).status_code == 200
+        metrics = httpx.get(f"{base}/metrics").text
+        assert 'route="/v1/api-clients"' in metrics

@@ -1,0 +1,62 @@
+"""The log redaction processor masks secret-named fields and secret-shaped values."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from openissuer.cli.logs import REDACTED, configure_logging, redact_secrets
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "client_secret",
+        "secret",
+        "access_token",
+        "password",
+        "authorization",
+        "code",
+        "pre_authorized_code",
+        "tx_code",
+        "c_nonce",
+        "code_verifier",
+        "private_key",
+        "master_key",
+        "proof",
+        "id_token",
+        "key",
+    ],
+)
+def test_secret_named_fields_are_masked(name: str) -> None:
+    assert redact_secrets(None, "info", {name: "s3cr3t"})[name] == REDACTED
+
+
+@pytest.mark.parametrize("name", ["client_id", "status_code", "request_id", "tenant_id", "path", "token_type"])
+def test_public_fields_are_kept(name: str) -> None:
+    assert redact_secrets(None, "info", {name: "value"})[name] == "value"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["header was Bearer abc.def.ghi", "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln here", "Basic dXNlcjpwYXNz"],
+)
+def test_secret_shaped_values_are_masked(value: str) -> None:
+    masked = redact_secrets(None, "info", {"event": value})["event"]
+    assert REDACTED in masked
+    assert "abc.def.ghi" not in masked and "c2ln" not in masked and "dXNlcjpwYXNz" not in masked
+
+
+def test_json_lines_are_redacted_end_to_end(capfd: pytest.CaptureFixture[str]) -> None:
+    configure_logging("info", "json")
+    try:
+        logging.getLogger("openissuer.test").info("login", extra={"client_secret": "s3cr3t", "client_id": "abc"})
+    finally:
+        logging.getLogger().handlers.clear()
+    line = json.loads(capfd.readouterr().err.strip().splitlines()[-1])
+    assert line["client_secret"] == REDACTED
+    assert line["client_id"] == "abc"
+    assert line["event"] == "login"
+    assert "timestamp" in line
