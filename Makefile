@@ -27,8 +27,8 @@ demo: $(RUNTIME_STAMP)
 	$(BIN)/openissuer demo
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests $(wildcard bench)
+	$(BIN)/ruff format --check src tests $(wildcard bench)
 
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
