@@ -111,3 +111,43 @@ def test_several_workers_on_postgres(tmp_path: Path, fresh_postgres_url: str) ->
             assert httpx.get(f"{base}/v1/api-clients", headers=headers).status_code == 200
         metrics = httpx.get(f"{base}/metrics").text
         assert 'route="/v1/api-clients"' in metrics
+
+
+def test_demo_prints_credentials_that_obtain_a_token(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENISSUER_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "openissuer", "demo", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines: dict[str, str] = {}
+        deadline = time.monotonic() + 30
+        while "client_secret" not in lines and time.monotonic() < deadline:
+            key, _, value = process.stdout.readline().partition(":")
+            lines[key.strip()] = value.strip()
+        base = f"http://127.0.0.1:{port}"
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        token = httpx.post(
+            f"{base}/v1/auth/token",
+            json={
+                "grant_type": "client_credentials",
+                "client_id": lines["client_id"],
+                "client_secret": lines["client_secret"],
+            },
+        )
+        assert token.status_code == 200, token.text
+        assert (tmp_path / ".openissuer" / "openissuer.db").exists()
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
