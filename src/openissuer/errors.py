@@ -86,6 +86,40 @@ class InsufficientScopeError(OAuthError):
     status = 403
 
 
+class InvalidCredentialRequestError(OAuthError):
+    """OID4VCI §8.3.1.2 ``invalid_credential_request``."""
+
+    code = "invalid_credential_request"
+
+
+class UnknownCredentialConfigurationError(OAuthError):
+    """OID4VCI §8.3.1.2 ``unknown_credential_configuration``: the issuer does not know the requested id."""
+
+    code = "unknown_credential_configuration"
+
+
+class InvalidProofError(OAuthError):
+    """OID4VCI §8.3.1.2 ``invalid_proof``: the proof is missing or fails a check of Appendix F."""
+
+    code = "invalid_proof"
+
+
+class InvalidNonceError(OAuthError):
+    """OID4VCI §8.3.1.2 ``invalid_nonce``: the proof's ``c_nonce`` is unknown, used or expired."""
+
+    code = "invalid_nonce"
+
+
+class CredentialRequestDeniedError(OAuthError):
+    """OID4VCI §8.3.1.2 ``credential_request_denied``: the credential cannot be issued as configured.
+
+    "The Wallet SHOULD treat this error as unrecoverable." Raised e.g. for a required claim that has no value, for
+    validity windows the profile forbids, or when no signing certificate can cover the credential's validity.
+    """
+
+    code = "credential_request_denied"
+
+
 # --- Management API errors ------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,1 @@
+"""Credential format plugins behind ``formats/base.py``: one package per format; formats never import each other."""

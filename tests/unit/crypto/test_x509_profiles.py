@@ -16,17 +16,19 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtensionOID, NameOID
 
 from openissuer.adapters.keys.software import SoftwareSigner
+from openissuer.crypto.certificate_info import (
+    decode_pem,
+    encode_pem,
+    public_jwk_from_certificate,
+    read_certificate_info,
+)
 from openissuer.crypto.x509 import (
     MDL_DOCUMENT_SIGNER_EKU,
     CertificateProfileError,
     build_crl,
     build_document_signer_certificate,
     build_iaca_certificate,
-    decode_pem,
-    encode_pem,
     generate_serial_number,
-    public_jwk_from_certificate,
-    read_certificate_info,
 )
 from openissuer.crypto.x509_signing import X509SigningError
 
@@ -124,12 +126,14 @@ def test_document_signer_follows_the_annex_b_profile(pki: Pki) -> None:
     assert _extension(ds, ExtensionOID.SUBJECT_KEY_IDENTIFIER).value == x509.SubjectKeyIdentifier.from_public_key(
         ds.public_key()
     )
-    assert _extension(ds, ExtensionOID.ISSUER_ALTERNATIVE_NAME).value == _extension(
-        iaca, ExtensionOID.ISSUER_ALTERNATIVE_NAME
-    ).value
-    assert _extension(ds, ExtensionOID.CRL_DISTRIBUTION_POINTS).value == _extension(
-        iaca, ExtensionOID.CRL_DISTRIBUTION_POINTS
-    ).value
+    assert (
+        _extension(ds, ExtensionOID.ISSUER_ALTERNATIVE_NAME).value
+        == _extension(iaca, ExtensionOID.ISSUER_ALTERNATIVE_NAME).value
+    )
+    assert (
+        _extension(ds, ExtensionOID.CRL_DISTRIBUTION_POINTS).value
+        == _extension(iaca, ExtensionOID.CRL_DISTRIBUTION_POINTS).value
+    )
     assert public_jwk_from_certificate(pki.ds) == pki.ds_signer.public_jwk
 
 
@@ -210,7 +214,10 @@ def _ds(pki: Pki, **overrides: object) -> bytes:
     }
     arguments.update(overrides)
     return build_document_signer_certificate(
-        pki.iaca, pki.iaca_signer, SoftwareSigner.generate().public_jwk, **arguments  # type: ignore[arg-type]
+        pki.iaca,
+        pki.iaca_signer,
+        SoftwareSigner.generate().public_jwk,
+        **arguments,  # type: ignore[arg-type]
     )
 
 

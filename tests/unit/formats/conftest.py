@@ -11,8 +11,6 @@ from openissuer.adapters.keys.software import SoftwareSigner
 from openissuer.crypto.x509 import build_document_signer_certificate, build_iaca_certificate
 from openissuer.formats.base import RandomBytes
 
-DOCUMENT_SIGNER_VALIDITY = timedelta(days=450)
-
 
 @pytest.fixture(scope="session")
 def now() -> datetime:
@@ -48,7 +46,7 @@ def document_signer(iaca_signer: SoftwareSigner, iaca_certificate: bytes, now: d
         signer.public_jwk,
         common_name="example.com Document Signer",
         not_before=now - timedelta(hours=1),
-        not_after=now + DOCUMENT_SIGNER_VALIDITY,
+        not_after=now + timedelta(days=450),
     )
     return signer.with_x5c([certificate])
 

@@ -17,7 +17,7 @@ def test_tdate_is_utc_whole_seconds_with_z() -> None:
 
 def test_naive_datetimes_are_refused() -> None:
     with pytest.raises(ElementValueError, match="timezone-aware"):
-        encode_element_value(datetime(2025, 1, 1))  # noqa: DTZ001
+        encode_element_value(datetime(2025, 1, 1))
 
 
 def test_full_dates_use_tag_1004() -> None:

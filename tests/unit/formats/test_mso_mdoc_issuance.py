@@ -17,11 +17,11 @@ from pymdoccbor.mdoc.verifier import MdocCbor, MobileDocument
 from openissuer.adapters.keys.software import SoftwareSigner
 from openissuer.crypto.base64url import decode_base64url, encode_base64url
 from openissuer.crypto.cose import cose_key_from_jwk, jwk_from_cose_key
-from openissuer.errors import ClaimMappingError
+from openissuer.crypto.x509 import build_iaca_certificate
+from openissuer.errors import ClaimMappingError, CredentialRequestDeniedError
 from openissuer.formats.base import (
     ClaimDescription,
     CredentialFormat,
-    CredentialRequestDeniedError,
     FormatConfiguration,
     HolderKey,
     IssuedCredential,
@@ -115,8 +115,6 @@ def test_pymdoccbor_verifies_it_inside_a_device_response(issue: Issue, iaca_cert
 
 def test_pymdoccbor_refuses_it_under_another_iaca(issue: Issue) -> None:
     other_signer = SoftwareSigner.generate()
-    from openissuer.crypto.x509 import build_iaca_certificate
-
     today = datetime.now(UTC)
     other_iaca = build_iaca_certificate(
         other_signer,
@@ -278,7 +276,7 @@ def test_an_mdoc_needs_at_least_one_claim(issue: Issue) -> None:
 
 def test_an_unencodable_value_names_the_claim_but_not_the_value(issue: Issue) -> None:
     with pytest.raises(ClaimMappingError) as caught:
-        issue(claims={NS: {"given_name": "Ana", "expiry": datetime(2030, 1, 1, 12, 34)}})  # noqa: DTZ001
+        issue(claims={NS: {"given_name": "Ana", "expiry": datetime(2030, 1, 1, 12, 34)}})
     assert (caught.value.namespace, caught.value.claim) == (NS, "expiry")
     assert "12:34" not in caught.value.description
 

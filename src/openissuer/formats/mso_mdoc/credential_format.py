@@ -1,0 +1,148 @@
+"""The ``mso_mdoc`` CredentialFormat: metadata, configuration checks and issuance of an ISO 18013-5 mdoc.
+
+OID4VCI 1.0 Appendix A.2: the credential is "the base64url-encoded representation of the CBOR-encoded
+IssuerSigned structure"; ``credential_signing_alg_values_supported`` holds COSE algorithm integers; the holder's
+proof key (a JWK from the ``jwt`` proof) becomes the MSO ``deviceKeyInfo.deviceKey`` COSE_Key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from openissuer.crypto.base64url import encode_base64url
+from openissuer.crypto.cose import ALG_ES256, cose_key_from_jwk, create_cose_sign1
+from openissuer.crypto.signer import ES256, Signer
+from openissuer.errors import CredentialRequestDeniedError, ErrorDetail, ValidationError
+from openissuer.formats.base import (
+    FormatConfiguration,
+    HolderKey,
+    IssuedCredential,
+    NamespacedClaims,
+    RandomBytes,
+    RequestedValidity,
+    StatusListReference,
+    UnusableSignerError,
+)
+from openissuer.formats.credential_metadata import create_credential_metadata, find_display_problems
+from openissuer.formats.mso_mdoc.issuer_signed import (
+    collect_element_digests,
+    create_mobile_security_object,
+    create_signed_elements,
+    encode_issuer_signed,
+    encode_mobile_security_object,
+)
+from openissuer.formats.mso_mdoc.validity import compute_validity_window, find_validity_problem
+
+MSO_MDOC = "mso_mdoc"
+_MAX_DOC_TYPE_LENGTH = 1024
+_RESERVED_DOC_TYPE = "VerifiableCredential"
+
+
+class MsoMdocFormat:
+    """Issue ``mso_mdoc`` credentials signed with ES256 by a document signer whose certificate is in ``x5c``."""
+
+    @property
+    def format_id(self) -> str:
+        """``"mso_mdoc"``."""
+        return MSO_MDOC
+
+    def validate_configuration(self, config: FormatConfiguration) -> None:
+        """Raise ValidationError listing every problem: docType, claim paths, ``expiresIn``, branding.
+
+        Reference §4.2: ``type`` is 1-1024 characters and "must not be VerifiableCredential"; validity below 427
+        days for an mDL, at most 3620 days otherwise. Claim paths are ``(namespace, elementIdentifier)``.
+        """
+        problems: list[ErrorDetail] = []
+        doc_type = config.credential_type
+        if not doc_type.strip() or len(doc_type) > _MAX_DOC_TYPE_LENGTH or doc_type == _RESERVED_DOC_TYPE:
+            problems.append(
+                _problem("type", f"must be 1-{_MAX_DOC_TYPE_LENGTH} characters and not {_RESERVED_DOC_TYPE}")
+            )
+        if not config.claims:
+            problems.append(_problem("claimMappings", "must configure at least one claim"))
+        for claim in config.claims:
+            if len(claim.path) != 2 or not all(part.strip() for part in claim.path):
+                problems.append(_problem("claimMappings", "each claim needs a namespace and an element identifier"))
+        validity_problem = find_validity_problem(doc_type, config.expires_in)
+        if validity_problem is not None:
+            problems.append(_problem("expiresIn", validity_problem))
+        problems.extend(find_display_problems(config))
+        if problems:
+            raise ValidationError("The mDoc credential configuration is invalid", details=problems)
+
+    def metadata(self, config: FormatConfiguration) -> dict[str, Any]:
+        """Return the ``credential_configurations_supported`` entry (OID4VCI 1.0 §12.2.4, Appendix A.2.2)."""
+        entry: dict[str, Any] = {
+            "format": MSO_MDOC,
+            "doctype": config.credential_type,
+            "cryptographic_binding_methods_supported": ["cose_key", "jwk"],
+            "credential_signing_alg_values_supported": [ALG_ES256],
+            "proof_types_supported": {"jwt": {"proof_signing_alg_values_supported": [ES256]}},
+        }
+        credential_metadata = create_credential_metadata(config)
+        if credential_metadata is not None:
+            entry["credential_metadata"] = credential_metadata
+        return entry
+
+    def issue(
+        self,
+        claims: NamespacedClaims,
+        holder_key: HolderKey | None,
+        config: FormatConfiguration,
+        signer: Signer,
+        now: datetime,
+        *,
+        random_bytes: RandomBytes,
+        validity: RequestedValidity | None = None,
+        status: StatusListReference | None = None,
+    ) -> IssuedCredential:
+        """Return a base64url ``IssuerSigned`` whose MSO binds ``holder_key`` and is signed by ``signer``.
+
+        Trust assumptions: ``claims`` are already mapped and coerced; ``holder_key`` comes from a verified proof;
+        ``signer.x5c[0]`` is the document-signer certificate of ``signer``'s key.
+        """
+        if holder_key is None:
+            raise CredentialRequestDeniedError("An mDoc must be bound to a holder key, but no proof key was given")
+        if signer.alg != ES256:
+            raise UnusableSignerError(f"mso_mdoc is signed with ES256, not {signer.alg}")
+        window = compute_validity_window(
+            now=now,
+            expires_in=config.expires_in,
+            doc_type=config.credential_type,
+            requested=validity,
+            certificate_chain=signer.x5c,
+        )
+        elements = create_signed_elements(claims, random_bytes)
+        if not elements:
+            raise CredentialRequestDeniedError("The mDoc would contain no claims")
+        mso = create_mobile_security_object(
+            elements,
+            device_key=cose_key_from_jwk(holder_key.jwk),
+            doc_type=config.credential_type,
+            signed=window.signed,
+            valid_from=window.valid_from,
+            valid_until=window.valid_until,
+            status=status,
+        )
+        payload = encode_mobile_security_object(mso)
+        issuer_auth = create_cose_sign1(payload, signer)
+        return IssuedCredential(
+            format_id=MSO_MDOC,
+            credential_type=config.credential_type,
+            credential=encode_base64url(encode_issuer_signed(elements, issuer_auth)),
+            signed_at=window.signed,
+            valid_from=window.valid_from,
+            valid_until=window.valid_until,
+            # msoHash: SHA-256 over the signed MobileSecurityObjectBytes (the COSE_Sign1 payload).
+            credential_hash=encode_base64url(hashlib.sha256(payload).digest()),
+            holder_jwk=dict(holder_key.jwk),
+            holder_key_thumbprint=holder_key.thumbprint,
+            digests=collect_element_digests(elements),
+            status=status,
+        )
+
+
+def _problem(param: str, msg: str) -> ErrorDetail:
+    return ErrorDetail(location="body", param=param, msg=msg)
