@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from openissuer.adapters.keys.store import SoftwareKeyStore
 from openissuer.adapters.memory.store import InMemoryStore
 from openissuer.adapters.memory.uow import InMemoryStorageHealth, InMemoryUnitOfWork
 from openissuer.adapters.sql.engine import create_async_db_engine
@@ -12,10 +14,16 @@ from openissuer.adapters.sql.migrate import head_revision, upgrade_database
 from openissuer.adapters.sql.uow import SqlStorageHealth, SqlUnitOfWork
 from openissuer.config import Settings
 from openissuer.crypto.hmac_jwt import HmacJwtCodec, derive_key
+from openissuer.formats.mso_mdoc import MsoMdocFormat
 from openissuer.ports.clock import Clock, SystemClock
+from openissuer.ports.keys import KeyStore
 from openissuer.ports.uow import StorageHealth, UnitOfWork, UnitOfWorkFactory
 from openissuer.services.api_clients import ApiClientService
+from openissuer.services.document_signers import DocumentSignerService
+from openissuer.services.iacas import IacaService
 from openissuer.services.management_auth import ManagementAuthService
+from openissuer.services.mdoc_configurations import MobileConfigurationService
+from openissuer.services.mdoc_issuance import MdocIssuanceService
 
 MEMORY_DATABASE_URL = "memory://"
 MANAGEMENT_TOKEN_PURPOSE = "openissuer/management-token/v1"
@@ -35,6 +43,11 @@ class Container:
     health: StorageHealth
     api_clients: ApiClientService
     management_auth: ManagementAuthService
+    keys: KeyStore
+    mobile_configurations: MobileConfigurationService
+    iacas: IacaService
+    document_signers: DocumentSignerService
+    mdoc_issuance: MdocIssuanceService
     startup: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -71,6 +84,15 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
     uow_factory, health, close_storage = _storage(settings.resolved_database_url)
     master_key = settings.resolve_master_key()
     codec = HmacJwtCodec(derive_key(master_key, MANAGEMENT_TOKEN_PURPOSE))
+    keys = SoftwareKeyStore(master_key)
+    mdoc_format = MsoMdocFormat()
+    document_signers = DocumentSignerService(
+        uow_factory,
+        clock,
+        keys,
+        validity=timedelta(days=settings.document_signer_validity_days),
+        rotation_age=timedelta(days=settings.document_signer_rotation_days),
+    )
     container = Container(
         public_url=settings.public_url,
         clock=clock,
@@ -78,6 +100,11 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
         health=health,
         api_clients=ApiClientService(uow_factory, clock),
         management_auth=ManagementAuthService(uow_factory, clock, codec, settings.management_token_ttl),
+        keys=keys,
+        mobile_configurations=MobileConfigurationService(uow_factory, clock, mdoc_format),
+        iacas=IacaService(uow_factory, clock, keys, settings.public_url),
+        document_signers=document_signers,
+        mdoc_issuance=MdocIssuanceService(uow_factory, clock, document_signers, mdoc_format),
         closers=[close_storage],
     )
     if settings.bootstrap_client_id and settings.bootstrap_client_secret:

@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = "json"
     auto_migrate: bool = Field(default=True, description="`serve` upgrades the database schema at start.")
     management_token_ttl: int = Field(default=3600, ge=60, le=86400, description="Management token lifetime (s).")
+    document_signer_validity_days: int = Field(
+        default=457, ge=1, le=457, description="Validity of managed document signer certificates (days)."
+    )
+    document_signer_rotation_days: int = Field(
+        default=90, ge=1, le=457, description="A managed document signer older than this is replaced (days)."
+    )
     bootstrap_client_id: str | None = None
     bootstrap_client_secret: SecretStr | None = None
 

@@ -38,9 +38,19 @@ class Api:
 
 
 @pytest.fixture
-async def api(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Api]:
+def api_database_url() -> str:
+    """The storage behind ``api``; a module may override this fixture to run on SQLite and PostgreSQL too."""
+    return "memory://"
+
+
+@pytest.fixture
+async def api(tmp_path: Path, clock: FakeClock, api_database_url: str) -> AsyncIterator[Api]:
     settings = make_settings(
-        tmp_path, bootstrap_client_id=ADMIN_ID, bootstrap_client_secret=ADMIN_SECRET, management_token_ttl=600
+        tmp_path,
+        bootstrap_client_id=ADMIN_ID,
+        bootstrap_client_secret=ADMIN_SECRET,
+        management_token_ttl=600,
+        database_url=api_database_url,
     )
     container = build(settings, clock=clock)  # type: ignore[arg-type]
     await container.start()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from openissuer.domain.api_clients import ApiClient
+from openissuer.domain.issued import IssuedCredentialRecord
+from openissuer.domain.mdoc import MobileCredentialConfiguration
 from openissuer.domain.pages import Page, PageKey
+from openissuer.domain.pki import DocumentSigner, Iaca
 from openissuer.domain.tenants import Tenant
 
 
@@ -32,3 +36,66 @@ class ApiClientRepository(Protocol):
 
     async def delete(self, tenant_id: str, id: str) -> bool:
         """Delete the tenant's client; tell whether it existed."""
+
+
+class MobileConfigurationRepository(Protocol):
+    async def add(self, configuration: MobileCredentialConfiguration) -> None:
+        """Store a configuration; raise ``ConflictError`` (param ``type``) when the docType is taken in the tenant."""
+
+    async def get(self, tenant_id: str, id: str) -> MobileCredentialConfiguration | None:
+        """Return the tenant's configuration or None."""
+
+    async def list(
+        self, tenant_id: str, *, limit: int, after: PageKey | None, doctype: str | None = None
+    ) -> Page[MobileCredentialConfiguration]:
+        """Return one page of the tenant's configurations, optionally only those of one docType."""
+
+    async def update(self, configuration: MobileCredentialConfiguration) -> bool:
+        """Replace a stored configuration; tell whether it existed; ``ConflictError`` when the docType is taken."""
+
+    async def delete(self, tenant_id: str, id: str) -> bool:
+        """Delete the tenant's configuration; tell whether it existed."""
+
+
+class IacaRepository(Protocol):
+    async def add(self, iaca: Iaca) -> None:
+        """Store a new IACA."""
+
+    async def get(self, tenant_id: str, id: str) -> Iaca | None:
+        """Return the tenant's IACA or None."""
+
+    async def list(self, tenant_id: str, *, limit: int, after: PageKey | None) -> Page[Iaca]:
+        """Return one page of the tenant's IACAs."""
+
+    async def list_active(self, tenant_id: str) -> Sequence[Iaca]:
+        """Return the tenant's active IACAs, newest first."""
+
+    async def count(self, tenant_id: str) -> int:
+        """Return how many IACAs the tenant has."""
+
+    async def set_active(self, tenant_id: str, id: str, active: bool) -> Iaca | None:
+        """Set an IACA's ``active`` flag; return the updated IACA or None when there is none."""
+
+    async def delete(self, tenant_id: str, id: str) -> bool:
+        """Delete the tenant's IACA and its document signers; tell whether it existed."""
+
+
+class DocumentSignerRepository(Protocol):
+    async def add(self, signer: DocumentSigner) -> None:
+        """Store a new document signer."""
+
+    async def list_for_iaca(self, tenant_id: str, iaca_id: str) -> Sequence[DocumentSigner]:
+        """Return every signer certified by the IACA, newest first (revoked ones included)."""
+
+
+class IssuedCredentialRepository(Protocol):
+    async def add(self, record: IssuedCredentialRecord) -> None:
+        """Store the record of an issued credential."""
+
+    async def get(self, tenant_id: str, id: str) -> IssuedCredentialRecord | None:
+        """Return the tenant's record or None."""
+
+    async def list(
+        self, tenant_id: str, *, limit: int, after: PageKey | None, user_id: str | None = None
+    ) -> Page[IssuedCredentialRecord]:
+        """Return one page of the tenant's records in issuance order, optionally one user's only."""

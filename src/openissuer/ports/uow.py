@@ -6,7 +6,14 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol, Self
 
-from openissuer.ports.repositories import ApiClientRepository, TenantRepository
+from openissuer.ports.repositories import (
+    ApiClientRepository,
+    DocumentSignerRepository,
+    IacaRepository,
+    IssuedCredentialRepository,
+    MobileConfigurationRepository,
+    TenantRepository,
+)
 
 
 class UnitOfWork(Protocol):
@@ -17,6 +24,18 @@ class UnitOfWork(Protocol):
 
     @property
     def api_clients(self) -> ApiClientRepository: ...
+
+    @property
+    def mobile_configurations(self) -> MobileConfigurationRepository: ...
+
+    @property
+    def iacas(self) -> IacaRepository: ...
+
+    @property
+    def document_signers(self) -> DocumentSignerRepository: ...
+
+    @property
+    def issued_credentials(self) -> IssuedCredentialRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -11,7 +11,7 @@ from openissuer import __version__
 from openissuer.bootstrap import Container
 from openissuer.web.errors import install_error_handlers
 from openissuer.web.middleware import RequestContextMiddleware
-from openissuer.web.routers import api_clients, management_auth, ops
+from openissuer.web.routers import api_clients, iacas, management_auth, mdoc_configurations, ops
 
 DESCRIPTION = """openissuer issues verifiable credentials to wallets over OpenID for Verifiable Credential Issuance.
 
@@ -39,4 +39,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(ops.router)
     app.include_router(management_auth.router)
     app.include_router(api_clients.router)
+    app.include_router(mdoc_configurations.router)
+    app.include_router(iacas.router)
+    app.include_router(iacas.public_router)
     return app

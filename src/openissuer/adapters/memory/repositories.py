@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
+from openissuer.adapters.memory.paging import page_of
 from openissuer.adapters.memory.store import MemoryState
 from openissuer.domain.api_clients import ApiClient
 from openissuer.domain.pages import Page, PageKey
 from openissuer.domain.tenants import Tenant
 from openissuer.errors import ConflictError, ErrorDetail
-
-
-def _after(client: ApiClient, after: PageKey | None) -> bool:
-    return after is None or (client.created_at, client.id) > (after.created_at, after.id)
 
 
 class InMemoryTenantRepository:
@@ -54,15 +51,8 @@ class InMemoryApiClientRepository:
 
     async def list(self, tenant_id: str, *, limit: int, after: PageKey | None) -> Page[ApiClient]:
         """Return one page of the tenant's clients ordered by ``(created_at, id)``."""
-        rows = sorted(
-            (c for c in self._state.api_clients.values() if c.tenant_id == tenant_id),
-            key=lambda c: (c.created_at, c.id),
-        )
-        rows = [c for c in rows if _after(c, after)]
-        if len(rows) <= limit:
-            return Page(items=rows, next_key=None)
-        kept = rows[:limit]
-        return Page(items=kept, next_key=PageKey(created_at=kept[-1].created_at, id=kept[-1].id))
+        rows = (c for c in self._state.api_clients.values() if c.tenant_id == tenant_id)
+        return page_of(rows, lambda c: (c.created_at, c.id), limit=limit, after=after)
 
     async def delete(self, tenant_id: str, id: str) -> bool:
         """Delete the tenant's client; tell whether it existed."""

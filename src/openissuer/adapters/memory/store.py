@@ -8,6 +8,9 @@ from datetime import UTC, datetime
 
 from openissuer.domain.api_clients import ApiClient
 from openissuer.domain.ids import DEFAULT_TENANT_ID
+from openissuer.domain.issued import IssuedCredentialRecord
+from openissuer.domain.mdoc import MobileCredentialConfiguration
+from openissuer.domain.pki import DocumentSigner, Iaca
 from openissuer.domain.tenants import Tenant
 
 
@@ -17,10 +20,14 @@ class MemoryState:
 
     tenants: dict[str, Tenant] = field(default_factory=dict)
     api_clients: dict[str, ApiClient] = field(default_factory=dict)
+    mobile_configurations: dict[str, MobileCredentialConfiguration] = field(default_factory=dict)
+    iacas: dict[str, Iaca] = field(default_factory=dict)
+    document_signers: dict[str, DocumentSigner] = field(default_factory=dict)
+    issued_credentials: dict[str, IssuedCredentialRecord] = field(default_factory=dict)
 
     def copy(self) -> MemoryState:
         """Return a copy whose dicts can change without touching this one (values are immutable)."""
-        return MemoryState(tenants=dict(self.tenants), api_clients=dict(self.api_clients))
+        return MemoryState(**{name: dict(table) for name, table in vars(self).items()})
 
 
 class InMemoryStore:

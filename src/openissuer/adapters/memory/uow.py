@@ -5,6 +5,12 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+from openissuer.adapters.memory.mdoc_repositories import (
+    InMemoryDocumentSignerRepository,
+    InMemoryIacaRepository,
+    InMemoryIssuedCredentialRepository,
+    InMemoryMobileConfigurationRepository,
+)
 from openissuer.adapters.memory.repositories import InMemoryApiClientRepository, InMemoryTenantRepository
 from openissuer.adapters.memory.store import InMemoryStore, MemoryState
 
@@ -14,6 +20,10 @@ class InMemoryUnitOfWork:
 
     tenants: InMemoryTenantRepository
     api_clients: InMemoryApiClientRepository
+    mobile_configurations: InMemoryMobileConfigurationRepository
+    iacas: InMemoryIacaRepository
+    document_signers: InMemoryDocumentSignerRepository
+    issued_credentials: InMemoryIssuedCredentialRepository
 
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
@@ -28,6 +38,10 @@ class InMemoryUnitOfWork:
         self._working = self._store.state.copy()
         self.tenants = InMemoryTenantRepository(self._working)
         self.api_clients = InMemoryApiClientRepository(self._working)
+        self.mobile_configurations = InMemoryMobileConfigurationRepository(self._working)
+        self.iacas = InMemoryIacaRepository(self._working)
+        self.document_signers = InMemoryDocumentSignerRepository(self._working)
+        self.issued_credentials = InMemoryIssuedCredentialRepository(self._working)
 
     async def __aexit__(
         self,

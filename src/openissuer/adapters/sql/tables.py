@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, ForeignKey, Index, MetaData, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 metadata = MetaData(
     naming_convention={
@@ -33,4 +46,74 @@ api_clients = Table(
     Column("roles", String(200), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_api_clients_tenant_page", "tenant_id", "created_at", "id"),
+)
+
+mobile_configurations = Table(
+    "mobile_configurations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("doctype", String(1024), nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("tenant_id", "doctype", name="uq_mobile_configurations_tenant_doctype"),
+    Index("ix_mobile_configurations_tenant_page", "tenant_id", "created_at", "id"),
+)
+
+iacas = Table(
+    "iacas",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("is_managed", Boolean, nullable=False),
+    Column("certificate_der", LargeBinary, nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("common_name", Text, nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("state_or_province_name", String(16), nullable=True),
+    Column("not_before", DateTime(timezone=True), nullable=False),
+    Column("not_after", DateTime(timezone=True), nullable=False),
+    Column("sealed_private_key", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_iacas_tenant_page", "tenant_id", "created_at", "id"),
+)
+
+document_signers = Table(
+    "document_signers",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("iaca_id", String(36), ForeignKey("iacas.id", ondelete="CASCADE"), nullable=False),
+    Column("certificate_der", LargeBinary, nullable=False),
+    Column("serial_number", String(48), nullable=False),
+    Column("not_before", DateTime(timezone=True), nullable=False),
+    Column("not_after", DateTime(timezone=True), nullable=False),
+    Column("sealed_private_key", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Index("ix_document_signers_iaca", "tenant_id", "iaca_id", "created_at"),
+)
+
+issued_credentials = Table(
+    "issued_credentials",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("configuration_id", String(36), nullable=False),
+    Column("profile", String(32), nullable=False),
+    Column("doctype", String(1024), nullable=False),
+    Column("user_id", String(36), nullable=True),
+    Column("offer_id", String(36), nullable=True),
+    Column("signer_id", String(36), nullable=True),
+    Column("device_key", JSON, nullable=False),
+    Column("digests", JSON, nullable=False),
+    Column("mso_hash", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("valid_from", DateTime(timezone=True), nullable=False),
+    Column("valid_until", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),
+    Index("ix_issued_credentials_tenant_page", "tenant_id", "created_at", "id"),
+    Index("ix_issued_credentials_user", "tenant_id", "user_id", "created_at", "id"),
 )

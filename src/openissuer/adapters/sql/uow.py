@@ -8,6 +8,12 @@ from typing import Self
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from openissuer.adapters.sql.mdoc_repositories import (
+    SqlDocumentSignerRepository,
+    SqlIacaRepository,
+    SqlIssuedCredentialRepository,
+    SqlMobileConfigurationRepository,
+)
 from openissuer.adapters.sql.migrate import current_revision
 from openissuer.adapters.sql.repositories import SqlApiClientRepository, SqlTenantRepository
 
@@ -17,6 +23,10 @@ class SqlUnitOfWork:
 
     tenants: SqlTenantRepository
     api_clients: SqlApiClientRepository
+    mobile_configurations: SqlMobileConfigurationRepository
+    iacas: SqlIacaRepository
+    document_signers: SqlDocumentSignerRepository
+    issued_credentials: SqlIssuedCredentialRepository
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -27,6 +37,10 @@ class SqlUnitOfWork:
         await self._conn.begin()
         self.tenants = SqlTenantRepository(self._conn)
         self.api_clients = SqlApiClientRepository(self._conn)
+        self.mobile_configurations = SqlMobileConfigurationRepository(self._conn)
+        self.iacas = SqlIacaRepository(self._conn)
+        self.document_signers = SqlDocumentSignerRepository(self._conn)
+        self.issued_credentials = SqlIssuedCredentialRepository(self._conn)
         return self
 
     async def __aexit__(

@@ -1,0 +1,51 @@
+"""The mDoc trust chain (reference platform §8): IACAs and the document signers they certify."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class CertificateData:
+    """The subject and validity of a certificate, as the API shows them."""
+
+    common_name: str
+    country: str
+    not_before: datetime
+    not_after: datetime
+    state_or_province_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Iaca:
+    """An Issuing Authority Certificate Authority (ISO/IEC 18013-5 Annex B): the root wallets trust.
+
+    ``sealed_private_key`` is the private key encrypted with the master key; it never leaves the key store in clear.
+    """
+
+    id: str
+    tenant_id: str
+    active: bool
+    certificate_der: bytes
+    fingerprint: str
+    data: CertificateData
+    sealed_private_key: bytes
+    created_at: datetime
+    is_managed: bool = True
+
+
+@dataclass(frozen=True)
+class DocumentSigner:
+    """A document signer certificate under an IACA; signs MSOs. Managed: created and rotated automatically."""
+
+    id: str
+    tenant_id: str
+    iaca_id: str
+    certificate_der: bytes
+    serial_number: int
+    not_before: datetime
+    not_after: datetime
+    sealed_private_key: bytes
+    created_at: datetime
+    revoked_at: datetime | None = None

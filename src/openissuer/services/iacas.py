@@ -1,0 +1,200 @@
+"""IACAs (reference platform §8.2): managed root certificates of a tenant's mDoc trust chain, and their CRLs."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from openissuer.crypto.certificate_info import read_certificate_info
+from openissuer.crypto.x509 import build_crl, build_iaca_certificate
+from openissuer.domain.api_clients import ManagementPrincipal
+from openissuer.domain.countries import is_country_code, is_subdivision_of
+from openissuer.domain.durations import Duration
+from openissuer.domain.ids import new_id
+from openissuer.domain.pages import Page, PageKey
+from openissuer.domain.pki import CertificateData, Iaca
+from openissuer.errors import ConflictError, ErrorDetail, NotFoundError, ValidationError
+from openissuer.ports.clock import Clock
+from openissuer.ports.keys import KeyStore
+from openissuer.ports.uow import UnitOfWorkFactory
+from openissuer.services.access import ISSUERS, READERS_AND_ISSUERS, authorize
+
+MAX_IACAS_PER_TENANT = 3
+DEFAULT_VALIDITY = Duration(years=10)
+MAX_VALIDITY = Duration(years=20)
+CRL_VALIDITY = timedelta(days=7)
+# "notBefore: not in the past" — with a little room for the caller's clock being behind ours.
+CLOCK_SKEW = timedelta(minutes=5)
+_PRINTABLE_STRING = re.compile(r"^[A-Za-z0-9 '()+,\-./:=?]+$")
+
+
+def iaca_key_aad(iaca_id: str) -> bytes:
+    """The associated data binding a sealed IACA key to its IACA (a key cannot be swapped between rows)."""
+    return f"openissuer/iaca/{iaca_id}".encode()
+
+
+def crl_url(issuer_url: str, iaca_id: str) -> str:
+    """Return the public URL of an IACA's CRL."""
+    return f"{issuer_url}/v2/credentials/mobile/iacas/{iaca_id}/crl"
+
+
+@dataclass(frozen=True)
+class IacaInput:
+    """A create request; every field optional except ``country`` (no tenant region to derive it from)."""
+
+    country: str | None = None
+    common_name: str | None = None
+    state_or_province_name: str | None = None
+    not_before: datetime | None = None
+    not_after: datetime | None = None
+
+
+class IacaService:
+    """Create, activate, list and delete a tenant's IACAs; sign their CRLs."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock, keys: KeyStore, issuer_url: str) -> None:
+        self._uow = uow_factory
+        self._clock = clock
+        self._keys = keys
+        self._issuer_url = issuer_url
+
+    def _check(self, data: IacaInput, now: datetime) -> tuple[str, str, datetime, datetime]:
+        details: list[ErrorDetail] = []
+        country = data.country or ""
+        if not is_country_code(country):
+            details.append(ErrorDetail("body", "country", "must be an ISO 3166-1 alpha-2 code, e.g. NZ", data.country))
+        common_name = (
+            data.common_name if data.common_name is not None else f"{urlsplit(self._issuer_url).hostname} IACA"
+        )
+        if not common_name.strip() or not _PRINTABLE_STRING.match(common_name) or len(common_name) > 64:
+            details.append(ErrorDetail("body", "commonName", "must be 1-64 PrintableString characters", common_name))
+        state = data.state_or_province_name
+        if state is not None and not is_subdivision_of(state, country):
+            details.append(
+                ErrorDetail(
+                    "body", "stateOrProvinceName", "must be an ISO 3166-2 code of the country, e.g. US-AL", state
+                )
+            )
+        not_before = data.not_before or now
+        not_after = data.not_after or DEFAULT_VALIDITY.add_to(not_before)
+        if not_before < now - CLOCK_SKEW:
+            details.append(ErrorDetail("body", "notBefore", "must not be in the past", not_before.isoformat()))
+        if not_after <= not_before:
+            details.append(ErrorDetail("body", "notAfter", "must be after notBefore", not_after.isoformat()))
+        elif not_after > MAX_VALIDITY.add_to(now):
+            details.append(ErrorDetail("body", "notAfter", "must be at most 20 years from now", not_after.isoformat()))
+        if details:
+            raise ValidationError("Validation Error", details=details)
+        return country, common_name, not_before, not_after
+
+    async def create_as(self, principal: ManagementPrincipal, data: IacaInput) -> Iaca:
+        """Create an inactive managed IACA with a new P-256 key (ISO 18013-5 Annex B profile)."""
+        authorize(principal, ISSUERS)
+        now = self._clock.now().replace(microsecond=0)
+        country, common_name, not_before, not_after = self._check(data, now)
+        async with self._uow() as uow:
+            if await uow.iacas.count(principal.tenant_id) >= MAX_IACAS_PER_TENANT:
+                raise ValidationError(
+                    "Validation Error",
+                    details=[ErrorDetail("body", "", f"a tenant may have at most {MAX_IACAS_PER_TENANT} IACAs")],
+                )
+        id = new_id()
+        signer, sealed = self._keys.generate(aad=iaca_key_aad(id))
+        certificate = build_iaca_certificate(
+            signer,
+            country=country,
+            common_name=common_name,
+            state_or_province=data.state_or_province_name,
+            issuer_alternative_name_uri=self._issuer_url,
+            crl_distribution_point_uri=crl_url(self._issuer_url, id),
+            not_before=not_before,
+            not_after=not_after,
+            random_bytes=secrets.token_bytes,
+        )
+        info = read_certificate_info(certificate)
+        iaca = Iaca(
+            id=id,
+            tenant_id=principal.tenant_id,
+            active=False,
+            certificate_der=certificate,
+            fingerprint=info.sha256_fingerprint,
+            data=CertificateData(
+                common_name=common_name,
+                country=country,
+                state_or_province_name=data.state_or_province_name,
+                not_before=info.not_before,
+                not_after=info.not_after,
+            ),
+            sealed_private_key=sealed,
+            created_at=now,
+        )
+        async with self._uow() as uow:
+            await uow.iacas.add(iaca)
+            await uow.commit()
+        return iaca
+
+    async def set_active_as(self, principal: ManagementPrincipal, id: str, active: bool) -> Iaca:
+        """Activate (so it signs) or deactivate an IACA."""
+        authorize(principal, ISSUERS)
+        async with self._uow() as uow:
+            iaca = await uow.iacas.set_active(principal.tenant_id, id, active)
+            await uow.commit()
+        if iaca is None:
+            raise _not_found(id)
+        return iaca
+
+    async def get_as(self, principal: ManagementPrincipal, id: str) -> Iaca:
+        """Return one of the caller's tenant's IACAs."""
+        authorize(principal, READERS_AND_ISSUERS)
+        async with self._uow() as uow:
+            iaca = await uow.iacas.get(principal.tenant_id, id)
+        if iaca is None:
+            raise _not_found(id)
+        return iaca
+
+    async def list_as(self, principal: ManagementPrincipal, *, limit: int, after: PageKey | None) -> Page[Iaca]:
+        """List the caller's tenant's IACAs."""
+        authorize(principal, READERS_AND_ISSUERS)
+        async with self._uow() as uow:
+            return await uow.iacas.list(principal.tenant_id, limit=limit, after=after)
+
+    async def delete_as(self, principal: ManagementPrincipal, id: str) -> None:
+        """Delete an inactive IACA and its document signers (an active one must be deactivated first)."""
+        authorize(principal, ISSUERS)
+        async with self._uow() as uow:
+            iaca = await uow.iacas.get(principal.tenant_id, id)
+            if iaca is None:
+                raise _not_found(id)
+            if iaca.active:
+                raise ConflictError(
+                    "Deactivate the IACA before deleting it",
+                    details=[ErrorDetail("params", "id", "the IACA is active", id)],
+                )
+            await uow.iacas.delete(principal.tenant_id, id)
+            await uow.commit()
+
+    async def list_active(self, tenant_id: str) -> list[Iaca]:
+        """Return the tenant's active IACAs (the public ``mdoc_iacas_uri`` list)."""
+        async with self._uow() as uow:
+            return list(await uow.iacas.list_active(tenant_id))
+
+    async def crl(self, tenant_id: str, id: str) -> bytes:
+        """Return the IACA's CRL (DER), signed now, listing its revoked document signers."""
+        async with self._uow() as uow:
+            iaca = await uow.iacas.get(tenant_id, id)
+            signers = await uow.document_signers.list_for_iaca(tenant_id, id) if iaca else []
+        if iaca is None:
+            raise _not_found(id)
+        now = self._clock.now().replace(microsecond=0)
+        revoked = {s.serial_number: s.revoked_at for s in signers if s.revoked_at is not None}
+        signer = self._keys.load(iaca.sealed_private_key, aad=iaca_key_aad(iaca.id))
+        return build_crl(
+            iaca.certificate_der, signer, revoked, now, now + CRL_VALIDITY, crl_number=int(now.timestamp())
+        )
+
+
+def _not_found(id: str) -> NotFoundError:
+    return NotFoundError("Resource Not Found", details=[ErrorDetail("params", "id", "Resource Not Found", id)])

@@ -1,0 +1,181 @@
+"""Issue one mDoc: map the claims, pick the document signer, sign with the mso_mdoc format, record it.
+
+The wallet-facing credential endpoint calls this once per proof; it never sees key material or claim values
+beyond the mapped ones it passes to the format.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from openissuer.claims import (
+    MISSING,
+    AuthenticatedSubject,
+    ClaimMappings,
+    ClaimsContext,
+    apply_claim_mappings,
+    parse_claim_path,
+    resolve_claim_path,
+)
+from openissuer.claims.claim_type import ClaimTypeError
+from openissuer.claims.temporal import coerce_date_time
+from openissuer.crypto.base64url import encode_base64url
+from openissuer.crypto.jwk import JwkError
+from openissuer.domain.ids import new_id
+from openissuer.domain.issued import IssuedCredentialRecord
+from openissuer.domain.mdoc import MobileCredentialConfiguration
+from openissuer.errors import (
+    ClaimMappingError,
+    CredentialRequestDeniedError,
+    InvalidProofError,
+    UnknownCredentialConfigurationError,
+)
+from openissuer.formats.base import HolderKey, IssuedCredential, RandomBytes, RequestedValidity
+from openissuer.formats.mso_mdoc import MsoMdocFormat
+from openissuer.ports.clock import Clock
+from openissuer.ports.uow import UnitOfWorkFactory
+from openissuer.services.document_signers import DocumentSignerService
+from openissuer.services.mdoc_configurations import parse_mdoc_mappings, to_format_configuration
+
+PROFILE = "mobile"
+
+
+@dataclass(frozen=True)
+class MdocIssuanceRequest:
+    """Who gets which mDoc: the configuration, the holder's proof key and the claims known about the holder."""
+
+    tenant_id: str
+    configuration_id: str
+    holder_jwk: dict[str, Any]
+    claims: dict[str, Any]
+    authentication_provider: AuthenticatedSubject | None = None
+    user_id: str | None = None
+    offer_id: str | None = None
+
+
+@dataclass(frozen=True)
+class MdocIssuance:
+    """The signed credential and the record stored about it."""
+
+    credential: IssuedCredential
+    record: IssuedCredentialRecord
+
+
+class MdocIssuanceService:
+    """Sign mDocs for holders (reference platform §4.4 runtime algorithm, §8.5 contents)."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        signers: DocumentSignerService,
+        mdoc_format: MsoMdocFormat,
+        random_bytes: RandomBytes = secrets.token_bytes,
+    ) -> None:
+        self._uow = uow_factory
+        self._clock = clock
+        self._signers = signers
+        self._format = mdoc_format
+        self._random_bytes = random_bytes
+        self._mappings: dict[tuple[str, datetime], ClaimMappings] = {}
+
+    async def issue(self, request: MdocIssuanceRequest) -> MdocIssuance:
+        """Issue one mDoc bound to the holder key; raise an OID4VCI error the wallet can act on."""
+        try:
+            holder_key = HolderKey(request.holder_jwk)
+        except JwkError as exc:
+            raise InvalidProofError("The proof key must be a P-256 public JWK", detail=str(exc)) from exc
+        async with self._uow() as uow:
+            configuration = await uow.mobile_configurations.get(request.tenant_id, request.configuration_id)
+        if configuration is None:
+            raise UnknownCredentialConfigurationError("Unknown credential configuration")
+        mappings = self._parsed(configuration)
+        context = ClaimsContext(
+            request.claims,
+            request.authentication_provider,
+            {"id": configuration.id, "type": configuration.doctype},
+        ).to_dict()
+        values = _map(mappings, context)
+        validity = RequestedValidity(
+            valid_from=_mapped_time(configuration.valid_from_path, context, "validFrom"),
+            valid_until=_mapped_time(configuration.valid_until_path, context, "validUntil"),
+        )
+        now = self._clock.now()
+        format_config = to_format_configuration(configuration, mappings, now)
+        selected = await self._signers.select(request.tenant_id, validity.valid_until or now + format_config.expires_in)
+        credential = self._format.issue(
+            values,
+            holder_key,
+            format_config,
+            selected.signer,
+            now,
+            random_bytes=self._random_bytes,
+            validity=validity,
+        )
+        record = _record(request, configuration, credential, selected.record.id)
+        async with self._uow() as uow:
+            await uow.issued_credentials.add(record)
+            await uow.commit()
+        return MdocIssuance(credential=credential, record=record)
+
+    def _parsed(self, configuration: MobileCredentialConfiguration) -> ClaimMappings:
+        """Parse mappings once per configuration version (the hot path issues from few configurations)."""
+        key = (configuration.id, configuration.updated_at)
+        mappings = self._mappings.get(key)
+        if mappings is None:
+            if len(self._mappings) > 1024:
+                self._mappings.clear()
+            mappings = self._mappings[key] = parse_mdoc_mappings(configuration)
+        return mappings
+
+
+def _map(mappings: ClaimMappings, context: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return apply_claim_mappings(mappings, context)
+    except ClaimMappingError as exc:
+        raise CredentialRequestDeniedError(exc.description, detail=exc.detail) from exc
+
+
+def _mapped_time(path: str | None, context: dict[str, Any], field: str) -> datetime | None:
+    if path is None:
+        return None
+    value = resolve_claim_path(parse_claim_path(path), context)
+    if value is MISSING:
+        return None
+    try:
+        return coerce_date_time(value)
+    except ClaimTypeError as exc:
+        raise CredentialRequestDeniedError(f"The {field} claim is not a date-time", detail=str(exc)) from exc
+
+
+def _record(
+    request: MdocIssuanceRequest,
+    configuration: MobileCredentialConfiguration,
+    credential: IssuedCredential,
+    signer_id: str,
+) -> IssuedCredentialRecord:
+    return IssuedCredentialRecord(
+        id=new_id(),
+        tenant_id=request.tenant_id,
+        configuration_id=configuration.id,
+        profile=PROFILE,
+        doctype=configuration.doctype,
+        device_key=dict(credential.holder_jwk or {}),
+        digests={
+            namespace: {
+                element: {"digestID": digest.digest_id, "digest": encode_base64url(digest.digest)}
+                for element, digest in elements.items()
+            }
+            for namespace, elements in credential.digests.items()
+        },
+        mso_hash=credential.credential_hash,
+        issued_at=credential.signed_at,
+        valid_from=credential.valid_from,
+        valid_until=credential.valid_until,
+        user_id=request.user_id,
+        offer_id=request.offer_id,
+        signer_id=signer_id,
+    )
