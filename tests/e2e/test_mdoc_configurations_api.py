@@ -189,3 +189,22 @@ async def test_roles_and_tenants(api: Any) -> None:
     # the same docType is free in another tenant
     assert (await api.http.post(PATH, headers=their_headers, json=mdl_body())).status_code == 201
     assert (await api.http.get(PATH, headers=their_headers)).json()["data"][0]["type"] == MDL
+
+
+async def test_credential_configurations_supported_entry(api: Any) -> None:
+    created = (await api.http.post(PATH, headers=await api.auth(), json=mdl_body())).json()
+    async with api.container.uow_factory() as uow:
+        configuration = await uow.mobile_configurations.get("00000000-0000-4000-8000-000000000000", created["id"])
+    entry = api.container.mobile_configurations.credential_configuration_entry(configuration)
+    assert entry["format"] == "mso_mdoc"
+    assert entry["doctype"] == MDL
+    assert entry["scope"] == MDL
+    assert entry["cryptographic_binding_methods_supported"] == ["cose_key", "jwk"]
+    assert entry["credential_signing_alg_values_supported"] == [-7]
+    assert entry["proof_types_supported"] == {"jwt": {"proof_signing_alg_values_supported": ["ES256"]}}
+    display = entry["credential_metadata"]["display"]
+    assert display == [{"name": "Driver licence", "background_color": "#112233"}]
+    claims = entry["credential_metadata"]["claims"]
+    assert {"path": [NS, "given_name"], "mandatory": True} in claims
+    assert {"path": [NS, "portrait"]} in claims
+    assert len(claims) == 5

@@ -160,6 +160,16 @@ class MobileConfigurationService:
         async with self._uow() as uow:
             return await uow.mobile_configurations.list(principal.tenant_id, limit=limit, after=after, doctype=doctype)
 
+    def credential_configuration_entry(self, configuration: MobileCredentialConfiguration) -> dict[str, Any]:
+        """Return the configuration's ``credential_configurations_supported`` entry, with ``scope`` = its docType.
+
+        OID4VCI 1.0 §12.2.4: ``scope`` lets a wallet request this credential in the Authorization Code flow; the
+        docType is unique in the tenant, so it identifies the configuration.
+        """
+        now = self._clock.now()
+        format_config = to_format_configuration(configuration, parse_mdoc_mappings(configuration), now)
+        return {**self._format.metadata(format_config), "scope": configuration.doctype}
+
     async def delete_as(self, principal: ManagementPrincipal, id: str) -> None:
         """Delete a configuration; credentials already issued from it stay valid."""
         authorize(principal, ISSUERS)
