@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from openissuer.adapters.keys.secret_box import SoftwareSecretBox
 from openissuer.adapters.keys.store import SoftwareKeyStore
 from openissuer.adapters.memory.store import InMemoryStore
 from openissuer.adapters.memory.uow import InMemoryStorageHealth, InMemoryUnitOfWork
@@ -18,12 +19,19 @@ from openissuer.formats.mso_mdoc import MsoMdocFormat
 from openissuer.ports.clock import Clock, SystemClock
 from openissuer.ports.keys import KeyStore
 from openissuer.ports.uow import StorageHealth, UnitOfWork, UnitOfWorkFactory
+from openissuer.protocol.endpoints import IssuerEndpoints
 from openissuer.services.api_clients import ApiClientService
+from openissuer.services.credentials import CredentialService
 from openissuer.services.document_signers import DocumentSignerService
 from openissuer.services.iacas import IacaService
 from openissuer.services.management_auth import ManagementAuthService
 from openissuer.services.mdoc_configurations import MobileConfigurationService
 from openissuer.services.mdoc_issuance import MdocIssuanceService
+from openissuer.services.metadata import MetadataService
+from openissuer.services.nonces import NonceService
+from openissuer.services.notifications import NotificationService
+from openissuer.services.offers import OfferService
+from openissuer.services.tokens import TokenService
 
 MEMORY_DATABASE_URL = "memory://"
 MANAGEMENT_TOKEN_PURPOSE = "openissuer/management-token/v1"
@@ -48,6 +56,13 @@ class Container:
     iacas: IacaService
     document_signers: DocumentSignerService
     mdoc_issuance: MdocIssuanceService
+    offers: OfferService
+    tokens: TokenService
+    nonces: NonceService
+    credentials: CredentialService
+    notifications: NotificationService
+    metadata: MetadataService
+    batch_size: int
     startup: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -93,6 +108,11 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
         validity=timedelta(days=settings.document_signer_validity_days),
         rotation_age=timedelta(days=settings.document_signer_rotation_days),
     )
+    box = SoftwareSecretBox(master_key)
+    endpoints = IssuerEndpoints(settings.public_url)
+    mobile_configurations = MobileConfigurationService(uow_factory, clock, mdoc_format)
+    mdoc_issuance = MdocIssuanceService(uow_factory, clock, document_signers, mdoc_format)
+    nonces = NonceService(uow_factory, clock, ttl=timedelta(seconds=settings.nonce_ttl))
     container = Container(
         public_url=settings.public_url,
         clock=clock,
@@ -101,10 +121,37 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
         api_clients=ApiClientService(uow_factory, clock),
         management_auth=ManagementAuthService(uow_factory, clock, codec, settings.management_token_ttl),
         keys=keys,
-        mobile_configurations=MobileConfigurationService(uow_factory, clock, mdoc_format),
+        mobile_configurations=mobile_configurations,
         iacas=IacaService(uow_factory, clock, keys, settings.public_url),
         document_signers=document_signers,
-        mdoc_issuance=MdocIssuanceService(uow_factory, clock, document_signers, mdoc_format),
+        mdoc_issuance=mdoc_issuance,
+        offers=OfferService(
+            uow_factory,
+            clock,
+            box,
+            endpoints,
+            default_ttl=timedelta(seconds=settings.offer_default_ttl),
+            max_ttl=timedelta(seconds=settings.offer_max_ttl),
+            by_reference=settings.offer_by_reference,
+        ),
+        tokens=TokenService(
+            uow_factory,
+            clock,
+            box,
+            access_token_ttl=timedelta(seconds=settings.access_token_ttl),
+            max_tx_code_attempts=settings.tx_code_max_attempts,
+        ),
+        nonces=nonces,
+        credentials=CredentialService(uow_factory, clock, endpoints, nonces, mdoc_issuance),
+        notifications=NotificationService(),
+        metadata=MetadataService(
+            uow_factory,
+            endpoints,
+            mobile_configurations,
+            batch_size=settings.batch_size,
+            display_name=settings.issuer_name,
+        ),
+        batch_size=settings.batch_size,
         closers=[close_storage],
     )
     if settings.bootstrap_client_id and settings.bootstrap_client_secret:

@@ -48,6 +48,14 @@ class Settings(BaseSettings):
     document_signer_rotation_days: int = Field(
         default=90, ge=1, le=457, description="A managed document signer older than this is replaced (days)."
     )
+    issuer_name: str | None = Field(default=None, description="Issuer display name shown to wallets.")
+    offer_default_ttl: int = Field(default=300, ge=10, le=86400, description="Pre-authorized offer lifetime (s).")
+    offer_max_ttl: int = Field(default=600, ge=10, le=86400, description="Longest expiresIn an offer may ask (s).")
+    offer_by_reference: bool = Field(default=False, description="Offers use credential_offer_uri unless told.")
+    tx_code_max_attempts: int = Field(default=3, ge=1, le=10, description="Wrong tx_codes before an offer locks.")
+    access_token_ttl: int = Field(default=300, ge=30, le=3600, description="Wallet access token lifetime (s).")
+    nonce_ttl: int = Field(default=300, ge=30, le=3600, description="c_nonce lifetime (s).")
+    batch_size: int = Field(default=10, ge=1, le=100, description="Most proofs (credentials) per request.")
     bootstrap_client_id: str | None = None
     bootstrap_client_secret: SecretStr | None = None
 

@@ -110,6 +110,36 @@ class InvalidNonceError(OAuthError):
     code = "invalid_nonce"
 
 
+class UnknownCredentialIdentifierError(OAuthError):
+    """OID4VCI §8.3.1.2 ``unknown_credential_identifier``."""
+
+    code = "unknown_credential_identifier"
+
+
+class InvalidEncryptionParametersError(OAuthError):
+    """OID4VCI §8.3.1.2 ``invalid_encryption_parameters``: encryption was asked for and is not available."""
+
+    code = "invalid_encryption_parameters"
+
+
+class InvalidAuthorizationDetailsError(OAuthError):
+    """RFC 9396 §5 ``invalid_authorization_details``."""
+
+    code = "invalid_authorization_details"
+
+
+class InvalidNotificationIdError(OAuthError):
+    """OID4VCI §11.3 ``invalid_notification_id``."""
+
+    code = "invalid_notification_id"
+
+
+class InvalidNotificationRequestError(OAuthError):
+    """OID4VCI §11.3 ``invalid_notification_request``."""
+
+    code = "invalid_notification_request"
+
+
 class CredentialRequestDeniedError(OAuthError):
     """OID4VCI §8.3.1.2 ``credential_request_denied``: the credential cannot be issued as configured.
 

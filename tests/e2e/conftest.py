@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from oi_testing import FakeClock, make_settings
+from openissuer.adapters.sql.migrate import upgrade_database
 from openissuer.bootstrap import Container, build
 from openissuer.web.app import create_app
 
@@ -35,6 +36,19 @@ class Api:
 
     async def auth(self, client_id: str = ADMIN_ID, client_secret: str = ADMIN_SECRET) -> dict[str, str]:
         return {"Authorization": f"Bearer {await self.token(client_id, client_secret)}"}
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def every_backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, migrated database of each kind in turn (modules opt in by overriding ``api_database_url``)."""
+    if request.param == "memory":
+        return "memory://"
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'api.db'}"
+    else:
+        url = str(request.getfixturevalue("fresh_postgres_url"))
+    upgrade_database(url)
+    return url
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import subprocess
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,6 @@ from cryptography import x509
 from joserfc.jwk import ECKey
 from pymdoccbor.mdoc.verifier import MobileDocument
 
-from openissuer.adapters.sql.migrate import upgrade_database
 from openissuer.domain.ids import DEFAULT_TENANT_ID
 from openissuer.errors import CredentialRequestDeniedError, InvalidProofError, UnknownCredentialConfigurationError
 from openissuer.services.mdoc_issuance import MdocIssuanceRequest
@@ -35,18 +33,9 @@ CLAIMS = {
 }
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def api_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "memory":
-        yield "memory://"
-    elif request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'issuance.db'}"
-        upgrade_database(url)
-        yield url
-    else:
-        url = request.getfixturevalue("fresh_postgres_url")
-        upgrade_database(url)
-        yield url
+@pytest.fixture
+def api_database_url(every_backend_url: str) -> str:
+    return every_backend_url
 
 
 def mdl_configuration(**overrides: Any) -> dict[str, Any]:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from datetime import datetime
+from typing import Any, Protocol
 
 from openissuer.domain.api_clients import ApiClient
 from openissuer.domain.issued import IssuedCredentialRecord
 from openissuer.domain.mdoc import MobileCredentialConfiguration
+from openissuer.domain.offers import AccessGrant, IssuanceContext, PreAuthorizedOffer
 from openissuer.domain.pages import Page, PageKey
 from openissuer.domain.pki import DocumentSigner, Iaca
 from openissuer.domain.tenants import Tenant
+from openissuer.domain.users import User
 
 
 class TenantRepository(Protocol):
@@ -99,3 +102,62 @@ class IssuedCredentialRepository(Protocol):
         self, tenant_id: str, *, limit: int, after: PageKey | None, user_id: str | None = None
     ) -> Page[IssuedCredentialRecord]:
         """Return one page of the tenant's records in issuance order, optionally one user's only."""
+
+
+class UserRepository(Protocol):
+    async def add(self, user: User) -> None:
+        """Store a new user."""
+
+    async def get(self, tenant_id: str, id: str) -> User | None:
+        """Return the tenant's user or None."""
+
+    async def update_claims(self, tenant_id: str, id: str, claims: dict[str, Any], now: datetime) -> bool:
+        """Replace the user's persisted claims; tell whether the user exists."""
+
+
+class OfferRepository(Protocol):
+    async def add(self, offer: PreAuthorizedOffer) -> None:
+        """Store a new pre-authorized offer."""
+
+    async def get(self, tenant_id: str, id: str) -> PreAuthorizedOffer | None:
+        """Return the tenant's offer or None."""
+
+    async def find_by_code_hash(self, tenant_id: str, code_hash: bytes) -> PreAuthorizedOffer | None:
+        """Return the offer whose pre-authorized code hashes to ``code_hash``."""
+
+    async def record_failed_tx_code(self, tenant_id: str, id: str, max_attempts: int) -> int:
+        """Count one wrong transaction code atomically, locking the offer at ``max_attempts``; return the count."""
+
+    async def redeem(self, tenant_id: str, id: str, now: datetime) -> bool:
+        """Mark the offer redeemed if it still is redeemable at ``now`` (one conditional UPDATE); tell who won."""
+
+    async def revoke(self, tenant_id: str, id: str, now: datetime) -> bool:
+        """Revoke the offer if it is neither redeemed nor revoked; tell whether it was."""
+
+    async def mark_claimed(self, tenant_id: str, id: str, now: datetime) -> None:
+        """Record that credentials were issued for the offer (first time only)."""
+
+
+class AccessGrantRepository(Protocol):
+    async def add(self, grant: AccessGrant) -> None:
+        """Store the grant of a new access token (by the token's hash)."""
+
+    async def get_context(self, token_hash: bytes) -> IssuanceContext | None:
+        """Return the grant of a token with the offer's and the user's claims, or None for an unknown token."""
+
+    async def record_issuance(self, token_hash: bytes, configuration_id: str, now: datetime) -> bool:
+        """Record that the grant's credentials of one configuration were issued; False when they already were.
+
+        One insert under a unique key, so two concurrent requests cannot both issue from one grant.
+        """
+
+
+class NonceRepository(Protocol):
+    async def add(self, tenant_id: str, nonce_hash: bytes, *, expires_at: datetime, created_at: datetime) -> None:
+        """Store a new ``c_nonce`` (by hash)."""
+
+    async def consume(self, tenant_id: str, nonce_hash: bytes, now: datetime) -> bool:
+        """Use a nonce up if it exists, is unused and unexpired (one conditional UPDATE); tell whether it was."""
+
+    async def purge_expired(self, now: datetime) -> int:
+        """Delete nonces that expired before ``now``; return how many."""

@@ -7,12 +7,16 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from openissuer.ports.repositories import (
+    AccessGrantRepository,
     ApiClientRepository,
     DocumentSignerRepository,
     IacaRepository,
     IssuedCredentialRepository,
     MobileConfigurationRepository,
+    NonceRepository,
+    OfferRepository,
     TenantRepository,
+    UserRepository,
 )
 
 
@@ -36,6 +40,18 @@ class UnitOfWork(Protocol):
 
     @property
     def issued_credentials(self) -> IssuedCredentialRepository: ...
+
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def offers(self) -> OfferRepository: ...
+
+    @property
+    def access_grants(self) -> AccessGrantRepository: ...
+
+    @property
+    def nonces(self) -> NonceRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

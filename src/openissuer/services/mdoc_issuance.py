@@ -83,15 +83,37 @@ class MdocIssuanceService:
         self._mappings: dict[tuple[str, datetime], ClaimMappings] = {}
 
     async def issue(self, request: MdocIssuanceRequest) -> MdocIssuance:
-        """Issue one mDoc bound to the holder key; raise an OID4VCI error the wallet can act on."""
-        try:
-            holder_key = HolderKey(request.holder_jwk)
-        except JwkError as exc:
-            raise InvalidProofError("The proof key must be a P-256 public JWK", detail=str(exc)) from exc
+        """Issue one mDoc bound to the holder key and store its record."""
+        configuration = await self.load_configuration(request.tenant_id, request.configuration_id)
+        (issuance,) = await self.sign(configuration, request, holder_jwks=[request.holder_jwk])
         async with self._uow() as uow:
-            configuration = await uow.mobile_configurations.get(request.tenant_id, request.configuration_id)
+            await uow.issued_credentials.add(issuance.record)
+            await uow.commit()
+        return issuance
+
+    async def load_configuration(self, tenant_id: str, configuration_id: str) -> MobileCredentialConfiguration:
+        """Return the configuration, or raise ``unknown_credential_configuration``."""
+        async with self._uow() as uow:
+            configuration = await uow.mobile_configurations.get(tenant_id, configuration_id)
         if configuration is None:
             raise UnknownCredentialConfigurationError("Unknown credential configuration")
+        return configuration
+
+    async def sign(
+        self,
+        configuration: MobileCredentialConfiguration,
+        request: MdocIssuanceRequest,
+        *,
+        holder_jwks: list[dict[str, Any]],
+    ) -> list[MdocIssuance]:
+        """Sign one mDoc per holder key over the same claims (a batch); nothing is stored.
+
+        Each credential gets its own salts and digest ids, so the batch's credentials are unlinkable by them.
+        """
+        try:
+            holder_keys = [HolderKey(jwk) for jwk in holder_jwks]
+        except JwkError as exc:
+            raise InvalidProofError("The proof key must be a P-256 public JWK", detail=str(exc)) from exc
         mappings = self._parsed(configuration)
         context = ClaimsContext(
             request.claims,
@@ -105,21 +127,22 @@ class MdocIssuanceService:
         )
         now = self._clock.now()
         format_config = to_format_configuration(configuration, mappings, now)
-        selected = await self._signers.select(request.tenant_id, validity.valid_until or now + format_config.expires_in)
-        credential = self._format.issue(
-            values,
-            holder_key,
-            format_config,
-            selected.signer,
-            now,
-            random_bytes=self._random_bytes,
-            validity=validity,
+        selected = await self._signers.select(
+            configuration.tenant_id, validity.valid_until or now + format_config.expires_in
         )
-        record = _record(request, configuration, credential, selected.record.id)
-        async with self._uow() as uow:
-            await uow.issued_credentials.add(record)
-            await uow.commit()
-        return MdocIssuance(credential=credential, record=record)
+        issued = []
+        for holder_key in holder_keys:
+            credential = self._format.issue(
+                values,
+                holder_key,
+                format_config,
+                selected.signer,
+                now,
+                random_bytes=self._random_bytes,
+                validity=validity,
+            )
+            issued.append(MdocIssuance(credential, _record(request, configuration, credential, selected.record.id)))
+        return issued
 
     def _parsed(self, configuration: MobileCredentialConfiguration) -> ClaimMappings:
         """Parse mappings once per configuration version (the hot path issues from few configurations)."""

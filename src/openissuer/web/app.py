@@ -11,7 +11,16 @@ from openissuer import __version__
 from openissuer.bootstrap import Container
 from openissuer.web.errors import install_error_handlers
 from openissuer.web.middleware import RequestContextMiddleware
-from openissuer.web.routers import api_clients, iacas, management_auth, mdoc_configurations, ops
+from openissuer.web.routers import (
+    api_clients,
+    iacas,
+    management_auth,
+    mdoc_configurations,
+    offers,
+    ops,
+    wallet,
+    well_known,
+)
 
 DESCRIPTION = """openissuer issues verifiable credentials to wallets over OpenID for Verifiable Credential Issuance.
 
@@ -42,4 +51,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(mdoc_configurations.router)
     app.include_router(iacas.router)
     app.include_router(iacas.public_router)
+    app.include_router(offers.router)
+    app.include_router(wallet.router)
+    app.include_router(well_known.create_router(container.public_url))
     return app

@@ -10,8 +10,20 @@ from openissuer.domain.api_clients import ApiClient
 from openissuer.domain.ids import DEFAULT_TENANT_ID
 from openissuer.domain.issued import IssuedCredentialRecord
 from openissuer.domain.mdoc import MobileCredentialConfiguration
+from openissuer.domain.offers import AccessGrant, PreAuthorizedOffer
 from openissuer.domain.pki import DocumentSigner, Iaca
 from openissuer.domain.tenants import Tenant
+from openissuer.domain.users import User
+
+
+@dataclass(frozen=True)
+class StoredNonce:
+    """A ``c_nonce`` as the memory store keeps it."""
+
+    tenant_id: str
+    expires_at: datetime
+    created_at: datetime
+    consumed_at: datetime | None = None
 
 
 @dataclass
@@ -24,6 +36,11 @@ class MemoryState:
     iacas: dict[str, Iaca] = field(default_factory=dict)
     document_signers: dict[str, DocumentSigner] = field(default_factory=dict)
     issued_credentials: dict[str, IssuedCredentialRecord] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
+    offers: dict[str, PreAuthorizedOffer] = field(default_factory=dict)
+    access_grants: dict[bytes, AccessGrant] = field(default_factory=dict)
+    nonces: dict[bytes, StoredNonce] = field(default_factory=dict)
+    grant_issuances: dict[tuple[bytes, str], datetime] = field(default_factory=dict)
 
     def copy(self) -> MemoryState:
         """Return a copy whose dicts can change without touching this one (values are immutable)."""

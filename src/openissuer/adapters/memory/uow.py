@@ -11,6 +11,12 @@ from openissuer.adapters.memory.mdoc_repositories import (
     InMemoryIssuedCredentialRepository,
     InMemoryMobileConfigurationRepository,
 )
+from openissuer.adapters.memory.offer_repositories import (
+    InMemoryAccessGrantRepository,
+    InMemoryNonceRepository,
+    InMemoryOfferRepository,
+    InMemoryUserRepository,
+)
 from openissuer.adapters.memory.repositories import InMemoryApiClientRepository, InMemoryTenantRepository
 from openissuer.adapters.memory.store import InMemoryStore, MemoryState
 
@@ -24,6 +30,10 @@ class InMemoryUnitOfWork:
     iacas: InMemoryIacaRepository
     document_signers: InMemoryDocumentSignerRepository
     issued_credentials: InMemoryIssuedCredentialRepository
+    users: InMemoryUserRepository
+    offers: InMemoryOfferRepository
+    access_grants: InMemoryAccessGrantRepository
+    nonces: InMemoryNonceRepository
 
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
@@ -42,6 +52,10 @@ class InMemoryUnitOfWork:
         self.iacas = InMemoryIacaRepository(self._working)
         self.document_signers = InMemoryDocumentSignerRepository(self._working)
         self.issued_credentials = InMemoryIssuedCredentialRepository(self._working)
+        self.users = InMemoryUserRepository(self._working)
+        self.offers = InMemoryOfferRepository(self._working)
+        self.access_grants = InMemoryAccessGrantRepository(self._working)
+        self.nonces = InMemoryNonceRepository(self._working)
 
     async def __aexit__(
         self,

@@ -9,6 +9,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     MetaData,
     String,
@@ -116,4 +117,74 @@ issued_credentials = Table(
     Column("status", String(16), nullable=False),
     Index("ix_issued_credentials_tenant_page", "tenant_id", "created_at", "id"),
     Index("ix_issued_credentials_user", "tenant_id", "user_id", "created_at", "id"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("claims", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_users_tenant_page", "tenant_id", "created_at", "id"),
+)
+
+offers = Table(
+    "offers",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", String(36), nullable=False),
+    Column("credential_configuration_ids", JSON, nullable=False),
+    Column("claims", JSON, nullable=False),
+    Column("code_hash", LargeBinary(32), nullable=False, unique=True),
+    Column("sealed_code", LargeBinary, nullable=True),
+    Column("by_reference", Boolean, nullable=False),
+    Column("tx_code_input_mode", String(16), nullable=True),
+    Column("tx_code_length", Integer, nullable=True),
+    Column("tx_code_description", Text, nullable=True),
+    Column("tx_code_hash", LargeBinary(32), nullable=True),
+    Column("tx_attempts", Integer, nullable=False),
+    Column("locked", Boolean, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("redeemed_at", DateTime(timezone=True), nullable=True),
+    Column("claimed_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+access_grants = Table(
+    "access_grants",
+    metadata,
+    Column("token_hash", LargeBinary(32), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("offer_id", String(36), nullable=False),
+    Column("user_id", String(36), nullable=False),
+    Column("credential_configuration_ids", JSON, nullable=False),
+    Column("credential_identifiers", JSON, nullable=False),
+    Column("notification_id", String(64), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Index("ix_access_grants_offer", "tenant_id", "offer_id"),
+)
+
+grant_issuances = Table(
+    "grant_issuances",
+    metadata,
+    Column("token_hash", LargeBinary(32), primary_key=True),
+    Column("credential_configuration_id", String(36), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+nonces = Table(
+    "nonces",
+    metadata,
+    Column("nonce_hash", LargeBinary(32), primary_key=True),
+    Column("tenant_id", String(36), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("consumed_at", DateTime(timezone=True), nullable=True),
+    Index("ix_nonces_expires_at", "expires_at"),
 )

@@ -15,6 +15,12 @@ from openissuer.adapters.sql.mdoc_repositories import (
     SqlMobileConfigurationRepository,
 )
 from openissuer.adapters.sql.migrate import current_revision
+from openissuer.adapters.sql.offer_repositories import (
+    SqlAccessGrantRepository,
+    SqlNonceRepository,
+    SqlOfferRepository,
+    SqlUserRepository,
+)
 from openissuer.adapters.sql.repositories import SqlApiClientRepository, SqlTenantRepository
 
 
@@ -27,6 +33,10 @@ class SqlUnitOfWork:
     iacas: SqlIacaRepository
     document_signers: SqlDocumentSignerRepository
     issued_credentials: SqlIssuedCredentialRepository
+    users: SqlUserRepository
+    offers: SqlOfferRepository
+    access_grants: SqlAccessGrantRepository
+    nonces: SqlNonceRepository
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -41,6 +51,10 @@ class SqlUnitOfWork:
         self.iacas = SqlIacaRepository(self._conn)
         self.document_signers = SqlDocumentSignerRepository(self._conn)
         self.issued_credentials = SqlIssuedCredentialRepository(self._conn)
+        self.users = SqlUserRepository(self._conn)
+        self.offers = SqlOfferRepository(self._conn)
+        self.access_grants = SqlAccessGrantRepository(self._conn)
+        self.nonces = SqlNonceRepository(self._conn)
         return self
 
     async def __aexit__(

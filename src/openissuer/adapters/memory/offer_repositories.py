@@ -1,0 +1,134 @@
+"""In-memory repositories of the Pre-authorized Code flow; same contract as the SQL ones."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+from openissuer.adapters.memory.store import MemoryState, StoredNonce
+from openissuer.domain.offers import AccessGrant, IssuanceContext, PreAuthorizedOffer
+from openissuer.domain.users import User
+
+
+class InMemoryUserRepository:
+    def __init__(self, state: MemoryState) -> None:
+        self._rows = state.users
+
+    async def add(self, user: User) -> None:
+        """Store a user."""
+        self._rows[user.id] = user
+
+    async def get(self, tenant_id: str, id: str) -> User | None:
+        """Return the tenant's user or None."""
+        user = self._rows.get(id)
+        return user if user is not None and user.tenant_id == tenant_id else None
+
+    async def update_claims(self, tenant_id: str, id: str, claims: dict[str, Any], now: datetime) -> bool:
+        """Replace the persisted claims."""
+        user = await self.get(tenant_id, id)
+        if user is None:
+            return False
+        self._rows[id] = dataclasses.replace(user, claims=claims, updated_at=now)
+        return True
+
+
+class InMemoryOfferRepository:
+    def __init__(self, state: MemoryState) -> None:
+        self._rows = state.offers
+
+    async def add(self, offer: PreAuthorizedOffer) -> None:
+        """Store an offer."""
+        self._rows[offer.id] = offer
+
+    async def get(self, tenant_id: str, id: str) -> PreAuthorizedOffer | None:
+        """Return the tenant's offer or None."""
+        offer = self._rows.get(id)
+        return offer if offer is not None and offer.tenant_id == tenant_id else None
+
+    async def find_by_code_hash(self, tenant_id: str, code_hash: bytes) -> PreAuthorizedOffer | None:
+        """Return the offer of a pre-authorized code."""
+        return next((o for o in self._rows.values() if o.tenant_id == tenant_id and o.code_hash == code_hash), None)
+
+    async def record_failed_tx_code(self, tenant_id: str, id: str, max_attempts: int) -> int:
+        """Count a wrong transaction code and lock at ``max_attempts``."""
+        offer = await self.get(tenant_id, id)
+        if offer is None:
+            return 0
+        attempts = offer.tx_attempts + 1
+        self._rows[id] = dataclasses.replace(
+            offer, tx_attempts=attempts, locked=offer.locked or attempts >= max_attempts
+        )
+        return attempts
+
+    async def redeem(self, tenant_id: str, id: str, now: datetime) -> bool:
+        """Redeem the offer if it is still redeemable."""
+        offer = await self.get(tenant_id, id)
+        if offer is None or not offer.is_redeemable(now):
+            return False
+        self._rows[id] = dataclasses.replace(offer, redeemed_at=now, sealed_code=None)
+        return True
+
+    async def revoke(self, tenant_id: str, id: str, now: datetime) -> bool:
+        """Revoke an unredeemed offer."""
+        offer = await self.get(tenant_id, id)
+        if offer is None or offer.redeemed_at is not None or offer.revoked_at is not None:
+            return False
+        self._rows[id] = dataclasses.replace(offer, revoked_at=now, sealed_code=None)
+        return True
+
+    async def mark_claimed(self, tenant_id: str, id: str, now: datetime) -> None:
+        """Set ``claimed_at`` once."""
+        offer = await self.get(tenant_id, id)
+        if offer is not None and offer.claimed_at is None:
+            self._rows[id] = dataclasses.replace(offer, claimed_at=now)
+
+
+class InMemoryAccessGrantRepository:
+    def __init__(self, state: MemoryState) -> None:
+        self._state = state
+
+    async def add(self, grant: AccessGrant) -> None:
+        """Store a grant."""
+        self._state.access_grants[grant.token_hash] = grant
+
+    async def get_context(self, token_hash: bytes) -> IssuanceContext | None:
+        """Return the grant with the offer's and the user's claims."""
+        grant = self._state.access_grants.get(token_hash)
+        if grant is None:
+            return None
+        offer = self._state.offers[grant.offer_id]
+        user = self._state.users.get(grant.user_id)
+        return IssuanceContext(grant=grant, offer_claims=offer.claims, user_claims=user.claims if user else {})
+
+    async def record_issuance(self, token_hash: bytes, configuration_id: str, now: datetime) -> bool:
+        """Record the issuance marker once."""
+        key = (token_hash, configuration_id)
+        if key in self._state.grant_issuances:
+            return False
+        self._state.grant_issuances[key] = now
+        return True
+
+
+class InMemoryNonceRepository:
+    def __init__(self, state: MemoryState) -> None:
+        self._rows = state.nonces
+
+    async def add(self, tenant_id: str, nonce_hash: bytes, *, expires_at: datetime, created_at: datetime) -> None:
+        """Store a nonce."""
+        self._rows[nonce_hash] = StoredNonce(tenant_id=tenant_id, expires_at=expires_at, created_at=created_at)
+
+    async def consume(self, tenant_id: str, nonce_hash: bytes, now: datetime) -> bool:
+        """Use the nonce up if it is unused and unexpired."""
+        nonce = self._rows.get(nonce_hash)
+        if nonce is None or nonce.tenant_id != tenant_id or nonce.consumed_at is not None or now >= nonce.expires_at:
+            return False
+        self._rows[nonce_hash] = dataclasses.replace(nonce, consumed_at=now)
+        return True
+
+    async def purge_expired(self, now: datetime) -> int:
+        """Delete expired nonces."""
+        expired = [key for key, nonce in self._rows.items() if nonce.expires_at <= now]
+        for key in expired:
+            del self._rows[key]
+        return len(expired)

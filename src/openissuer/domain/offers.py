@@ -1,0 +1,82 @@
+"""Credential offers and what redeeming one grants (OID4VCI 1.0 §4, reference platform §2)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+class TxCodeInputMode(enum.StrEnum):
+    """OID4VCI ``tx_code.input_mode``."""
+
+    NUMERIC = "numeric"
+    TEXT = "text"
+
+
+@dataclass(frozen=True)
+class TxCodeConfiguration:
+    """How the wallet asks the holder for the transaction code (the code itself is never stored in clear)."""
+
+    input_mode: TxCodeInputMode = TxCodeInputMode.NUMERIC
+    length: int = 6
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class PreAuthorizedOffer:
+    """A single-use, short-lived offer. Codes are stored as hashes; ``sealed_code`` lets the offer be shown again
+    (by reference, as a QR code) until it is redeemed, revoked or expired, and is wiped then.
+    """
+
+    id: str
+    tenant_id: str
+    user_id: str
+    credential_configuration_ids: tuple[str, ...]
+    claims: dict[str, Any]
+    code_hash: bytes
+    sealed_code: bytes | None
+    by_reference: bool
+    expires_at: datetime
+    created_at: datetime
+    tx_code: TxCodeConfiguration | None = None
+    tx_code_hash: bytes | None = None
+    tx_attempts: int = 0
+    locked: bool = False
+    redeemed_at: datetime | None = None
+    claimed_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+    def is_redeemable(self, now: datetime) -> bool:
+        """Tell whether the pre-authorized code may still be exchanged for an access token."""
+        return self.redeemed_at is None and self.revoked_at is None and not self.locked and now < self.expires_at
+
+
+@dataclass(frozen=True)
+class AccessGrant:
+    """What an access token allows: credentials of these configurations for this user, until ``expires_at``.
+
+    ``credential_identifiers`` maps each identifier returned in the token response's ``authorization_details`` to
+    its configuration id; empty when the token request carried no ``authorization_details``.
+    """
+
+    token_hash: bytes
+    tenant_id: str
+    offer_id: str
+    user_id: str
+    credential_configuration_ids: tuple[str, ...]
+    credential_identifiers: dict[str, str]
+    notification_id: str
+    expires_at: datetime
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class IssuanceContext:
+    """An access grant with the claims known for it: the user's persisted claims and the offer's claims."""
+
+    grant: AccessGrant
+    offer_claims: dict[str, Any]
+    user_claims: dict[str, Any]

@@ -1,0 +1,45 @@
+"""Credential Offers (OID4VCI 1.0 §4.1): the object and the URI a wallet receives."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote
+
+from openissuer.domain.offers import TxCodeConfiguration
+from openissuer.protocol.metadata import PRE_AUTHORIZED_GRANT
+
+OFFER_SCHEME = "openid-credential-offer://"
+
+
+def create_pre_authorized_offer(
+    *,
+    credential_issuer: str,
+    configuration_ids: Sequence[str],
+    pre_authorized_code: str,
+    tx_code: TxCodeConfiguration | None,
+) -> dict[str, Any]:
+    """Return a Credential Offer object with the pre-authorized_code grant (and ``tx_code`` when one is needed)."""
+    grant: dict[str, Any] = {"pre-authorized_code": pre_authorized_code}
+    if tx_code is not None:
+        # §4.1.1: "If the Credential Offer contains tx_code, a Transaction Code is required."
+        grant["tx_code"] = {"input_mode": tx_code.input_mode.value, "length": tx_code.length}
+        if tx_code.description:
+            grant["tx_code"]["description"] = tx_code.description
+    return {
+        "credential_issuer": credential_issuer,
+        "credential_configuration_ids": list(configuration_ids),
+        "grants": {PRE_AUTHORIZED_GRANT: grant},
+    }
+
+
+def create_offer_uri_by_value(offer: dict[str, Any]) -> str:
+    """Return ``openid-credential-offer://?credential_offer=<URL-encoded JSON>`` (§4.1.2)."""
+    encoded = quote(json.dumps(offer, separators=(",", ":")), safe="")
+    return f"{OFFER_SCHEME}?credential_offer={encoded}"
+
+
+def create_offer_uri_by_reference(offer_url: str) -> str:
+    """Return ``openid-credential-offer://?credential_offer_uri=<URL-encoded https URL>`` (§4.1.3)."""
+    return f"{OFFER_SCHEME}?credential_offer_uri={quote(offer_url, safe='')}"

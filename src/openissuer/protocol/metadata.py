@@ -1,0 +1,52 @@
+"""Credential Issuer metadata (OID4VCI 1.0 §12.2) and Authorization Server metadata (RFC 8414 + OID4VCI §12.3)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from openissuer.protocol.endpoints import IssuerEndpoints
+
+PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
+
+
+def create_issuer_metadata(
+    endpoints: IssuerEndpoints,
+    configurations: Mapping[str, Mapping[str, Any]],
+    *,
+    batch_size: int,
+    display_name: str | None = None,
+    include_iacas: bool = True,
+) -> dict[str, Any]:
+    """Return the issuer metadata document: only endpoints that work are listed.
+
+    ``credential_issuer`` equals the identifier the wallet built the URL from (§12.2.3: compared as strings).
+    """
+    metadata: dict[str, Any] = {
+        "credential_issuer": endpoints.issuer,
+        "credential_endpoint": endpoints.credential,
+        "nonce_endpoint": endpoints.nonce,
+        "notification_endpoint": endpoints.notification,
+        "credential_configurations_supported": {key: dict(value) for key, value in configurations.items()},
+    }
+    if batch_size >= 2:  # §12.2.4: batch_size "MUST be 2 or greater"; absent means one proof per request
+        metadata["batch_credential_issuance"] = {"batch_size": batch_size}
+    if display_name:
+        metadata["display"] = [{"name": display_name}]
+    if include_iacas:
+        metadata["mdoc_iacas_uri"] = endpoints.iacas
+    return metadata
+
+
+def create_authorization_server_metadata(
+    endpoints: IssuerEndpoints, *, grant_types: tuple[str, ...] = (PRE_AUTHORIZED_GRANT,)
+) -> dict[str, Any]:
+    """Return the AS metadata of the issuer acting as its own authorization server."""
+    return {
+        "issuer": endpoints.issuer,
+        "token_endpoint": endpoints.token,
+        "grant_types_supported": list(grant_types),
+        "token_endpoint_auth_methods_supported": ["none"],
+        "pre-authorized_grant_anonymous_access_supported": True,
+        "authorization_details_types_supported": ["openid_credential"],
+    }

@@ -1,0 +1,81 @@
+"""Token requests and responses of the Pre-authorized Code grant (OID4VCI 1.0 §6, RFC 6749 §5, RFC 9396)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from openissuer.errors import InvalidAuthorizationDetailsError, InvalidRequestError, UnsupportedGrantTypeError
+from openissuer.protocol.metadata import PRE_AUTHORIZED_GRANT
+
+OPENID_CREDENTIAL = "openid_credential"
+
+
+@dataclass(frozen=True)
+class PreAuthorizedCodeRequest:
+    """A parsed token request for the pre-authorized_code grant.
+
+    ``authorization_details`` lists the requested configuration ids in order, or is None when absent.
+    """
+
+    pre_authorized_code: str
+    tx_code: str | None
+    authorization_details: tuple[str, ...] | None
+
+
+def parse_token_request(form: Mapping[str, str]) -> PreAuthorizedCodeRequest:
+    """Parse the form parameters; unknown parameters are ignored (RFC 6749 §3.2)."""
+    grant_type = form.get("grant_type")
+    if not grant_type:
+        raise InvalidRequestError("grant_type is required")
+    if grant_type != PRE_AUTHORIZED_GRANT:
+        raise UnsupportedGrantTypeError(f"Supported grant types: {PRE_AUTHORIZED_GRANT}")
+    code = form.get("pre-authorized_code")
+    if not code:
+        raise InvalidRequestError("pre-authorized_code is required")
+    tx_code = form.get("tx_code")
+    details = form.get("authorization_details")
+    return PreAuthorizedCodeRequest(
+        pre_authorized_code=code,
+        tx_code=tx_code if tx_code else None,
+        authorization_details=None if details is None else parse_authorization_details(details),
+    )
+
+
+def parse_authorization_details(raw: str) -> tuple[str, ...]:
+    """Parse RFC 9396 ``authorization_details`` of type ``openid_credential`` into configuration ids (§5.1.1)."""
+    try:
+        details = json.loads(raw)
+    except ValueError as exc:
+        raise InvalidAuthorizationDetailsError("authorization_details must be a JSON array") from exc
+    if not isinstance(details, list) or not details:
+        raise InvalidAuthorizationDetailsError("authorization_details must be a non-empty JSON array")
+    ids: list[str] = []
+    for entry in details:
+        if not isinstance(entry, dict) or entry.get("type") != OPENID_CREDENTIAL:
+            raise InvalidAuthorizationDetailsError(
+                f"Each authorization_details entry must have type {OPENID_CREDENTIAL}"
+            )
+        configuration_id = entry.get("credential_configuration_id")
+        if not isinstance(configuration_id, str) or not configuration_id:
+            raise InvalidAuthorizationDetailsError("Each entry needs a credential_configuration_id")
+        ids.append(configuration_id)
+    return tuple(dict.fromkeys(ids))
+
+
+def create_token_response(
+    access_token: str, expires_in: int, credential_identifiers: Mapping[str, str] | None
+) -> dict[str, Any]:
+    """Return the token response; with ``authorization_details`` (identifiers per configuration) when requested."""
+    response: dict[str, Any] = {"access_token": access_token, "token_type": "Bearer", "expires_in": expires_in}
+    if credential_identifiers is not None:
+        by_configuration: dict[str, list[str]] = {}
+        for identifier, configuration_id in credential_identifiers.items():
+            by_configuration.setdefault(configuration_id, []).append(identifier)
+        response["authorization_details"] = [
+            {"type": OPENID_CREDENTIAL, "credential_configuration_id": cid, "credential_identifiers": identifiers}
+            for cid, identifiers in by_configuration.items()
+        ]
+    return response

@@ -1,0 +1,246 @@
+"""Pre-authorized offers (reference platform §2.2–2.4): create, revoke, serve by reference, render as QR code."""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from openissuer.domain.api_clients import ManagementPrincipal
+from openissuer.domain.durations import Duration
+from openissuer.domain.ids import new_id
+from openissuer.domain.offers import PreAuthorizedOffer, TxCodeConfiguration
+from openissuer.domain.users import User
+from openissuer.errors import ConflictError, ErrorDetail, NotFoundError, ValidationError
+from openissuer.ports.clock import Clock
+from openissuer.ports.secrets import SecretBox
+from openissuer.ports.uow import UnitOfWork, UnitOfWorkFactory
+from openissuer.protocol.credential_offer import (
+    create_offer_uri_by_reference,
+    create_offer_uri_by_value,
+    create_pre_authorized_offer,
+)
+from openissuer.protocol.endpoints import IssuerEndpoints
+from openissuer.protocol.tx_code import MAX_DESCRIPTION_LENGTH, MAX_LENGTH, MIN_LENGTH, generate_tx_code
+from openissuer.services.access import ISSUERS, authorize
+from openissuer.services.wallet_secrets import hash_secret, new_secret
+
+TX_CODE_MAC = "tx-code"
+OFFER_REFERENCE_MAC = "offer-reference"
+
+
+def tx_code_digest(box: SecretBox, offer_id: str, tx_code: str) -> bytes:
+    """The stored form of a transaction code: keyed and bound to its offer."""
+    return box.mac(TX_CODE_MAC, f"{offer_id}:{tx_code}".encode())
+
+
+def _code_aad(offer_id: str) -> bytes:
+    return f"openissuer/offer-code/{offer_id}".encode()
+
+
+@dataclass(frozen=True)
+class OfferInput:
+    """A create request as the web layer shaped it."""
+
+    configuration_ids: list[str]
+    user_id: str | None = None
+    claims: dict[str, Any] = field(default_factory=dict)
+    claims_to_persist: list[str] = field(default_factory=list)
+    tx_code: TxCodeConfiguration | None = None
+    expires_in: Duration | None = None
+    by_reference: bool | None = None
+
+
+@dataclass(frozen=True)
+class CreatedOffer:
+    """A new offer, its URI for the wallet, and its transaction code (shown only now)."""
+
+    offer: PreAuthorizedOffer
+    uri: str
+    tx_code: str | None
+
+
+class OfferService:
+    """Create and manage single-use pre-authorized offers."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        box: SecretBox,
+        endpoints: IssuerEndpoints,
+        *,
+        default_ttl: timedelta,
+        max_ttl: timedelta,
+        by_reference: bool,
+    ) -> None:
+        self._uow = uow_factory
+        self._clock = clock
+        self._box = box
+        self._endpoints = endpoints
+        self._default_ttl = default_ttl
+        self._max_ttl = max_ttl
+        self._by_reference = by_reference
+
+    async def create_pre_authorized_as(self, principal: ManagementPrincipal, data: OfferInput) -> CreatedOffer:
+        """Create an offer for a new or existing user; persist ``claimsToPersist`` on the user now."""
+        authorize(principal, ISSUERS)
+        now = self._clock.now()
+        expires_at = self._check_shape(data, now)
+        id, code = new_id(), new_secret()
+        tx_code = None if data.tx_code is None else generate_tx_code(data.tx_code, secrets.randbelow)
+        by_reference = self._by_reference if data.by_reference is None else data.by_reference
+        async with self._uow() as uow:
+            await self._check_references(uow, principal.tenant_id, data)
+            user_id = await self._persist_user(uow, principal.tenant_id, data)
+            offer = PreAuthorizedOffer(
+                id=id,
+                tenant_id=principal.tenant_id,
+                user_id=user_id,
+                credential_configuration_ids=tuple(dict.fromkeys(data.configuration_ids)),
+                claims=data.claims,
+                code_hash=hash_secret(code),
+                sealed_code=self._box.seal(code.encode(), aad=_code_aad(id)),
+                by_reference=by_reference,
+                expires_at=expires_at,
+                created_at=now,
+                tx_code=data.tx_code,
+                tx_code_hash=None if tx_code is None else tx_code_digest(self._box, id, tx_code),
+            )
+            await uow.offers.add(offer)
+            await uow.commit()
+        return CreatedOffer(offer=offer, uri=self._uri(offer, code), tx_code=tx_code)
+
+    def _check_shape(self, data: OfferInput, now: Any) -> Any:
+        details: list[ErrorDetail] = []
+        if not data.configuration_ids:
+            details.append(ErrorDetail("body", "credentials", "must name at least one credential configuration"))
+        missing = [key for key in data.claims_to_persist if key not in data.claims]
+        details += [ErrorDetail("body", "claimsToPersist", "is not a key of claims", key) for key in missing]
+        if data.tx_code is not None:
+            if not MIN_LENGTH <= data.tx_code.length <= MAX_LENGTH:
+                details.append(
+                    ErrorDetail(
+                        "body",
+                        "transactionCodeConfiguration.length",
+                        f"must be {MIN_LENGTH}-{MAX_LENGTH}",
+                        data.tx_code.length,
+                    )
+                )
+            if data.tx_code.description and len(data.tx_code.description) > MAX_DESCRIPTION_LENGTH:
+                details.append(
+                    ErrorDetail(
+                        "body",
+                        "transactionCodeConfiguration.description",
+                        f"must be at most {MAX_DESCRIPTION_LENGTH} characters",
+                    )
+                )
+        ttl = self._default_ttl if data.expires_in is None else data.expires_in.add_to(now) - now
+        if data.expires_in is not None and not timedelta(0) < ttl <= self._max_ttl:
+            details.append(ErrorDetail("body", "expiresIn", f"must be positive and at most {self._max_ttl}"))
+        if details:
+            raise ValidationError("Validation Error", details=details)
+        return now + ttl
+
+    async def _check_references(self, uow: UnitOfWork, tenant_id: str, data: OfferInput) -> None:
+        details = []
+        for index, configuration_id in enumerate(data.configuration_ids):
+            if await uow.mobile_configurations.get(tenant_id, configuration_id) is None:
+                details.append(
+                    ErrorDetail(
+                        "body", f"credentials.{index}", "no credential configuration with this id", configuration_id
+                    )
+                )
+        if data.user_id is not None and await uow.users.get(tenant_id, data.user_id) is None:
+            details.append(ErrorDetail("body", "userId", "no user with this id", data.user_id))
+        if details:
+            raise ValidationError("Validation Error", details=details)
+
+    async def _persist_user(self, uow: UnitOfWork, tenant_id: str, data: OfferInput) -> str:
+        persisted = {key: data.claims[key] for key in data.claims_to_persist}
+        now = self._clock.now()
+        if data.user_id is None:
+            user = User(id=new_id(), tenant_id=tenant_id, claims=persisted, created_at=now, updated_at=now)
+            await uow.users.add(user)
+            return user.id
+        if persisted:
+            existing = await uow.users.get(tenant_id, data.user_id)
+            assert existing is not None  # checked by _check_references in this unit of work
+            await uow.users.update_claims(tenant_id, data.user_id, {**existing.claims, **persisted}, now)
+        return data.user_id
+
+    def _uri(self, offer: PreAuthorizedOffer, code: str) -> str:
+        if offer.by_reference:
+            return create_offer_uri_by_reference(self._endpoints.credential_offer(self._reference(offer.id)))
+        return create_offer_uri_by_value(self._offer_object(offer, code))
+
+    def _reference(self, offer_id: str) -> str:
+        """The ``credential_offer_uri`` path segment: the offer id and a MAC only this issuer can compute."""
+        tag = base64.urlsafe_b64encode(self._box.mac(OFFER_REFERENCE_MAC, offer_id.encode())).decode().rstrip("=")
+        return f"{offer_id}.{tag}"
+
+    def _offer_object(self, offer: PreAuthorizedOffer, code: str) -> dict[str, Any]:
+        return create_pre_authorized_offer(
+            credential_issuer=self._endpoints.issuer,
+            configuration_ids=offer.credential_configuration_ids,
+            pre_authorized_code=code,
+            tx_code=offer.tx_code,
+        )
+
+    async def revoke_as(self, principal: ManagementPrincipal, id: str) -> None:
+        """Revoke an unredeemed offer: its code stops working at once."""
+        authorize(principal, ISSUERS)
+        async with self._uow() as uow:
+            revoked = await uow.offers.revoke(principal.tenant_id, id, self._clock.now())
+            offer = None if revoked else await uow.offers.get(principal.tenant_id, id)
+            await uow.commit()
+        if revoked:
+            return
+        if offer is None:
+            raise NotFoundError("Resource Not Found", details=[ErrorDetail("params", "id", "Resource Not Found", id)])
+        raise ConflictError(
+            "The offer was already redeemed or revoked",
+            details=[ErrorDetail("params", "id", "already redeemed or revoked", id)],
+        )
+
+    async def offer_by_reference(self, tenant_id: str, reference: str) -> dict[str, Any] | None:
+        """Return the Credential Offer behind a ``credential_offer_uri`` while it is redeemable (else None).
+
+        DESIGN.md §3: "credential_offer_uri may be fetched any number of times until the offer is redeemed or
+        expires"; a reference whose MAC does not verify is treated as unknown.
+        """
+        offer_id = reference.partition(".")[0]
+        if not hmac.compare_digest(reference.encode(), self._reference(offer_id).encode()):
+            return None
+        async with self._uow() as uow:
+            offer = await uow.offers.get(tenant_id, offer_id)
+        if offer is None or offer.sealed_code is None or not offer.is_redeemable(self._clock.now()):
+            return None
+        return self._offer_object(offer, self._code(offer))
+
+    async def offer_uri_as(self, principal: ManagementPrincipal, id: str) -> str:
+        """Return the offer's URI again (for its QR code) while it is redeemable."""
+        authorize(principal, ISSUERS)
+        async with self._uow() as uow:
+            offer = await uow.offers.get(principal.tenant_id, id)
+        if offer is None:
+            raise NotFoundError("Resource Not Found", details=[ErrorDetail("params", "id", "Resource Not Found", id)])
+        if offer.sealed_code is None or not offer.is_redeemable(self._clock.now()):
+            raise ConflictError(
+                "The offer can no longer be redeemed",
+                details=[ErrorDetail("params", "id", "redeemed, revoked, locked or expired", id)],
+            )
+        return self._uri(offer, self._code(offer))
+
+    def _code(self, offer: PreAuthorizedOffer) -> str:
+        assert offer.sealed_code is not None
+        return self._box.open(offer.sealed_code, aad=_code_aad(offer.id)).decode()
+
+
+def offer_json(offer: dict[str, Any]) -> str:
+    """Serialise a Credential Offer compactly."""
+    return json.dumps(offer, separators=(",", ":"))

@@ -1,0 +1,120 @@
+"""The token endpoint's pre-authorized_code grant (OID4VCI 1.0 §6, DESIGN.md §3 pinned behaviours).
+
+A code is exchanged once: the redemption and the new access grant commit in one transaction, guarded by a
+conditional UPDATE, so of any number of concurrent requests (in any number of processes) exactly one wins.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from openissuer.domain.ids import DEFAULT_TENANT_ID
+from openissuer.domain.offers import AccessGrant, PreAuthorizedOffer
+from openissuer.errors import InvalidAuthorizationDetailsError, InvalidGrantError, InvalidRequestError
+from openissuer.ports.clock import Clock
+from openissuer.ports.secrets import SecretBox
+from openissuer.ports.uow import UnitOfWorkFactory
+from openissuer.protocol.token_request import PreAuthorizedCodeRequest, create_token_response
+from openissuer.services.offers import tx_code_digest
+from openissuer.services.wallet_secrets import hash_secret, new_secret
+
+log = logging.getLogger("openissuer.tokens")
+
+
+class TokenService:
+    """Exchange pre-authorized codes for short-lived access tokens bound to the offer."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        box: SecretBox,
+        *,
+        access_token_ttl: timedelta,
+        max_tx_code_attempts: int,
+    ) -> None:
+        self._uow = uow_factory
+        self._clock = clock
+        self._box = box
+        self._ttl = access_token_ttl
+        self._max_attempts = max_tx_code_attempts
+
+    async def exchange_pre_authorized_code(
+        self, request: PreAuthorizedCodeRequest, tenant_id: str = DEFAULT_TENANT_ID
+    ) -> dict[str, Any]:
+        """Return the token response, or raise ``invalid_grant`` / ``invalid_request`` per OID4VCI §6.3."""
+        now = self._clock.now()
+        # Read, check, then write in a second transaction: the conditional UPDATE in redeem() decides races, and
+        # SQLite never has to upgrade a read transaction to a write one (which fails at once under contention).
+        async with self._uow() as uow:
+            offer = await uow.offers.find_by_code_hash(tenant_id, hash_secret(request.pre_authorized_code))
+        if offer is None or not offer.is_redeemable(now):
+            raise InvalidGrantError(
+                "The pre-authorized code is invalid, expired or already used", detail=_why_not(offer, now)
+            )
+        await self._check_tx_code(offer, request.tx_code)
+        identifiers = _credential_identifiers(offer, request.authorization_details)
+        token = new_secret()
+        async with self._uow() as uow:
+            if not await uow.offers.redeem(tenant_id, offer.id, now):
+                raise InvalidGrantError(
+                    "The pre-authorized code is invalid, expired or already used",
+                    detail=f"offer {offer.id} was redeemed, revoked or locked meanwhile",
+                )
+            await uow.access_grants.add(
+                AccessGrant(
+                    token_hash=hash_secret(token),
+                    tenant_id=tenant_id,
+                    offer_id=offer.id,
+                    user_id=offer.user_id,
+                    credential_configuration_ids=offer.credential_configuration_ids,
+                    credential_identifiers=identifiers or {},
+                    notification_id=new_secret(),
+                    expires_at=now + self._ttl,
+                    created_at=now,
+                )
+            )
+            await uow.commit()
+        log.info("pre-authorized code redeemed", extra={"offer_id": offer.id})
+        return create_token_response(token, int(self._ttl.total_seconds()), identifiers)
+
+    async def _check_tx_code(self, offer: PreAuthorizedOffer, tx_code: str | None) -> None:
+        """§6.1: tx_code "MUST be present if tx_code was in the offer"; wrong codes count toward the lock."""
+        if offer.tx_code_hash is None:
+            if tx_code is not None:
+                raise InvalidRequestError("This offer needs no tx_code")
+            return
+        if tx_code is None:
+            raise InvalidRequestError("tx_code is required for this offer")  # counts as no attempt
+        if hmac.compare_digest(tx_code_digest(self._box, offer.id, tx_code), offer.tx_code_hash):
+            return
+        async with self._uow() as uow:
+            attempts = await uow.offers.record_failed_tx_code(offer.tenant_id, offer.id, self._max_attempts)
+            await uow.commit()
+        raise InvalidGrantError("The transaction code is wrong", detail=f"offer {offer.id}: {attempts} wrong codes")
+
+
+def _credential_identifiers(offer: PreAuthorizedOffer, requested: tuple[str, ...] | None) -> dict[str, str] | None:
+    """Return one new identifier per requested configuration, which must all be in the offer (RFC 9396)."""
+    if requested is None:
+        return None
+    unknown = [cid for cid in requested if cid not in offer.credential_configuration_ids]
+    if unknown:
+        raise InvalidAuthorizationDetailsError("authorization_details names a configuration the offer does not hold")
+    return {secrets.token_urlsafe(16): cid for cid in requested}
+
+
+def _why_not(offer: PreAuthorizedOffer | None, now: Any) -> str:
+    if offer is None:
+        return "unknown code"
+    if offer.redeemed_at is not None:
+        return f"offer {offer.id} already redeemed"
+    if offer.revoked_at is not None:
+        return f"offer {offer.id} revoked"
+    if offer.locked:
+        return f"offer {offer.id} locked after wrong transaction codes"
+    return f"offer {offer.id} expired"

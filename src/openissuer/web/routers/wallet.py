@@ -1,0 +1,135 @@
+"""Wallet-facing OID4VCI endpoints: token, nonce, credential, notification and offers by reference.
+
+Thin: each parses the HTTP request into the protocol's typed request, calls one service, renders the result.
+Errors are OID4VCI/OAuth error bodies with ``Cache-Control: no-store`` (web/errors.py).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from openissuer.domain.ids import DEFAULT_TENANT_ID
+from openissuer.errors import (
+    InvalidCredentialRequestError,
+    InvalidNotificationRequestError,
+    InvalidRequestError,
+    InvalidTokenError,
+    OAuthError,
+)
+from openissuer.protocol.credential_request import parse_credential_request
+from openissuer.protocol.endpoints import (
+    CREDENTIAL_OFFER_PATH,
+    CREDENTIAL_PATH,
+    NONCE_PATH,
+    NOTIFICATION_PATH,
+    TOKEN_PATH,
+)
+from openissuer.protocol.notification import parse_notification_request
+from openissuer.protocol.token_request import parse_token_request
+from openissuer.web.deps import ContainerDep
+from openissuer.web.errors import NO_STORE
+
+router = APIRouter(tags=["OID4VCI (wallets)"])
+
+_OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "OAuth / OID4VCI error `{error, error_description}`"},
+    401: {"description": "`invalid_token`"},
+}
+
+
+def _form_field_errors(form: Any) -> None:
+    """RFC 6749 §3.2: "Request and response parameters MUST NOT be included more than once"."""
+    for key in form:
+        if len(form.getlist(key)) > 1:
+            raise InvalidRequestError(f"{key} appears more than once")
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+@router.post(
+    TOKEN_PATH,
+    summary="Token endpoint (pre-authorized_code grant)",
+    description="`application/x-www-form-urlencoded`: `grant_type=urn:ietf:params:oauth:grant-type:"
+    "pre-authorized_code`, `pre-authorized_code`, `tx_code` (when the offer has one), optional "
+    "`authorization_details`. Anonymous: no client authentication.",
+    responses=_OAUTH_ERRORS,
+)
+async def token(request: Request, container: ContainerDep) -> JSONResponse:
+    if _media_type(request) != "application/x-www-form-urlencoded":
+        raise InvalidRequestError("The token request must be application/x-www-form-urlencoded")
+    form = await request.form()
+    _form_field_errors(form)
+    fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    response = await container.tokens.exchange_pre_authorized_code(parse_token_request(fields))
+    return JSONResponse(response, headers={**NO_STORE, "Pragma": "no-cache"})
+
+
+@router.post(NONCE_PATH, summary="Nonce endpoint: a fresh c_nonce for proofs")
+async def nonce(container: ContainerDep) -> JSONResponse:
+    return JSONResponse({"c_nonce": await container.nonces.create_nonce()}, headers=NO_STORE)
+
+
+def _bearer(request: Request) -> str | None:
+    """Return the bearer token of the Authorization header (RFC 6750 §2.1; never from the query or body)."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidTokenError(
+            "Use Authorization: Bearer <access token>", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        )
+    return token.strip()
+
+
+async def _json_body(request: Request, error: type[OAuthError]) -> Any:
+    if _media_type(request) != "application/json":
+        raise error("The request must be application/json")
+    try:
+        return json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise error("The request body is not valid JSON") from exc
+
+
+@router.post(
+    CREDENTIAL_PATH,
+    summary="Credential endpoint",
+    description="`Authorization: Bearer <access token>`; JSON `{credential_configuration_id | "
+    "credential_identifier, proofs: {jwt: [...]}}`. One credential per proof, up to `batch_size`.",
+    responses=_OAUTH_ERRORS,
+)
+async def credential(request: Request, container: ContainerDep) -> JSONResponse:
+    context = await container.credentials.grant_for(_bearer(request))
+    body = await _json_body(request, InvalidCredentialRequestError)
+    parsed = parse_credential_request(body, batch_size=container.batch_size)
+    return JSONResponse(await container.credentials.issue_credential(context, parsed), headers=NO_STORE)
+
+
+@router.post(NOTIFICATION_PATH, status_code=204, summary="Notification endpoint", responses=_OAUTH_ERRORS)
+async def notification(request: Request, container: ContainerDep) -> Response:
+    context = await container.credentials.grant_for(_bearer(request))
+    body = await _json_body(request, InvalidNotificationRequestError)
+    await container.notifications.notify(context, parse_notification_request(body))
+    return Response(status_code=204, headers=NO_STORE)
+
+
+@router.get(
+    CREDENTIAL_OFFER_PATH + "/{reference}",
+    summary="A Credential Offer passed by reference (credential_offer_uri)",
+    responses={404: {"description": "Unknown, redeemed, revoked or expired"}},
+)
+async def credential_offer(reference: str, container: ContainerDep) -> JSONResponse:
+    offer = await container.offers.offer_by_reference(DEFAULT_TENANT_ID, reference)
+    if offer is None:
+        return JSONResponse(
+            {"error": "not_found", "error_description": "Unknown, redeemed, revoked or expired offer"},
+            status_code=404,
+            headers=NO_STORE,
+        )
+    return JSONResponse(offer, headers=NO_STORE)

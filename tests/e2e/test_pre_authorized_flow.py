@@ -1,0 +1,318 @@
+"""The Pre-authorized Code flow end to end, with the test suite's own wallet (joserfc + httpx).
+
+Every credential is verified by pymdoccbor, with the wallet's key as the device key.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import cbor2
+import pytest
+from cryptography import x509
+from pymdoccbor.mdoc.verifier import MobileDocument
+
+from oi_wallet import Wallet
+
+MDL = "org.iso.18013.5.1.mDL"
+NS = "org.iso.18013.5.1"
+CLAIMS = {"given_name": "Ana", "family_name": "Ngata", "birth_date": "1990-01-02"}
+
+
+@pytest.fixture
+def api_database_url(every_backend_url: str) -> str:
+    return every_backend_url
+
+
+class Setup:
+    def __init__(self, api: Any, headers: dict[str, str], iaca_pem: str, configuration_id: str) -> None:
+        self.api, self.headers, self.iaca_pem, self.configuration_id = api, headers, iaca_pem, configuration_id
+
+    async def offer(self, **body: Any) -> dict[str, Any]:
+        payload = {"credentials": [self.configuration_id], "claims": CLAIMS, **body}
+        response = await self.api.http.post("/v1/openid/offers/pre-authorized", headers=self.headers, json=payload)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def verify(self, credential: str, wallet: Wallet) -> dict[str, Any]:
+        raw = base64.urlsafe_b64decode(credential + "=" * (-len(credential) % 4))
+        issuer_signed = cbor2.loads(raw)
+        document = MobileDocument(docType=MDL, issuerSigned=issuer_signed)
+        document.verify(trusted_root_certs=[x509.load_pem_x509_certificate(self.iaca_pem.encode())])
+        assert document.is_valid
+        assert document.hash_verification["failed"] == []
+        mso = cbor2.loads(cbor2.loads(issuer_signed["issuerAuth"][2]).value)
+        device_key = mso["deviceKeyInfo"]["deviceKey"]
+        public = wallet.key.as_dict(private=False)
+        assert device_key[-2] == base64.urlsafe_b64decode(public["x"] + "==")
+        assert device_key[-3] == base64.urlsafe_b64decode(public["y"] + "==")
+        return {
+            cbor2.loads(item.value)["elementIdentifier"]: cbor2.loads(item.value)["elementValue"]
+            for item in issuer_signed["nameSpaces"][NS]
+        }
+
+
+async def make_setup(api: Any) -> Setup:
+    headers = await api.auth()
+    iaca = (await api.http.post("/v2/credentials/mobile/iacas", headers=headers, json={"country": "NZ"})).json()
+    await api.http.put(f"/v2/credentials/mobile/iacas/{iaca['id']}", headers=headers, json={"active": True})
+    configuration = await api.http.post(
+        "/v2/credentials/mobile/configurations",
+        headers=headers,
+        json={
+            "type": MDL,
+            "claimMappings": {
+                NS: {
+                    "given_name": {"mapFrom": "claims.given_name", "type": "string", "required": True},
+                    "family_name": {"mapFrom": "claims.family_name", "type": "string", "required": True},
+                    "birth_date": {"mapFrom": "claims.birth_date", "type": "date", "required": True},
+                    "document_number": {"mapFrom": "claims.document_number", "type": "string"},
+                }
+            },
+            "expiresIn": {"days": 365},
+            "branding": {"name": "Driver licence"},
+        },
+    )
+    assert configuration.status_code == 201, configuration.text
+    return Setup(api, headers, iaca["certificatePem"], configuration.json()["id"])
+
+
+@pytest.fixture
+async def setup(api: Any) -> Setup:
+    return await make_setup(api)
+
+
+@pytest.mark.parametrize("by_reference", [False, True])
+@pytest.mark.parametrize("with_tx_code", [False, True])
+async def test_wallet_claims_an_mdoc(setup: Setup, by_reference: bool, with_tx_code: bool) -> None:
+    body: dict[str, Any] = {"byReference": by_reference}
+    if with_tx_code:
+        body["transactionCodeConfiguration"] = {"description": "Sent by e-mail"}
+    created = await setup.offer(**body)
+    assert ("transactionCode" in created) == with_tx_code
+    assert ("credential_offer_uri=" in created["uri"]) == by_reference
+    wallet = Wallet(setup.api.http)
+    offer = await wallet.read_offer(created["uri"])
+    assert offer["credential_configuration_ids"] == [setup.configuration_id]
+    grant = offer["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]
+    if with_tx_code:
+        assert grant["tx_code"] == {"input_mode": "numeric", "length": 6, "description": "Sent by e-mail"}
+        assert created["transactionCode"].isdigit() and len(created["transactionCode"]) == 6
+    else:
+        assert "tx_code" not in grant
+    credentials = await wallet.claim(created["uri"], created.get("transactionCode"))
+    assert len(credentials) == 1
+    values = setup.verify(credentials[0], wallet)
+    assert values["given_name"] == "Ana" and values["family_name"] == "Ngata"
+
+
+async def test_second_redemption_is_invalid_grant(setup: Setup) -> None:
+    created = await setup.offer()
+    wallet = Wallet(setup.api.http)
+    offer = await wallet.read_offer(created["uri"])
+    first = await wallet.token(offer)
+    assert first.status_code == 200
+    assert first.headers["cache-control"] == "no-store"
+    second = await wallet.token(offer)
+    assert second.status_code == 400
+    assert second.json()["error"] == "invalid_grant"
+    assert second.headers["cache-control"] == "no-store"
+
+
+async def test_by_reference_offer_disappears_once_redeemed(setup: Setup) -> None:
+    created = await setup.offer(byReference=True)
+    wallet = Wallet(setup.api.http)
+    offer_url = created["uri"].split("credential_offer_uri=")[1]
+    from urllib.parse import unquote
+
+    url = unquote(offer_url)
+    assert (await setup.api.http.get(url)).status_code == 200
+    assert (await setup.api.http.get(url)).status_code == 200  # any number of times before redemption
+    tampered = url[:-3] + ("AAA" if not url.endswith("AAA") else "BBB")
+    assert (await setup.api.http.get(tampered)).status_code == 404
+    await wallet.token(await wallet.read_offer(created["uri"]))
+    assert (await setup.api.http.get(url)).status_code == 404
+
+
+async def test_two_wrong_tx_codes_then_the_right_one(setup: Setup) -> None:
+    created = await setup.offer(transactionCodeConfiguration={})
+    wallet = Wallet(setup.api.http)
+    offer = await wallet.read_offer(created["uri"])
+    wrong = "000000" if created["transactionCode"] != "000000" else "111111"
+    for _ in range(2):
+        response = await wallet.token(offer, wrong)
+        assert response.status_code == 400
+        assert response.json()["error"] == "invalid_grant"
+    assert (await wallet.token(offer, created["transactionCode"])).status_code == 200
+
+
+async def test_three_wrong_tx_codes_lock_the_offer_for_good(setup: Setup) -> None:
+    created = await setup.offer(transactionCodeConfiguration={"inputMode": "text", "length": 8})
+    assert len(created["transactionCode"]) == 8
+    wallet = Wallet(setup.api.http)
+    offer = await wallet.read_offer(created["uri"])
+    for _ in range(3):
+        assert (await wallet.token(offer, "WRONGONE")).json()["error"] == "invalid_grant"
+    locked = await wallet.token(offer, created["transactionCode"])
+    assert locked.status_code == 400
+    assert locked.json()["error"] == "invalid_grant"
+
+
+async def test_missing_tx_code_is_invalid_request_and_no_attempt(setup: Setup) -> None:
+    created = await setup.offer(transactionCodeConfiguration={})
+    wallet = Wallet(setup.api.http)
+    offer = await wallet.read_offer(created["uri"])
+    for _ in range(5):
+        missing = await wallet.token(offer)
+        assert missing.status_code == 400
+        assert missing.json()["error"] == "invalid_request"
+    for _ in range(2):
+        assert (
+            await wallet.token(offer, "999999" if created["transactionCode"] != "999999" else "0")
+        ).status_code == 400
+    assert (await wallet.token(offer, created["transactionCode"])).status_code == 200
+
+
+async def test_tx_code_where_none_is_expected_is_invalid_request(setup: Setup) -> None:
+    wallet = Wallet(setup.api.http)
+    offer = await wallet.read_offer((await setup.offer())["uri"])
+    response = await wallet.token(offer, "123456")
+    assert response.json()["error"] == "invalid_request"
+    assert (await wallet.token(offer)).status_code == 200
+
+
+async def test_expired_and_revoked_offers(setup: Setup) -> None:
+    wallet = Wallet(setup.api.http)
+    expiring = await wallet.read_offer((await setup.offer(expiresIn={"minutes": 1}))["uri"])
+    revoked_created = await setup.offer()
+    revoked = await wallet.read_offer(revoked_created["uri"])
+    path = f"/v1/openid/offers/pre-authorized/{revoked_created['id']}"
+    assert (await setup.api.http.delete(path, headers=setup.headers)).status_code == 204
+    assert (await setup.api.http.delete(path, headers=setup.headers)).status_code == 409
+    assert (await wallet.token(revoked)).json()["error"] == "invalid_grant"
+    setup.api.clock.advance(seconds=61)
+    assert (await wallet.token(expiring)).json()["error"] == "invalid_grant"
+    unknown = await setup.api.http.delete("/v1/openid/offers/pre-authorized/nope", headers=setup.headers)
+    assert unknown.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("form", "error"),
+    [
+        ({"grant_type": "authorization_code", "code": "x"}, "unsupported_grant_type"),
+        ({"grant_type": "password"}, "unsupported_grant_type"),
+        ({"pre-authorized_code": "x"}, "invalid_request"),
+        ({"grant_type": "urn:ietf:params:oauth:grant-type:pre-authorized_code"}, "invalid_request"),
+        (
+            {"grant_type": "urn:ietf:params:oauth:grant-type:pre-authorized_code", "pre-authorized_code": "nope"},
+            "invalid_grant",
+        ),
+    ],
+)
+async def test_token_request_errors(setup: Setup, form: dict[str, str], error: str) -> None:
+    response = await setup.api.http.post("/v1/oauth/token", data=form)
+    assert response.status_code == 400
+    assert response.json()["error"] == error
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_token_request_must_be_a_form_without_repeats(setup: Setup) -> None:
+    wallet = Wallet(setup.api.http)
+    offer = await wallet.read_offer((await setup.offer())["uri"])
+    code = offer["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"]
+    as_json = await setup.api.http.post(
+        "/v1/oauth/token",
+        json={"grant_type": "urn:ietf:params:oauth:grant-type:pre-authorized_code", "pre-authorized_code": code},
+    )
+    assert as_json.json()["error"] == "invalid_request"
+    repeated = await setup.api.http.post(
+        "/v1/oauth/token",
+        content=f"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Apre-authorized_code"
+        f"&pre-authorized_code={code}&pre-authorized_code={code}",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert repeated.json()["error"] == "invalid_request"
+    # neither attempt consumed the code; unknown parameters are ignored
+    ok = await wallet.token(offer, client_id="any-wallet", resource="https://x.example", foo="bar")
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["token_type"] == "Bearer"
+    assert ok.json()["expires_in"] == 300
+
+
+async def test_authorization_details_and_credential_identifiers(setup: Setup) -> None:
+    import json as _json
+
+    wallet = Wallet(setup.api.http)
+    offer = await wallet.read_offer((await setup.offer())["uri"])
+    metadata, _ = await wallet.discover(offer["credential_issuer"])
+    details = [{"type": "openid_credential", "credential_configuration_id": "not-offered"}]
+    refused = await wallet.token(offer, authorization_details=_json.dumps(details))
+    assert refused.json()["error"] == "invalid_authorization_details"
+    details = [{"type": "openid_credential", "credential_configuration_id": setup.configuration_id}]
+    token = await wallet.token(offer, authorization_details=_json.dumps(details))
+    assert token.status_code == 200
+    (entry,) = token.json()["authorization_details"]
+    assert entry["credential_configuration_id"] == setup.configuration_id
+    (identifier,) = entry["credential_identifiers"]
+    access = token.json()["access_token"]
+    by_id = {
+        "credential_configuration_id": setup.configuration_id,
+        "proofs": {"jwt": [wallet.proof(metadata, await wallet.nonce(metadata))]},
+    }
+    response = await wallet.credential(metadata, access, by_id)
+    assert response.json()["error"] == "invalid_credential_request"
+    unknown = {
+        "credential_identifier": "nope",
+        "proofs": {"jwt": [wallet.proof(metadata, await wallet.nonce(metadata))]},
+    }
+    assert (await wallet.credential(metadata, access, unknown)).json()["error"] == "unknown_credential_identifier"
+    good = {
+        "credential_identifier": identifier,
+        "proofs": {"jwt": [wallet.proof(metadata, await wallet.nonce(metadata))]},
+    }
+    response = await wallet.credential(metadata, access, good)
+    assert response.status_code == 200, response.text
+    setup.verify(response.json()["credentials"][0]["credential"], wallet)
+
+
+async def test_batch_issuance_binds_each_credential_to_its_key(setup: Setup) -> None:
+    from oi_wallet import new_key
+
+    wallet = Wallet(setup.api.http)
+    offer = await wallet.read_offer((await setup.offer())["uri"])
+    metadata, _ = await wallet.discover(offer["credential_issuer"])
+    assert metadata["batch_credential_issuance"] == {"batch_size": 10}
+    access = (await wallet.token(offer)).json()["access_token"]
+    nonce = await wallet.nonce(metadata)
+    keys = [wallet.key, new_key(), new_key()]
+    proofs = [wallet.proof(metadata, nonce, key=key) for key in keys]
+    response = await wallet.credential(
+        metadata, access, {"credential_configuration_id": setup.configuration_id, "proofs": {"jwt": proofs}}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == {"credentials", "notification_id"}
+    credentials = [entry["credential"] for entry in body["credentials"]]
+    assert len(credentials) == 3 and len(set(credentials)) == 3
+    for key, credential in zip(keys, credentials, strict=True):
+        setup.verify(credential, Wallet(setup.api.http, key))
+    again = await wallet.credential(
+        metadata,
+        access,
+        {
+            "credential_configuration_id": setup.configuration_id,
+            "proofs": {"jwt": [wallet.proof(metadata, await wallet.nonce(metadata))]},
+        },
+    )
+    assert again.status_code == 400
+    assert again.json()["error"] == "credential_request_denied"
+
+
+async def test_claims_to_persist_are_kept_on_the_user(setup: Setup) -> None:
+    first = await setup.offer(claims={**CLAIMS, "document_number": "DL-1"}, claimsToPersist=["document_number"])
+    second = await setup.offer(userId=first["userId"])
+    assert second["userId"] == first["userId"]
+    wallet = Wallet(setup.api.http)
+    (credential,) = await wallet.claim(second["uri"])
+    assert setup.verify(credential, wallet)["document_number"] == "DL-1"
