@@ -235,6 +235,13 @@ class ConflictError(ManagementError):
     status = 409
 
 
+class PayloadTooLargeError(ManagementError):
+    """The request body is larger than the server accepts; 413."""
+
+    code = "PayloadTooLarge"
+    status = 413
+
+
 class ServiceUnavailableError(ManagementError):
     code = "ServiceUnavailable"
     status = 503

@@ -155,3 +155,23 @@ async def test_logs_never_contain_secrets_or_tokens(api: Any, caplog: pytest.Log
     text = "\n".join(rendered)
     for secret in (ADMIN_SECRET, token, created["clientSecret"], "wrong-but-secret-value", "secret-in-query"):
         assert secret not in text
+
+
+async def test_oversized_bodies_are_413(api: Any) -> None:
+    big = b"{" + b" " * (1024 * 1024) + b"}"
+    response = await api.http.post("/v1/auth/token", content=big, headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["code"] == "PayloadTooLarge"
+
+    async def chunks() -> Any:
+        for _ in range(20):
+            yield b" " * 65536
+
+    streamed = await api.http.post(
+        "/v1/openid/credential",
+        content=chunks(),
+        headers={"Content-Type": "application/json", "Authorization": "Bearer x"},
+    )
+    assert streamed.status_code in (401, 413)  # the token is checked before the body is read
+    streamed = await api.http.post("/v1/auth/token", content=chunks(), headers={"Content-Type": "application/json"})
+    assert streamed.status_code == 413

@@ -151,3 +151,65 @@ def test_demo_prints_credentials_that_obtain_a_token(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+async def _race_for_one_code(bases: list[str], attempts: int) -> list[httpx.Response]:
+    """Create an offer through the first server, then redeem its code ``attempts`` times at once on all of them."""
+    import asyncio
+    import json as _json
+    from urllib.parse import parse_qs, urlsplit
+
+    headers = admin_headers(bases[0])
+    iaca = httpx.post(f"{bases[0]}/v2/credentials/mobile/iacas", headers=headers, json={"country": "NZ"}).json()
+    httpx.put(f"{bases[0]}/v2/credentials/mobile/iacas/{iaca['id']}", headers=headers, json={"active": True})
+    configuration = httpx.post(
+        f"{bases[0]}/v2/credentials/mobile/configurations",
+        headers=headers,
+        json={
+            "type": "org.example.race",
+            "claimMappings": {"ns": {"a": {"defaultValue": "x"}}},
+            "expiresIn": {"days": 1},
+        },
+    ).json()
+    created = httpx.post(
+        f"{bases[0]}/v1/openid/offers/pre-authorized", headers=headers, json={"credentials": [configuration["id"]]}
+    ).json()
+    offer = _json.loads(parse_qs(urlsplit(created["uri"]).query)["credential_offer"][0])
+    code = offer["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"]
+    form = {"grant_type": "urn:ietf:params:oauth:grant-type:pre-authorized_code", "pre-authorized_code": code}
+    async with httpx.AsyncClient(timeout=30) as client:
+        return await asyncio.gather(
+            *(client.post(f"{bases[i % len(bases)]}/v1/oauth/token", data=form) for i in range(attempts))
+        )
+
+
+def _exactly_one_winner(responses: list[httpx.Response]) -> None:
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses.count(200) == 1, statuses
+    losers = [r for r in responses if r.status_code != 200]
+    assert all(r.status_code == 400 and r.json()["error"] == "invalid_grant" for r in losers), [
+        r.text for r in losers if r.status_code != 400
+    ]
+
+
+@pytest.mark.postgres
+def test_concurrent_redemptions_on_four_processes_yield_one_token(tmp_path: Path, fresh_postgres_url: str) -> None:
+    import asyncio
+    from contextlib import ExitStack
+
+    env = server_env(tmp_path, OPENISSUER_DATABASE_URL=fresh_postgres_url)
+    with ExitStack() as stack:
+        bases = [stack.enter_context(running_server(env)) for _ in range(4)]
+        responses = asyncio.run(_race_for_one_code(bases, 50))
+    _exactly_one_winner(responses)
+
+
+def test_concurrent_redemptions_on_two_sqlite_processes_yield_one_token(tmp_path: Path) -> None:
+    import asyncio
+    from contextlib import ExitStack
+
+    env = server_env(tmp_path)
+    with ExitStack() as stack:
+        bases = [stack.enter_context(running_server(env)) for _ in range(2)]
+        responses = asyncio.run(_race_for_one_code(bases, 30))
+    _exactly_one_winner(responses)

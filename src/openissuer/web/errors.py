@@ -92,7 +92,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", extra={"path": request.url.path})
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        log.exception("unhandled error", extra={"route": route})
         body = {"error": "server_error", "error_description": "The server encountered an internal error"}
         return JSONResponse(body, status_code=500, headers=NO_STORE)
 
