@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -113,6 +114,13 @@ def test_several_workers_on_postgres(tmp_path: Path, fresh_postgres_url: str) ->
         assert 'route="/v1/api-clients"' in metrics
 
 
+async def _claim_with_wallet(uri: str) -> list[str]:
+    from oi_wallet import Wallet
+
+    async with httpx.AsyncClient(timeout=30) as http:
+        return await Wallet(http).claim(uri)
+
+
 def test_demo_prints_credentials_that_obtain_a_token(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENISSUER_")}
@@ -128,7 +136,7 @@ def test_demo_prints_credentials_that_obtain_a_token(tmp_path: Path) -> None:
         assert process.stdout is not None
         lines: dict[str, str] = {}
         deadline = time.monotonic() + 30
-        while "client_secret" not in lines and time.monotonic() < deadline:
+        while "offer_uri" not in lines and time.monotonic() < deadline:
             key, _, value = process.stdout.readline().partition(":")
             lines[key.strip()] = value.strip()
         base = f"http://127.0.0.1:{port}"
@@ -148,6 +156,8 @@ def test_demo_prints_credentials_that_obtain_a_token(tmp_path: Path) -> None:
         )
         assert token.status_code == 200, token.text
         assert (tmp_path / ".openissuer" / "openissuer.db").exists()
+        credentials = asyncio.run(_claim_with_wallet(lines["offer_uri"]))
+        assert len(credentials) == 1
     finally:
         process.terminate()
         process.wait(timeout=15)

@@ -9,12 +9,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
 
+import segno
 import typer
 import uvicorn
 from rich.console import Console
 
 from openissuer import __version__
 from openissuer.bootstrap import MEMORY_DATABASE_URL, Container, build, migrate
+from openissuer.cli.demo import DemoOffer, seed_demo
 from openissuer.cli.logs import configure_logging
 from openissuer.config import CONFIG_FILE_ENV, Settings
 from openissuer.domain.api_clients import Role
@@ -188,21 +190,26 @@ def demo(
         os.environ["OPENISSUER_PORT"] = str(port)
     os.environ.setdefault("OPENISSUER_LOG_FORMAT", "console")
     settings = _settings()
+    if "OPENISSUER_PUBLIC_URL" not in os.environ:  # the offer must point at this very server
+        os.environ["OPENISSUER_PUBLIC_URL"] = f"http://{settings.host}:{settings.port}"
+        settings = _settings()
     _prepare(settings, migrate_schema=True)
 
-    async def seed(container: Container) -> str:
+    async def seed(container: Container) -> tuple[str, DemoOffer]:
         existing = await container.api_clients.find_by_client_id(DEMO_CLIENT_ID)
         if existing is not None:  # a secret cannot be shown twice, so the demo client gets a new one each run
             await container.api_clients.delete_client(existing.tenant_id, existing.id)
         created = await container.api_clients.create_client(
             DEFAULT_TENANT_ID, name="demo", roles=(Role.ADMIN,), client_id=DEMO_CLIENT_ID
         )
-        return created.client_secret
+        offer = await seed_demo(container, offer_minutes=settings.offer_max_ttl // 60)
+        return created.client_secret, offer
 
-    secret = _with_container(settings, seed)
+    secret, offer = _with_container(settings, seed)
     base = f"http://{settings.host}:{settings.port}"
     console.rule("openissuer demo")
     console.print(f"Server:        {base}   (API docs: {base}/docs)")
+    console.print(f"Issuer:        {settings.public_url}   (metadata: /.well-known/openid-credential-issuer)")
     console.print(f"Database:      {settings.resolved_database_url}")
     console.print(f"client_id:     {DEMO_CLIENT_ID}")
     console.print(f"client_secret: {secret}")
@@ -213,6 +220,15 @@ def demo(
         f'"client_secret":"{secret}"}}\'',
         soft_wrap=True,
         highlight=False,
+    )
+    console.rule("an mDL offer to scan")
+    segno.make(offer.uri, error="l").terminal(compact=True)
+    console.print(f"offer_uri:     {offer.uri}", soft_wrap=True, highlight=False)
+    console.print(
+        f"The offer is single use and expires in {offer.expires_in_minutes} minutes. A phone's wallet must reach "
+        f"the issuer: set OPENISSUER_PUBLIC_URL to an https URL that points here (e.g. a tunnel). New offers: "
+        f'POST /v1/openid/offers/pre-authorized with credentials ["{offer.configuration_id}"].',
+        style="dim",
     )
     console.rule()
     _run_server(settings)
