@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
+from openissuer.adapters.http.client import GuardedHttpFetcher
 from openissuer.adapters.keys.secret_box import SoftwareSecretBox
 from openissuer.adapters.keys.store import SoftwareKeyStore
 from openissuer.adapters.memory.store import InMemoryStore
@@ -15,12 +17,15 @@ from openissuer.adapters.sql.migrate import head_revision, upgrade_database
 from openissuer.adapters.sql.uow import SqlStorageHealth, SqlUnitOfWork
 from openissuer.config import Settings
 from openissuer.crypto.hmac_jwt import HmacJwtCodec, derive_key
+from openissuer.domain.urls import validate_outbound_url
 from openissuer.formats.mso_mdoc import MsoMdocFormat
 from openissuer.ports.clock import Clock, SystemClock
 from openissuer.ports.keys import KeyStore
 from openissuer.ports.uow import StorageHealth, UnitOfWork, UnitOfWorkFactory
 from openissuer.protocol.endpoints import IssuerEndpoints
 from openissuer.services.api_clients import ApiClientService
+from openissuer.services.authentication_providers import AuthenticationProviderService
+from openissuer.services.authorization import AuthorizationService
 from openissuer.services.credentials import CredentialService
 from openissuer.services.document_signers import DocumentSignerService
 from openissuer.services.iacas import IacaService
@@ -32,6 +37,8 @@ from openissuer.services.nonces import NonceService
 from openissuer.services.notifications import NotificationService
 from openissuer.services.offers import OfferService
 from openissuer.services.tokens import TokenService
+from openissuer.services.upstream_oidc import UpstreamOidcClient
+from openissuer.services.wallet_clients import WalletClientService
 
 MEMORY_DATABASE_URL = "memory://"
 MANAGEMENT_TOKEN_PURPOSE = "openissuer/management-token/v1"
@@ -62,6 +69,9 @@ class Container:
     credentials: CredentialService
     notifications: NotificationService
     metadata: MetadataService
+    authentication_providers: AuthenticationProviderService
+    wallet_clients: WalletClientService
+    authorization: AuthorizationService
     batch_size: int
     startup: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -93,6 +103,19 @@ def _storage(url: str) -> tuple[UnitOfWorkFactory, StorageHealth, Callable[[], A
     return sql_uow, SqlStorageHealth(engine, head_revision()), engine.dispose
 
 
+def validate_provider_url(url: str, *, allow_private: bool) -> str:
+    """Reference §1.3 for authentication providers: https, no IP, no query; port and fragment dropped, public TLD.
+
+    With ``allow_private`` (development, tests) http, loopback and ports are accepted.
+    """
+    return validate_outbound_url(
+        url,
+        allow_private=allow_private,
+        strip_port_and_fragment=not allow_private,
+        require_public_tld=not allow_private,
+    )
+
+
 def build(settings: Settings, *, clock: Clock | None = None) -> Container:
     """Wire the services for ``settings``; ``clock`` lets tests move time."""
     clock = clock or SystemClock()
@@ -113,6 +136,18 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
     mobile_configurations = MobileConfigurationService(uow_factory, clock, mdoc_format)
     mdoc_issuance = MdocIssuanceService(uow_factory, clock, document_signers, mdoc_format)
     nonces = NonceService(uow_factory, clock, ttl=timedelta(seconds=settings.nonce_ttl))
+    fetcher = GuardedHttpFetcher(allow_private=settings.outbound_allow_private)
+    providers = AuthenticationProviderService(
+        uow_factory, clock, box, partial(validate_provider_url, allow_private=settings.outbound_allow_private)
+    )
+    authorization = AuthorizationService(
+        uow_factory,
+        clock,
+        endpoints,
+        providers,
+        UpstreamOidcClient(fetcher, clock),
+        allow_unregistered_public_clients=settings.allow_unregistered_public_clients,
+    )
     container = Container(
         public_url=settings.public_url,
         clock=clock,
@@ -140,6 +175,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
             box,
             access_token_ttl=timedelta(seconds=settings.access_token_ttl),
             max_tx_code_attempts=settings.tx_code_max_attempts,
+            allow_unregistered_public_clients=settings.allow_unregistered_public_clients,
         ),
         nonces=nonces,
         credentials=CredentialService(uow_factory, clock, endpoints, nonces, mdoc_issuance),
@@ -151,8 +187,11 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
             batch_size=settings.batch_size,
             display_name=settings.issuer_name,
         ),
+        authentication_providers=providers,
+        wallet_clients=WalletClientService(uow_factory, clock),
+        authorization=authorization,
         batch_size=settings.batch_size,
-        closers=[close_storage],
+        closers=[close_storage, fetcher.aclose],
     )
     if settings.bootstrap_client_id and settings.bootstrap_client_secret:
         client_id, secret = settings.bootstrap_client_id, settings.bootstrap_client_secret.get_secret_value()

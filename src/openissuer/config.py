@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     access_token_ttl: int = Field(default=300, ge=30, le=3600, description="Wallet access token lifetime (s).")
     nonce_ttl: int = Field(default=300, ge=30, le=3600, description="c_nonce lifetime (s).")
     batch_size: int = Field(default=10, ge=1, le=100, description="Most proofs (credentials) per request.")
+    allow_unregistered_public_clients: bool = Field(
+        default=False,
+        description="Accept any public wallet client (with PKCE) at the authorization endpoint; dev only.",
+    )
     bootstrap_client_id: str | None = None
     bootstrap_client_secret: SecretStr | None = None
 

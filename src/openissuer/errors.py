@@ -81,6 +81,12 @@ class InvalidTokenError(OAuthError):
     status = 401
 
 
+class AccessDeniedError(OAuthError):
+    """RFC 6749 §4.1.2.1 ``access_denied``: the holder's sign-in did not succeed."""
+
+    code = "access_denied"
+
+
 class InsufficientScopeError(OAuthError):
     code = "insufficient_scope"
     status = 403
@@ -148,6 +154,28 @@ class CredentialRequestDeniedError(OAuthError):
     """
 
     code = "credential_request_denied"
+
+
+class IdentityProviderError(IssuerError):
+    """The upstream identity provider failed or answered something unacceptable; shown to the person as a page."""
+
+    code = "access_denied"
+    status = 502
+
+
+class AuthorizationPageError(IssuerError):
+    """An authorization request that cannot be answered by redirect (RFC 6749 §4.1.2.1: unknown client or
+    redirect URI, unknown sign-in); shown to the person as a page. ``return_url`` is a link back to the wallet
+    when one can safely be given.
+    """
+
+    code = "invalid_request"
+    status = 400
+
+    def __init__(self, title: str, description: str, *, return_url: str | None = None, detail: str | None = None):
+        super().__init__(description, detail=detail)
+        self.title = title
+        self.return_url = return_url
 
 
 # --- Management API errors ------------------------------------------------------------------------------------

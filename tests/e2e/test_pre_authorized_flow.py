@@ -140,7 +140,8 @@ async def test_expired_and_revoked_offers(setup: Setup) -> None:
 @pytest.mark.parametrize(
     ("form", "error"),
     [
-        ({"grant_type": "authorization_code", "code": "x"}, "unsupported_grant_type"),
+        ({"grant_type": "client_credentials"}, "unsupported_grant_type"),
+        ({"grant_type": "authorization_code", "code": "x"}, "invalid_request"),
         ({"grant_type": "password"}, "unsupported_grant_type"),
         ({"pre-authorized_code": "x"}, "invalid_request"),
         ({"grant_type": "urn:ietf:params:oauth:grant-type:pre-authorized_code"}, "invalid_request"),

@@ -58,25 +58,31 @@ class AccessGrant:
     """What an access token allows: credentials of these configurations for this user, until ``expires_at``.
 
     ``credential_identifiers`` maps each identifier returned in the token response's ``authorization_details`` to
-    its configuration id; empty when the token request carried no ``authorization_details``.
+    its configuration id; empty when the token request carried no ``authorization_details``. ``claims`` are the
+    grant's own claims: the offer's (Pre-authorized Code) or the ID token's (Authorization Code), whose provider
+    and subject are ``provider_url`` / ``subject_id``. ``offer_id`` is set for pre-authorized offers,
+    ``authorization_code_hash`` for tokens from an authorization code (so a replayed code can revoke them).
     """
 
     token_hash: bytes
     tenant_id: str
-    offer_id: str
     user_id: str
     credential_configuration_ids: tuple[str, ...]
     credential_identifiers: dict[str, str]
     notification_id: str
+    claims: dict[str, Any]
     expires_at: datetime
     created_at: datetime
+    offer_id: str | None = None
+    authorization_code_hash: bytes | None = None
+    provider_url: str | None = None
+    subject_id: str | None = None
     revoked_at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class IssuanceContext:
-    """An access grant with the claims known for it: the user's persisted claims and the offer's claims."""
+    """An access grant with the user's persisted claims."""
 
     grant: AccessGrant
-    offer_claims: dict[str, Any]
     user_claims: dict[str, Any]

@@ -16,3 +16,5 @@ class User:
     claims: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+    authentication_provider_id: str | None = None
+    subject_id: str | None = None

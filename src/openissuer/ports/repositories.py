@@ -7,6 +7,14 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from openissuer.domain.api_clients import ApiClient
+from openissuer.domain.authorization import (
+    AuthenticationProvider,
+    AuthorizationCode,
+    AuthorizationOffer,
+    AuthorizationSession,
+    PushedRequest,
+    WalletClient,
+)
 from openissuer.domain.issued import IssuedCredentialRecord
 from openissuer.domain.mdoc import MobileCredentialConfiguration
 from openissuer.domain.offers import AccessGrant, IssuanceContext, PreAuthorizedOffer
@@ -111,6 +119,9 @@ class UserRepository(Protocol):
     async def get(self, tenant_id: str, id: str) -> User | None:
         """Return the tenant's user or None."""
 
+    async def find_by_subject(self, tenant_id: str, provider_id: str, subject_id: str) -> User | None:
+        """Return the user an identity provider knows by ``subject_id``, or None."""
+
     async def update_claims(self, tenant_id: str, id: str, claims: dict[str, Any], now: datetime) -> bool:
         """Replace the user's persisted claims; tell whether the user exists."""
 
@@ -143,7 +154,10 @@ class AccessGrantRepository(Protocol):
         """Store the grant of a new access token (by the token's hash)."""
 
     async def get_context(self, token_hash: bytes) -> IssuanceContext | None:
-        """Return the grant of a token with the offer's and the user's claims, or None for an unknown token."""
+        """Return the grant of a token with the user's persisted claims, or None for an unknown token."""
+
+    async def revoke_for_code(self, code_hash: bytes, now: datetime) -> int:
+        """Revoke every token issued from an authorization code (RFC 6749 §4.1.2: on a replayed code)."""
 
     async def record_issuance(self, token_hash: bytes, configuration_id: str, now: datetime) -> bool:
         """Record that the grant's credentials of one configuration were issued; False when they already were.
@@ -161,3 +175,74 @@ class NonceRepository(Protocol):
 
     async def purge_expired(self, now: datetime) -> int:
         """Delete nonces that expired before ``now``; return how many."""
+
+
+class AuthenticationProviderRepository(Protocol):
+    async def add(self, provider: AuthenticationProvider) -> None:
+        """Store the tenant's provider; ``ConflictError`` when the tenant already has one."""
+
+    async def get(self, tenant_id: str, id: str) -> AuthenticationProvider | None:
+        """Return the tenant's provider with this id or None."""
+
+    async def get_for_tenant(self, tenant_id: str) -> AuthenticationProvider | None:
+        """Return the tenant's provider, if it has one."""
+
+    async def update(self, provider: AuthenticationProvider) -> bool:
+        """Replace the provider's fields; tell whether it exists."""
+
+    async def delete(self, tenant_id: str, id: str) -> bool:
+        """Delete the provider; tell whether it existed."""
+
+
+class WalletClientRepository(Protocol):
+    async def add(self, client: WalletClient) -> None:
+        """Store a client; ``ConflictError`` (param ``clientId``) when the tenant has one with this client_id."""
+
+    async def get(self, tenant_id: str, id: str) -> WalletClient | None:
+        """Return the tenant's client by id."""
+
+    async def get_by_client_id(self, tenant_id: str, client_id: str) -> WalletClient | None:
+        """Return the tenant's client by its OAuth ``client_id``."""
+
+    async def list(self, tenant_id: str, *, limit: int, after: PageKey | None) -> Page[WalletClient]:
+        """Return one page of the tenant's clients."""
+
+    async def update(self, client: WalletClient) -> bool:
+        """Replace a client's fields (not its client_id); tell whether it exists."""
+
+    async def delete(self, tenant_id: str, id: str) -> bool:
+        """Delete a client; tell whether it existed."""
+
+
+class AuthorizationFlowRepository(Protocol):
+    """The short-lived state of the Authorization Code flow; single-use items are taken by conditional UPDATE."""
+
+    async def add_offer(self, offer: AuthorizationOffer) -> None:
+        """Store a reusable offer."""
+
+    async def find_offer(self, tenant_id: str, issuer_state: str) -> AuthorizationOffer | None:
+        """Return the offer with this ``issuer_state``."""
+
+    async def add_pushed_request(self, request: PushedRequest) -> None:
+        """Store a pushed authorization request."""
+
+    async def take_pushed_request(self, tenant_id: str, request_uri_hash: bytes, now: datetime) -> PushedRequest | None:
+        """Use up a pushed request if unused and unexpired; return it (None otherwise)."""
+
+    async def add_session(self, session: AuthorizationSession) -> None:
+        """Store a sign-in session."""
+
+    async def find_session(self, tenant_id: str, idp_state_hash: bytes) -> AuthorizationSession | None:
+        """Return the session of the ``state`` sent to the identity provider."""
+
+    async def complete_session(self, tenant_id: str, id: str, now: datetime) -> bool:
+        """Mark the session completed if it is still open and unexpired; tell whether it was."""
+
+    async def add_code(self, code: AuthorizationCode) -> None:
+        """Store an authorization code."""
+
+    async def find_code(self, code_hash: bytes) -> AuthorizationCode | None:
+        """Return the code with this hash."""
+
+    async def consume_code(self, code_hash: bytes, now: datetime) -> bool:
+        """Use the code up if it is unused (one conditional UPDATE); tell whether this call did."""

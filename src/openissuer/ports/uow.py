@@ -9,6 +9,8 @@ from typing import Protocol, Self
 from openissuer.ports.repositories import (
     AccessGrantRepository,
     ApiClientRepository,
+    AuthenticationProviderRepository,
+    AuthorizationFlowRepository,
     DocumentSignerRepository,
     IacaRepository,
     IssuedCredentialRepository,
@@ -17,6 +19,7 @@ from openissuer.ports.repositories import (
     OfferRepository,
     TenantRepository,
     UserRepository,
+    WalletClientRepository,
 )
 
 
@@ -52,6 +55,15 @@ class UnitOfWork(Protocol):
 
     @property
     def nonces(self) -> NonceRepository: ...
+
+    @property
+    def authentication_providers(self) -> AuthenticationProviderRepository: ...
+
+    @property
+    def wallet_clients(self) -> WalletClientRepository: ...
+
+    @property
+    def authorization(self) -> AuthorizationFlowRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -34,6 +34,28 @@ def create_pre_authorized_offer(
     }
 
 
+def create_authorization_code_offer(
+    *,
+    credential_issuer: str,
+    configuration_ids: Sequence[str],
+    issuer_state: str,
+    request_parameters: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Return a Credential Offer for the Authorization Code flow (§4.1.1 ``authorization_code`` grant).
+
+    ``request_parameters`` (reference platform §3.1) are parameters the wallet should add to its authorization
+    request, e.g. ``login_hint``; wallets that do not know the member ignore it.
+    """
+    offer: dict[str, Any] = {
+        "credential_issuer": credential_issuer,
+        "credential_configuration_ids": list(configuration_ids),
+        "grants": {"authorization_code": {"issuer_state": issuer_state}},
+    }
+    if request_parameters:
+        offer["request_parameters"] = request_parameters
+    return offer
+
+
 def create_offer_uri_by_value(offer: dict[str, Any]) -> str:
     """Return ``openid-credential-offer://?credential_offer=<URL-encoded JSON>`` (§4.1.2)."""
     encoded = quote(json.dumps(offer, separators=(",", ":")), safe="")

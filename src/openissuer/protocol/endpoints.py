@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 TOKEN_PATH = "/v1/oauth/token"
+AUTHORIZE_PATH = "/v1/oauth/authorize"
+PAR_PATH = "/v1/oauth/par"
+CALLBACK_PATH = "/v1/oauth/authentication/callback"
 NONCE_PATH = "/v1/openid/nonce"
 CREDENTIAL_PATH = "/v1/openid/credential"
 NOTIFICATION_PATH = "/v1/openid/notification"
@@ -24,6 +27,18 @@ class IssuerEndpoints:
     @property
     def token(self) -> str:
         return self.issuer + TOKEN_PATH
+
+    @property
+    def authorize(self) -> str:
+        return self.issuer + AUTHORIZE_PATH
+
+    @property
+    def pushed_authorization_request(self) -> str:
+        return self.issuer + PAR_PATH
+
+    @property
+    def authentication_callback(self) -> str:
+        return self.issuer + CALLBACK_PATH
 
     @property
     def nonce(self) -> str:

@@ -39,14 +39,31 @@ def create_issuer_metadata(
 
 
 def create_authorization_server_metadata(
-    endpoints: IssuerEndpoints, *, grant_types: tuple[str, ...] = (PRE_AUTHORIZED_GRANT,)
+    endpoints: IssuerEndpoints, *, authorization_code_scopes: list[str] | None = None
 ) -> dict[str, Any]:
-    """Return the AS metadata of the issuer acting as its own authorization server."""
-    return {
+    """Return the AS metadata (RFC 8414) of the issuer acting as its own authorization server.
+
+    ``authorization_code_scopes`` None means the Authorization Code flow is not available (no identity provider),
+    so none of its endpoints are advertised.
+    """
+    metadata: dict[str, Any] = {
         "issuer": endpoints.issuer,
         "token_endpoint": endpoints.token,
-        "grant_types_supported": list(grant_types),
+        "grant_types_supported": [PRE_AUTHORIZED_GRANT],
         "token_endpoint_auth_methods_supported": ["none"],
         "pre-authorized_grant_anonymous_access_supported": True,
         "authorization_details_types_supported": ["openid_credential"],
     }
+    if authorization_code_scopes is not None:
+        metadata.update(
+            authorization_endpoint=endpoints.authorize,
+            pushed_authorization_request_endpoint=endpoints.pushed_authorization_request,
+            require_pushed_authorization_requests=False,
+            response_types_supported=["code"],
+            response_modes_supported=["query"],
+            code_challenge_methods_supported=["S256"],
+            authorization_response_iss_parameter_supported=True,
+            scopes_supported=authorization_code_scopes,
+        )
+        metadata["grant_types_supported"] = ["authorization_code", PRE_AUTHORIZED_GRANT]
+    return metadata

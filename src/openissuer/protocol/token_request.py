@@ -11,6 +11,7 @@ from openissuer.errors import InvalidAuthorizationDetailsError, InvalidRequestEr
 from openissuer.protocol.metadata import PRE_AUTHORIZED_GRANT
 
 OPENID_CREDENTIAL = "openid_credential"
+AUTHORIZATION_CODE_GRANT = "authorization_code"
 
 
 @dataclass(frozen=True)
@@ -25,13 +26,45 @@ class PreAuthorizedCodeRequest:
     authorization_details: tuple[str, ...] | None
 
 
-def parse_token_request(form: Mapping[str, str]) -> PreAuthorizedCodeRequest:
+@dataclass(frozen=True)
+class AuthorizationCodeRequest:
+    """A parsed token request for the authorization_code grant of a public client (RFC 6749 §4.1.3, RFC 7636)."""
+
+    code: str
+    redirect_uri: str
+    client_id: str
+    code_verifier: str | None
+
+
+TokenRequest = PreAuthorizedCodeRequest | AuthorizationCodeRequest
+
+
+def parse_token_request(form: Mapping[str, str], *, authorization_code_enabled: bool = False) -> TokenRequest:
     """Parse the form parameters; unknown parameters are ignored (RFC 6749 §3.2)."""
     grant_type = form.get("grant_type")
     if not grant_type:
         raise InvalidRequestError("grant_type is required")
+    if grant_type == AUTHORIZATION_CODE_GRANT and authorization_code_enabled:
+        return _parse_authorization_code(form)
     if grant_type != PRE_AUTHORIZED_GRANT:
-        raise UnsupportedGrantTypeError(f"Supported grant types: {PRE_AUTHORIZED_GRANT}")
+        supported = [PRE_AUTHORIZED_GRANT] + ([AUTHORIZATION_CODE_GRANT] if authorization_code_enabled else [])
+        raise UnsupportedGrantTypeError(f"Supported grant types: {', '.join(supported)}")
+    return _parse_pre_authorized(form)
+
+
+def _parse_authorization_code(form: Mapping[str, str]) -> AuthorizationCodeRequest:
+    for name in ("code", "redirect_uri", "client_id"):
+        if not form.get(name):
+            raise InvalidRequestError(f"{name} is required")
+    return AuthorizationCodeRequest(
+        code=form["code"],
+        redirect_uri=form["redirect_uri"],
+        client_id=form["client_id"],
+        code_verifier=form.get("code_verifier") or None,
+    )
+
+
+def _parse_pre_authorized(form: Mapping[str, str]) -> PreAuthorizedCodeRequest:
     code = form.get("pre-authorized_code")
     if not code:
         raise InvalidRequestError("pre-authorized_code is required")

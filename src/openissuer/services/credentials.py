@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from openissuer.claims import merge_claim_sources
+from openissuer.claims import AuthenticatedSubject, merge_claim_sources
 from openissuer.domain.offers import AccessGrant, IssuanceContext
 from openissuer.errors import (
     CredentialRequestDeniedError,
@@ -75,7 +75,10 @@ class CredentialService:
             tenant_id=grant.tenant_id,
             configuration_id=configuration_id,
             holder_jwk={},
-            claims=merge_claim_sources(persisted=context.user_claims, offer=context.offer_claims),
+            claims=_claims(context),
+            authentication_provider=None
+            if grant.provider_url is None or grant.subject_id is None
+            else AuthenticatedSubject(grant.provider_url, grant.subject_id),
             user_id=grant.user_id,
             offer_id=grant.offer_id,
         )
@@ -88,7 +91,8 @@ class CredentialService:
                 )
             for issuance in issued:
                 await uow.issued_credentials.add(issuance.record)
-            await uow.offers.mark_claimed(grant.tenant_id, grant.offer_id, now)
+            if grant.offer_id is not None:
+                await uow.offers.mark_claimed(grant.tenant_id, grant.offer_id, now)
             await uow.commit()
         log.info("credentials issued", extra={"offer_id": grant.offer_id, "count": len(issued)})
         return create_credential_response([i.credential.credential for i in issued], grant.notification_id)
@@ -116,6 +120,13 @@ class CredentialService:
         if verified.nonce is None:
             raise InvalidProofError("The proof must contain the c_nonce from the nonce endpoint")
         return verified
+
+
+def _claims(context: IssuanceContext) -> dict[str, Any]:
+    """Reference §4.4: persisted user claims, overridden by the offer's (pre-authorized) or the ID token's."""
+    if context.grant.offer_id is not None:
+        return merge_claim_sources(persisted=context.user_claims, offer=context.grant.claims)
+    return merge_claim_sources(persisted=context.user_claims, id_token=context.grant.claims)
 
 
 def _key_id(jwk: dict[str, str]) -> tuple[str, str]:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import base64
 import hmac
-import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from openissuer.domain.api_clients import ManagementPrincipal
+from openissuer.domain.authorization import AuthorizationOffer
 from openissuer.domain.durations import Duration
 from openissuer.domain.ids import new_id
 from openissuer.domain.offers import PreAuthorizedOffer, TxCodeConfiguration
@@ -20,6 +20,7 @@ from openissuer.ports.clock import Clock
 from openissuer.ports.secrets import SecretBox
 from openissuer.ports.uow import UnitOfWork, UnitOfWorkFactory
 from openissuer.protocol.credential_offer import (
+    create_authorization_code_offer,
     create_offer_uri_by_reference,
     create_offer_uri_by_value,
     create_pre_authorized_offer,
@@ -191,6 +192,37 @@ class OfferService:
             tx_code=offer.tx_code,
         )
 
+    async def create_authorization_code_as(
+        self, principal: ManagementPrincipal, configuration_ids: list[str], request_parameters: dict[str, Any]
+    ) -> str:
+        """Create a reusable Authorization Code offer; return its URI. Any number of holders may claim it."""
+        authorize(principal, ISSUERS)
+        if not configuration_ids:
+            raise ValidationError(
+                "Validation Error",
+                details=[ErrorDetail("body", "credentials", "must name at least one credential configuration")],
+            )
+        offer = AuthorizationOffer(
+            id=new_id(),
+            tenant_id=principal.tenant_id,
+            configuration_ids=tuple(dict.fromkeys(configuration_ids)),
+            request_parameters=request_parameters,
+            issuer_state=new_secret(),
+            created_at=self._clock.now(),
+        )
+        async with self._uow() as uow:
+            await self._check_references(uow, principal.tenant_id, OfferInput(configuration_ids=configuration_ids))
+            await uow.authorization.add_offer(offer)
+            await uow.commit()
+        return create_offer_uri_by_value(
+            create_authorization_code_offer(
+                credential_issuer=self._endpoints.issuer,
+                configuration_ids=offer.configuration_ids,
+                issuer_state=offer.issuer_state,
+                request_parameters=request_parameters,
+            )
+        )
+
     async def revoke_as(self, principal: ManagementPrincipal, id: str) -> None:
         """Revoke an unredeemed offer: its code stops working at once."""
         authorize(principal, ISSUERS)
@@ -239,8 +271,3 @@ class OfferService:
     def _code(self, offer: PreAuthorizedOffer) -> str:
         assert offer.sealed_code is not None
         return self._box.open(offer.sealed_code, aad=_code_aad(offer.id)).decode()
-
-
-def offer_json(offer: dict[str, Any]) -> str:
-    """Serialise a Credential Offer compactly."""
-    return json.dumps(offer, separators=(",", ":"))

@@ -14,11 +14,22 @@ from typing import Any
 
 from openissuer.domain.ids import DEFAULT_TENANT_ID
 from openissuer.domain.offers import AccessGrant, PreAuthorizedOffer
-from openissuer.errors import InvalidAuthorizationDetailsError, InvalidGrantError, InvalidRequestError
+from openissuer.errors import (
+    InvalidAuthorizationDetailsError,
+    InvalidClientError,
+    InvalidGrantError,
+    InvalidRequestError,
+)
 from openissuer.ports.clock import Clock
 from openissuer.ports.secrets import SecretBox
 from openissuer.ports.uow import UnitOfWorkFactory
-from openissuer.protocol.token_request import PreAuthorizedCodeRequest, create_token_response
+from openissuer.protocol.pkce import verify_code_verifier
+from openissuer.protocol.token_request import (
+    AuthorizationCodeRequest,
+    PreAuthorizedCodeRequest,
+    TokenRequest,
+    create_token_response,
+)
 from openissuer.services.offers import tx_code_digest
 from openissuer.services.wallet_secrets import hash_secret, new_secret
 
@@ -36,12 +47,20 @@ class TokenService:
         *,
         access_token_ttl: timedelta,
         max_tx_code_attempts: int,
+        allow_unregistered_public_clients: bool = False,
     ) -> None:
         self._uow = uow_factory
         self._clock = clock
         self._box = box
         self._ttl = access_token_ttl
         self._max_attempts = max_tx_code_attempts
+        self._allow_unregistered = allow_unregistered_public_clients
+
+    async def exchange(self, request: TokenRequest, tenant_id: str = DEFAULT_TENANT_ID) -> dict[str, Any]:
+        """Answer a token request of either grant."""
+        if isinstance(request, AuthorizationCodeRequest):
+            return await self.exchange_authorization_code(request, tenant_id)
+        return await self.exchange_pre_authorized_code(request, tenant_id)
 
     async def exchange_pre_authorized_code(
         self, request: PreAuthorizedCodeRequest, tenant_id: str = DEFAULT_TENANT_ID
@@ -70,6 +89,7 @@ class TokenService:
                     token_hash=hash_secret(token),
                     tenant_id=tenant_id,
                     offer_id=offer.id,
+                    claims=offer.claims,
                     user_id=offer.user_id,
                     credential_configuration_ids=offer.credential_configuration_ids,
                     credential_identifiers=identifiers or {},
@@ -80,6 +100,60 @@ class TokenService:
             )
             await uow.commit()
         log.info("pre-authorized code redeemed", extra={"offer_id": offer.id})
+        return create_token_response(token, int(self._ttl.total_seconds()), identifiers)
+
+    async def exchange_authorization_code(
+        self, request: AuthorizationCodeRequest, tenant_id: str = DEFAULT_TENANT_ID
+    ) -> dict[str, Any]:
+        """RFC 6749 §4.1.3 with PKCE: the code is used up by its first presentation; a replay revokes its tokens.
+
+        RFC 6749 §4.1.2: "If an authorization code is used more than once, the authorization server MUST deny the
+        request and SHOULD revoke (when possible) all tokens previously issued based on that authorization code."
+        """
+        code_hash, now = hash_secret(request.code), self._clock.now()
+        async with self._uow() as uow:
+            client = await uow.wallet_clients.get_by_client_id(tenant_id, request.client_id)
+            if client is None and not self._allow_unregistered:
+                raise InvalidClientError("Unknown client_id")
+            code = await uow.authorization.find_code(code_hash)
+            if code is None or code.tenant_id != tenant_id:
+                raise InvalidGrantError("The authorization code is invalid")
+            if not await uow.authorization.consume_code(code_hash, now):
+                revoked = await uow.access_grants.revoke_for_code(code_hash, now)
+                await uow.commit()
+                raise InvalidGrantError(
+                    "The authorization code was already used", detail=f"replayed code: {revoked} tokens revoked"
+                )
+            await uow.commit()
+        if now >= code.expires_at:
+            raise InvalidGrantError("The authorization code has expired")
+        if code.client_id != request.client_id or code.redirect_uri != request.redirect_uri:
+            raise InvalidGrantError("The authorization code was issued to another client or redirect_uri")
+        verify_code_verifier(request.code_verifier, code.code_challenge)
+        identifiers = (
+            {secrets.token_urlsafe(16): cid for cid in code.configuration_ids}
+            if code.by_authorization_details
+            else None
+        )
+        token = new_secret()
+        async with self._uow() as uow:
+            await uow.access_grants.add(
+                AccessGrant(
+                    token_hash=hash_secret(token),
+                    tenant_id=tenant_id,
+                    user_id=code.user_id,
+                    credential_configuration_ids=code.configuration_ids,
+                    credential_identifiers=identifiers or {},
+                    notification_id=new_secret(),
+                    claims=code.claims,
+                    expires_at=now + self._ttl,
+                    created_at=now,
+                    authorization_code_hash=code_hash,
+                    provider_url=code.provider_url,
+                    subject_id=code.subject_id,
+                )
+            )
+            await uow.commit()
         return create_token_response(token, int(self._ttl.total_seconds()), identifiers)
 
     async def _check_tx_code(self, offer: PreAuthorizedOffer, tx_code: str | None) -> None:

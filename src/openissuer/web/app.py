@@ -13,6 +13,8 @@ from openissuer.web.errors import install_error_handlers
 from openissuer.web.middleware import RequestContextMiddleware
 from openissuer.web.routers import (
     api_clients,
+    authorization,
+    authorization_management,
     iacas,
     management_auth,
     mdoc_configurations,
@@ -52,6 +54,10 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(iacas.router)
     app.include_router(iacas.public_router)
     app.include_router(offers.router)
+    app.include_router(authorization_management.offers)
+    app.include_router(authorization_management.providers)
+    app.include_router(authorization_management.clients)
+    app.include_router(authorization.router)
     app.include_router(wallet.router)
     app.include_router(well_known.create_router(container.public_url))
     return app

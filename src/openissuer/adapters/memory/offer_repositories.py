@@ -24,6 +24,17 @@ class InMemoryUserRepository:
         user = self._rows.get(id)
         return user if user is not None and user.tenant_id == tenant_id else None
 
+    async def find_by_subject(self, tenant_id: str, provider_id: str, subject_id: str) -> User | None:
+        """Return the user an identity provider knows by ``subject_id``."""
+        return next(
+            (
+                u
+                for u in self._rows.values()
+                if (u.tenant_id, u.authentication_provider_id, u.subject_id) == (tenant_id, provider_id, subject_id)
+            ),
+            None,
+        )
+
     async def update_claims(self, tenant_id: str, id: str, claims: dict[str, Any], now: datetime) -> bool:
         """Replace the persisted claims."""
         user = await self.get(tenant_id, id)
@@ -97,9 +108,19 @@ class InMemoryAccessGrantRepository:
         grant = self._state.access_grants.get(token_hash)
         if grant is None:
             return None
-        offer = self._state.offers[grant.offer_id]
         user = self._state.users.get(grant.user_id)
-        return IssuanceContext(grant=grant, offer_claims=offer.claims, user_claims=user.claims if user else {})
+        return IssuanceContext(grant=grant, user_claims=user.claims if user else {})
+
+    async def revoke_for_code(self, code_hash: bytes, now: datetime) -> int:
+        """Revoke every token issued from an authorization code."""
+        hits = [
+            g
+            for g in self._state.access_grants.values()
+            if g.authorization_code_hash == code_hash and g.revoked_at is None
+        ]
+        for grant in hits:
+            self._state.access_grants[grant.token_hash] = dataclasses.replace(grant, revoked_at=now)
+        return len(hits)
 
     async def record_issuance(self, token_hash: bytes, configuration_id: str, now: datetime) -> bool:
         """Record the issuance marker once."""

@@ -7,6 +7,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from openissuer.domain.api_clients import ApiClient
+from openissuer.domain.authorization import (
+    AuthenticationProvider,
+    AuthorizationCode,
+    AuthorizationOffer,
+    AuthorizationSession,
+    PushedRequest,
+    WalletClient,
+)
 from openissuer.domain.ids import DEFAULT_TENANT_ID
 from openissuer.domain.issued import IssuedCredentialRecord
 from openissuer.domain.mdoc import MobileCredentialConfiguration
@@ -41,6 +49,12 @@ class MemoryState:
     access_grants: dict[bytes, AccessGrant] = field(default_factory=dict)
     nonces: dict[bytes, StoredNonce] = field(default_factory=dict)
     grant_issuances: dict[tuple[bytes, str], datetime] = field(default_factory=dict)
+    authentication_providers: dict[str, AuthenticationProvider] = field(default_factory=dict)
+    wallet_clients: dict[str, WalletClient] = field(default_factory=dict)
+    authorization_offers: dict[str, AuthorizationOffer] = field(default_factory=dict)
+    pushed_requests: dict[bytes, tuple[PushedRequest, datetime | None]] = field(default_factory=dict)
+    authorization_sessions: dict[bytes, AuthorizationSession] = field(default_factory=dict)
+    authorization_codes: dict[bytes, AuthorizationCode] = field(default_factory=dict)
 
     def copy(self) -> MemoryState:
         """Return a copy whose dicts can change without touching this one (values are immutable)."""

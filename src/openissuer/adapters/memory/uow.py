@@ -5,6 +5,11 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+from openissuer.adapters.memory.authorization_repositories import (
+    InMemoryAuthenticationProviderRepository,
+    InMemoryAuthorizationFlowRepository,
+    InMemoryWalletClientRepository,
+)
 from openissuer.adapters.memory.mdoc_repositories import (
     InMemoryDocumentSignerRepository,
     InMemoryIacaRepository,
@@ -34,6 +39,9 @@ class InMemoryUnitOfWork:
     offers: InMemoryOfferRepository
     access_grants: InMemoryAccessGrantRepository
     nonces: InMemoryNonceRepository
+    authentication_providers: InMemoryAuthenticationProviderRepository
+    wallet_clients: InMemoryWalletClientRepository
+    authorization: InMemoryAuthorizationFlowRepository
 
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
@@ -56,6 +64,9 @@ class InMemoryUnitOfWork:
         self.offers = InMemoryOfferRepository(self._working)
         self.access_grants = InMemoryAccessGrantRepository(self._working)
         self.nonces = InMemoryNonceRepository(self._working)
+        self.authentication_providers = InMemoryAuthenticationProviderRepository(self._working)
+        self.wallet_clients = InMemoryWalletClientRepository(self._working)
+        self.authorization = InMemoryAuthorizationFlowRepository(self._working)
 
     async def __aexit__(
         self,

@@ -29,6 +29,18 @@ def _opt_time(value: datetime | None) -> datetime | None:
     return None if value is None else as_utc(value)
 
 
+def _user_from_row(row: Any) -> User:
+    return User(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        claims=row.claims,
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
+        authentication_provider_id=row.authentication_provider_id,
+        subject_id=row.subject_id,
+    )
+
+
 class SqlUserRepository:
     """Users in SQL."""
 
@@ -44,21 +56,25 @@ class SqlUserRepository:
                 claims=user.claims,
                 created_at=to_db_time(user.created_at),
                 updated_at=to_db_time(user.updated_at),
+                authentication_provider_id=user.authentication_provider_id,
+                subject_id=user.subject_id,
             )
         )
 
     async def get(self, tenant_id: str, id: str) -> User | None:
         """Return the tenant's user or None."""
         row = (await self._conn.execute(select(users).where(users.c.tenant_id == tenant_id, users.c.id == id))).first()
-        if row is None:
-            return None
-        return User(
-            id=row.id,
-            tenant_id=row.tenant_id,
-            claims=row.claims,
-            created_at=as_utc(row.created_at),
-            updated_at=as_utc(row.updated_at),
+        return None if row is None else _user_from_row(row)
+
+    async def find_by_subject(self, tenant_id: str, provider_id: str, subject_id: str) -> User | None:
+        """Return the user an identity provider knows by ``subject_id``."""
+        query = select(users).where(
+            users.c.tenant_id == tenant_id,
+            users.c.authentication_provider_id == provider_id,
+            users.c.subject_id == subject_id,
         )
+        row = (await self._conn.execute(query)).first()
+        return None if row is None else _user_from_row(row)
 
     async def update_claims(self, tenant_id: str, id: str, claims: dict[str, Any], now: datetime) -> bool:
         """Replace the persisted claims."""
@@ -209,21 +225,24 @@ class SqlAccessGrantRepository:
                 token_hash=grant.token_hash,
                 tenant_id=grant.tenant_id,
                 offer_id=grant.offer_id,
+                authorization_code_hash=grant.authorization_code_hash,
                 user_id=grant.user_id,
                 credential_configuration_ids=list(grant.credential_configuration_ids),
                 credential_identifiers=grant.credential_identifiers,
                 notification_id=grant.notification_id,
+                claims=grant.claims,
+                provider_url=grant.provider_url,
+                subject_id=grant.subject_id,
                 expires_at=to_db_time(grant.expires_at),
                 created_at=to_db_time(grant.created_at),
             )
         )
 
     async def get_context(self, token_hash: bytes) -> IssuanceContext | None:
-        """Return the grant with the offer's and the user's claims in one query."""
+        """Return the grant with the user's persisted claims in one query."""
         g = access_grants
         query = (
-            select(g, offers.c.claims.label("offer_claims"), users.c.claims.label("user_claims"))
-            .join(offers, (offers.c.id == g.c.offer_id) & (offers.c.tenant_id == g.c.tenant_id))
+            select(g, users.c.claims.label("user_claims"))
             .outerjoin(users, (users.c.id == g.c.user_id) & (users.c.tenant_id == g.c.tenant_id))
             .where(g.c.token_hash == token_hash)
         )
@@ -234,15 +253,28 @@ class SqlAccessGrantRepository:
             token_hash=bytes(row.token_hash),
             tenant_id=row.tenant_id,
             offer_id=row.offer_id,
+            authorization_code_hash=None if row.authorization_code_hash is None else bytes(row.authorization_code_hash),
             user_id=row.user_id,
             credential_configuration_ids=tuple(row.credential_configuration_ids),
             credential_identifiers=dict(row.credential_identifiers),
             notification_id=row.notification_id,
+            claims=row.claims,
+            provider_url=row.provider_url,
+            subject_id=row.subject_id,
             expires_at=as_utc(row.expires_at),
             created_at=as_utc(row.created_at),
             revoked_at=_opt_time(row.revoked_at),
         )
-        return IssuanceContext(grant=grant, offer_claims=row.offer_claims, user_claims=row.user_claims or {})
+        return IssuanceContext(grant=grant, user_claims=row.user_claims or {})
+
+    async def revoke_for_code(self, code_hash: bytes, now: datetime) -> int:
+        """Revoke every token issued from an authorization code; return how many."""
+        query = (
+            update(access_grants)
+            .where(access_grants.c.authorization_code_hash == code_hash, access_grants.c.revoked_at.is_(None))
+            .values(revoked_at=to_db_time(now))
+        )
+        return int((await self._conn.execute(query)).rowcount or 0)
 
     async def record_issuance(self, token_hash: bytes, configuration_id: str, now: datetime) -> bool:
         """Insert the issuance marker; a duplicate means the credentials were already issued."""

@@ -127,7 +127,10 @@ users = Table(
     Column("claims", JSON, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("authentication_provider_id", String(36), nullable=True),
+    Column("subject_id", String(255), nullable=True),
     Index("ix_users_tenant_page", "tenant_id", "created_at", "id"),
+    UniqueConstraint("tenant_id", "authentication_provider_id", "subject_id", name="uq_users_provider_subject"),
 )
 
 offers = Table(
@@ -159,15 +162,20 @@ access_grants = Table(
     metadata,
     Column("token_hash", LargeBinary(32), primary_key=True),
     Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
-    Column("offer_id", String(36), nullable=False),
+    Column("offer_id", String(36), nullable=True),
+    Column("authorization_code_hash", LargeBinary(32), nullable=True),
     Column("user_id", String(36), nullable=False),
     Column("credential_configuration_ids", JSON, nullable=False),
     Column("credential_identifiers", JSON, nullable=False),
     Column("notification_id", String(64), nullable=False),
+    Column("claims", JSON, nullable=False),
+    Column("provider_url", Text, nullable=True),
+    Column("subject_id", String(255), nullable=True),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
     Index("ix_access_grants_offer", "tenant_id", "offer_id"),
+    Index("ix_access_grants_code", "authorization_code_hash"),
 )
 
 grant_issuances = Table(
@@ -187,4 +195,76 @@ nonces = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("consumed_at", DateTime(timezone=True), nullable=True),
     Index("ix_nonces_expires_at", "expires_at"),
+)
+
+authentication_providers = Table(
+    "authentication_providers",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("body", JSON, nullable=False),
+    Column("sealed_client_secret", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+wallet_clients = Table(
+    "wallet_clients",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("client_id", String(255), nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("tenant_id", "client_id", name="uq_wallet_clients_tenant_client_id"),
+    Index("ix_wallet_clients_tenant_page", "tenant_id", "created_at", "id"),
+)
+
+authorization_offers = Table(
+    "authorization_offers",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("issuer_state", String(64), nullable=False, unique=True),
+    Column("credential_configuration_ids", JSON, nullable=False),
+    Column("request_parameters", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+authorization_sessions = Table(
+    "authorization_sessions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("idp_state_hash", LargeBinary(32), nullable=False, unique=True),
+    Column("request", JSON, nullable=False),
+    Column("idp_nonce", String(64), nullable=False),
+    Column("idp_code_verifier", String(128), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("completed_at", DateTime(timezone=True), nullable=True),
+)
+
+pushed_requests = Table(
+    "pushed_requests",
+    metadata,
+    Column("request_uri_hash", LargeBinary(32), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("client_id", String(255), nullable=False),
+    Column("parameters", JSON, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("consumed_at", DateTime(timezone=True), nullable=True),
+)
+
+authorization_codes = Table(
+    "authorization_codes",
+    metadata,
+    Column("code_hash", LargeBinary(32), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("session_id", String(36), nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("consumed_at", DateTime(timezone=True), nullable=True),
 )

@@ -8,6 +8,11 @@ from typing import Self
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from openissuer.adapters.sql.authorization_repositories import (
+    SqlAuthenticationProviderRepository,
+    SqlAuthorizationFlowRepository,
+    SqlWalletClientRepository,
+)
 from openissuer.adapters.sql.mdoc_repositories import (
     SqlDocumentSignerRepository,
     SqlIacaRepository,
@@ -37,6 +42,9 @@ class SqlUnitOfWork:
     offers: SqlOfferRepository
     access_grants: SqlAccessGrantRepository
     nonces: SqlNonceRepository
+    authentication_providers: SqlAuthenticationProviderRepository
+    wallet_clients: SqlWalletClientRepository
+    authorization: SqlAuthorizationFlowRepository
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -55,6 +63,9 @@ class SqlUnitOfWork:
         self.offers = SqlOfferRepository(self._conn)
         self.access_grants = SqlAccessGrantRepository(self._conn)
         self.nonces = SqlNonceRepository(self._conn)
+        self.authentication_providers = SqlAuthenticationProviderRepository(self._conn)
+        self.wallet_clients = SqlWalletClientRepository(self._conn)
+        self.authorization = SqlAuthorizationFlowRepository(self._conn)
         return self
 
     async def __aexit__(

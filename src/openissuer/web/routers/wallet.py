@@ -54,10 +54,11 @@ def _media_type(request: Request) -> str:
 
 @router.post(
     TOKEN_PATH,
-    summary="Token endpoint (pre-authorized_code grant)",
-    description="`application/x-www-form-urlencoded`: `grant_type=urn:ietf:params:oauth:grant-type:"
-    "pre-authorized_code`, `pre-authorized_code`, `tx_code` (when the offer has one), optional "
-    "`authorization_details`. Anonymous: no client authentication.",
+    summary="Token endpoint",
+    description="`application/x-www-form-urlencoded`. Pre-authorized Code: `grant_type=urn:ietf:params:oauth:"
+    "grant-type:pre-authorized_code`, `pre-authorized_code`, `tx_code` (when the offer has one), optional "
+    "`authorization_details`; anonymous. Authorization Code: `grant_type=authorization_code`, `code`, "
+    "`redirect_uri`, `client_id`, `code_verifier`.",
     responses=_OAUTH_ERRORS,
 )
 async def token(request: Request, container: ContainerDep) -> JSONResponse:
@@ -66,7 +67,8 @@ async def token(request: Request, container: ContainerDep) -> JSONResponse:
     form = await request.form()
     _form_field_errors(form)
     fields = {key: value for key, value in form.items() if isinstance(value, str)}
-    response = await container.tokens.exchange_pre_authorized_code(parse_token_request(fields))
+    parsed = parse_token_request(fields, authorization_code_enabled=True)
+    response = await container.tokens.exchange(parsed)
     return JSONResponse(response, headers={**NO_STORE, "Pragma": "no-cache"})
 
 

@@ -20,6 +20,6 @@ def create_router(public_url: str) -> APIRouter:
 
     @router.get(well_known_path(public_url, AS_METADATA_NAME), summary="Authorization Server metadata")
     async def authorization_server_metadata(container: ContainerDep) -> JSONResponse:
-        return JSONResponse(container.metadata.authorization_server_metadata(), headers=cache)
+        return JSONResponse(await container.metadata.authorization_server_metadata(), headers=cache)
 
     return router

@@ -30,8 +30,11 @@ def upgrade() -> None:
         sa.Column("claims", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("authentication_provider_id", sa.String(36), nullable=True),
+        sa.Column("subject_id", sa.String(255), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_users"),
         _tenant_fk("users"),
+        sa.UniqueConstraint("tenant_id", "authentication_provider_id", "subject_id", name="uq_users_provider_subject"),
     )
     op.create_index("ix_users_tenant_page", "users", ["tenant_id", "created_at", "id"])
     op.create_table(
@@ -63,11 +66,15 @@ def upgrade() -> None:
         "access_grants",
         sa.Column("token_hash", sa.LargeBinary(32), nullable=False),
         sa.Column("tenant_id", sa.String(36), nullable=False),
-        sa.Column("offer_id", sa.String(36), nullable=False),
+        sa.Column("offer_id", sa.String(36), nullable=True),
+        sa.Column("authorization_code_hash", sa.LargeBinary(32), nullable=True),
         sa.Column("user_id", sa.String(36), nullable=False),
         sa.Column("credential_configuration_ids", sa.JSON(), nullable=False),
         sa.Column("credential_identifiers", sa.JSON(), nullable=False),
         sa.Column("notification_id", sa.String(64), nullable=False),
+        sa.Column("claims", sa.JSON(), nullable=False),
+        sa.Column("provider_url", sa.Text(), nullable=True),
+        sa.Column("subject_id", sa.String(255), nullable=True),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
@@ -75,6 +82,7 @@ def upgrade() -> None:
         _tenant_fk("access_grants"),
     )
     op.create_index("ix_access_grants_offer", "access_grants", ["tenant_id", "offer_id"])
+    op.create_index("ix_access_grants_code", "access_grants", ["authorization_code_hash"])
     op.create_table(
         "grant_issuances",
         sa.Column("token_hash", sa.LargeBinary(32), nullable=False),

@@ -1,0 +1,113 @@
+"""Authorization requests (RFC 6749 §4.1.1, OID4VCI 1.0 §5.1, RFC 9396, RFC 9126) and their error redirects.
+
+Parsing happens in two steps, as RFC 6749 §4.1.2.1 demands: first the client and the redirect URI (failures are
+shown to the person, never redirected), then everything else (failures go back to the validated redirect URI).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from openissuer.errors import InvalidAuthorizationDetailsError, InvalidRequestError, InvalidScopeError, OAuthError
+from openissuer.protocol.pkce import verify_challenge_parameters
+from openissuer.protocol.token_request import OPENID_CREDENTIAL
+
+REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
+
+
+class UnsupportedResponseTypeError(OAuthError):
+    """RFC 6749 §4.1.2.1 ``unsupported_response_type``."""
+
+    code = "unsupported_response_type"
+
+
+@dataclass(frozen=True)
+class RequestedCredentials:
+    """What the wallet asked for: configuration ids, and whether through ``authorization_details``."""
+
+    configuration_ids: tuple[str, ...]
+    by_authorization_details: bool
+
+
+def verify_redirect_uri(requested: str | None, registered: tuple[str, ...] | None) -> str:
+    """Return the redirect URI if it exactly equals a registered one (RFC 9700 §4.1.3: exact string matching).
+
+    ``registered`` None means an unregistered public client is allowed (development): any absolute URI without a
+    fragment is accepted.
+    """
+    if not requested:
+        raise InvalidRequestError("redirect_uri is required")
+    if registered is not None:
+        if requested not in registered:
+            raise InvalidRequestError("redirect_uri is not registered for this client")
+        return requested
+    parts = urlsplit(requested)
+    if not parts.scheme or parts.fragment or (parts.scheme in ("http", "https") and not parts.netloc):
+        raise InvalidRequestError("redirect_uri must be an absolute URI without a fragment")
+    return requested
+
+
+def parse_requested_credentials(
+    params: Mapping[str, str], scopes: Mapping[str, str], known_configuration_ids: frozenset[str]
+) -> RequestedCredentials:
+    """Resolve ``authorization_details`` (wins) and ``scope`` to configuration ids (OID4VCI §5.1.1-5.1.2).
+
+    Unknown scope values are ignored ("each scope interpreted individually"); nothing known at all is invalid_scope.
+    """
+    details = params.get("authorization_details")
+    if details:
+        ids = _parse_details(details, known_configuration_ids)
+        return RequestedCredentials(configuration_ids=ids, by_authorization_details=True)
+    requested = (params.get("scope") or "").split()
+    ids = tuple(dict.fromkeys(scopes[s] for s in requested if s in scopes))
+    if not ids:
+        raise InvalidScopeError("Ask for a credential with a scope or authorization_details from the metadata")
+    return RequestedCredentials(configuration_ids=ids, by_authorization_details=False)
+
+
+def _parse_details(raw: str, known: frozenset[str]) -> tuple[str, ...]:
+    try:
+        details = json.loads(raw)
+    except ValueError as exc:
+        raise InvalidAuthorizationDetailsError("authorization_details must be a JSON array") from exc
+    if not isinstance(details, list) or not details:
+        raise InvalidAuthorizationDetailsError("authorization_details must be a non-empty JSON array")
+    ids = []
+    for entry in details:
+        if not isinstance(entry, dict) or entry.get("type") != OPENID_CREDENTIAL:
+            raise InvalidAuthorizationDetailsError(f"Each entry must have type {OPENID_CREDENTIAL}")
+        configuration_id = entry.get("credential_configuration_id")
+        if configuration_id not in known:
+            raise InvalidAuthorizationDetailsError("Unknown credential_configuration_id in authorization_details")
+        ids.append(str(configuration_id))
+    return tuple(dict.fromkeys(ids))
+
+
+def verify_response_type(params: Mapping[str, str]) -> None:
+    """Only the authorization code flow is offered."""
+    if params.get("response_type") != "code":
+        raise UnsupportedResponseTypeError("response_type must be code")
+
+
+def verify_pkce_parameters(params: Mapping[str, str]) -> str:
+    """Return the S256 code challenge (PKCE is mandatory, plain refused)."""
+    return verify_challenge_parameters(params.get("code_challenge"), params.get("code_challenge_method"))
+
+
+def create_redirect(redirect_uri: str, parameters: Mapping[str, str | None]) -> str:
+    """Return ``redirect_uri`` with ``parameters`` added to its query (RFC 6749 §4.1.2; existing query kept)."""
+    parts = urlsplit(redirect_uri)
+    extra = urlencode({k: v for k, v in parameters.items() if v is not None})
+    query = f"{parts.query}&{extra}" if parts.query else extra
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+def create_error_redirect(redirect_uri: str, error: OAuthError, *, state: str | None, issuer: str) -> str:
+    """Return the error redirect of RFC 6749 §4.1.2.1 with ``iss`` (RFC 9207)."""
+    return create_redirect(
+        redirect_uri,
+        {"error": error.code, "error_description": error.description, "state": state, "iss": issuer},
+    )

@@ -1,0 +1,339 @@
+"""The authorization server side of the Authorization Code flow (OID4VCI 1.0 §5, RFC 6749 §4.1, RFC 9126,
+RFC 7636, RFC 9207): the wallet's request, the holder's sign-in at the tenant's identity provider, and the code.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from openissuer.domain.authorization import (
+    AuthenticationProvider,
+    AuthorizationCode,
+    AuthorizationRequest,
+    AuthorizationSession,
+    PushedRequest,
+)
+from openissuer.domain.ids import DEFAULT_TENANT_ID, new_id
+from openissuer.domain.users import User
+from openissuer.errors import (
+    AccessDeniedError,
+    AuthorizationPageError,
+    IdentityProviderError,
+    InvalidClientError,
+    InvalidRequestError,
+    OAuthError,
+    UnauthorizedClientError,
+)
+from openissuer.ports.clock import Clock
+from openissuer.ports.uow import UnitOfWork, UnitOfWorkFactory
+from openissuer.protocol.authorization_request import (
+    REQUEST_URI_PREFIX,
+    create_error_redirect,
+    create_redirect,
+    parse_requested_credentials,
+    verify_pkce_parameters,
+    verify_redirect_uri,
+    verify_response_type,
+)
+from openissuer.protocol.endpoints import IssuerEndpoints
+from openissuer.protocol.pkce import S256, create_code_challenge
+from openissuer.services.authentication_providers import AuthenticationProviderService
+from openissuer.services.upstream_oidc import UpstreamOidcClient
+from openissuer.services.wallet_clients import AUTHORIZATION_CODE
+from openissuer.services.wallet_secrets import hash_secret, new_secret
+
+log = logging.getLogger("openissuer.authorization")
+
+# Claims of the ID token that describe the token, not the holder: not offered to claim mappings.
+PROTOCOL_CLAIMS = frozenset(
+    {"iss", "aud", "exp", "iat", "nbf", "nonce", "azp", "at_hash", "c_hash", "auth_time", "sid", "jti", "acr", "amr"}
+)
+MAX_FORWARDED_LENGTH = 1000
+
+
+@dataclass(frozen=True)
+class ScopeMap:
+    """The credential configurations a wallet may ask for: scope -> configuration id, and every known id."""
+
+    by_scope: dict[str, str]
+    ids: frozenset[str]
+
+
+class AuthorizationService:
+    """Authorize wallets after the holder signs in at the tenant's identity provider."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        endpoints: IssuerEndpoints,
+        providers: AuthenticationProviderService,
+        oidc: UpstreamOidcClient,
+        *,
+        allow_unregistered_public_clients: bool,
+        session_ttl: timedelta = timedelta(minutes=10),
+        code_ttl: timedelta = timedelta(seconds=60),
+        pushed_request_ttl: timedelta = timedelta(seconds=60),
+    ) -> None:
+        self._uow = uow_factory
+        self._clock = clock
+        self._endpoints = endpoints
+        self._providers = providers
+        self._oidc = oidc
+        self._allow_unregistered = allow_unregistered_public_clients
+        self._session_ttl = session_ttl
+        self._code_ttl = code_ttl
+        self._par_ttl = pushed_request_ttl
+
+    @property
+    def callback_url(self) -> str:
+        """The redirect URI to register at the identity provider."""
+        return self._endpoints.authentication_callback
+
+    async def _registered_redirect_uris(
+        self, uow: UnitOfWork, tenant_id: str, client_id: str | None
+    ) -> tuple[str, ...] | None:
+        """Return the client's redirect URIs (None: unregistered public client allowed); raise for unknown ones."""
+        if not client_id:
+            raise InvalidRequestError("client_id is required")
+        client = await uow.wallet_clients.get_by_client_id(tenant_id, client_id)
+        if client is None:
+            if self._allow_unregistered:
+                return None
+            raise InvalidClientError("Unknown client_id")
+        if AUTHORIZATION_CODE not in client.grant_types:
+            raise UnauthorizedClientError("This client may not use the authorization code grant")
+        return client.redirect_uris
+
+    async def push_authorization_request(
+        self, params: dict[str, str], scopes: ScopeMap, tenant_id: str = DEFAULT_TENANT_ID
+    ) -> dict[str, Any]:
+        """RFC 9126 §2: validate the request now and return ``{request_uri, expires_in}`` (single use, 60 s)."""
+        if "request_uri" in params:
+            raise InvalidRequestError("request_uri must not be pushed")
+        async with self._uow() as uow:
+            registered = await self._registered_redirect_uris(uow, tenant_id, params.get("client_id"))
+        verify_redirect_uri(params.get("redirect_uri"), registered)
+        self._validate_rest(params, scopes)
+        request_uri = REQUEST_URI_PREFIX + new_secret()
+        now = self._clock.now()
+        async with self._uow() as uow:
+            await uow.authorization.add_pushed_request(
+                PushedRequest(
+                    request_uri_hash=hash_secret(request_uri),
+                    tenant_id=tenant_id,
+                    client_id=params["client_id"],
+                    parameters=params,
+                    expires_at=now + self._par_ttl,
+                    created_at=now,
+                )
+            )
+            await uow.commit()
+        return {"request_uri": request_uri, "expires_in": int(self._par_ttl.total_seconds())}
+
+    def _validate_rest(self, params: dict[str, str], scopes: ScopeMap) -> tuple[str, Any]:
+        verify_response_type(params)
+        challenge = verify_pkce_parameters(params)
+        requested = parse_requested_credentials(params, scopes.by_scope, scopes.ids)
+        return challenge, requested
+
+    async def authorize(self, query: dict[str, str], scopes: ScopeMap, tenant_id: str = DEFAULT_TENANT_ID) -> str:
+        """Return where to send the browser: the identity provider, or the wallet with an error.
+
+        Raises AuthorizationPageError when the request cannot be answered by redirect (RFC 6749 §4.1.2.1).
+        """
+        params = await self._resolve_pushed(query, tenant_id)
+        async with self._uow() as uow:
+            try:
+                registered = await self._registered_redirect_uris(uow, tenant_id, params.get("client_id"))
+                redirect_uri = verify_redirect_uri(params.get("redirect_uri"), registered)
+            except OAuthError as exc:
+                raise AuthorizationPageError("This sign-in link is not valid", exc.description) from exc
+            provider = await uow.authentication_providers.get_for_tenant(tenant_id)
+        state = params.get("state")
+        try:
+            challenge, requested = self._validate_rest(params, scopes)
+            if provider is None:
+                raise InvalidRequestError("The issuer has no authentication provider configured")
+        except OAuthError as exc:
+            return create_error_redirect(redirect_uri, exc, state=state, issuer=self._endpoints.issuer)
+        request = AuthorizationRequest(
+            client_id=params["client_id"],
+            redirect_uri=redirect_uri,
+            state=state,
+            code_challenge=challenge,
+            configuration_ids=requested.configuration_ids,
+            by_authorization_details=requested.by_authorization_details,
+            issuer_state=params.get("issuer_state"),
+            forwarded_parameters=_forwarded(provider, params),
+        )
+        return await self._start_sign_in(tenant_id, provider, request)
+
+    async def _resolve_pushed(self, query: dict[str, str], tenant_id: str) -> dict[str, str]:
+        """RFC 9126 §4: with ``request_uri`` the pushed parameters are used, and the request_uri is used up."""
+        request_uri = query.get("request_uri")
+        if request_uri is None:
+            return query
+        async with self._uow() as uow:
+            pushed = await uow.authorization.take_pushed_request(tenant_id, hash_secret(request_uri), self._clock.now())
+            await uow.commit()
+        if pushed is None or pushed.client_id != query.get("client_id"):
+            raise AuthorizationPageError(
+                "This sign-in link has expired", "The request_uri is unknown, already used or expired."
+            )
+        return dict(pushed.parameters)
+
+    async def _start_sign_in(
+        self, tenant_id: str, provider: AuthenticationProvider, request: AuthorizationRequest
+    ) -> str:
+        try:
+            metadata = await self._oidc.metadata(provider.url)
+        except IdentityProviderError as exc:
+            raise self._provider_page(request, exc) from exc
+        idp_state, now = new_secret(), self._clock.now()
+        session = AuthorizationSession(
+            id=new_id(),
+            tenant_id=tenant_id,
+            request=request,
+            idp_state_hash=hash_secret(idp_state),
+            idp_nonce=new_secret(),
+            idp_code_verifier=new_secret(),
+            expires_at=now + self._session_ttl,
+            created_at=now,
+        )
+        async with self._uow() as uow:
+            await uow.authorization.add_session(session)
+            await uow.commit()
+        parameters: dict[str, str] = {str(k): str(v) for k, v in provider.static_request_parameters.items()}
+        parameters.update(request.forwarded_parameters)
+        parameters.update(
+            response_type="code",
+            client_id=provider.client_id,
+            redirect_uri=self.callback_url,
+            scope=" ".join(provider.scope),
+            state=idp_state,
+            nonce=session.idp_nonce,
+            code_challenge=create_code_challenge(session.idp_code_verifier),
+            code_challenge_method=S256,
+        )
+        separator = "&" if "?" in metadata.authorization_endpoint else "?"
+        return f"{metadata.authorization_endpoint}{separator}{urlencode(parameters)}"
+
+    def _provider_page(self, request: AuthorizationRequest, error: IdentityProviderError) -> AuthorizationPageError:
+        back = create_error_redirect(
+            request.redirect_uri,
+            AccessDeniedError("The sign-in at the identity provider failed"),
+            state=request.state,
+            issuer=self._endpoints.issuer,
+        )
+        return AuthorizationPageError(
+            "Sign-in is not available", error.description, return_url=back, detail=error.detail
+        )
+
+    async def complete(self, query: dict[str, str], tenant_id: str = DEFAULT_TENANT_ID) -> str:
+        """Handle the identity provider's callback; return the wallet redirect with the authorization code."""
+        state = query.get("state")
+        async with self._uow() as uow:
+            session = None if not state else await uow.authorization.find_session(tenant_id, hash_secret(state))
+            provider = await uow.authentication_providers.get_for_tenant(tenant_id)
+        now = self._clock.now()
+        if session is None or session.completed_at is not None or now >= session.expires_at or provider is None:
+            raise AuthorizationPageError(
+                "This sign-in has expired",
+                "The sign-in is unknown, already finished or took too long. Start again from your wallet.",
+            )
+        try:
+            subject, claims = await self._sign_in_result(provider, session, query)
+        except IdentityProviderError as exc:
+            await self._close(session)
+            raise self._provider_page(session.request, exc) from exc
+        return await self._issue_code(provider, session, subject, claims)
+
+    async def _sign_in_result(
+        self, provider: AuthenticationProvider, session: AuthorizationSession, query: dict[str, str]
+    ) -> tuple[str, dict[str, Any]]:
+        if "error" in query:
+            raise IdentityProviderError(
+                "The identity provider did not sign you in", detail=f"error={query['error'][:64]}"
+            )
+        code = query.get("code")
+        if not code:
+            raise IdentityProviderError("The identity provider returned no authorization code")
+        tokens = await self._oidc.exchange_code(
+            provider,
+            self._providers.client_secret(provider),
+            code=code,
+            redirect_uri=self.callback_url,
+            code_verifier=session.idp_code_verifier,
+        )
+        return await self._oidc.verify_id_token(provider, tokens["id_token"], nonce=session.idp_nonce)
+
+    async def _close(self, session: AuthorizationSession) -> None:
+        async with self._uow() as uow:
+            await uow.authorization.complete_session(session.tenant_id, session.id, self._clock.now())
+            await uow.commit()
+
+    async def _issue_code(
+        self, provider: AuthenticationProvider, session: AuthorizationSession, subject: str, claims: dict[str, Any]
+    ) -> str:
+        holder_claims = {k: v for k, v in claims.items() if k not in PROTOCOL_CLAIMS}
+        code, now = new_secret(), self._clock.now()
+        async with self._uow() as uow:
+            if not await uow.authorization.complete_session(session.tenant_id, session.id, now):
+                raise AuthorizationPageError("This sign-in has expired", "The sign-in was already finished.")
+            user = await self._user_for(uow, provider, subject, holder_claims, now)
+            await uow.authorization.add_code(
+                AuthorizationCode(
+                    code_hash=hash_secret(code),
+                    tenant_id=session.tenant_id,
+                    session_id=session.id,
+                    client_id=session.request.client_id,
+                    redirect_uri=session.request.redirect_uri,
+                    code_challenge=session.request.code_challenge,
+                    configuration_ids=session.request.configuration_ids,
+                    by_authorization_details=session.request.by_authorization_details,
+                    user_id=user.id,
+                    claims=holder_claims,
+                    provider_url=provider.url,
+                    subject_id=subject,
+                    expires_at=now + self._code_ttl,
+                    created_at=now,
+                )
+            )
+            await uow.commit()
+        log.info("holder signed in", extra={"user_id": user.id, "session_id": session.id})
+        return create_redirect(
+            session.request.redirect_uri, {"code": code, "state": session.request.state, "iss": self._endpoints.issuer}
+        )
+
+    async def _user_for(
+        self, uow: UnitOfWork, provider: AuthenticationProvider, subject: str, claims: dict[str, Any], now: datetime
+    ) -> User:
+        """Find the user by provider and subject, or create it; store the provider's ``claimsToPersist``."""
+        persisted = {k: claims[k] for k in provider.claims_to_persist if k in claims}
+        user = await uow.users.find_by_subject(provider.tenant_id, provider.id, subject)
+        if user is None:
+            user = User(
+                id=new_id(),
+                tenant_id=provider.tenant_id,
+                claims=persisted,
+                created_at=now,
+                updated_at=now,
+                authentication_provider_id=provider.id,
+                subject_id=subject,
+            )
+            await uow.users.add(user)
+        elif persisted:
+            await uow.users.update_claims(provider.tenant_id, user.id, {**user.claims, **persisted}, now)
+        return user
+
+
+def _forwarded(provider: AuthenticationProvider, params: dict[str, str]) -> dict[str, str]:
+    """Reference §5.1 ``forwardedRequestParameters``: only named parameters, values under 1000 characters."""
+    return {
+        name: params[name][:MAX_FORWARDED_LENGTH] for name in provider.forwarded_request_parameters if name in params
+    }
