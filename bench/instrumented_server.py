@@ -4,7 +4,8 @@ Same arguments as ``python -m openissuer``; use ``--workers 1`` (the counters li
 
 - ``GET /__bench/stats``: per request path, the requests served and the database work they caused: SQL
   statements executed by SQLAlchemy (with their shapes), transactions committed / rolled back, pool checkouts, and
-  driver round trips (psycopg: one per ``AsyncConnection.wait``; aiosqlite: one thread hop per queued call);
+  what the driver sent: psycopg commands (each one network round trip: statements, the pool's pre-ping, and the
+  BEGIN / COMMIT / ROLLBACK psycopg issues itself) or aiosqlite calls (each one hop to the connection's thread);
 - ``POST /__bench/reset``: zero the counters (after set-up and warm-up).
 
 The counters are a few dict increments per statement; they do not change what the server does.
@@ -22,6 +23,7 @@ from typing import Any
 ROUTE: contextvars.ContextVar[str] = contextvars.ContextVar("bench_route", default="(no request)")
 COUNTS: defaultdict[str, Counter[str]] = defaultdict(Counter)
 STATEMENTS: defaultdict[str, Counter[str]] = defaultdict(Counter)
+DRIVER: defaultdict[str, Counter[str]] = defaultdict(Counter)
 _SPACES = re.compile(r"\s+")
 
 
@@ -58,13 +60,26 @@ def install_counters() -> None:
     except ImportError:
         pass
     else:
-        original_wait = psycopg.AsyncConnection.wait
+        original_cursor_execute = psycopg.AsyncCursor.execute
 
-        async def counting_wait(self: Any, gen: Any, *args: Any, **kwargs: Any) -> Any:
-            _count("driver round trips (psycopg)")
-            return await original_wait(self, gen, *args, **kwargs)
+        async def recording_execute(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+            DRIVER[ROUTE.get()][_shape(query if isinstance(query, str) else str(query))] += 1
+            _count("PostgreSQL round trips")
+            return await original_cursor_execute(self, query, *args, **kwargs)
 
-        psycopg.AsyncConnection.wait = counting_wait  # type: ignore[method-assign]
+        psycopg.AsyncCursor.execute = recording_execute  # type: ignore[method-assign]
+
+        from psycopg._connection_base import BaseConnection
+
+        original_command = BaseConnection._exec_command
+
+        def recording_command(self: Any, command: Any, *args: Any, **kwargs: Any) -> Any:
+            text = command if isinstance(command, str) else bytes(command).decode(errors="replace")
+            DRIVER[ROUTE.get()][_shape(text)] += 1
+            _count("PostgreSQL round trips")
+            return original_command(self, command, *args, **kwargs)
+
+        BaseConnection._exec_command = recording_command  # type: ignore[method-assign]
 
     import aiosqlite
 
@@ -72,6 +87,7 @@ def install_counters() -> None:
 
     async def counting_execute(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
         _count("driver thread hops (aiosqlite)")
+        DRIVER[ROUTE.get()][getattr(fn, "__name__", type(fn).__name__)] += 1
         return await original_execute(self, fn, *args, **kwargs)
 
     aiosqlite.Connection._execute = counting_execute  # type: ignore[method-assign]
@@ -99,13 +115,19 @@ def wrap_app_factory() -> None:
             path = scope["path"]
             if path == "/__bench/stats":
                 stats = {
-                    route: {"counts": dict(COUNTS[route]), "statements": dict(STATEMENTS[route])} for route in COUNTS
+                    route: {
+                        "counts": dict(COUNTS[route]),
+                        "statements": dict(STATEMENTS[route]),
+                        "driver": dict(DRIVER[route]),
+                    }
+                    for route in COUNTS
                 }
                 await _send_json(send, 200, stats)
                 return
             if path == "/__bench/reset":
                 COUNTS.clear()
                 STATEMENTS.clear()
+                DRIVER.clear()
                 await _send_json(send, 200, {})
                 return
             token = ROUTE.set(f"{scope['method']} {path}")

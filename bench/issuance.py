@@ -29,8 +29,8 @@ from urllib.parse import urlsplit
 
 from bench_wallet import STEPS
 from load import Issuer, PhaseResult, create_offers, new_http_client, percentile, run_wallets, set_up_issuer
-from proc_stats import Usage, pids_listening_on, process_tree, rss_mib, tree_root, usage, usage_delta, worker_pids
-from server_process import DEFAULT_POSTGRES_URL, Server, postgres_backend_pids, running_server
+from proc_stats import Usage, machine_busy_seconds, pids_listening_on, process_tree, rss_mib, tree_root, usage, usage_delta, worker_pids
+from server_process import DEFAULT_POSTGRES_URL, Server, code_under_test, postgres_backend_pids, running_server
 from signature_floor import measure_floor
 
 MAX_SECONDS_PER_PHASE = 170.0
@@ -63,6 +63,7 @@ class Meter:
     def start(self) -> None:
         self._wall = time.perf_counter()
         self._client = time.process_time()
+        self._machine = machine_busy_seconds()
         self._db = self._database()
         self._srv = self._server()
 
@@ -71,13 +72,18 @@ class Meter:
         user, system, switches = usage_delta(self._srv, srv)
         db_user, db_system, _ = usage_delta(self._db, db)
         measured = self.target.root_pid is not None
+        client = time.process_time() - self._client
+        machine = machine_busy_seconds() - self._machine
+        ours = (user + system if measured else 0.0) + db_user + db_system + client
         return {
+            "machine_cpu_s": machine,
+            "other_cpu_s": max(machine - ours, 0.0),
             "wall_s": time.perf_counter() - self._wall,
             "server_cpu_s": user + system if measured else float("nan"),
             "server_system_s": system if measured else float("nan"),
             "server_switches": switches if measured else float("nan"),
             "db_cpu_s": db_user + db_system if self.target.database else float("nan"),
-            "client_cpu_s": time.process_time() - self._client,
+            "client_cpu_s": client,
         }
 
 
@@ -102,6 +108,7 @@ def summarise(
         "db_cpu_ms": cpu["db_cpu_s"] * 1000 / n,
         "client_cpu_ms": cpu["client_cpu_s"] * 1000 / n,
         "server_busy_cores": cpu["server_cpu_s"] / cpu["wall_s"],
+        "other_busy_cores": cpu["other_cpu_s"] / cpu["wall_s"],
         "offer": {
             "count": offers.count,
             "per_s": offers.count / offers.seconds if offers.seconds else 0.0,
@@ -198,7 +205,7 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"{report['db']}, {report['workers']} worker(s); machine: {report['machine']}. Signature floor "
         f"(ES256 verify + sign, median CPU): {floor:.3f} ms (before {report['floor_before_ms']:.3f}, "
-        f"after {report['floor_after_ms']:.3f}).",
+        f"after {report['floor_after_ms']:.3f}). Started {report['started']}; code: {report['code']}.",
         "",
     ]
     if report["levels"]:
@@ -217,15 +224,17 @@ def markdown(report: dict[str, Any]) -> str:
         lines += [
             "",
             "| wallets | server CPU ms/issuance | × floor | kernel share | context switches/issuance | "
-            "server cores busy | PG backends CPU ms/issuance | bench client CPU ms/issuance | worker RSS MiB |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+            "server cores busy | PG backends CPU ms/issuance | bench client CPU ms/issuance | "
+            "other load (cores) | worker RSS MiB |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         ]
         for lv in report["levels"]:
             db_cpu = "—" if lv["db_cpu_ms"] != lv["db_cpu_ms"] else f"{lv['db_cpu_ms']:.2f}"
             lines.append(
                 f"| {lv['wallets']} | {lv['server_cpu_ms']:.2f} | {lv['server_cpu_ms'] / floor:.0f}× | "
                 f"{lv['server_system_share']:.0%} | {lv['server_switches']:.0f} | {lv['server_busy_cores']:.2f} | "
-                f"{db_cpu} | {lv['client_cpu_ms']:.2f} | {', '.join(f'{r:.0f}' for r in lv['rss_mib'])} |"
+                f"{db_cpu} | {lv['client_cpu_ms']:.2f} | {lv['other_busy_cores']:.2f} | "
+                f"{', '.join(f'{r:.0f}' for r in lv['rss_mib'])} |"
             )
         lines += [
             "",
@@ -316,6 +325,7 @@ def main(argv: list[str] | None = None) -> None:
         "db": args.db,
         "workers": args.workers,
         "machine": f"nproc {os.cpu_count()}, Python {platform.python_version()}, {platform.machine()}",
+        "code": code_under_test(),
         "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
         "floor_before_ms": floor_before.ms,
         "floor_after_ms": floor_after.ms,

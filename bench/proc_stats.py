@@ -125,6 +125,13 @@ def usage_delta(before: Usage, after: Usage) -> tuple[float, float, int]:
     return delta(before.user, after.user), delta(before.system, after.system), delta(before.switches, after.switches)
 
 
+def machine_busy_seconds() -> float:
+    """Return the CPU seconds all CPUs of the machine have spent busy (not idle or waiting for I/O) since boot."""
+    fields = (PROC / "stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
+
+
 def rss_mib(pid: int) -> float | None:
     """Return VmRSS of a process in MiB, or None if it is gone."""
     try:

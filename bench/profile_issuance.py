@@ -66,37 +66,56 @@ def _pct(part: int, total: int) -> str:
     return f"{100 * part / total:.1f}%" if total else "—"
 
 
+def _endpoint(frames: list[tuple[str, str]]) -> str:
+    for function, file in frames:
+        if file.endswith("web/routers/wallet.py") and function in ENDPOINTS:
+            return f"`{function}` endpoint handler and everything it awaits"
+    if not frames or not frames[0][1]:
+        return "(no Python frame: native code of the event loop)"
+    if component(frames[0][1]) == "sqlalchemy":
+        return "SQLAlchemy work inside its greenlets (statement execution; py-spy cannot tie it to a request)"
+    return "HTTP server, framework and middleware outside the endpoint handlers"
+
+
 def analyse(samples: list[tuple[list[tuple[str, str]], int]], top: int) -> str:
-    """Render the profile as Markdown tables."""
+    """Render the profile of the event-loop thread as Markdown tables.
+
+    Samples rooted in ``Thread._bootstrap`` are other threads (aiosqlite connections, anyio's pool): py-spy cannot
+    tell when those wait, so they are counted apart and their real CPU is read from /proc instead.
+    """
+    other_threads = sum(count for frames, count in samples if frames and frames[0][0] == "Thread._bootstrap")
+    samples = [(frames, count) for frames, count in samples if not frames or frames[0][0] != "Thread._bootstrap"]
     total = sum(count for _, count in samples)
     self_by_component: Counter[str] = Counter()
+    self_by_file: Counter[str] = Counter()
     inclusive_by_component: Counter[str] = Counter()
     inclusive_openissuer: Counter[str] = Counter()
     inclusive_library: Counter[str] = Counter()
     by_endpoint: Counter[str] = Counter()
     for frames, count in samples:
-        _, leaf_file = frames[-1]
+        by_endpoint[_endpoint(frames)] += count
+        if not frames:
+            self_by_component["(no Python frame)"] += count
+            continue
+        leaf_file = frames[-1][1]
         self_by_component[component(leaf_file)] += count
-        seen_components = {component(file) for _, file in frames}
-        for name in seen_components:
+        self_by_file[leaf_file or "(unknown)"] += count
+        for name in {component(file) for _, file in frames}:
             inclusive_by_component[name] += count
-        seen_functions = {(function, file) for function, file in frames}
-        for function, file in seen_functions:
-            name = f"{function} ({file})"
+        for function, file in set(frames):
             if component(file).startswith("openissuer"):
-                inclusive_openissuer[name] += count
+                inclusive_openissuer[f"{function} ({file})"] += count
             else:
-                inclusive_library[name] += count
-        endpoint = "outside the wallet endpoint handlers (HTTP server, routing, middleware, DB thread)"
-        for function, file in frames:
-            if file.endswith("web/routers/wallet.py") and function in ENDPOINTS:
-                endpoint = f"`{function}` handler (web/routers/wallet.py) and below"
-                break
-        by_endpoint[endpoint] += count
-    out = [f"{total} samples of the server's CPU (idle excluded).", ""]
+                inclusive_library[f"{function} ({file})"] += count
+    out = [
+        f"{total} samples of the event-loop thread (idle excluded; {other_threads} samples of other threads left "
+        "out, see the per-thread CPU above).",
+        "",
+    ]
     out += _table("Self time by component (the code running when sampled)", self_by_component, total, top)
+    out += _table("Self time by file", self_by_file, total, top)
     out += _table("Inclusive time by component (on the stack when sampled)", inclusive_by_component, total, top)
-    out += _table("Endpoint share", by_endpoint, total, top)
+    out += _table("Where the samples fall", by_endpoint, total, top)
     out += _table("Heaviest openissuer functions (inclusive)", inclusive_openissuer, total, top)
     out += _table("Heaviest library functions (inclusive)", inclusive_library, total, top)
     return "\n".join(out)
@@ -116,7 +135,7 @@ def database_table(stats: dict[str, Any]) -> str:
         "rollbacks",
         "savepoints",
         "pool checkouts",
-        "driver round trips (psycopg)",
+        "PostgreSQL round trips",
         "driver thread hops (aiosqlite)",
     ]
     lines = [
@@ -125,7 +144,7 @@ def database_table(stats: dict[str, Any]) -> str:
         "| request | requests | " + " | ".join(kinds) + " |",
         "|---|---:|" + "---:|" * len(kinds),
     ]
-    shapes = ["", "**Statements per request, by shape**", ""]
+    shapes = ["", "**SQL statements (SQLAlchemy) and driver calls per request, by shape**", ""]
     for route, data in sorted(stats.items()):
         counts = data["counts"]
         requests = counts.get("requests", 0)
@@ -135,6 +154,8 @@ def database_table(stats: dict[str, Any]) -> str:
         lines.append(f"| {route} | {requests} | " + " | ".join(cells) + " |")
         ordered = sorted(data["statements"].items(), key=lambda item: -item[1])
         shapes.append(f"- {route}: " + "; ".join(f"{shape} ×{count / requests:.2f}" for shape, count in ordered))
+        driver = sorted(data.get("driver", {}).items(), key=lambda item: -item[1])
+        shapes.append("  - driver: " + "; ".join(f"{shape} ×{count / requests:.2f}" for shape, count in driver))
     return "\n".join(lines + shapes) + "\n"
 
 
@@ -157,7 +178,9 @@ async def profile(args: argparse.Namespace, base_url: str, pid: int, raw_path: P
             raise RuntimeError(f"offer creation failed: {offer_phase.errors[:3]}")
         await http.post(f"{base_url}/__bench/reset")
         command = [_py_spy(), "record", "--pid", str(pid), "--rate", str(args.rate), "--format", "raw"]
-        command += ["--output", str(raw_path), "--nonblocking"]
+        command += ["--output", str(raw_path)]
+        if args.nonblocking:
+            command.append("--nonblocking")
         if args.native:
             command.append("--native")
         if args.gil:
@@ -192,6 +215,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--rate", type=int, default=250, help="py-spy samples per second (default 250).")
     parser.add_argument("--native", action="store_true", help="Also sample native frames (py-spy --native).")
+    parser.add_argument(
+        "--nonblocking", action="store_true", help="Do not pause the server to sample (less exact stacks)."
+    )
     parser.add_argument("--gil", action="store_true", help="Only sample the thread holding the GIL (py-spy --gil).")
     parser.add_argument("--top", type=int, default=20)
     parser.add_argument("--keep", type=Path, help="Copy py-spy's raw collapsed stacks here.")
@@ -206,7 +232,7 @@ def main() -> None:
         print(
             f"{args.db}, 1 worker, {args.wallets} wallets: {flows.count} issuances in {flows.seconds:.1f} s, "
             f"server CPU {result['cpu_s'] * 1000 / max(flows.count, 1):.2f} ms/issuance under py-spy "
-            f"({args.rate} Hz, non-blocking), errors {len(flows.errors)}.\n"
+            f"({args.rate} Hz{', non-blocking' if args.nonblocking else ''}), errors {len(flows.errors)}.\n"
         )
         n = max(flows.count, 1)
         print(

@@ -6,6 +6,8 @@ Everything listens on 127.0.0.1 only. The bench owns what it creates here and re
 from __future__ import annotations
 
 import base64
+import hashlib
+import importlib.util
 import os
 import secrets
 import shutil
@@ -37,6 +39,18 @@ class Server:
     root_pid: int
     log_path: Path
     database: str  # "sqlite" or the PostgreSQL database name
+
+
+def code_under_test() -> str:
+    """Name the openissuer code the server will run: its directory and a digest of its Python files."""
+    spec = importlib.util.find_spec("openissuer")
+    if spec is None or not spec.submodule_search_locations:
+        return "openissuer not found"
+    root = Path(next(iter(spec.submodule_search_locations)))
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return f"{root} (sha256 of its .py files {digest.hexdigest()[:16]})"
 
 
 def free_port() -> int:

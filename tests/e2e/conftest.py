@@ -58,13 +58,22 @@ def api_database_url() -> str:
 
 
 @pytest.fixture
-async def api(tmp_path: Path, clock: FakeClock, api_database_url: str) -> AsyncIterator[Api]:
+def api_settings() -> dict[str, object]:
+    """Extra settings for ``api``; a module may override this fixture."""
+    return {}
+
+
+@pytest.fixture
+async def api(
+    tmp_path: Path, clock: FakeClock, api_database_url: str, api_settings: dict[str, object]
+) -> AsyncIterator[Api]:
     settings = make_settings(
         tmp_path,
         bootstrap_client_id=ADMIN_ID,
         bootstrap_client_secret=ADMIN_SECRET,
         management_token_ttl=600,
         database_url=api_database_url,
+        **api_settings,
     )
     container = build(settings, clock=clock)  # type: ignore[arg-type]
     await container.start()

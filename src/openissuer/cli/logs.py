@@ -74,6 +74,7 @@ def configure_logging(level: str = "info", fmt: str = "json") -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("alembic").setLevel(max(root.level, logging.WARNING))
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs whole URLs, query strings included
     logging.getLogger("uvicorn.access").disabled = True  # our middleware logs requests without query strings
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],

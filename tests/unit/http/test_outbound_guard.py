@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from openissuer.adapters.http.guard import OutboundGuard, classify_address
+from openissuer.adapters.http.guard import OutboundGuard, Resolver, classify_address
 from openissuer.ports.http import OutboundBlockedError, OutboundConnectionError
 
 
@@ -25,7 +25,7 @@ from openissuer.ports.http import OutboundBlockedError, OutboundConnectionError
         ("169.254.1.1", "link-local"),
         ("100.64.0.1", "shared (CGNAT)"),
         ("100.127.255.254", "shared (CGNAT)"),
-        ("0.0.0.0", "unspecified"),
+        ("0.0.0.0", "unspecified"),  # noqa: S104
         ("224.0.0.1", "multicast"),
         ("239.255.255.250", "multicast"),
         ("240.0.0.1", "reserved"),
@@ -59,7 +59,7 @@ def test_public_addresses_are_allowed(address: str) -> None:
     assert classify_address(ipaddress.ip_address(address)) is None
 
 
-def _resolver(answers: dict[str, Sequence[str]], calls: list[str] | None = None):  # type: ignore[no-untyped-def]
+def _resolver(answers: dict[str, Sequence[str]], calls: list[str] | None = None) -> Resolver:
     async def resolve(host: str, port: int) -> Sequence[str]:
         if calls is not None:
             calls.append(host)
@@ -81,7 +81,9 @@ async def test_localhost_resolves_when_private_targets_are_allowed() -> None:
 
 
 async def test_a_public_name_passes_and_returns_its_addresses() -> None:
-    guard = OutboundGuard(allow_private=False, resolver=_resolver({"api.example.com": ["93.184.216.34", "2606:4700::1"]}))
+    guard = OutboundGuard(
+        allow_private=False, resolver=_resolver({"api.example.com": ["93.184.216.34", "2606:4700::1"]})
+    )
     assert [str(a) for a in await guard.resolve("api.example.com", 443)] == ["93.184.216.34", "2606:4700::1"]
 
 
@@ -93,7 +95,7 @@ async def test_one_private_answer_among_public_ones_blocks_the_name() -> None:
     assert caught.value.detail is not None and "10.0.0.7" in caught.value.detail
 
 
-@pytest.mark.parametrize("answer", ["169.254.169.254", "::ffff:127.0.0.1", "100.64.1.2", "0.0.0.0"])
+@pytest.mark.parametrize("answer", ["169.254.169.254", "::ffff:127.0.0.1", "100.64.1.2", "0.0.0.0"])  # noqa: S104
 async def test_rebinding_style_answers_are_blocked(answer: str) -> None:
     guard = OutboundGuard(allow_private=False, resolver=_resolver({"rebind.example.com": [answer]}))
     with pytest.raises(OutboundBlockedError):

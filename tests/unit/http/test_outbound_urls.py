@@ -119,7 +119,9 @@ def test_a_question_mark_inside_the_fragment_is_not_a_query() -> None:
 
 
 def test_strip_port_and_fragment_drops_both() -> None:
-    result = validate_outbound_url("https://IdP.example.com:8443/realms/x#section", allow_private=False, strip_port_and_fragment=True)
+    result = validate_outbound_url(
+        "https://IdP.example.com:8443/realms/x#section", allow_private=False, strip_port_and_fragment=True
+    )
     assert result == "https://idp.example.com/realms/x"
 
 
@@ -130,7 +132,13 @@ def test_a_non_default_port_is_kept_and_the_default_dropped() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["https://idp.example.com/", "https://login.example.co.uk/", "https://xn--e1afmkfd.xn--p1ai/", "https://пример.рф/"]
+    "url",
+    [
+        "https://idp.example.com/",
+        "https://login.example.co.uk/",
+        "https://xn--e1afmkfd.xn--p1ai/",
+        "https://пример.рф/",
+    ],
 )
 def test_public_tld_accepts_alphabetic_tlds(url: str) -> None:
     validate_outbound_url(url, allow_private=False, require_public_tld=True)

@@ -79,6 +79,8 @@ class GuardedHttpFetcher:
         """Send ``method url``, following up to ``max_redirects`` vetted redirects; see ``HttpFetcher.request``."""
         if data is not None and json is not None:
             raise ValueError("pass data or json, not both")
+        if headers is not None and any(name.lower() == "host" for name in headers):
+            raise ValueError("the Host header comes from the URL, so TLS SNI and Host always name the same host")
         limit = self._timeout if timeout is None else timeout
         try:
             async with asyncio.timeout(limit):

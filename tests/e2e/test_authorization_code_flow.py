@@ -1,0 +1,556 @@
+"""The Authorization Code flow against a real OpenID provider process (oidc-provider-mock), with the test wallet.
+
+The browser's part is played by two clients: the app's in-process client for openissuer's endpoints, and a real
+HTTP client for the provider's login page.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from oi_idp import IdP, pkce_pair, running_idp
+from oi_issuer import MDL, Setup, make_setup
+from oi_wallet import Wallet
+
+pytestmark = pytest.mark.slow
+
+WALLET_REDIRECT = "https://wallet.example/cb"
+CALLBACK = "https://issuer.example/v1/oauth/authentication/callback"
+ALICE = {"given_name": "Alice", "family_name": "Liddell", "birthdate": "1990-01-02"}
+BOB = {"given_name": "Bob", "family_name": "Builder", "birthdate": "1985-07-14"}
+
+
+@pytest.fixture(scope="module")
+def idp() -> Iterator[IdP]:
+    with running_idp() as provider:
+        yield provider
+
+
+@pytest.fixture
+def api_settings() -> dict[str, object]:
+    return {"outbound_allow_private": True}
+
+
+@dataclass
+class Flow:
+    setup: Setup
+    idp: IdP
+    client_id: str
+    offer_uri: str
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        return self.setup.api.http  # type: ignore[no-any-return]
+
+    def authorize_params(self, **overrides: str) -> dict[str, str]:
+        verifier, challenge = pkce_pair()
+        self.verifier = verifier
+        params = {
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": WALLET_REDIRECT,
+            "scope": MDL,
+            "state": "wallet-state-1",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+        params.update(overrides)
+        return {k: v for k, v in params.items() if v is not None}
+
+    async def start(self, params: dict[str, str]) -> httpx.Response:
+        return await self.http.get("/v1/oauth/authorize", params=params)
+
+    async def sign_in(self, response: httpx.Response, subject: str, claims: dict[str, Any]) -> httpx.Response:
+        """Follow the redirect to the provider, log in there, and hand its redirect back to openissuer."""
+        assert response.status_code == 302, response.text
+        idp_url = response.headers["location"]
+        assert idp_url.startswith(self.idp.authorization_endpoint)
+        async with httpx.AsyncClient() as browser:
+            callback = await self.idp.login(browser, idp_url, subject=subject, claims=claims)
+        assert callback.startswith(CALLBACK)
+        return await self.http.get(callback.removeprefix("https://issuer.example"))
+
+    async def code_from(self, response: httpx.Response) -> str:
+        assert response.status_code == 302, response.text
+        location = response.headers["location"]
+        assert location.startswith(WALLET_REDIRECT + "?")
+        query = parse_qs(urlsplit(location).query)
+        assert query["state"] == ["wallet-state-1"]
+        assert query["iss"] == ["https://issuer.example"]
+        return query["code"][0]
+
+    async def token(self, authorization_code: str, **overrides: str) -> httpx.Response:
+        form = {
+            "grant_type": "authorization_code",
+            "code": authorization_code,
+            "redirect_uri": WALLET_REDIRECT,
+            "client_id": self.client_id,
+            "code_verifier": self.verifier,
+        }
+        form.update(overrides)
+        return await self.http.post("/v1/oauth/token", data={k: v for k, v in form.items() if v is not None})
+
+    async def claim(self, subject: str, claims: dict[str, Any], **params: str) -> tuple[Wallet, list[str]]:
+        code = await self.code_from(
+            await self.sign_in(await self.start(self.authorize_params(**params)), subject, claims)
+        )
+        token = await self.token(code)
+        assert token.status_code == 200, token.text
+        wallet = Wallet(self.http)
+        metadata, _ = await wallet.discover("https://issuer.example")
+        body: dict[str, Any] = {"proofs": {"jwt": [wallet.proof(metadata, await wallet.nonce(metadata))]}}
+        details = token.json().get("authorization_details")
+        if details:
+            body["credential_identifier"] = details[0]["credential_identifiers"][0]
+        else:
+            body["credential_configuration_id"] = self.setup.configuration_id
+        response = await wallet.credential(metadata, token.json()["access_token"], body)
+        assert response.status_code == 200, response.text
+        return wallet, [c["credential"] for c in response.json()["credentials"]]
+
+
+async def make_flow(api: Any, idp: IdP, **provider: Any) -> Flow:
+    setup = await make_setup(api)
+    registered = idp.register_client([CALLBACK], token_endpoint_auth_method=provider.pop("auth", "client_secret_basic"))
+    body = {
+        "url": idp.issuer,
+        "clientId": registered.client_id,
+        "clientSecret": registered.client_secret,
+        "tokenEndpointAuthMethod": registered.token_endpoint_auth_method,
+        **provider,
+    }
+    created = await api.http.post("/v1/users/authentication-providers", headers=setup.headers, json=body)
+    assert created.status_code == 201, created.text
+    client = await api.http.post(
+        "/v1/openid/clients",
+        headers=setup.headers,
+        json={"clientName": "Test wallet", "redirectUris": [WALLET_REDIRECT]},
+    )
+    assert client.status_code == 201, client.text
+    offer = await api.http.post(
+        "/v1/openid/offers",
+        headers=setup.headers,
+        json={"credentials": [setup.configuration_id], "request_parameters": {"prompt": "login"}},
+    )
+    assert offer.status_code == 200, offer.text
+    return Flow(setup, idp, client.json()["clientId"], offer.json()["uri"])
+
+
+@pytest.fixture
+async def flow(api: Any, idp: IdP) -> Flow:
+    return await make_flow(api, idp)
+
+
+# Claims: the configuration maps given_name, family_name and birth_date from claims.*; the ID token says birthdate.
+def _id_token_mapped(claims: dict[str, str]) -> dict[str, str]:
+    return {**claims, "birth_date": claims["birthdate"]}
+
+
+async def test_wallet_signs_in_and_receives_an_mdoc_from_id_token_claims(flow: Flow) -> None:
+    offer = await Wallet(flow.http).read_offer(flow.offer_uri)
+    assert offer["grants"]["authorization_code"]["issuer_state"]
+    assert offer["request_parameters"] == {"prompt": "login"}
+    wallet, (credential,) = await flow.claim(
+        "alice", _id_token_mapped(ALICE), issuer_state=offer["grants"]["authorization_code"]["issuer_state"]
+    )
+    values = flow.setup.verify(credential, wallet)
+    assert values["given_name"] == "Alice" and values["family_name"] == "Liddell"
+    token_requests = flow.idp.requests(flow.idp.token_endpoint)
+    assert token_requests and token_requests[-1]["form"]["code_verifier"]  # PKCE towards the provider too
+
+
+async def test_with_pushed_authorization_request(flow: Flow) -> None:
+    params = flow.authorize_params()
+    pushed = await flow.http.post("/v1/oauth/par", data=params)
+    assert pushed.status_code == 201, pushed.text
+    request_uri = pushed.json()["request_uri"]
+    assert request_uri.startswith("urn:ietf:params:oauth:request_uri:")
+    assert pushed.json()["expires_in"] == 60
+    start = await flow.start({"client_id": flow.client_id, "request_uri": request_uri})
+    code = await flow.code_from(await flow.sign_in(start, "alice", _id_token_mapped(ALICE)))
+    assert (await flow.token(code)).status_code == 200
+    again = await flow.start({"client_id": flow.client_id, "request_uri": request_uri})
+    assert again.status_code == 400 and "expired" in again.text  # single use
+
+
+async def test_authorization_details_give_credential_identifiers(flow: Flow) -> None:
+    details = json.dumps([{"type": "openid_credential", "credential_configuration_id": flow.setup.configuration_id}])
+    wallet, (credential,) = await flow.claim(
+        "alice", _id_token_mapped(ALICE), scope=None, authorization_details=details
+    )
+    assert flow.setup.verify(credential, wallet)["given_name"] == "Alice"
+
+
+async def test_one_offer_two_holders_each_get_their_own_claims(flow: Flow) -> None:
+    alice_wallet, (alice,) = await flow.claim("alice", _id_token_mapped(ALICE))
+    bob_wallet, (bob,) = await flow.claim("bob", _id_token_mapped(BOB))
+    assert flow.setup.verify(alice, alice_wallet)["given_name"] == "Alice"
+    assert flow.setup.verify(bob, bob_wallet)["given_name"] == "Bob"
+
+
+async def test_users_are_found_by_provider_and_subject_and_persist_claims(api: Any, idp: IdP) -> None:
+    flow = await make_flow(api, idp, claimsToPersist=["family_name"])
+    await flow.claim("carol", _id_token_mapped({**ALICE, "family_name": "Persisted"}))
+    async with api.container.uow_factory() as uow:
+        provider = await uow.authentication_providers.get_for_tenant("00000000-0000-4000-8000-000000000000")
+        user = await uow.users.find_by_subject(provider.tenant_id, provider.id, "carol")
+    assert user is not None and user.claims == {"family_name": "Persisted"}
+    await flow.claim("carol", _id_token_mapped(ALICE))
+    async with api.container.uow_factory() as uow:
+        again = await uow.users.find_by_subject(provider.tenant_id, provider.id, "carol")
+    assert again is not None and again.id == user.id
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        WALLET_REDIRECT + "/extra",
+        WALLET_REDIRECT + "?x=1",
+        "https://wallet.example:8443/cb",
+        "https://other.example/cb",
+        "https://wallet.example@evil.example/cb",
+        "https://evil.example/cb#https://wallet.example/cb",
+        None,
+    ],
+)
+async def test_redirect_uri_must_match_exactly(flow: Flow, redirect_uri: str | None) -> None:
+    response = await flow.start(flow.authorize_params(redirect_uri=redirect_uri))  # type: ignore[arg-type]
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Traceback" not in response.text
+
+
+async def test_unknown_client_gets_a_page_not_a_redirect(flow: Flow) -> None:
+    response = await flow.start(flow.authorize_params(client_id="who-knows"))
+    assert response.status_code == 400
+    assert "location" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error"),
+    [
+        ({"code_challenge": None, "code_challenge_method": None}, "invalid_request"),
+        ({"code_challenge_method": "plain"}, "invalid_request"),
+        ({"code_challenge": "short"}, "invalid_request"),
+        ({"response_type": "token"}, "unsupported_response_type"),
+        ({"scope": "unknown-scope"}, "invalid_scope"),
+        ({"scope": None, "authorization_details": '[{"type": "other"}]'}, "invalid_authorization_details"),
+    ],
+)
+async def test_request_errors_go_back_to_the_wallet(flow: Flow, overrides: dict[str, Any], error: str) -> None:
+    response = await flow.start(flow.authorize_params(**overrides))
+    assert response.status_code == 302
+    query = parse_qs(urlsplit(response.headers["location"]).query)
+    assert response.headers["location"].startswith(WALLET_REDIRECT)
+    assert query["error"] == [error]
+    assert query["state"] == ["wallet-state-1"]
+    assert query["iss"] == ["https://issuer.example"]
+
+
+async def test_token_endpoint_rules(flow: Flow) -> None:
+    code = await flow.code_from(
+        await flow.sign_in(await flow.start(flow.authorize_params()), "alice", _id_token_mapped(ALICE))
+    )
+    wrong = await flow.token(code, code_verifier="x" * 43)
+    assert wrong.json()["error"] == "invalid_grant"
+    # the code was used up by that attempt
+    assert (await flow.token(code)).json()["error"] == "invalid_grant"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error"),
+    [
+        ({"code_verifier": None}, "invalid_grant"),
+        ({"redirect_uri": WALLET_REDIRECT + "/other"}, "invalid_grant"),
+        ({"client_id": "someone-else"}, "invalid_client"),
+        ({"code": "not-a-code"}, "invalid_grant"),
+        ({"redirect_uri": None}, "invalid_request"),
+    ],
+)
+async def test_token_request_mismatches(flow: Flow, overrides: dict[str, Any], error: str) -> None:
+    code = await flow.code_from(
+        await flow.sign_in(await flow.start(flow.authorize_params()), "alice", _id_token_mapped(ALICE))
+    )
+    assert (await flow.token(code, **overrides)).json()["error"] == error
+
+
+async def test_replayed_code_fails_and_revokes_its_tokens(flow: Flow) -> None:
+    code = await flow.code_from(
+        await flow.sign_in(await flow.start(flow.authorize_params()), "alice", _id_token_mapped(ALICE))
+    )
+    first = await flow.token(code)
+    assert first.status_code == 200
+    access = first.json()["access_token"]
+    replay = await flow.token(code)
+    assert replay.json()["error"] == "invalid_grant"
+    wallet = Wallet(flow.http)
+    metadata, _ = await wallet.discover("https://issuer.example")
+    body = {
+        "credential_configuration_id": flow.setup.configuration_id,
+        "proofs": {"jwt": [wallet.proof(metadata, await wallet.nonce(metadata))]},
+    }
+    revoked = await wallet.credential(metadata, access, body)
+    assert revoked.status_code == 401
+    assert revoked.json()["error"] == "invalid_token"
+
+
+async def test_expired_code(flow: Flow) -> None:
+    code = await flow.code_from(
+        await flow.sign_in(await flow.start(flow.authorize_params()), "alice", _id_token_mapped(ALICE))
+    )
+    flow.setup.api.clock.advance(seconds=61)
+    assert (await flow.token(code)).json()["error"] == "invalid_grant"
+
+
+async def test_state_mismatch_at_the_callback(flow: Flow) -> None:
+    await flow.start(flow.authorize_params())
+    response = await flow.http.get("/v1/oauth/authentication/callback", params={"code": "x", "state": "forged"})
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("text/html")
+    assert "location" not in response.headers
+    missing = await flow.http.get("/v1/oauth/authentication/callback", params={"code": "x"})
+    assert missing.status_code == 400
+
+
+def _assert_failure_page(response: httpx.Response) -> None:
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Return to your wallet" in response.text
+    assert "error=access_denied" in response.text
+    assert "Traceback" not in response.text
+
+
+@pytest.mark.parametrize(
+    "tampering",
+    [
+        {"sign_with": "foreign"},
+        {"sign_with": "none"},
+        {"claims": {"aud": "someone-else"}},
+        {"claims": {"nonce": "not-ours"}},
+        {"claims": {"exp": 1_000_000_000}},
+        {"claims": {"iss": "https://evil.example"}},
+        {"remove": ["nonce"]},
+    ],
+)
+async def test_unacceptable_id_tokens_end_on_a_page(flow: Flow, tampering: dict[str, Any]) -> None:
+    flow.idp.tamper_id_token(times=1, **tampering)
+    try:
+        response = await flow.sign_in(await flow.start(flow.authorize_params()), "alice", _id_token_mapped(ALICE))
+    finally:
+        flow.idp.clear_faults()
+    _assert_failure_page(response)
+
+
+async def test_provider_refusing_the_sign_in(flow: Flow) -> None:
+    start = await flow.start(flow.authorize_params())
+    async with httpx.AsyncClient() as browser:
+        callback = await flow.idp.login(browser, start.headers["location"], subject="alice", claims=ALICE, deny=True)
+    _assert_failure_page(await flow.http.get(callback.removeprefix("https://issuer.example")))
+
+
+async def test_provider_token_endpoint_failing(flow: Flow) -> None:
+    flow.idp.fail(flow.idp.token_endpoint, 503, times=1)
+    try:
+        response = await flow.sign_in(await flow.start(flow.authorize_params()), "alice", _id_token_mapped(ALICE))
+    finally:
+        flow.idp.clear_faults()
+    _assert_failure_page(response)
+
+
+async def test_provider_slow(flow: Flow) -> None:
+    start = await flow.start(flow.authorize_params())
+    flow.idp.delay(flow.idp.token_endpoint, 4.0, times=1)  # the outbound timeout is 3 s
+    try:
+        response = await flow.sign_in(start, "alice", _id_token_mapped(ALICE))
+    finally:
+        flow.idp.clear_faults()
+    _assert_failure_page(response)
+
+
+async def test_metadata_advertises_the_authorization_code_flow(flow: Flow) -> None:
+    server = (await flow.http.get("/.well-known/oauth-authorization-server")).json()
+    assert server["authorization_endpoint"] == "https://issuer.example/v1/oauth/authorize"
+    assert server["pushed_authorization_request_endpoint"] == "https://issuer.example/v1/oauth/par"
+    assert server["code_challenge_methods_supported"] == ["S256"]
+    assert server["authorization_response_iss_parameter_supported"] is True
+    assert set(server["grant_types_supported"]) == {
+        "authorization_code",
+        "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+    }
+    assert server["scopes_supported"] == [MDL]
+    issuer = (await flow.http.get("/.well-known/openid-credential-issuer")).json()
+    assert issuer["credential_configurations_supported"][flow.setup.configuration_id]["scope"] == MDL
+
+
+async def test_provider_api_masks_the_secret_and_reports_the_callback(flow: Flow) -> None:
+    listed = (await flow.http.get("/v1/users/authentication-providers", headers=flow.setup.headers)).json()["data"]
+    (provider,) = listed
+    assert provider["redirectUrl"] == CALLBACK
+    assert provider["clientSecret"].startswith("****")
+    assert provider["scope"] == ["openid", "profile", "email"]
+    second = await flow.http.post(
+        "/v1/users/authentication-providers",
+        headers=flow.setup.headers,
+        json={"url": flow.idp.issuer, "clientId": "x", "clientSecret": "y" * 16},
+    )
+    assert second.status_code == 409
+    assert "y" * 16 not in second.text
+
+
+async def test_provider_down(flow: Flow) -> None:
+    flow.idp.stop()
+    try:
+        response = await flow.start(flow.authorize_params())
+    finally:
+        flow.idp.start()  # a restarted provider forgets its clients: later tests register their own
+    _assert_failure_page(response)
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"url": "http://idp.example.com"}, "url"),
+        ({"url": "https://10.0.0.1"}, "url"),
+        ({"url": "https://idp.example.com?x=1"}, "url"),
+        ({"url": "https://idp.example.com", "scope": ["profile"]}, "scope"),
+        ({"url": "https://idp.example.com", "clientSecret": None}, "clientSecret"),
+        (
+            {"url": "https://idp.example.com", "staticRequestParameters": {"state": "x"}},
+            "staticRequestParameters.state",
+        ),
+        ({"url": "https://idp.example.com", "staticRequestParameters": {"p": "x" * 1000}}, "staticRequestParameters.p"),
+        (
+            {"url": "https://idp.example.com", "forwardedRequestParameters": ["redirect_uri"]},
+            "forwardedRequestParameters",
+        ),
+        ({"url": "https://idp.example.com", "tokenEndpointAuthMethod": "private_key_jwt"}, "tokenEndpointAuthMethod"),
+    ],
+)
+async def test_provider_validation_with_the_outbound_guard_on(tmp_path: Any, body: dict[str, Any], param: str) -> None:
+    from oi_testing import make_settings
+    from openissuer.bootstrap import build
+    from openissuer.web.app import create_app
+
+    settings = make_settings(tmp_path, bootstrap_client_id="a", bootstrap_client_secret="a-long-enough-secret")
+    container = build(settings)  # type: ignore[arg-type]
+    await container.start()
+    transport = httpx.ASGITransport(app=create_app(container))
+    async with httpx.AsyncClient(transport=transport, base_url="https://issuer.example") as http:
+        token = await http.post("/v1/auth/token", json={"client_id": "a", "client_secret": "a-long-enough-secret"})
+        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        payload = {"clientId": "c", "clientSecret": "s" * 16, **body}
+        response = await http.post("/v1/users/authentication-providers", headers=headers, json=payload)
+    await container.aclose()
+    assert response.status_code == 400, response.text
+    assert param in [d["param"] for d in response.json()["details"]]
+    assert "s" * 16 not in response.text
+
+
+async def test_outbound_guard_refuses_a_loopback_provider_at_run_time(tmp_path: Any, idp: IdP) -> None:
+    """A provider stored while the guard was off (a development database) is never called once it is on."""
+    from oi_testing import make_settings
+    from openissuer.bootstrap import build, migrate
+    from openissuer.web.app import create_app
+
+    base = make_settings(
+        tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'g.db'}",
+        outbound_allow_private=True,
+        bootstrap_client_id="a",
+        bootstrap_client_secret="a-long-enough-secret",
+    )
+    migrate(base)  # type: ignore[arg-type]
+    responses: dict[bool, httpx.Response] = {}
+    for allow_private in (True, False):
+        container = build(base.model_copy(update={"outbound_allow_private": allow_private}))  # type: ignore[attr-defined]
+        await container.start()
+        transport = httpx.ASGITransport(app=create_app(container))
+        async with httpx.AsyncClient(transport=transport, base_url="https://issuer.example") as http:
+            token = await http.post("/v1/auth/token", json={"client_id": "a", "client_secret": "a-long-enough-secret"})
+            headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            if allow_private:
+                await http.post(
+                    "/v2/credentials/mobile/configurations",
+                    headers=headers,
+                    json={"type": MDL, "claimMappings": {"ns": {"a": {"defaultValue": "x"}}}, "expiresIn": {"days": 1}},
+                )
+                await http.post(
+                    "/v1/users/authentication-providers",
+                    headers=headers,
+                    json={"url": idp.issuer, "clientId": "c", "clientSecret": "s" * 16},
+                )
+                await http.post(
+                    "/v1/openid/clients", headers=headers, json={"redirectUris": [WALLET_REDIRECT], "clientId": "w"}
+                )
+            idp.clear_requests()
+            _, challenge = pkce_pair()
+            responses[allow_private] = await http.get(
+                "/v1/oauth/authorize",
+                params={
+                    "response_type": "code",
+                    "client_id": "w",
+                    "redirect_uri": WALLET_REDIRECT,
+                    "scope": MDL,
+                    "state": "s",
+                    "code_challenge": challenge,
+                    "code_challenge_method": "S256",
+                },
+            )
+            reached = idp.requests(idp.discovery_url)
+        await container.aclose()
+        if allow_private:
+            assert responses[True].status_code == 302 and reached  # guard off: the provider is used
+        else:
+            assert reached == []  # guard on: not a single request reached the loopback provider
+    _assert_failure_page(responses[False])
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"redirectUris": []}, "redirectUris"),
+        ({"redirectUris": ["not a uri"]}, "redirectUris.0"),
+        ({"redirectUris": ["https://wallet.example/cb#frag"]}, "redirectUris.0"),
+        ({"redirectUris": ["http://wallet.example/cb"]}, "redirectUris.0"),
+        ({"redirectUris": [WALLET_REDIRECT], "grantTypes": ["password"]}, "grantTypes"),
+        (
+            {"redirectUris": [WALLET_REDIRECT], "tokenEndpointAuthMethod": "client_secret_basic"},
+            "tokenEndpointAuthMethod",
+        ),
+    ],
+)
+async def test_wallet_client_validation(flow: Flow, body: dict[str, Any], param: str) -> None:
+    response = await flow.http.post("/v1/openid/clients", headers=flow.setup.headers, json=body)
+    assert response.status_code == 400, response.text
+    assert param in [d["param"] for d in response.json()["details"]]
+
+
+async def test_wallet_client_crud(flow: Flow) -> None:
+    headers = flow.setup.headers
+    created = (
+        await flow.http.post(
+            "/v1/openid/clients",
+            headers=headers,
+            json={"clientId": "my-app", "redirectUris": ["myapp://cb", "http://127.0.0.1:7/cb"]},
+        )
+    ).json()
+    assert created["clientId"] == "my-app" and created["tokenEndpointAuthMethod"] == "none"
+    clash = await flow.http.post(
+        "/v1/openid/clients", headers=headers, json={"clientId": "my-app", "redirectUris": ["myapp://cb"]}
+    )
+    assert clash.status_code == 409
+    path = f"/v1/openid/clients/{created['id']}"
+    replaced = await flow.http.put(path, headers=headers, json={"redirectUris": ["myapp://other"]})
+    assert replaced.json()["redirectUris"] == ["myapp://other"] and replaced.json()["clientId"] == "my-app"
+    listed = (await flow.http.get("/v1/openid/clients", headers=headers)).json()["data"]
+    assert {c["clientId"] for c in listed} == {"my-app", flow.client_id}
+    assert (await flow.http.delete(path, headers=headers)).status_code == 204
+    assert (await flow.http.get(path, headers=headers)).status_code == 404
