@@ -29,7 +29,17 @@ from urllib.parse import urlsplit
 
 from bench_wallet import STEPS
 from load import Issuer, PhaseResult, create_offers, new_http_client, percentile, run_wallets, set_up_issuer
-from proc_stats import Usage, machine_busy_seconds, pids_listening_on, process_tree, rss_mib, tree_root, usage, usage_delta, worker_pids
+from proc_stats import (
+    Usage,
+    machine_busy_seconds,
+    pids_listening_on,
+    process_tree,
+    rss_mib,
+    tree_root,
+    usage,
+    usage_delta,
+    worker_pids,
+)
 from server_process import DEFAULT_POSTGRES_URL, Server, code_under_test, postgres_backend_pids, running_server
 from signature_floor import measure_floor
 

@@ -24,11 +24,10 @@ from pathlib import Path
 import aiosqlite
 import psycopg
 import uvloop
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
-
 from server_process import DEFAULT_POSTGRES_URL, fresh_postgres_database
 from signature_floor import measure_floor
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 BATCHES = 5
 
@@ -71,9 +70,7 @@ def thread_hop_us(count: int = 5000) -> float:
 async def measure(postgres_url: str | None) -> dict[str, float]:
     loop = asyncio.get_running_loop()
     costs = {"thread hop (SimpleQueue there and back)": thread_hop_us()}
-    costs["thread-pool hop (run_in_executor)"] = await _median_cpu_us(
-        lambda: loop.run_in_executor(None, int), 2000
-    )
+    costs["thread-pool hop (run_in_executor)"] = await _median_cpu_us(lambda: loop.run_in_executor(None, int), 2000)
     with tempfile.TemporaryDirectory() as tmp:
         async with aiosqlite.connect(Path(tmp) / "x.db") as db:
 
@@ -98,8 +95,8 @@ async def measure(postgres_url: str | None) -> dict[str, float]:
                 await c.execute(text("SELECT 1"))
                 await c.commit()
 
-        costs["SQLAlchemy Core unit of work on PostgreSQL (pre-ping, BEGIN, SELECT 1, COMMIT)"] = (
-            await _median_cpu_us(unit_of_work, 500)
+        costs["SQLAlchemy Core unit of work on PostgreSQL (pre-ping, BEGIN, SELECT 1, COMMIT)"] = await _median_cpu_us(
+            unit_of_work, 500
         )
         await engine.dispose()
     return costs
