@@ -257,6 +257,11 @@ class NotFoundError(ManagementError):
     code = "NotFound"
     status = 404
 
+    @classmethod
+    def for_id(cls, id: str) -> NotFoundError:
+        """The reference platform's body for an unknown path id."""
+        return cls("Resource Not Found", details=[ErrorDetail("params", "id", "Resource Not Found", id)])
+
 
 class ConflictError(ManagementError):
     code = "Conflict"

@@ -93,7 +93,7 @@ class ApiClientService:
         async with self._uow() as uow:
             client = await uow.api_clients.get(principal.tenant_id, id)
         if client is None:
-            raise _not_found(id)
+            raise NotFoundError.for_id(id)
         return client
 
     async def delete_client(self, tenant_id: str, id: str) -> None:
@@ -102,7 +102,7 @@ class ApiClientService:
             deleted = await uow.api_clients.delete(tenant_id, id)
             await uow.commit()
         if not deleted:
-            raise _not_found(id)
+            raise NotFoundError.for_id(id)
         log.info("api client deleted", extra={"api_client": id, "tenant_id": tenant_id})
 
     async def delete_as(self, principal: ManagementPrincipal, id: str) -> None:
@@ -130,7 +130,3 @@ class ApiClientService:
         except ConflictError:  # another process created it first
             return False
         return True
-
-
-def _not_found(id: str) -> NotFoundError:
-    return NotFoundError("Resource Not Found", details=[ErrorDetail("params", "id", "Resource Not Found", id)])

@@ -111,7 +111,7 @@ class AuthenticationProviderService:
         async with self._uow() as uow:
             existing = await uow.authentication_providers.get(principal.tenant_id, id)
             if existing is None:
-                raise _not_found(id)
+                raise NotFoundError.for_id(id)
             secret = data.client_secret or self.client_secret(existing)
             provider = self._build(
                 id, principal.tenant_id, data, url, scope, secret, existing.created_at, self._clock.now()
@@ -157,7 +157,7 @@ class AuthenticationProviderService:
         async with self._uow() as uow:
             provider = await uow.authentication_providers.get(principal.tenant_id, id)
         if provider is None:
-            raise _not_found(id)
+            raise NotFoundError.for_id(id)
         return provider
 
     async def list_as(self, principal: ManagementPrincipal) -> list[AuthenticationProvider]:
@@ -174,7 +174,7 @@ class AuthenticationProviderService:
             deleted = await uow.authentication_providers.delete(principal.tenant_id, id)
             await uow.commit()
         if not deleted:
-            raise _not_found(id)
+            raise NotFoundError.for_id(id)
 
     async def for_tenant(self, tenant_id: str) -> AuthenticationProvider | None:
         """Return the tenant's provider, if configured."""
@@ -203,7 +203,3 @@ def _parameter_problems(data: ProviderInput) -> list[ErrorDetail]:
         if name in RESERVED_PARAMETERS or not name:
             details.append(ErrorDetail("body", "forwardedRequestParameters", "cannot forward this parameter", name))
     return details
-
-
-def _not_found(id: str) -> NotFoundError:
-    return NotFoundError("Resource Not Found", details=[ErrorDetail("params", "id", "Resource Not Found", id)])

@@ -143,7 +143,7 @@ class IacaService:
             iaca = await uow.iacas.set_active(principal.tenant_id, id, active)
             await uow.commit()
         if iaca is None:
-            raise _not_found(id)
+            raise NotFoundError.for_id(id)
         return iaca
 
     async def get_as(self, principal: ManagementPrincipal, id: str) -> Iaca:
@@ -152,7 +152,7 @@ class IacaService:
         async with self._uow() as uow:
             iaca = await uow.iacas.get(principal.tenant_id, id)
         if iaca is None:
-            raise _not_found(id)
+            raise NotFoundError.for_id(id)
         return iaca
 
     async def list_as(self, principal: ManagementPrincipal, *, limit: int, after: PageKey | None) -> Page[Iaca]:
@@ -167,7 +167,7 @@ class IacaService:
         async with self._uow() as uow:
             iaca = await uow.iacas.get(principal.tenant_id, id)
             if iaca is None:
-                raise _not_found(id)
+                raise NotFoundError.for_id(id)
             if iaca.active:
                 raise ConflictError(
                     "Deactivate the IACA before deleting it",
@@ -187,14 +187,10 @@ class IacaService:
             iaca = await uow.iacas.get(tenant_id, id)
             signers = await uow.document_signers.list_for_iaca(tenant_id, id) if iaca else []
         if iaca is None:
-            raise _not_found(id)
+            raise NotFoundError.for_id(id)
         now = self._clock.now().replace(microsecond=0)
         revoked = {s.serial_number: s.revoked_at for s in signers if s.revoked_at is not None}
         signer = self._keys.load(iaca.sealed_private_key, aad=iaca_key_aad(iaca.id))
         return build_crl(
             iaca.certificate_der, signer, revoked, now, now + CRL_VALIDITY, crl_number=int(now.timestamp())
         )
-
-
-def _not_found(id: str) -> NotFoundError:
-    return NotFoundError("Resource Not Found", details=[ErrorDetail("params", "id", "Resource Not Found", id)])

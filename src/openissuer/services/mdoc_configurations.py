@@ -137,7 +137,7 @@ class MobileConfigurationService:
         async with self._uow() as uow:
             existing = await uow.mobile_configurations.get(principal.tenant_id, id)
             if existing is None:
-                raise _not_found(id)
+                raise NotFoundError.for_id(id)
             configuration = _build(id, principal.tenant_id, data, existing.created_at, self._clock.now())
             await uow.mobile_configurations.update(configuration)
             await uow.commit()
@@ -149,7 +149,7 @@ class MobileConfigurationService:
         async with self._uow() as uow:
             configuration = await uow.mobile_configurations.get(principal.tenant_id, id)
         if configuration is None:
-            raise _not_found(id)
+            raise NotFoundError.for_id(id)
         return configuration
 
     async def list_as(
@@ -177,7 +177,7 @@ class MobileConfigurationService:
             deleted = await uow.mobile_configurations.delete(principal.tenant_id, id)
             await uow.commit()
         if not deleted:
-            raise _not_found(id)
+            raise NotFoundError.for_id(id)
 
 
 def _build(
@@ -217,7 +217,3 @@ def _branding_problems(branding: Branding | None) -> list[ErrorDetail]:
     if branding.issuer_icon is not None and not _ICON.fullmatch(branding.issuer_icon):
         problems.append(ErrorDetail("body", "branding.issuerIcon", "must be a data:image/svg+xml;base64 URI"))
     return problems
-
-
-def _not_found(id: str) -> NotFoundError:
-    return NotFoundError("Resource Not Found", details=[ErrorDetail("params", "id", "Resource Not Found", id)])

@@ -233,7 +233,7 @@ class OfferService:
         if revoked:
             return
         if offer is None:
-            raise NotFoundError("Resource Not Found", details=[ErrorDetail("params", "id", "Resource Not Found", id)])
+            raise NotFoundError.for_id(id)
         raise ConflictError(
             "The offer was already redeemed or revoked",
             details=[ErrorDetail("params", "id", "already redeemed or revoked", id)],
@@ -260,7 +260,7 @@ class OfferService:
         async with self._uow() as uow:
             offer = await uow.offers.get(principal.tenant_id, id)
         if offer is None:
-            raise NotFoundError("Resource Not Found", details=[ErrorDetail("params", "id", "Resource Not Found", id)])
+            raise NotFoundError.for_id(id)
         if offer.sealed_code is None or not offer.is_redeemable(self._clock.now()):
             raise ConflictError(
                 "The offer can no longer be redeemed",

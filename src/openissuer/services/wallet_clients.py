@@ -94,7 +94,7 @@ class WalletClientService:
         async with self._uow() as uow:
             existing = await uow.wallet_clients.get(principal.tenant_id, id)
             if existing is None:
-                raise _not_found(id)
+                raise NotFoundError.for_id(id)
             client = WalletClient(
                 id=id,
                 tenant_id=existing.tenant_id,
@@ -115,7 +115,7 @@ class WalletClientService:
         async with self._uow() as uow:
             client = await uow.wallet_clients.get(principal.tenant_id, id)
         if client is None:
-            raise _not_found(id)
+            raise NotFoundError.for_id(id)
         return client
 
     async def list_as(self, principal: ManagementPrincipal, *, limit: int, after: PageKey | None) -> Page[WalletClient]:
@@ -131,8 +131,4 @@ class WalletClientService:
             deleted = await uow.wallet_clients.delete(principal.tenant_id, id)
             await uow.commit()
         if not deleted:
-            raise _not_found(id)
-
-
-def _not_found(id: str) -> NotFoundError:
-    return NotFoundError("Resource Not Found", details=[ErrorDetail("params", "id", "Resource Not Found", id)])
+            raise NotFoundError.for_id(id)
