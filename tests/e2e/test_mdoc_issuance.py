@@ -66,11 +66,10 @@ class Issuer:
         request = MdocIssuanceRequest(
             tenant_id=DEFAULT_TENANT_ID,
             configuration_id=kw.pop("configuration_id", self.configuration["id"]),
-            holder_jwk=holder,
             claims=CLAIMS if claims is None else claims,
             **kw,
         )
-        return await self.api.container.mdoc_issuance.issue(request)
+        return await self.api.container.mdoc_issuance.issue(request, holder)
 
     @property
     def iaca_certificate(self) -> x509.Certificate:

@@ -74,7 +74,6 @@ class CredentialService:
         issuance_request = MdocIssuanceRequest(
             tenant_id=grant.tenant_id,
             configuration_id=configuration_id,
-            holder_jwk={},
             claims=_claims(context),
             authentication_provider=None
             if grant.provider_url is None or grant.subject_id is None

@@ -45,11 +45,10 @@ PROFILE = "mobile"
 
 @dataclass(frozen=True)
 class MdocIssuanceRequest:
-    """Who gets which mDoc: the configuration, the holder's proof key and the claims known about the holder."""
+    """Which mDoc for whom: the configuration and the claims known about the holder (keys come separately)."""
 
     tenant_id: str
     configuration_id: str
-    holder_jwk: dict[str, Any]
     claims: dict[str, Any]
     authentication_provider: AuthenticatedSubject | None = None
     user_id: str | None = None
@@ -82,10 +81,10 @@ class MdocIssuanceService:
         self._random_bytes = random_bytes
         self._mappings: dict[tuple[str, datetime], ClaimMappings] = {}
 
-    async def issue(self, request: MdocIssuanceRequest) -> MdocIssuance:
+    async def issue(self, request: MdocIssuanceRequest, holder_jwk: dict[str, Any]) -> MdocIssuance:
         """Issue one mDoc bound to the holder key and store its record."""
         configuration = await self.load_configuration(request.tenant_id, request.configuration_id)
-        (issuance,) = await self.sign(configuration, request, holder_jwks=[request.holder_jwk])
+        (issuance,) = await self.sign(configuration, request, holder_jwks=[holder_jwk])
         async with self._uow() as uow:
             await uow.issued_credentials.add(issuance.record)
             await uow.commit()
