@@ -64,21 +64,24 @@ def cpu_seconds(pid: int) -> float:
     return sum(cpu_times(pid))
 
 
-def context_switches(pid: int) -> int:
-    """Return the voluntary + involuntary context switches of all threads of a process so far."""
-    total = 0
+def context_switches(pid: int) -> dict[int, int]:
+    """Return the voluntary + involuntary context switches of each thread of a process so far, by thread id."""
+    result = {}
     try:
         tasks = list((PROC / str(pid) / "task").iterdir())
     except FileNotFoundError:
-        return 0
+        return {}
     for task in tasks:
         try:
-            for line in (task / "status").read_text().splitlines():
-                if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
-                    total += int(line.split()[1])
+            lines = (task / "status").read_text().splitlines()
         except (FileNotFoundError, ProcessLookupError):
             continue
-    return total
+        result[int(task.name)] = sum(
+            int(line.split()[1])
+            for line in lines
+            if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:"))
+        )
+    return result
 
 
 def thread_cpu_seconds(pid: int) -> dict[int, float]:
@@ -104,20 +107,26 @@ class Usage:
 
     user: dict[int, float]
     system: dict[int, float]
-    switches: dict[int, int]
+    switches: dict[int, int]  # by thread id: threads that end during a phase take their switches with them
 
 
 def usage(pids: list[int]) -> Usage:
     times = {pid: cpu_times(pid) for pid in pids}
+    switches: dict[int, int] = {}
+    for pid in pids:
+        switches.update(context_switches(pid))
     return Usage(
         user={pid: t[0] for pid, t in times.items()},
         system={pid: t[1] for pid, t in times.items()},
-        switches={pid: context_switches(pid) for pid in pids},
+        switches=switches,
     )
 
 
 def usage_delta(before: Usage, after: Usage) -> tuple[float, float, int]:
-    """Return (user s, system s, context switches) between two snapshots; new processes count from zero."""
+    """Return (user s, system s, context switches) between two snapshots; new processes count from zero.
+
+    Context switches are a lower bound: a thread that ended between the snapshots is not counted.
+    """
 
     def delta(old: dict[int, Any], new: dict[int, Any]) -> Any:
         return sum(value - old.get(pid, 0) for pid, value in new.items())

@@ -175,3 +175,12 @@ async def test_oversized_bodies_are_413(api: Any) -> None:
     assert streamed.status_code in (401, 413)  # the token is checked before the body is read
     streamed = await api.http.post("/v1/auth/token", content=chunks(), headers={"Content-Type": "application/json"})
     assert streamed.status_code == 413
+
+
+async def test_openapi_documents_the_wallet_request_bodies(api: Any) -> None:
+    spec = (await api.http.get("/openapi.json")).json()
+    credential = spec["paths"]["/v1/openid/credential"]["post"]["requestBody"]["content"]["application/json"]
+    assert "proofs" in credential["schema"]["properties"]
+    token = spec["paths"]["/v1/oauth/token"]["post"]["requestBody"]["content"]
+    assert "application/x-www-form-urlencoded" in token
+    assert "/v1/oauth/authorize" in spec["paths"] and "/v1/oauth/par" in spec["paths"]

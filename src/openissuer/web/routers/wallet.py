@@ -35,6 +35,51 @@ from openissuer.web.errors import NO_STORE
 
 router = APIRouter(tags=["OID4VCI (wallets)"])
 
+_TOKEN_FORM = {
+    "type": "object",
+    "required": ["grant_type"],
+    "properties": {
+        "grant_type": {
+            "type": "string",
+            "enum": ["urn:ietf:params:oauth:grant-type:pre-authorized_code", "authorization_code"],
+        },
+        "pre-authorized_code": {"type": "string"},
+        "tx_code": {"type": "string"},
+        "authorization_details": {"type": "string", "description": "JSON array of openid_credential entries"},
+        "code": {"type": "string"},
+        "redirect_uri": {"type": "string"},
+        "client_id": {"type": "string"},
+        "code_verifier": {"type": "string"},
+    },
+}
+_CREDENTIAL_REQUEST = {
+    "type": "object",
+    "required": ["proofs"],
+    "properties": {
+        "credential_configuration_id": {"type": "string"},
+        "credential_identifier": {"type": "string"},
+        "proofs": {
+            "type": "object",
+            "properties": {"jwt": {"type": "array", "items": {"type": "string"}, "minItems": 1}},
+            "description": "One openid4vci-proof+jwt per credential",
+        },
+    },
+}
+_NOTIFICATION_REQUEST = {
+    "type": "object",
+    "required": ["notification_id", "event"],
+    "properties": {
+        "notification_id": {"type": "string"},
+        "event": {"type": "string", "enum": ["credential_accepted", "credential_failure", "credential_deleted"]},
+        "event_description": {"type": "string"},
+    },
+}
+
+
+def _body(media_type: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {media_type: {"schema": schema}}}}
+
+
 _OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "OAuth / OID4VCI error `{error, error_description}`"},
     401: {"description": "`invalid_token`"},
@@ -60,6 +105,7 @@ def _media_type(request: Request) -> str:
     "`authorization_details`; anonymous. Authorization Code: `grant_type=authorization_code`, `code`, "
     "`redirect_uri`, `client_id`, `code_verifier`.",
     responses=_OAUTH_ERRORS,
+    openapi_extra=_body("application/x-www-form-urlencoded", _TOKEN_FORM),
 )
 async def token(request: Request, container: ContainerDep) -> JSONResponse:
     if _media_type(request) != "application/x-www-form-urlencoded":
@@ -105,6 +151,7 @@ async def _json_body(request: Request, error: type[OAuthError]) -> Any:
     description="`Authorization: Bearer <access token>`; JSON `{credential_configuration_id | "
     "credential_identifier, proofs: {jwt: [...]}}`. One credential per proof, up to `batch_size`.",
     responses=_OAUTH_ERRORS,
+    openapi_extra=_body("application/json", _CREDENTIAL_REQUEST),
 )
 async def credential(request: Request, container: ContainerDep) -> JSONResponse:
     context = await container.credentials.grant_for(_bearer(request))
@@ -113,7 +160,13 @@ async def credential(request: Request, container: ContainerDep) -> JSONResponse:
     return JSONResponse(await container.credentials.issue_credential(context, parsed), headers=NO_STORE)
 
 
-@router.post(NOTIFICATION_PATH, status_code=204, summary="Notification endpoint", responses=_OAUTH_ERRORS)
+@router.post(
+    NOTIFICATION_PATH,
+    status_code=204,
+    summary="Notification endpoint",
+    responses=_OAUTH_ERRORS,
+    openapi_extra=_body("application/json", _NOTIFICATION_REQUEST),
+)
 async def notification(request: Request, container: ContainerDep) -> Response:
     context = await container.credentials.grant_for(_bearer(request))
     body = await _json_body(request, InvalidNotificationRequestError)
