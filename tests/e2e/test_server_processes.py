@@ -223,3 +223,37 @@ def test_concurrent_redemptions_on_two_sqlite_processes_yield_one_token(tmp_path
         bases = [stack.enter_context(running_server(env)) for _ in range(2)]
         responses = asyncio.run(_race_for_one_code(bases, 30))
     _exactly_one_winner(responses)
+
+
+def test_concurrent_writes_on_sqlite_never_fail(tmp_path: Path) -> None:
+    """Units of work that read then write must not fail with "database is locked" under concurrency."""
+    import asyncio
+
+    env = server_env(tmp_path)
+
+    async def create_offers(base: str, configuration_id: str, headers: dict[str, str]) -> list[httpx.Response]:
+        async with httpx.AsyncClient(timeout=30) as client:
+            return await asyncio.gather(
+                *(
+                    client.post(
+                        f"{base}/v1/openid/offers/pre-authorized",
+                        headers=headers,
+                        json={"credentials": [configuration_id], "claims": {"n": i}, "claimsToPersist": ["n"]},
+                    )
+                    for i in range(24)
+                )
+            )
+
+    with running_server(env) as base:
+        headers = admin_headers(base)
+        configuration = httpx.post(
+            f"{base}/v2/credentials/mobile/configurations",
+            headers=headers,
+            json={
+                "type": "org.example.c",
+                "claimMappings": {"ns": {"a": {"defaultValue": "x"}}},
+                "expiresIn": {"days": 1},
+            },
+        ).json()
+        responses = asyncio.run(create_offers(base, configuration["id"], headers))
+    assert sorted({r.status_code for r in responses}) == [200], [r.text for r in responses if r.status_code != 200]

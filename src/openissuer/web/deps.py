@@ -13,8 +13,8 @@ from openissuer.domain.api_clients import ManagementPrincipal
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /v1/auth/token.")
 
 
-def get_container(request: Request) -> Container:
-    """Return the process's container."""
+async def get_container(request: Request) -> Container:
+    """Return the process's container (async: a plain ``def`` dependency costs a thread-pool hop per request)."""
     container: Container = request.app.state.container
     return container
 
@@ -25,7 +25,7 @@ async def get_principal(
 ) -> ManagementPrincipal:
     """Authenticate the management API caller from its bearer token (401 when missing, invalid or expired)."""
     token = credentials.credentials if credentials and credentials.scheme.lower() == "bearer" else None
-    return await get_container(request).management_auth.authenticate(token)
+    return await (await get_container(request)).management_auth.authenticate(token)
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]

@@ -51,7 +51,10 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_sqlite(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock at BEGIN, waiting up to the busy timeout. A deferred transaction that reads and
+    # then writes fails at once ("database is locked") when another connection wrote in between, because SQLite
+    # cannot upgrade a stale read snapshot; units of work are short, so serialising them costs little.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _listen_sqlite(engine: Engine) -> None:
@@ -66,7 +69,10 @@ def create_async_db_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         engine = create_async_engine(target, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _listen_sqlite(engine.sync_engine)
         return engine
-    return create_async_engine(target, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # No pre-ping: it costs a round trip per unit of work. A connection found dead is invalidated by SQLAlchemy
+    # (with the rest of the pool) when its statement fails, so after a database restart one request per stale
+    # connection fails instead of every request paying; pool_recycle bounds connection age.
+    return create_async_engine(target, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
 
 
 def create_sync_db_engine(url: str) -> Engine:

@@ -51,8 +51,8 @@ class SqlUnitOfWork:
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
+        # The transaction begins with the first statement (SQLAlchemy's autobegin), and again after each commit.
         self._conn = await self._engine.connect()
-        await self._conn.begin()
         self.tenants = SqlTenantRepository(self._conn)
         self.api_clients = SqlApiClientRepository(self._conn)
         self.mobile_configurations = SqlMobileConfigurationRepository(self._conn)
@@ -88,7 +88,6 @@ class SqlUnitOfWork:
         if self._conn is None:
             raise RuntimeError("commit() outside 'async with'")
         await self._conn.commit()
-        await self._conn.begin()
 
 
 class SqlStorageHealth:
