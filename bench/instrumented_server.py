@@ -27,8 +27,20 @@ DRIVER: defaultdict[str, Counter[str]] = defaultdict(Counter)
 _SPACES = re.compile(r"\s+")
 
 
+_SHAPES: dict[str, str] = {}
+
+
 def _shape(statement: str) -> str:
-    """Return a short, parameter-free description of a statement: its verb and tables."""
+    """Return a short, parameter-free description of a statement: its verb and tables (memoised)."""
+    shape = _SHAPES.get(statement)
+    if shape is None:
+        if len(_SHAPES) > 10_000:
+            _SHAPES.clear()
+        shape = _SHAPES[statement] = _describe(statement)
+    return shape
+
+
+def _describe(statement: str) -> str:
     text = _SPACES.sub(" ", statement).strip()
     tables = re.findall(r"\b(?:FROM|JOIN|INTO|UPDATE)\s+([a-z_]+)", text, re.I)
     verb = text.split(" ", 1)[0].upper()
@@ -74,7 +86,7 @@ def install_counters() -> None:
         original_command = BaseConnection._exec_command
 
         def recording_command(self: Any, command: Any, *args: Any, **kwargs: Any) -> Any:
-            text = command if isinstance(command, str) else bytes(command).decode(errors="replace")
+            text = command.decode(errors="replace") if isinstance(command, bytes) else str(command)
             DRIVER[ROUTE.get()][_shape(text)] += 1
             _count("PostgreSQL round trips")
             return original_command(self, command, *args, **kwargs)

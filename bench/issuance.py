@@ -1,8 +1,8 @@
 """Issuance benchmark: complete OID4VCI wallet flows against a running openissuer, with CPU per issuance.
 
-    .venv/bin/python bench/issuance.py --db sqlite --wallets 1,8,32 --issuances 300 --workers 1
-    .venv/bin/python bench/issuance.py --db postgres --wallets 8 --issuances 300 --workers 2
-    .venv/bin/python bench/issuance.py --db sqlite --workers 1 --soak 10000
+    .venv/bin/python bench/issuance.py --db sqlite,postgres --wallets 1,8,32 --issuances 400 --workers 1
+    .venv/bin/python bench/issuance.py --db postgres --wallets 8,32 --issuances 600 --workers 1,2
+    .venv/bin/python bench/issuance.py --db postgres --wallets 8 --workers 1 --soak 10000
 
 For each concurrency level the bench creates the offers through the management API (the "offer" phase, the issuer
 backend's call, measured apart), then N wallets claim them: token -> nonce -> credential. Server CPU is read from
@@ -152,35 +152,37 @@ def _rss(target: Target) -> list[float]:
     return [value for pid in worker_pids(target.root_pid) if (value := rss_mib(pid)) is not None]
 
 
-async def bench(args: argparse.Namespace, target: Target) -> dict[str, Any]:
+async def bench(args: argparse.Namespace, target: Target, offer_concurrency: int | None) -> dict[str, Any]:
     levels = [int(x) for x in args.wallets.split(",")]
     async with new_http_client(max(levels) + 4) as http:
         issuer = await set_up_issuer(http, target.base_url)
         meter = Meter(target)
         if args.warmup:  # first issuance creates the document signer; caches and pools fill up
-            warm = await run_level(http, issuer, meter, min(8, max(levels)), args.warmup, args.offer_concurrency)
+            warm = await run_level(http, issuer, meter, min(8, max(levels)), args.warmup, offer_concurrency)
             if warm["errors"]:
                 raise RuntimeError(f"warm-up failed: {warm['errors'][:3]}")
         results: dict[str, Any] = {"rss_mib_after_warmup": _rss(target), "levels": [], "soak": []}
         if args.soak:
-            results["soak"] = await soak(http, issuer, meter, target, args)
+            results["soak"] = await soak(http, issuer, meter, target, args, offer_concurrency)
             return results
         for wallets in levels:
-            level = await run_level(http, issuer, meter, wallets, args.issuances, args.offer_concurrency)
+            level = await run_level(http, issuer, meter, wallets, args.issuances, offer_concurrency)
             level["rss_mib"] = _rss(target)
             results["levels"].append(level)
             print(_level_line(level), file=sys.stderr, flush=True)
         return results
 
 
-async def soak(http: Any, issuer: Issuer, meter: Meter, target: Target, args: argparse.Namespace) -> list[Any]:
+async def soak(
+    http: Any, issuer: Issuer, meter: Meter, target: Target, args: argparse.Namespace, offer_concurrency: int | None
+) -> list[Any]:
     """Issue ``--soak`` credentials in chunks of ``--soak-sample``, sampling worker RSS after each chunk."""
     samples = []
     done = 0
     wallets = int(args.wallets.split(",")[0])
     while done < args.soak:
         chunk = min(args.soak_sample, args.soak - done)
-        level = await run_level(http, issuer, meter, wallets, chunk, args.offer_concurrency)
+        level = await run_level(http, issuer, meter, wallets, chunk, offer_concurrency)
         if level["errors"]:
             raise RuntimeError(f"soak failed after {done} issuances: {level['errors'][:3]}")
         done += level["issuances"]
@@ -211,9 +213,7 @@ def markdown(report: dict[str, Any]) -> str:
     """Render the report's tables as Markdown (what docs/performance.md shows)."""
     floor = report["floor_ms"]
     lines = [
-        f"`{report['command']}`",
-        "",
-        f"{report['db']}, {report['workers']} worker(s); machine: {report['machine']}. Signature floor "
+        f"**{report['db']}, {report['workers']} worker(s)**; machine: {report['machine']}. Signature floor "
         f"(ES256 verify + sign, median CPU): {floor:.3f} ms (before {report['floor_before_ms']:.3f}, "
         f"after {report['floor_after_ms']:.3f}). Started {report['started']}; code: {report['code']}.",
         "",
@@ -277,6 +277,57 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def comparisons(runs: list[dict[str, Any]]) -> str:
+    """Ratios between the runs of one invocation: PostgreSQL / SQLite, and each worker count / the first."""
+    lines: list[str] = []
+    by_key = {(run["db"], run["workers"], lv["wallets"]): lv for run in runs for lv in run["levels"]}
+    dbs = list(dict.fromkeys(run["db"] for run in runs))
+    workers = list(dict.fromkeys(run["workers"] for run in runs))
+    wallets = list(dict.fromkeys(key[2] for key in by_key))
+    if len(dbs) == 2:
+        lines += [
+            "**PostgreSQL / SQLite, same invocation**",
+            "",
+            "| workers | wallets | SQLite CPU ms/issuance | PostgreSQL CPU ms/issuance | ratio | ratio with PG "
+            "backends' CPU | SQLite issuances/s | PostgreSQL issuances/s |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for w in workers:
+            for n in wallets:
+                lite, pg = by_key.get(("sqlite", w, n)), by_key.get(("postgres", w, n))
+                if lite and pg:
+                    lines.append(
+                        f"| {w} | {n} | {lite['server_cpu_ms']:.2f} | {pg['server_cpu_ms']:.2f} | "
+                        f"{pg['server_cpu_ms'] / lite['server_cpu_ms']:.2f} | "
+                        f"{(pg['server_cpu_ms'] + pg['db_cpu_ms']) / lite['server_cpu_ms']:.2f} | "
+                        f"{lite['issuances_per_s']:.1f} | {pg['issuances_per_s']:.1f} |"
+                    )
+        lines.append("")
+    if len(workers) > 1:
+        first = workers[0]
+        lines += [
+            f"**Workers, same invocation (relative to {first} worker{'s' if first > 1 else ''})**",
+            "",
+            "| db | wallets | workers | issuances/s | × throughput | server CPU ms/issuance | server cores busy | "
+            "bench client CPU ms/issuance | other load (cores) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for db in dbs:
+            for n in wallets:
+                base = by_key.get((db, first, n))
+                for w in workers:
+                    lv = by_key.get((db, w, n))
+                    if base and lv:
+                        lines.append(
+                            f"| {db} | {n} | {w} | {lv['issuances_per_s']:.1f} | "
+                            f"{lv['issuances_per_s'] / base['issuances_per_s']:.2f} | {lv['server_cpu_ms']:.2f} | "
+                            f"{lv['server_busy_cores']:.2f} | {lv['client_cpu_ms']:.2f} | "
+                            f"{lv['other_busy_cores']:.2f} |"
+                        )
+        lines.append("")
+    return "\n".join(lines)
+
+
 def _attach(args: argparse.Namespace) -> Target:
     parts = urlsplit(args.server_url)
     if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
@@ -291,10 +342,12 @@ def _attach(args: argparse.Namespace) -> Target:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--db", default="sqlite", help="sqlite, postgres, or both as sqlite,postgres (run one after the other)."
+    )
     parser.add_argument("--wallets", default="1,8,32", help="Concurrency levels, comma-separated (default 1,8,32).")
     parser.add_argument("--issuances", type=int, default=300, help="Issuances per level (default 300).")
-    parser.add_argument("--workers", type=int, default=1, help="Server worker processes (default 1).")
+    parser.add_argument("--workers", default="1", help="Server worker processes; a list such as 1,2 runs each.")
     parser.add_argument("--warmup", type=int, default=50, help="Issuances before measuring (default 50).")
     parser.add_argument("--soak", type=int, default=0, help="Instead of levels: this many issuances, RSS sampled.")
     parser.add_argument("--soak-sample", type=int, default=1000, help="Issuances between RSS samples.")
@@ -309,43 +362,74 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL))
     parser.add_argument("--json", type=Path, help="Also write the full results as JSON here.")
     args = parser.parse_args(argv)
-    if args.offer_concurrency is None and args.db == "sqlite":
-        args.offer_concurrency = 1
-    if args.soak and args.workers != 1 and not args.server_url:
+    args.dbs = args.db.split(",")
+    args.worker_counts = [int(x) for x in args.workers.split(",")]
+    if not set(args.dbs) <= {"sqlite", "postgres"}:
+        parser.error("--db takes sqlite, postgres or sqlite,postgres")
+    if args.soak and args.worker_counts != [1] and not args.server_url:
         parser.error("--soak measures one worker: use --workers 1")
+    if args.server_url and (len(args.dbs) > 1 or len(args.worker_counts) > 1):
+        parser.error("--server-url measures one server: give one --db and one --workers")
     return args
+
+
+def _run_async(coroutine: Any) -> Any:
+    """Run the load on uvloop when it is installed (it is, with uvicorn[standard]): less client CPU per request."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
+
+
+def run_one(args: argparse.Namespace, db: str, workers: int) -> dict[str, Any]:
+    """Start (or attach to) one server and run the levels or the soak against it."""
+    offer_concurrency = args.offer_concurrency or (1 if db == "sqlite" else None)
+    with ExitStack() as stack:
+        if args.server_url:
+            target = _attach(args)
+            if target.root_pid is not None:
+                workers = len(worker_pids(target.root_pid))
+        else:
+            server: Server = stack.enter_context(running_server(db=db, workers=workers))
+            database = None if db == "sqlite" else server.database
+            target = Target(server.base_url, server.root_pid, database, args.postgres_url)
+        started = time.time()
+        results = _run_async(bench(args, target, offer_concurrency))
+    return {
+        "db": db,
+        "workers": workers,
+        "code": "the attached server's (not known to the bench)" if args.server_url else code_under_test(),
+        "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
+        **results,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     command = "python bench/issuance.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    floor_before = measure_floor()
-    with ExitStack() as stack:
-        if args.server_url:
-            target = _attach(args)
-        else:
-            server: Server = stack.enter_context(running_server(db=args.db, workers=args.workers))
-            database = None if args.db == "sqlite" else server.database
-            target = Target(server.base_url, server.root_pid, database, args.postgres_url)
-        started = time.time()
-        results = asyncio.run(bench(args, target))
-    floor_after = measure_floor()
-    report = {
-        "command": command,
-        "db": args.db,
-        "workers": args.workers,
-        "machine": f"nproc {os.cpu_count()}, Python {platform.python_version()}, {platform.machine()}",
-        "code": code_under_test(),
-        "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
-        "floor_before_ms": floor_before.ms,
-        "floor_after_ms": floor_after.ms,
-        "floor_ms": statistics.mean([floor_before.ms, floor_after.ms]),
-        "floor": {"before": asdict(floor_before), "after": asdict(floor_after)},
-        **results,
-    }
+    floors = [measure_floor()]
+    runs = []
+    for db in args.dbs:
+        for workers in args.worker_counts:
+            runs.append(run_one(args, db, workers))
+            floors.append(measure_floor())  # the floor around each run: before it and after it
+    machine = f"nproc {os.cpu_count()}, Python {platform.python_version()}, {platform.machine()}"
+    for index, run in enumerate(runs):
+        run.update(
+            command=command,
+            machine=machine,
+            floor_before_ms=floors[index].ms,
+            floor_after_ms=floors[index + 1].ms,
+            floor_ms=statistics.mean([floors[index].ms, floors[index + 1].ms]),
+        )
     if args.json:
-        args.json.write_text(json.dumps(report, indent=2))
-    print(markdown(report))
+        floor_batches = [asdict(floor) for floor in floors]
+        args.json.write_text(json.dumps({"runs": runs, "floors": floor_batches}, indent=2))
+    print(f"`{command}`\n")
+    for run in runs:
+        print(markdown(run))
+    print(comparisons(runs))
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import uvloop
 from load import create_offers, new_http_client, run_wallets, set_up_issuer
 from proc_stats import cpu_seconds, thread_cpu_seconds
 from server_process import running_server
@@ -66,6 +67,46 @@ def _pct(part: int, total: int) -> str:
     return f"{100 * part / total:.1f}%" if total else "—"
 
 
+BUCKETS = {
+    "psycopg": "database driver (psycopg: building and sending commands, socket I/O)",
+    "aiosqlite": "database driver (aiosqlite: queueing calls to its thread, wake-ups)",
+    "sqlite3": "database driver (aiosqlite: queueing calls to its thread, wake-ups)",
+    "sqlalchemy": "SQLAlchemy Core (statement building, cache keys, execution context, results, pool, greenlets)",
+    "greenlet": "SQLAlchemy Core (statement building, cache keys, execution context, results, pool, greenlets)",
+    "cryptography": "signatures and mDoc encoding (openissuer.crypto / formats, cryptography, cbor2)",
+    "cbor2": "signatures and mDoc encoding (openissuer.crypto / formats, cryptography, cbor2)",
+    "openissuer.crypto": "signatures and mDoc encoding (openissuer.crypto / formats, cryptography, cbor2)",
+    "openissuer.formats": "signatures and mDoc encoding (openissuer.crypto / formats, cryptography, cbor2)",
+    "uvicorn": "HTTP server and framework (uvicorn, starlette, fastapi, anyio, openissuer.web)",
+    "starlette": "HTTP server and framework (uvicorn, starlette, fastapi, anyio, openissuer.web)",
+    "fastapi": "HTTP server and framework (uvicorn, starlette, fastapi, anyio, openissuer.web)",
+    "anyio": "HTTP server and framework (uvicorn, starlette, fastapi, anyio, openissuer.web)",
+    "python_multipart": "HTTP server and framework (uvicorn, starlette, fastapi, anyio, openissuer.web)",
+    "openissuer.web": "HTTP server and framework (uvicorn, starlette, fastapi, anyio, openissuer.web)",
+    "prometheus_client": "logging and metrics",
+    "structlog": "logging and metrics",
+    "stdlib logging": "logging and metrics",
+    "instrumented_server": "the bench's own counters (instrumented_server.py)",
+}
+OTHER_OPENISSUER = "openissuer services, protocol, claims, adapters (their own Python)"
+
+
+def cost_bucket(frames: list[tuple[str, str]]) -> str:
+    """Attribute a sample to the library running it; standard-library frames count for the code that called them."""
+    if not frames:
+        return "(no Python frame: native code)"
+    if frames[-1][0] == "Runner.run":
+        return "event loop native code (uvloop: polling, callbacks, wake-ups)"
+    for _, file in reversed(frames):
+        name = component(file)
+        if name.startswith("stdlib") or name.startswith("<"):
+            continue
+        if name in BUCKETS:
+            return BUCKETS[name]
+        return OTHER_OPENISSUER if name.startswith("openissuer") else f"other: {name}"
+    return "standard library only"
+
+
 def _endpoint(frames: list[tuple[str, str]]) -> str:
     for function, file in frames:
         if file.endswith("web/routers/wallet.py") and function in ENDPOINTS:
@@ -92,8 +133,10 @@ def analyse(samples: list[tuple[list[tuple[str, str]], int]], top: int) -> str:
     inclusive_openissuer: Counter[str] = Counter()
     inclusive_library: Counter[str] = Counter()
     by_endpoint: Counter[str] = Counter()
+    by_bucket: Counter[str] = Counter()
     for frames, count in samples:
         by_endpoint[_endpoint(frames)] += count
+        by_bucket[cost_bucket(frames)] += count
         if not frames:
             self_by_component["(no Python frame)"] += count
             continue
@@ -112,6 +155,7 @@ def analyse(samples: list[tuple[list[tuple[str, str]], int]], top: int) -> str:
         "out, see the per-thread CPU above).",
         "",
     ]
+    out += _table("Cost buckets (self time; standard-library calls count for their caller)", by_bucket, total, top)
     out += _table("Self time by component (the code running when sampled)", self_by_component, total, top)
     out += _table("Self time by file", self_by_file, total, top)
     out += _table("Inclusive time by component (on the stack when sampled)", inclusive_by_component, total, top)
@@ -179,7 +223,7 @@ async def profile(args: argparse.Namespace, base_url: str, pid: int, raw_path: P
         await http.post(f"{base_url}/__bench/reset")
         command = [_py_spy(), "record", "--pid", str(pid), "--rate", str(args.rate), "--format", "raw"]
         command += ["--output", str(raw_path)]
-        if args.nonblocking:
+        if not args.blocking:
             command.append("--nonblocking")
         if args.native:
             command.append("--native")
@@ -213,10 +257,12 @@ def main() -> None:
     parser.add_argument("--wallets", type=int, default=8)
     parser.add_argument("--issuances", type=int, default=400)
     parser.add_argument("--warmup", type=int, default=50)
-    parser.add_argument("--rate", type=int, default=250, help="py-spy samples per second (default 250).")
+    parser.add_argument("--rate", type=int, default=500, help="py-spy samples per second (default 500).")
     parser.add_argument("--native", action="store_true", help="Also sample native frames (py-spy --native).")
     parser.add_argument(
-        "--nonblocking", action="store_true", help="Do not pause the server to sample (less exact stacks)."
+        "--blocking",
+        action="store_true",
+        help="Pause the server for each sample: whole stacks, but time blocked in system calls counts as busy.",
     )
     parser.add_argument("--gil", action="store_true", help="Only sample the thread holding the GIL (py-spy --gil).")
     parser.add_argument("--top", type=int, default=20)
@@ -226,13 +272,13 @@ def main() -> None:
     raw_path = workdir / "profile.raw"
     try:
         with running_server(db=args.db, workers=1, instrumented=True) as server:
-            result = asyncio.run(profile(args, server.base_url, server.root_pid, raw_path))
+            result = uvloop.run(profile(args, server.base_url, server.root_pid, raw_path))
         flows = result["flows"]
         print(f"`python bench/profile_issuance.py {' '.join(sys.argv[1:])}`\n")
         print(
             f"{args.db}, 1 worker, {args.wallets} wallets: {flows.count} issuances in {flows.seconds:.1f} s, "
             f"server CPU {result['cpu_s'] * 1000 / max(flows.count, 1):.2f} ms/issuance under py-spy "
-            f"({args.rate} Hz{', non-blocking' if args.nonblocking else ''}), errors {len(flows.errors)}.\n"
+            f"({args.rate} Hz{', blocking' if args.blocking else ', non-blocking'}), errors {len(flows.errors)}.\n"
         )
         n = max(flows.count, 1)
         print(
@@ -240,7 +286,14 @@ def main() -> None:
             f"the {result['threads'] - 1} other threads (aiosqlite connection threads, anyio thread pool) "
             f"{result['other_threads_s'] * 1000 / n:.2f} ms/issuance.\n"
         )
-        print(analyse(parse_raw(raw_path), args.top))
+        samples = parse_raw(raw_path)
+        main_samples = sum(c for frames, c in samples if not frames or frames[0][0] != "Thread._bootstrap")
+        coverage = 100 * main_samples / args.rate / max(result["main_thread_s"], 1e-9)
+        print(
+            f"The event-loop thread's samples cover {coverage:.0f}% of its CPU time "
+            "(over 100%: py-spy counted waiting as busy; read shares with care).\n"
+        )
+        print(analyse(samples, args.top))
         print(database_table(result["stats"]))
         if args.keep:
             shutil.copy(raw_path, args.keep)

@@ -178,7 +178,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
             allow_unregistered_public_clients=settings.allow_unregistered_public_clients,
         ),
         nonces=nonces,
-        credentials=CredentialService(uow_factory, clock, endpoints, nonces, mdoc_issuance),
+        credentials=CredentialService(uow_factory, clock, endpoints, nonces, mdoc_issuance, document_signers),
         notifications=NotificationService(),
         metadata=MetadataService(
             uow_factory,

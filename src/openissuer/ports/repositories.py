@@ -142,6 +142,10 @@ class OfferRepository(Protocol):
     async def redeem(self, tenant_id: str, id: str, now: datetime) -> bool:
         """Mark the offer redeemed if it still is redeemable at ``now`` (one conditional UPDATE); tell who won."""
 
+    async def redeem_by_code(self, tenant_id: str, code_hash: bytes, now: datetime) -> PreAuthorizedOffer | None:
+        """Redeem, in one conditional UPDATE, the offer of a code if it needs no transaction code and is still
+        redeemable; return it as it was before (None when there is no such offer: look it up to learn why)."""
+
     async def revoke(self, tenant_id: str, id: str, now: datetime) -> bool:
         """Revoke the offer if it is neither redeemed nor revoked; tell whether it was."""
 

@@ -15,8 +15,10 @@ from openissuer.domain.offers import AccessGrant, IssuanceContext
 from openissuer.errors import (
     CredentialRequestDeniedError,
     InvalidCredentialRequestError,
+    InvalidNonceError,
     InvalidProofError,
     InvalidTokenError,
+    UnknownCredentialConfigurationError,
     UnknownCredentialIdentifierError,
 )
 from openissuer.ports.clock import Clock
@@ -24,8 +26,9 @@ from openissuer.ports.uow import UnitOfWorkFactory
 from openissuer.protocol.credential_request import CredentialRequest, create_credential_response
 from openissuer.protocol.endpoints import IssuerEndpoints
 from openissuer.protocol.proof import VerifiedProof, verify_jwt_proof
+from openissuer.services.document_signers import DocumentSignerService
 from openissuer.services.mdoc_issuance import MdocIssuanceRequest, MdocIssuanceService
-from openissuer.services.nonces import NonceService
+from openissuer.services.nonces import INVALID_NONCE, NonceService
 from openissuer.services.wallet_secrets import hash_secret
 
 log = logging.getLogger("openissuer.credentials")
@@ -42,12 +45,14 @@ class CredentialService:
         endpoints: IssuerEndpoints,
         nonces: NonceService,
         mdocs: MdocIssuanceService,
+        signers: DocumentSignerService,
     ) -> None:
         self._uow = uow_factory
         self._clock = clock
         self._endpoints = endpoints
         self._nonces = nonces
         self._mdocs = mdocs
+        self._signers = signers
 
     async def grant_for(self, access_token: str | None) -> IssuanceContext:
         """Return the live grant of a bearer token; RFC 6750 ``invalid_token`` (401) otherwise."""
@@ -67,10 +72,18 @@ class CredentialService:
         grant = context.grant
         configuration_id = await self._configuration_id(grant, request)
         proofs = [self._verify(proof) for proof in request.jwt_proofs]
-        await self._nonces.consume({proof.nonce for proof in proofs if proof.nonce}, grant.tenant_id)
+        # One unit of work uses the nonces up (committed whatever happens next) and reads what signing needs.
+        async with self._uow() as uow:
+            fresh = await self._nonces.consume_in(uow, {p.nonce for p in proofs if p.nonce}, grant.tenant_id)
+            configuration = await uow.mobile_configurations.get(grant.tenant_id, configuration_id)
+            candidates = await self._signers.load_candidates(uow, grant.tenant_id)
+            await uow.commit()
+        if not fresh:
+            raise InvalidNonceError(INVALID_NONCE)
         if len({_key_id(p.jwk) for p in proofs}) != len(proofs):
             raise InvalidProofError("Each proof in a batch must use a different key")
-        configuration = await self._mdocs.load_configuration(grant.tenant_id, configuration_id)
+        if configuration is None:
+            raise UnknownCredentialConfigurationError("Unknown credential configuration")
         issuance_request = MdocIssuanceRequest(
             tenant_id=grant.tenant_id,
             configuration_id=configuration_id,
@@ -81,7 +94,9 @@ class CredentialService:
             user_id=grant.user_id,
             offer_id=grant.offer_id,
         )
-        issued = await self._mdocs.sign(configuration, issuance_request, holder_jwks=[p.jwk for p in proofs])
+        issued = await self._mdocs.sign(
+            configuration, issuance_request, holder_jwks=[p.jwk for p in proofs], signer_candidates=candidates
+        )
         now = self._clock.now()
         async with self._uow() as uow:
             if not await uow.access_grants.record_issuance(grant.token_hash, configuration_id, now):

@@ -22,7 +22,7 @@ from openissuer.domain.pki import DocumentSigner, Iaca
 from openissuer.errors import CredentialRequestDeniedError
 from openissuer.ports.clock import Clock
 from openissuer.ports.keys import KeyStore
-from openissuer.ports.uow import UnitOfWorkFactory
+from openissuer.ports.uow import UnitOfWork, UnitOfWorkFactory
 from openissuer.services.iacas import iaca_key_aad
 
 MAX_VALIDITY = timedelta(days=457)  # ISO 18013-5 / reference §8.7: a DS certificate is valid at most 457 days
@@ -33,6 +33,15 @@ BACKDATE = timedelta(minutes=5)
 def signer_key_aad(signer_id: str) -> bytes:
     """The associated data binding a sealed document-signer key to its row."""
     return f"openissuer/document-signer/{signer_id}".encode()
+
+
+@dataclass(frozen=True)
+class SignerCandidates:
+    """The tenant's newest usable active IACA (None when it has none) and that IACA's signers, newest first."""
+
+    tenant_id: str
+    iaca: Iaca | None
+    signers: tuple[DocumentSigner, ...]
 
 
 @dataclass(frozen=True)
@@ -69,19 +78,29 @@ class DocumentSignerService:
         Raises CredentialRequestDeniedError when the tenant has no active IACA, or when no new certificate could
         cover ``valid_until`` (it would outlive the IACA).
         """
-        now = self._clock.now()
         async with self._uow() as uow:
-            active = await uow.iacas.list_active(tenant_id)
-            iaca = next((i for i in active if i.data.not_before <= now < i.data.not_after), None)
-            if iaca is None:
-                raise CredentialRequestDeniedError(
-                    "The issuer cannot sign this credential now", detail=f"tenant {tenant_id} has no usable IACA"
-                )
-            candidates = await uow.document_signers.list_for_iaca(tenant_id, iaca.id)
-        for record in candidates:
+            candidates = await self.load_candidates(uow, tenant_id)
+        return await self.choose(candidates, valid_until)
+
+    async def load_candidates(self, uow: UnitOfWork, tenant_id: str) -> SignerCandidates:
+        """Read, in the caller's unit of work, the newest usable active IACA and its signers."""
+        now = self._clock.now()
+        active = await uow.iacas.list_active(tenant_id)
+        iaca = next((i for i in active if i.data.not_before <= now < i.data.not_after), None)
+        signers = () if iaca is None else tuple(await uow.document_signers.list_for_iaca(tenant_id, iaca.id))
+        return SignerCandidates(tenant_id=tenant_id, iaca=iaca, signers=signers)
+
+    async def choose(self, candidates: SignerCandidates, valid_until: datetime) -> SelectedSigner:
+        """Pick a usable signer among ``candidates``, or create one (the only write, rare: on rotation)."""
+        if candidates.iaca is None:
+            raise CredentialRequestDeniedError(
+                "The issuer cannot sign this credential now", detail=f"tenant {candidates.tenant_id} has no usable IACA"
+            )
+        now = self._clock.now()
+        for record in candidates.signers:
             if self._usable(record, now, valid_until):
                 return self._selected(record)
-        return await self._create(iaca, now, valid_until)
+        return await self._create(candidates.iaca, now, valid_until)
 
     def _usable(self, record: DocumentSigner, now: datetime, valid_until: datetime) -> bool:
         return (

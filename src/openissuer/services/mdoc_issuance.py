@@ -37,7 +37,7 @@ from openissuer.formats.base import HolderKey, IssuedCredential, RandomBytes, Re
 from openissuer.formats.mso_mdoc import MsoMdocFormat
 from openissuer.ports.clock import Clock
 from openissuer.ports.uow import UnitOfWorkFactory
-from openissuer.services.document_signers import DocumentSignerService
+from openissuer.services.document_signers import DocumentSignerService, SignerCandidates
 from openissuer.services.mdoc_configurations import parse_mdoc_mappings, to_format_configuration
 
 PROFILE = "mobile"
@@ -104,6 +104,7 @@ class MdocIssuanceService:
         request: MdocIssuanceRequest,
         *,
         holder_jwks: list[dict[str, Any]],
+        signer_candidates: SignerCandidates | None = None,
     ) -> list[MdocIssuance]:
         """Sign one mDoc per holder key over the same claims (a batch); nothing is stored.
 
@@ -126,9 +127,11 @@ class MdocIssuanceService:
         )
         now = self._clock.now()
         format_config = to_format_configuration(configuration, mappings, now)
-        selected = await self._signers.select(
-            configuration.tenant_id, validity.valid_until or now + format_config.expires_in
-        )
+        valid_until = validity.valid_until or now + format_config.expires_in
+        if signer_candidates is None:
+            selected = await self._signers.select(configuration.tenant_id, valid_until)
+        else:
+            selected = await self._signers.choose(signer_candidates, valid_until)
         issued = []
         for holder_key in holder_keys:
             credential = self._format.issue(

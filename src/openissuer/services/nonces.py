@@ -8,9 +8,10 @@ from datetime import timedelta
 from openissuer.domain.ids import DEFAULT_TENANT_ID
 from openissuer.errors import InvalidNonceError
 from openissuer.ports.clock import Clock
-from openissuer.ports.uow import UnitOfWorkFactory
+from openissuer.ports.uow import UnitOfWork, UnitOfWorkFactory
 from openissuer.services.wallet_secrets import hash_secret, new_secret
 
+INVALID_NONCE = "The c_nonce is unknown, used or expired; get a new one from the nonce endpoint"
 # Expired nonces are deleted now and then by the requests that create new ones, so the table stays small
 # without a background job.
 PURGE_ONE_IN = 200
@@ -39,9 +40,14 @@ class NonceService:
 
         Raises ``invalid_nonce`` when any is unknown, already used or expired.
         """
-        now = self._clock.now()
         async with self._uow() as uow:
-            fresh = [await uow.nonces.consume(tenant_id, hash_secret(nonce), now) for nonce in sorted(nonces)]
+            fresh = await self.consume_in(uow, nonces, tenant_id)
             await uow.commit()
-        if not all(fresh):
-            raise InvalidNonceError("The c_nonce is unknown, used or expired; get a new one from the nonce endpoint")
+        if not fresh:
+            raise InvalidNonceError(INVALID_NONCE)
+
+    async def consume_in(self, uow: UnitOfWork, nonces: set[str], tenant_id: str = DEFAULT_TENANT_ID) -> bool:
+        """Use the nonces up in the caller's unit of work (which must commit); tell whether all were fresh."""
+        now = self._clock.now()
+        fresh = [await uow.nonces.consume(tenant_id, hash_secret(nonce), now) for nonce in sorted(nonces)]
+        return all(fresh)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from openissuer.domain.ids import DEFAULT_TENANT_ID
@@ -22,7 +22,7 @@ from openissuer.errors import (
 )
 from openissuer.ports.clock import Clock
 from openissuer.ports.secrets import SecretBox
-from openissuer.ports.uow import UnitOfWorkFactory
+from openissuer.ports.uow import UnitOfWork, UnitOfWorkFactory
 from openissuer.protocol.pkce import verify_code_verifier
 from openissuer.protocol.token_request import (
     AuthorizationCodeRequest,
@@ -67,38 +67,50 @@ class TokenService:
     ) -> dict[str, Any]:
         """Return the token response, or raise ``invalid_grant`` / ``invalid_request`` per OID4VCI §6.3."""
         now = self._clock.now()
-        # Read, check, then write in a second transaction: the conditional UPDATE in redeem() decides races, and
-        # SQLite never has to upgrade a read transaction to a write one (which fails at once under contention).
+        code_hash = hash_secret(request.pre_authorized_code)
+        if request.tx_code is None:
+            # The common case, in one transaction: redeem by code (one conditional UPDATE) and add the grant.
+            async with self._uow() as uow:
+                offer = await uow.offers.redeem_by_code(tenant_id, code_hash, now)
+                if offer is not None:
+                    return await self._grant(uow, offer, request, now)
+        # Otherwise read, check (transaction code, why the code does not redeem), then redeem by id.
         async with self._uow() as uow:
-            offer = await uow.offers.find_by_code_hash(tenant_id, hash_secret(request.pre_authorized_code))
+            offer = await uow.offers.find_by_code_hash(tenant_id, code_hash)
         if offer is None or not offer.is_redeemable(now):
             raise InvalidGrantError(
                 "The pre-authorized code is invalid, expired or already used", detail=_why_not(offer, now)
             )
         await self._check_tx_code(offer, request.tx_code)
-        identifiers = _credential_identifiers(offer, request.authorization_details)
-        token = new_secret()
         async with self._uow() as uow:
             if not await uow.offers.redeem(tenant_id, offer.id, now):
                 raise InvalidGrantError(
                     "The pre-authorized code is invalid, expired or already used",
                     detail=f"offer {offer.id} was redeemed, revoked or locked meanwhile",
                 )
-            await uow.access_grants.add(
-                AccessGrant(
-                    token_hash=hash_secret(token),
-                    tenant_id=tenant_id,
-                    offer_id=offer.id,
-                    claims=offer.claims,
-                    user_id=offer.user_id,
-                    credential_configuration_ids=offer.credential_configuration_ids,
-                    credential_identifiers=identifiers or {},
-                    notification_id=new_secret(),
-                    expires_at=now + self._ttl,
-                    created_at=now,
-                )
+            return await self._grant(uow, offer, request, now)
+
+    async def _grant(
+        self, uow: UnitOfWork, offer: PreAuthorizedOffer, request: PreAuthorizedCodeRequest, now: datetime
+    ) -> dict[str, Any]:
+        """Add the access grant of a redeemed offer and commit (an invalid request rolls the redemption back)."""
+        identifiers = _credential_identifiers(offer, request.authorization_details)
+        token = new_secret()
+        await uow.access_grants.add(
+            AccessGrant(
+                token_hash=hash_secret(token),
+                tenant_id=offer.tenant_id,
+                offer_id=offer.id,
+                claims=offer.claims,
+                user_id=offer.user_id,
+                credential_configuration_ids=offer.credential_configuration_ids,
+                credential_identifiers=identifiers or {},
+                notification_id=new_secret(),
+                expires_at=now + self._ttl,
+                created_at=now,
             )
-            await uow.commit()
+        )
+        await uow.commit()
         log.info("pre-authorized code redeemed", extra={"offer_id": offer.id})
         return create_token_response(token, int(self._ttl.total_seconds()), identifiers)
 

@@ -80,6 +80,14 @@ class InMemoryOfferRepository:
         self._rows[id] = dataclasses.replace(offer, redeemed_at=now, sealed_code=None)
         return True
 
+    async def redeem_by_code(self, tenant_id: str, code_hash: bytes, now: datetime) -> PreAuthorizedOffer | None:
+        """Redeem an offer without transaction code by its code."""
+        offer = await self.find_by_code_hash(tenant_id, code_hash)
+        if offer is None or offer.tx_code_hash is not None or not offer.is_redeemable(now):
+            return None
+        self._rows[offer.id] = dataclasses.replace(offer, redeemed_at=now, sealed_code=None)
+        return offer
+
     async def revoke(self, tenant_id: str, id: str, now: datetime) -> bool:
         """Revoke an unredeemed offer."""
         offer = await self.get(tenant_id, id)

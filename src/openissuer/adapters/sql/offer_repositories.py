@@ -6,6 +6,7 @@ processes racing for the same code or nonce exactly one sees a row come back (DE
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Any
 
@@ -187,6 +188,27 @@ class SqlOfferRepository:
             .returning(offers.c.id)
         )
         return (await self._conn.execute(query)).first() is not None
+
+    async def redeem_by_code(self, tenant_id: str, code_hash: bytes, now: datetime) -> PreAuthorizedOffer | None:
+        """Redeem an offer without transaction code by its code, in one statement."""
+        query = (
+            update(offers)
+            .where(
+                offers.c.tenant_id == tenant_id,
+                offers.c.code_hash == code_hash,
+                offers.c.tx_code_hash.is_(None),
+                offers.c.redeemed_at.is_(None),
+                offers.c.revoked_at.is_(None),
+                offers.c.locked.is_(False),
+                offers.c.expires_at > to_db_time(now),
+            )
+            .values(redeemed_at=to_db_time(now), sealed_code=None)
+            .returning(*offers.c)
+        )
+        row = (await self._conn.execute(query)).first()
+        if row is None:
+            return None
+        return dataclasses.replace(_offer_from_row(row), redeemed_at=None)
 
     async def revoke(self, tenant_id: str, id: str, now: datetime) -> bool:
         """Revoke an unredeemed offer; the sealed code is wiped."""

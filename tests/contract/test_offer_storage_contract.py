@@ -1,0 +1,105 @@
+"""The storage contract for offers, grants and nonces: single-use rules hold on memory, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from openissuer.domain.ids import new_id
+from openissuer.domain.offers import PreAuthorizedOffer
+from openissuer.domain.tenants import Tenant
+from openissuer.ports.uow import UnitOfWork
+
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+Factory = Callable[[], UnitOfWork]
+
+
+async def tenant(uow_factory: Factory) -> str:
+    t = Tenant(id=new_id(), name="t", created_at=T0)
+    async with uow_factory() as uow:
+        await uow.tenants.add(t)
+        await uow.commit()
+    return t.id
+
+
+def offer(tenant_id: str, *, tx: bool = False) -> PreAuthorizedOffer:
+    return PreAuthorizedOffer(
+        id=new_id(),
+        tenant_id=tenant_id,
+        user_id=new_id(),
+        credential_configuration_ids=("c",),
+        claims={"a": 1},
+        code_hash=new_id().encode()[:32].ljust(32, b"x"),
+        sealed_code=b"sealed",
+        by_reference=False,
+        expires_at=T0 + timedelta(minutes=5),
+        created_at=T0,
+        tx_code_hash=b"t" * 32 if tx else None,
+    )
+
+
+async def test_redeem_by_code_once(uow_factory: Factory) -> None:
+    tid = await tenant(uow_factory)
+    plain, with_tx = offer(tid), offer(tid, tx=True)
+    async with uow_factory() as uow:
+        await uow.offers.add(plain)
+        await uow.offers.add(with_tx)
+        await uow.commit()
+    async with uow_factory() as uow:
+        redeemed = await uow.offers.redeem_by_code(tid, plain.code_hash, T0)
+        assert redeemed is not None and redeemed.id == plain.id and redeemed.claims == {"a": 1}
+        assert await uow.offers.redeem_by_code(tid, with_tx.code_hash, T0) is None  # needs its transaction code
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.offers.redeem_by_code(tid, plain.code_hash, T0) is None
+        stored = await uow.offers.get(tid, plain.id)
+    assert stored is not None and stored.redeemed_at == T0 and stored.sealed_code is None
+
+
+async def test_redeem_by_code_respects_expiry_and_tenant(uow_factory: Factory) -> None:
+    tid, other = await tenant(uow_factory), await tenant(uow_factory)
+    item = offer(tid)
+    async with uow_factory() as uow:
+        await uow.offers.add(item)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.offers.redeem_by_code(other, item.code_hash, T0) is None
+        assert await uow.offers.redeem_by_code(tid, item.code_hash, T0 + timedelta(minutes=5)) is None
+    async with uow_factory() as uow:  # a rolled-back redemption leaves the offer redeemable
+        assert await uow.offers.redeem_by_code(tid, item.code_hash, T0) is not None
+    async with uow_factory() as uow:
+        assert await uow.offers.redeem_by_code(tid, item.code_hash, T0) is not None
+
+
+async def test_failed_tx_codes_lock_at_the_limit(uow_factory: Factory) -> None:
+    tid = await tenant(uow_factory)
+    item = offer(tid, tx=True)
+    async with uow_factory() as uow:
+        await uow.offers.add(item)
+        await uow.commit()
+    for expected in (1, 2, 3):
+        async with uow_factory() as uow:
+            assert await uow.offers.record_failed_tx_code(tid, item.id, 3) == expected
+            await uow.commit()
+    async with uow_factory() as uow:
+        stored = await uow.offers.get(tid, item.id)
+        assert stored is not None and stored.locked
+        assert await uow.offers.redeem(tid, item.id, T0) is False
+
+
+async def test_nonces_are_single_use_and_expire(uow_factory: Factory) -> None:
+    tid = await tenant(uow_factory)
+    fresh, stale = new_id().encode()[:32], new_id().encode()[:32]
+    async with uow_factory() as uow:
+        await uow.nonces.add(tid, fresh, expires_at=T0 + timedelta(minutes=5), created_at=T0)
+        await uow.nonces.add(tid, stale, expires_at=T0, created_at=T0)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.nonces.consume(tid, fresh, T0) is True
+        assert await uow.nonces.consume(tid, fresh, T0) is False
+        assert await uow.nonces.consume(tid, stale, T0) is False
+        assert await uow.nonces.consume(tid, b"unknown-nonce-hash-0000000000000", T0) is False
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.nonces.purge_expired(T0 + timedelta(seconds=1)) >= 1
+        await uow.commit()
