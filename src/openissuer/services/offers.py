@@ -6,7 +6,7 @@ import base64
 import hmac
 import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from openissuer.domain.api_clients import ManagementPrincipal
@@ -116,7 +116,8 @@ class OfferService:
             await uow.commit()
         return CreatedOffer(offer=offer, uri=self._uri(offer, code), tx_code=tx_code)
 
-    def _check_shape(self, data: OfferInput, now: Any) -> Any:
+    def _check_shape(self, data: OfferInput, now: datetime) -> datetime:
+        """Check the request's own fields; return when the offer expires."""
         details: list[ErrorDetail] = []
         if not data.configuration_ids:
             details.append(ErrorDetail("body", "credentials", "must name at least one credential configuration"))

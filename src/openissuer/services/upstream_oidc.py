@@ -11,7 +11,7 @@ import base64
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import quote_plus
 
 from openissuer.crypto.jwks import UnknownKeyError, verify_jwt_with_jwks
@@ -23,6 +23,7 @@ from openissuer.ports.http import HttpFetcher, OutboundRequestError
 from openissuer.protocol.id_token import IdTokenError, verify_id_token_claims
 
 log = logging.getLogger("openissuer.upstream_oidc")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,8 @@ class ProviderMetadata:
 
 
 @dataclass
-class _Cached:
-    value: Any
+class _Cached(Generic[T]):
+    value: T
     fetched_at: datetime
 
 
@@ -56,14 +57,14 @@ class UpstreamOidcClient:
         self._clock = clock
         self._ttl = cache_ttl
         self._cooldown = jwks_cooldown
-        self._discovery: dict[str, _Cached] = {}
-        self._jwks: dict[str, _Cached] = {}
+        self._discovery: dict[str, _Cached[ProviderMetadata]] = {}
+        self._jwks: dict[str, _Cached[dict[str, Any]]] = {}
 
     async def metadata(self, provider_url: str) -> ProviderMetadata:
         """Return the provider's discovery document (OpenID Connect Discovery 1.0 §4), cached."""
         cached = self._discovery.get(provider_url)
         if cached is not None and self._clock.now() - cached.fetched_at < self._ttl:
-            return cached.value  # type: ignore[no-any-return]
+            return cached.value
         document = await self._get_json(f"{provider_url.rstrip('/')}/.well-known/openid-configuration", "discovery")
         try:
             metadata = ProviderMetadata(
@@ -149,7 +150,7 @@ class UpstreamOidcClient:
         cached = self._jwks.get(jwks_uri)
         fresh = cached is not None and self._clock.now() - cached.fetched_at < self._ttl
         if cached is not None and fresh and not refresh:
-            return cached.value  # type: ignore[no-any-return]
+            return cached.value
         jwks = await self._get_json(jwks_uri, "key set")
         if not isinstance(jwks.get("keys"), list):
             raise IdentityProviderError("The identity provider's key set is malformed")
