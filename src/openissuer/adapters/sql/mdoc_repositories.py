@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -18,6 +18,21 @@ from openissuer.domain.mdoc import Branding, MobileCredentialConfiguration
 from openissuer.domain.pages import Page, PageKey
 from openissuer.domain.pki import CertificateData, DocumentSigner, Iaca
 from openissuer.errors import ConflictError, ErrorDetail
+
+# Statements of the credential hot path, built once (see offer_repositories.py).
+_GET_CONFIGURATION = select(mobile_configurations).where(
+    mobile_configurations.c.tenant_id == bindparam("tenant"), mobile_configurations.c.id == bindparam("id")
+)
+_ACTIVE_IACAS = (
+    select(iacas)
+    .where(iacas.c.tenant_id == bindparam("tenant"), iacas.c.active.is_(True))
+    .order_by(iacas.c.created_at.desc(), iacas.c.id.desc())
+)
+_SIGNERS_OF_IACA = (
+    select(document_signers)
+    .where(document_signers.c.tenant_id == bindparam("tenant"), document_signers.c.iaca_id == bindparam("iaca"))
+    .order_by(document_signers.c.created_at.desc(), document_signers.c.id.desc())
+)
 
 
 def _doctype_conflict(doctype: str) -> ConflictError:
@@ -81,8 +96,7 @@ class SqlMobileConfigurationRepository:
 
     async def get(self, tenant_id: str, id: str) -> MobileCredentialConfiguration | None:
         """Return the tenant's configuration or None."""
-        t = mobile_configurations
-        row = (await self._conn.execute(select(t).where(t.c.tenant_id == tenant_id, t.c.id == id))).first()
+        row = (await self._conn.execute(_GET_CONFIGURATION, {"tenant": tenant_id, "id": id})).first()
         return None if row is None else _configuration_from_row(row)
 
     async def list(
@@ -183,12 +197,8 @@ class SqlIacaRepository:
 
     async def list_active(self, tenant_id: str) -> Sequence[Iaca]:
         """Return the tenant's active IACAs, newest first."""
-        query = (
-            select(iacas)
-            .where(iacas.c.tenant_id == tenant_id, iacas.c.active.is_(True))
-            .order_by(iacas.c.created_at.desc(), iacas.c.id.desc())
-        )
-        return [_iaca_from_row(row) for row in (await self._conn.execute(query)).all()]
+        rows = (await self._conn.execute(_ACTIVE_IACAS, {"tenant": tenant_id})).all()
+        return [_iaca_from_row(row) for row in rows]
 
     async def count(self, tenant_id: str) -> int:
         """Return how many IACAs the tenant has."""
@@ -250,13 +260,8 @@ class SqlDocumentSignerRepository:
 
     async def list_for_iaca(self, tenant_id: str, iaca_id: str) -> Sequence[DocumentSigner]:
         """Return the IACA's signers, newest first."""
-        t = document_signers
-        query = (
-            select(t)
-            .where(t.c.tenant_id == tenant_id, t.c.iaca_id == iaca_id)
-            .order_by(t.c.created_at.desc(), t.c.id.desc())
-        )
-        return [_signer_from_row(row) for row in (await self._conn.execute(query)).all()]
+        rows = (await self._conn.execute(_SIGNERS_OF_IACA, {"tenant": tenant_id, "iaca": iaca_id})).all()
+        return [_signer_from_row(row) for row in rows]
 
 
 def _record_from_row(row: Any) -> IssuedCredentialRecord:

@@ -10,8 +10,8 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openissuer.adapters.sql.rows import as_utc, to_db_time
@@ -28,6 +28,49 @@ from openissuer.domain.users import User
 
 def _opt_time(value: datetime | None) -> datetime | None:
     return None if value is None else as_utc(value)
+
+
+# Hot-path statements are built once: SQLAlchemy then reuses their cache keys and compiled forms (building a
+# statement and its cache key costs ~30 µs per call; a prebuilt one ~0.3 µs).
+_REDEEM_BY_CODE = (
+    update(offers)
+    .where(
+        offers.c.tenant_id == bindparam("tenant"),
+        offers.c.code_hash == bindparam("p_code_hash"),
+        offers.c.tx_code_hash.is_(None),
+        offers.c.redeemed_at.is_(None),
+        offers.c.revoked_at.is_(None),
+        offers.c.locked.is_(False),
+        offers.c.expires_at > bindparam("now"),
+    )
+    .values(redeemed_at=bindparam("now"), sealed_code=None)
+    .returning(*offers.c)
+)
+_MARK_CLAIMED = (
+    update(offers)
+    .where(offers.c.tenant_id == bindparam("tenant"), offers.c.id == bindparam("p_id"), offers.c.claimed_at.is_(None))
+    .values(claimed_at=bindparam("now"))
+)
+_GRANT_CONTEXT = (
+    select(access_grants, users.c.claims.label("user_claims"))
+    .outerjoin(users, (users.c.id == access_grants.c.user_id) & (users.c.tenant_id == access_grants.c.tenant_id))
+    .where(access_grants.c.token_hash == bindparam("token_hash"))
+)
+_CONSUME_NONCE = (
+    update(nonces)
+    .where(
+        nonces.c.nonce_hash == bindparam("p_nonce_hash"),
+        nonces.c.tenant_id == bindparam("tenant"),
+        nonces.c.consumed_at.is_(None),
+        nonces.c.expires_at > bindparam("now"),
+    )
+    .values(consumed_at=bindparam("now"))
+    .returning(nonces.c.nonce_hash)
+)
+_INSERT_IF_ABSENT = {
+    name: dialect.insert(grant_issuances).on_conflict_do_nothing().returning(grant_issuances.c.token_hash)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 
 def _user_from_row(row: Any) -> User:
@@ -191,21 +234,8 @@ class SqlOfferRepository:
 
     async def redeem_by_code(self, tenant_id: str, code_hash: bytes, now: datetime) -> PreAuthorizedOffer | None:
         """Redeem an offer without transaction code by its code, in one statement."""
-        query = (
-            update(offers)
-            .where(
-                offers.c.tenant_id == tenant_id,
-                offers.c.code_hash == code_hash,
-                offers.c.tx_code_hash.is_(None),
-                offers.c.redeemed_at.is_(None),
-                offers.c.revoked_at.is_(None),
-                offers.c.locked.is_(False),
-                offers.c.expires_at > to_db_time(now),
-            )
-            .values(redeemed_at=to_db_time(now), sealed_code=None)
-            .returning(*offers.c)
-        )
-        row = (await self._conn.execute(query)).first()
+        parameters = {"tenant": tenant_id, "p_code_hash": code_hash, "now": to_db_time(now)}
+        row = (await self._conn.execute(_REDEEM_BY_CODE, parameters)).first()
         if row is None:
             return None
         return dataclasses.replace(_offer_from_row(row), redeemed_at=None)
@@ -227,11 +257,7 @@ class SqlOfferRepository:
 
     async def mark_claimed(self, tenant_id: str, id: str, now: datetime) -> None:
         """Set ``claimed_at`` the first time credentials are issued for the offer."""
-        await self._conn.execute(
-            update(offers)
-            .where(offers.c.tenant_id == tenant_id, offers.c.id == id, offers.c.claimed_at.is_(None))
-            .values(claimed_at=to_db_time(now))
-        )
+        await self._conn.execute(_MARK_CLAIMED, {"tenant": tenant_id, "p_id": id, "now": to_db_time(now)})
 
 
 class SqlAccessGrantRepository:
@@ -262,13 +288,7 @@ class SqlAccessGrantRepository:
 
     async def get_context(self, token_hash: bytes) -> IssuanceContext | None:
         """Return the grant with the user's persisted claims in one query."""
-        g = access_grants
-        query = (
-            select(g, users.c.claims.label("user_claims"))
-            .outerjoin(users, (users.c.id == g.c.user_id) & (users.c.tenant_id == g.c.tenant_id))
-            .where(g.c.token_hash == token_hash)
-        )
-        row = (await self._conn.execute(query)).first()
+        row = (await self._conn.execute(_GRANT_CONTEXT, {"token_hash": token_hash})).first()
         if row is None:
             return None
         grant = AccessGrant(
@@ -299,18 +319,17 @@ class SqlAccessGrantRepository:
         return int((await self._conn.execute(query)).rowcount or 0)
 
     async def record_issuance(self, token_hash: bytes, configuration_id: str, now: datetime) -> bool:
-        """Insert the issuance marker; a duplicate means the credentials were already issued."""
+        """Insert the issuance marker; a duplicate means the credentials were already issued.
+
+        ``INSERT … ON CONFLICT DO NOTHING RETURNING`` (PostgreSQL and SQLite alike): no savepoint needed.
+        """
         values = {
             "token_hash": token_hash,
             "credential_configuration_id": configuration_id,
             "created_at": to_db_time(now),
         }
-        try:
-            async with self._conn.begin_nested():
-                await self._conn.execute(insert(grant_issuances).values(values))
-        except IntegrityError:
-            return False
-        return True
+        statement = _INSERT_IF_ABSENT[self._conn.dialect.name]
+        return (await self._conn.execute(statement, values)).first() is not None
 
 
 class SqlNonceRepository:
@@ -332,18 +351,8 @@ class SqlNonceRepository:
 
     async def consume(self, tenant_id: str, nonce_hash: bytes, now: datetime) -> bool:
         """Use the nonce up if it is unused and unexpired."""
-        query = (
-            update(nonces)
-            .where(
-                nonces.c.nonce_hash == nonce_hash,
-                nonces.c.tenant_id == tenant_id,
-                nonces.c.consumed_at.is_(None),
-                nonces.c.expires_at > to_db_time(now),
-            )
-            .values(consumed_at=to_db_time(now))
-            .returning(nonces.c.nonce_hash)
-        )
-        return (await self._conn.execute(query)).first() is not None
+        parameters = {"p_nonce_hash": nonce_hash, "tenant": tenant_id, "now": to_db_time(now)}
+        return (await self._conn.execute(_CONSUME_NONCE, parameters)).first() is not None
 
     async def purge_expired(self, now: datetime) -> int:
         """Delete expired nonces."""
