@@ -96,7 +96,7 @@ class OfferService:
         tx_code = None if data.tx_code is None else generate_tx_code(data.tx_code, secrets.randbelow)
         by_reference = self._by_reference if data.by_reference is None else data.by_reference
         async with self._uow() as uow:
-            await self._check_references(uow, principal.tenant_id, data)
+            await self._check_references(uow, principal.tenant_id, data.configuration_ids, data.user_id)
             user_id = await self._persist_user(uow, principal.tenant_id, data)
             offer = PreAuthorizedOffer(
                 id=id,
@@ -148,17 +148,20 @@ class OfferService:
             raise ValidationError("Validation Error", details=details)
         return now + ttl
 
-    async def _check_references(self, uow: UnitOfWork, tenant_id: str, data: OfferInput) -> None:
+    async def _check_references(
+        self, uow: UnitOfWork, tenant_id: str, configuration_ids: list[str], user_id: str | None = None
+    ) -> None:
+        """Every configuration (and the user, when given) must exist in the tenant."""
         details = []
-        for index, configuration_id in enumerate(data.configuration_ids):
+        for index, configuration_id in enumerate(configuration_ids):
             if await uow.mobile_configurations.get(tenant_id, configuration_id) is None:
                 details.append(
                     ErrorDetail(
                         "body", f"credentials.{index}", "no credential configuration with this id", configuration_id
                     )
                 )
-        if data.user_id is not None and await uow.users.get(tenant_id, data.user_id) is None:
-            details.append(ErrorDetail("body", "userId", "no user with this id", data.user_id))
+        if user_id is not None and await uow.users.get(tenant_id, user_id) is None:
+            details.append(ErrorDetail("body", "userId", "no user with this id", user_id))
         if details:
             raise ValidationError("Validation Error", details=details)
 
@@ -212,7 +215,7 @@ class OfferService:
             created_at=self._clock.now(),
         )
         async with self._uow() as uow:
-            await self._check_references(uow, principal.tenant_id, OfferInput(configuration_ids=configuration_ids))
+            await self._check_references(uow, principal.tenant_id, configuration_ids)
             await uow.authorization.add_offer(offer)
             await uow.commit()
         return create_offer_uri_by_value(
