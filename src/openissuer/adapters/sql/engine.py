@@ -66,7 +66,14 @@ def create_async_db_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """Create the serving engine; SQLite connections get WAL mode, a busy timeout and foreign keys."""
     target = async_url(url)
     if is_sqlite(target):
-        engine = create_async_engine(target, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        # Every aiosqlite connection has a thread; a pool as large as PostgreSQL's avoids opening and closing
+        # connections (and threads) under load.
+        engine = create_async_engine(
+            target,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            pool_size=pool_size,
+            max_overflow=pool_size,
+        )
         _listen_sqlite(engine.sync_engine)
         return engine
     # No pre-ping: it costs a round trip per unit of work. A connection found dead is invalidated by SQLAlchemy
