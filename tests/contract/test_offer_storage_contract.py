@@ -103,3 +103,35 @@ async def test_nonces_are_single_use_and_expire(uow_factory: Factory) -> None:
     async with uow_factory() as uow:
         assert await uow.nonces.purge_expired(T0 + timedelta(seconds=1)) >= 1
         await uow.commit()
+
+
+async def test_one_user_per_provider_and_subject(uow_factory: Factory) -> None:
+    import pytest
+
+    from openissuer.domain.users import User
+    from openissuer.errors import ConflictError
+
+    tid = await tenant(uow_factory)
+
+    def user(subject: str | None) -> User:
+        return User(
+            id=new_id(),
+            tenant_id=tid,
+            claims={},
+            created_at=T0,
+            updated_at=T0,
+            authentication_provider_id="p" if subject else None,
+            subject_id=subject,
+        )
+
+    first = user("alice")
+    async with uow_factory() as uow:
+        await uow.users.add(first)
+        await uow.users.add(user(None))
+        await uow.users.add(user(None))  # users without a provider never clash
+        with pytest.raises(ConflictError):
+            await uow.users.add(user("alice"))
+        await uow.commit()  # the failed insert did not poison the transaction
+    async with uow_factory() as uow:
+        assert await uow.users.find_by_subject(tid, "p", "alice") == first
+        assert await uow.users.find_by_subject(tid, "p", "bob") is None

@@ -114,7 +114,7 @@ class IssuedCredentialRepository(Protocol):
 
 class UserRepository(Protocol):
     async def add(self, user: User) -> None:
-        """Store a new user."""
+        """Store a new user; ``ConflictError`` when one exists for the same provider and subject."""
 
     async def get(self, tenant_id: str, id: str) -> User | None:
         """Return the tenant's user or None."""

@@ -22,6 +22,7 @@ from openissuer.domain.users import User
 from openissuer.errors import (
     AccessDeniedError,
     AuthorizationPageError,
+    ConflictError,
     IdentityProviderError,
     InvalidClientError,
     InvalidRequestError,
@@ -326,8 +327,15 @@ class AuthorizationService:
                 authentication_provider_id=provider.id,
                 subject_id=subject,
             )
-            await uow.users.add(user)
-        elif persisted:
+            try:
+                await uow.users.add(user)
+                return user
+            except ConflictError:  # the same holder signed in twice at once: the other sign-in created the user
+                found = await uow.users.find_by_subject(provider.tenant_id, provider.id, subject)
+                if found is None:
+                    raise
+                user = found
+        if persisted:
             await uow.users.update_claims(provider.tenant_id, user.id, {**user.claims, **persisted}, now)
         return user
 

@@ -9,6 +9,7 @@ from typing import Any
 from openissuer.adapters.memory.store import MemoryState, StoredNonce
 from openissuer.domain.offers import AccessGrant, IssuanceContext, PreAuthorizedOffer
 from openissuer.domain.users import User
+from openissuer.errors import ConflictError, ErrorDetail
 
 
 class InMemoryUserRepository:
@@ -16,7 +17,14 @@ class InMemoryUserRepository:
         self._rows = state.users
 
     async def add(self, user: User) -> None:
-        """Store a user."""
+        """Store a user; a second user for the same provider and subject is a ConflictError."""
+        if user.subject_id is not None and user.authentication_provider_id is not None:
+            existing = await self.find_by_subject(user.tenant_id, user.authentication_provider_id, user.subject_id)
+            if existing is not None:
+                raise ConflictError(
+                    "A user for this subject already exists",
+                    details=[ErrorDetail("body", "subjectId", "already exists", user.subject_id)],
+                )
         self._rows[user.id] = user
 
     async def get(self, tenant_id: str, id: str) -> User | None:

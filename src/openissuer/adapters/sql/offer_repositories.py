@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openissuer.adapters.sql.rows import as_utc, to_db_time
@@ -24,6 +25,7 @@ from openissuer.domain.offers import (
     TxCodeInputMode,
 )
 from openissuer.domain.users import User
+from openissuer.errors import ConflictError, ErrorDetail
 
 
 def _opt_time(value: datetime | None) -> datetime | None:
@@ -92,18 +94,24 @@ class SqlUserRepository:
         self._conn = connection
 
     async def add(self, user: User) -> None:
-        """Insert a user."""
-        await self._conn.execute(
-            insert(users).values(
-                id=user.id,
-                tenant_id=user.tenant_id,
-                claims=user.claims,
-                created_at=to_db_time(user.created_at),
-                updated_at=to_db_time(user.updated_at),
-                authentication_provider_id=user.authentication_provider_id,
-                subject_id=user.subject_id,
-            )
+        """Insert a user; a second user for the same provider and subject is a ConflictError."""
+        statement = insert(users).values(
+            id=user.id,
+            tenant_id=user.tenant_id,
+            claims=user.claims,
+            created_at=to_db_time(user.created_at),
+            updated_at=to_db_time(user.updated_at),
+            authentication_provider_id=user.authentication_provider_id,
+            subject_id=user.subject_id,
         )
+        try:
+            async with self._conn.begin_nested():
+                await self._conn.execute(statement)
+        except IntegrityError as exc:
+            raise ConflictError(
+                "A user for this subject already exists",
+                details=[ErrorDetail("body", "subjectId", "already exists", user.subject_id)],
+            ) from exc
 
     async def get(self, tenant_id: str, id: str) -> User | None:
         """Return the tenant's user or None."""
