@@ -123,8 +123,3 @@ def decode_master_key(encoded: str) -> bytes:
     if len(raw) != 32:
         raise ValueError("OPENISSUER_MASTER_KEY must encode exactly 32 bytes")
     return raw
-
-
-def generate_master_key() -> str:
-    """Return a new random master key, base64url-encoded, for an operator to store."""
-    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")

@@ -19,12 +19,6 @@ class UnknownKeyError(JwsError):
     """The token names a key (``kid``) the key set does not hold: refresh the set, then give up."""
 
 
-def read_key_id(token: str) -> str | None:
-    """Return the ``kid`` of a compact JWS header (None when absent); JwsError when it is not a JWS."""
-    kid = parse_compact_jws(token).header.get("kid")
-    return kid if isinstance(kid, str) else None
-
-
 def verify_jwt_with_jwks(
     token: str, jwks: Mapping[str, Any], *, algorithms: tuple[str, ...] = ID_TOKEN_ALGS
 ) -> dict[str, Any]:

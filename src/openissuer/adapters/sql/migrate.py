@@ -56,16 +56,6 @@ def _ensure_sqlite_directory(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def current_revision_sync(url: str) -> str | None:
-    """Return the database's current schema revision, or None when it has never been migrated."""
-    engine = create_sync_db_engine(url)
-    try:
-        with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
-    finally:
-        engine.dispose()
-
-
 async def current_revision(connection: AsyncConnection) -> str | None:
     """Return the current schema revision over an async connection."""
     return await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
