@@ -82,8 +82,8 @@ async def uow_factory(database_url: str) -> AsyncIterator[object]:
 
     if database_url == "memory://":
         store = InMemoryStore()
-        yield lambda: InMemoryUnitOfWork(store)
+        yield lambda read_only=False: InMemoryUnitOfWork(store, read_only=read_only)
         return
     engine = create_async_db_engine(database_url, pool_size=2)
-    yield lambda: SqlUnitOfWork(engine)
+    yield lambda read_only=False: SqlUnitOfWork(engine, read_only=read_only)
     await engine.dispose()

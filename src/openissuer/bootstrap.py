@@ -91,14 +91,14 @@ def _storage(url: str) -> tuple[UnitOfWorkFactory, StorageHealth, Callable[[], A
     if url == MEMORY_DATABASE_URL:
         store = InMemoryStore()
 
-        def memory_uow() -> UnitOfWork:
-            return InMemoryUnitOfWork(store)
+        def memory_uow(*, read_only: bool = False) -> UnitOfWork:
+            return InMemoryUnitOfWork(store, read_only=read_only)
 
         return memory_uow, InMemoryStorageHealth(), _nothing
     engine = create_async_db_engine(url)
 
-    def sql_uow() -> UnitOfWork:
-        return SqlUnitOfWork(engine)
+    def sql_uow(*, read_only: bool = False) -> UnitOfWork:
+        return SqlUnitOfWork(engine, read_only=read_only)
 
     return sql_uow, SqlStorageHealth(engine, head_revision()), engine.dispose
 

@@ -189,3 +189,20 @@ async def test_timestamps_keep_microseconds_and_utc(uow_factory: Callable[[], Un
     assert stored is not None
     assert stored.created_at == created
     assert stored.created_at.utcoffset() == timedelta(0)
+
+
+async def test_read_only_units_see_committed_data(uow_factory: Callable[..., UnitOfWork]) -> None:
+    tenant = await make_tenant(uow_factory)
+    client = make_client(tenant.id)
+    async with uow_factory() as uow:
+        await uow.api_clients.add(client)
+        await uow.commit()
+    async with uow_factory(read_only=True) as reader:
+        assert await reader.api_clients.get(tenant.id, client.id) == client
+        # a writer is not blocked by an open read-only unit (SQLite: no write lock is held)
+        other = make_client(tenant.id)
+        async with uow_factory() as writer:
+            await writer.api_clients.add(other)
+            await writer.commit()
+    async with uow_factory(read_only=True) as reader:
+        assert await reader.api_clients.get(tenant.id, other.id) == other

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -77,7 +76,12 @@ class UnitOfWork(Protocol):
     async def commit(self) -> None: ...
 
 
-UnitOfWorkFactory = Callable[[], UnitOfWork]
+class UnitOfWorkFactory(Protocol):
+    """Open a unit of work. ``read_only=True`` promises no writes: storage may then skip the transaction
+    (no BEGIN/COMMIT round trips on PostgreSQL, no write lock on SQLite); reads are not isolated from each other.
+    """
+
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork: ...
 
 
 class StorageHealth(Protocol):

@@ -79,7 +79,7 @@ class ApiClientService:
 
     async def list_clients(self, tenant_id: str, *, limit: int, after: PageKey | None) -> Page[ApiClient]:
         """Return one page of a tenant's clients."""
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.api_clients.list(tenant_id, limit=limit, after=after)
 
     async def list_as(self, principal: ManagementPrincipal, *, limit: int, after: PageKey | None) -> Page[ApiClient]:
@@ -90,7 +90,7 @@ class ApiClientService:
     async def get_as(self, principal: ManagementPrincipal, id: str) -> ApiClient:
         """Return one of the caller's tenant's clients; another tenant's is NotFound."""
         authorize(principal, READERS)
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             client = await uow.api_clients.get(principal.tenant_id, id)
         if client is None:
             raise NotFoundError.for_id(id)
@@ -112,7 +112,7 @@ class ApiClientService:
 
     async def find_by_client_id(self, client_id: str) -> ApiClient | None:
         """Return the client with this public ``client_id`` (any tenant)."""
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.api_clients.get_by_client_id(client_id)
 
     async def ensure_bootstrap_client(self, client_id: str, client_secret: str) -> bool:

@@ -154,7 +154,7 @@ class AuthenticationProviderService:
     async def get_as(self, principal: ManagementPrincipal, id: str) -> AuthenticationProvider:
         """Return the tenant's provider."""
         authorize(principal, READERS_AND_ISSUERS)
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             provider = await uow.authentication_providers.get(principal.tenant_id, id)
         if provider is None:
             raise NotFoundError.for_id(id)
@@ -163,7 +163,7 @@ class AuthenticationProviderService:
     async def list_as(self, principal: ManagementPrincipal) -> list[AuthenticationProvider]:
         """Return the tenant's providers (zero or one)."""
         authorize(principal, READERS_AND_ISSUERS)
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             provider = await uow.authentication_providers.get_for_tenant(principal.tenant_id)
         return [] if provider is None else [provider]
 
@@ -178,7 +178,7 @@ class AuthenticationProviderService:
 
     async def for_tenant(self, tenant_id: str) -> AuthenticationProvider | None:
         """Return the tenant's provider, if configured."""
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.authentication_providers.get_for_tenant(tenant_id)
 
 

@@ -116,7 +116,7 @@ class AuthorizationService:
         """RFC 9126 §2: validate the request now and return ``{request_uri, expires_in}`` (single use, 60 s)."""
         if "request_uri" in params:
             raise InvalidRequestError("request_uri must not be pushed")
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             registered = await self._registered_redirect_uris(uow, tenant_id, params.get("client_id"))
         verify_redirect_uri(params.get("redirect_uri"), registered)
         self._validate_rest(params, scopes)
@@ -148,7 +148,7 @@ class AuthorizationService:
         Raises AuthorizationPageError when the request cannot be answered by redirect (RFC 6749 §4.1.2.1).
         """
         params = await self._resolve_pushed(query, tenant_id)
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             try:
                 registered = await self._registered_redirect_uris(uow, tenant_id, params.get("client_id"))
                 redirect_uri = verify_redirect_uri(params.get("redirect_uri"), registered)
@@ -238,7 +238,7 @@ class AuthorizationService:
     async def complete(self, query: dict[str, str], tenant_id: str = DEFAULT_TENANT_ID) -> str:
         """Handle the identity provider's callback; return the wallet redirect with the authorization code."""
         state = query.get("state")
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             session = None if not state else await uow.authorization.find_session(tenant_id, hash_secret(state))
             provider = await uow.authentication_providers.get_for_tenant(tenant_id)
         now = self._clock.now()

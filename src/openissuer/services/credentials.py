@@ -58,7 +58,7 @@ class CredentialService:
         """Return the live grant of a bearer token; RFC 6750 ``invalid_token`` (401) otherwise."""
         if not access_token:
             raise InvalidTokenError("An access token is required", headers={"WWW-Authenticate": "Bearer"})
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             context = await uow.access_grants.get_context(hash_secret(access_token))
         now = self._clock.now()
         if context is None or context.grant.revoked_at is not None or now >= context.grant.expires_at:

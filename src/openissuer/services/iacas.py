@@ -149,7 +149,7 @@ class IacaService:
     async def get_as(self, principal: ManagementPrincipal, id: str) -> Iaca:
         """Return one of the caller's tenant's IACAs."""
         authorize(principal, READERS_AND_ISSUERS)
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             iaca = await uow.iacas.get(principal.tenant_id, id)
         if iaca is None:
             raise NotFoundError.for_id(id)
@@ -158,7 +158,7 @@ class IacaService:
     async def list_as(self, principal: ManagementPrincipal, *, limit: int, after: PageKey | None) -> Page[Iaca]:
         """List the caller's tenant's IACAs."""
         authorize(principal, READERS_AND_ISSUERS)
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.iacas.list(principal.tenant_id, limit=limit, after=after)
 
     async def delete_as(self, principal: ManagementPrincipal, id: str) -> None:
@@ -178,12 +178,12 @@ class IacaService:
 
     async def list_active(self, tenant_id: str) -> list[Iaca]:
         """Return the tenant's active IACAs (the public ``mdoc_iacas_uri`` list)."""
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return list(await uow.iacas.list_active(tenant_id))
 
     async def crl(self, tenant_id: str, id: str) -> bytes:
         """Return the IACA's CRL (DER), signed now, listing its revoked document signers."""
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             iaca = await uow.iacas.get(tenant_id, id)
             signers = await uow.document_signers.list_for_iaca(tenant_id, id) if iaca else []
         if iaca is None:

@@ -42,7 +42,7 @@ class ManagementAuthService:
 
     async def issue_token(self, client_id: str, client_secret: str) -> ManagementToken:
         """Authenticate the client (RFC 6749 §4.4) and return a bearer token for its tenant and roles."""
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             client = await uow.api_clients.get_by_client_id(client_id)
         matches = verify_secret(client_secret, client.secret_hash if client else _DUMMY_HASH)
         if client is None or not matches:
@@ -74,7 +74,7 @@ class ManagementAuthService:
         exp = claims.get("exp")
         if not isinstance(exp, int) or self._clock.now().timestamp() >= exp:
             raise _unauthorized("Expired bearer token")
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             client = await uow.api_clients.get_by_client_id(str(claims.get("sub")))
         if client is None or client.tenant_id != claims.get("tid"):
             raise _unauthorized("Invalid bearer token")

@@ -146,7 +146,7 @@ class MobileConfigurationService:
     async def get_as(self, principal: ManagementPrincipal, id: str) -> MobileCredentialConfiguration:
         """Return one of the caller's tenant's configurations."""
         authorize(principal, READERS_AND_ISSUERS)
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             configuration = await uow.mobile_configurations.get(principal.tenant_id, id)
         if configuration is None:
             raise NotFoundError.for_id(id)
@@ -157,7 +157,7 @@ class MobileConfigurationService:
     ) -> Page[MobileCredentialConfiguration]:
         """List the caller's tenant's configurations, optionally of one ``type``."""
         authorize(principal, READERS_AND_ISSUERS)
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.mobile_configurations.list(principal.tenant_id, limit=limit, after=after, doctype=doctype)
 
     def credential_configuration_entry(self, configuration: MobileCredentialConfiguration) -> dict[str, Any]:

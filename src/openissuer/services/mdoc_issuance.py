@@ -92,7 +92,7 @@ class MdocIssuanceService:
 
     async def load_configuration(self, tenant_id: str, configuration_id: str) -> MobileCredentialConfiguration:
         """Return the configuration, or raise ``unknown_credential_configuration``."""
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             configuration = await uow.mobile_configurations.get(tenant_id, configuration_id)
         if configuration is None:
             raise UnknownCredentialConfigurationError("Unknown credential configuration")

@@ -39,7 +39,7 @@ class MetadataService:
     async def _entries(self, tenant_id: str) -> dict[str, dict[str, Any]]:
         entries: dict[str, dict[str, Any]] = {}
         after: PageKey | None = None
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             while True:
                 page = await uow.mobile_configurations.list(tenant_id, limit=MAX_PAGE_LIMIT, after=after)
                 for configuration in page.items:
@@ -64,7 +64,7 @@ class MetadataService:
 
     async def authorization_server_metadata(self, tenant_id: str = DEFAULT_TENANT_ID) -> dict[str, Any]:
         """Return the Authorization Server metadata; the Authorization Code flow only once a provider exists."""
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             has_provider = await uow.authentication_providers.get_for_tenant(tenant_id) is not None
         scopes = sorted((await self.scope_map(tenant_id)).by_scope) if has_provider else None
         return create_authorization_server_metadata(self._endpoints, authorization_code_scopes=scopes)

@@ -252,7 +252,7 @@ class OfferService:
         offer_id = reference.partition(".")[0]
         if not hmac.compare_digest(reference.encode(), self._reference(offer_id).encode()):
             return None
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             offer = await uow.offers.get(tenant_id, offer_id)
         if offer is None or offer.sealed_code is None or not offer.is_redeemable(self._clock.now()):
             return None
@@ -261,7 +261,7 @@ class OfferService:
     async def offer_uri_as(self, principal: ManagementPrincipal, id: str) -> str:
         """Return the offer's URI again (for its QR code) while it is redeemable."""
         authorize(principal, ISSUERS)
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             offer = await uow.offers.get(principal.tenant_id, id)
         if offer is None:
             raise NotFoundError.for_id(id)

@@ -75,7 +75,7 @@ class TokenService:
                 if offer is not None:
                     return await self._grant(uow, offer, request, now)
         # Otherwise read, check (transaction code, why the code does not redeem), then redeem by id.
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             offer = await uow.offers.find_by_code_hash(tenant_id, code_hash)
         if offer is None or not offer.is_redeemable(now):
             raise InvalidGrantError(

@@ -112,7 +112,7 @@ class WalletClientService:
     async def get_as(self, principal: ManagementPrincipal, id: str) -> WalletClient:
         """Return one client."""
         authorize(principal, READERS_AND_ISSUERS)
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             client = await uow.wallet_clients.get(principal.tenant_id, id)
         if client is None:
             raise NotFoundError.for_id(id)
@@ -121,7 +121,7 @@ class WalletClientService:
     async def list_as(self, principal: ManagementPrincipal, *, limit: int, after: PageKey | None) -> Page[WalletClient]:
         """List the tenant's clients."""
         authorize(principal, READERS_AND_ISSUERS)
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.wallet_clients.list(principal.tenant_id, limit=limit, after=after)
 
     async def delete_as(self, principal: ManagementPrincipal, id: str) -> None:

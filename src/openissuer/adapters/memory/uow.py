@@ -43,12 +43,14 @@ class InMemoryUnitOfWork:
     wallet_clients: InMemoryWalletClientRepository
     authorization: InMemoryAuthorizationFlowRepository
 
-    def __init__(self, store: InMemoryStore) -> None:
+    def __init__(self, store: InMemoryStore, *, read_only: bool = False) -> None:
         self._store = store
+        self._read_only = read_only
         self._working: MemoryState | None = None
 
     async def __aenter__(self) -> Self:
-        await self._store.lock.acquire()
+        if not self._read_only:  # a read-only unit reads a snapshot and does not wait for writers
+            await self._store.lock.acquire()
         self._begin()
         return self
 
@@ -75,12 +77,15 @@ class InMemoryUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         self._working = None
-        self._store.lock.release()
+        if not self._read_only:
+            self._store.lock.release()
 
     async def commit(self) -> None:
         """Make this unit's changes visible; later changes start from the committed state."""
         if self._working is None:
             raise RuntimeError("commit() outside 'async with'")
+        if self._read_only:
+            return  # nothing to make visible
         self._store.state = self._working
         self._begin()
 

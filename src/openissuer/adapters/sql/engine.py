@@ -50,7 +50,13 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY_OPTION = "openissuer_read_only"
+
+
 def _begin_sqlite(connection: Any) -> None:
+    if connection.get_execution_options().get(READ_ONLY_OPTION):
+        connection.exec_driver_sql("BEGIN")  # reads only: a deferred transaction takes no write lock
+        return
     # IMMEDIATE takes the write lock at BEGIN, waiting up to the busy timeout. A deferred transaction that reads and
     # then writes fails at once ("database is locked") when another connection wrote in between, because SQLite
     # cannot upgrade a stale read snapshot; units of work are short, so serialising them costs little.

@@ -13,6 +13,7 @@ from openissuer.adapters.sql.authorization_repositories import (
     SqlAuthorizationFlowRepository,
     SqlWalletClientRepository,
 )
+from openissuer.adapters.sql.engine import READ_ONLY_OPTION
 from openissuer.adapters.sql.mdoc_repositories import (
     SqlDocumentSignerRepository,
     SqlIacaRepository,
@@ -46,13 +47,21 @@ class SqlUnitOfWork:
     wallet_clients: SqlWalletClientRepository
     authorization: SqlAuthorizationFlowRepository
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
+        self._read_only = read_only
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
         # The transaction begins with the first statement (SQLAlchemy's autobegin), and again after each commit.
+        # A read-only unit takes no write lock on SQLite, and runs in autocommit mode on PostgreSQL (no BEGIN and
+        # ROLLBACK round trips; the isolation level is reset when the connection goes back to the pool).
         self._conn = await self._engine.connect()
+        if self._read_only:
+            if self._engine.dialect.name == "sqlite":
+                await self._conn.execution_options(**{READ_ONLY_OPTION: True})
+            else:
+                await self._conn.execution_options(isolation_level="AUTOCOMMIT")
         self.tenants = SqlTenantRepository(self._conn)
         self.api_clients = SqlApiClientRepository(self._conn)
         self.mobile_configurations = SqlMobileConfigurationRepository(self._conn)
