@@ -34,16 +34,23 @@ def _opt_time(value: datetime | None) -> datetime | None:
 
 # Hot-path statements are built once: SQLAlchemy then reuses their cache keys and compiled forms (building a
 # statement and its cache key costs ~30 µs per call; a prebuilt one ~0.3 µs).
+def _still_redeemable(now: Any) -> tuple[Any, ...]:
+    """The SQL form of ``PreAuthorizedOffer.is_redeemable``: not redeemed, revoked or locked, and unexpired."""
+    return (
+        offers.c.redeemed_at.is_(None),
+        offers.c.revoked_at.is_(None),
+        offers.c.locked.is_(False),
+        offers.c.expires_at > now,
+    )
+
+
 _REDEEM_BY_CODE = (
     update(offers)
     .where(
         offers.c.tenant_id == bindparam("tenant"),
         offers.c.code_hash == bindparam("p_code_hash"),
         offers.c.tx_code_hash.is_(None),
-        offers.c.redeemed_at.is_(None),
-        offers.c.revoked_at.is_(None),
-        offers.c.locked.is_(False),
-        offers.c.expires_at > bindparam("now"),
+        *_still_redeemable(bindparam("now")),
     )
     .values(redeemed_at=bindparam("now"), sealed_code=None)
     .returning(*offers.c)
@@ -227,14 +234,7 @@ class SqlOfferRepository:
         """Redeem the offer if it is still redeemable; the sealed code is wiped with it."""
         query = (
             update(offers)
-            .where(
-                offers.c.tenant_id == tenant_id,
-                offers.c.id == id,
-                offers.c.redeemed_at.is_(None),
-                offers.c.revoked_at.is_(None),
-                offers.c.locked.is_(False),
-                offers.c.expires_at > to_db_time(now),
-            )
+            .where(offers.c.tenant_id == tenant_id, offers.c.id == id, *_still_redeemable(to_db_time(now)))
             .values(redeemed_at=to_db_time(now), sealed_code=None)
             .returning(offers.c.id)
         )
