@@ -6,7 +6,6 @@ arguments (DESIGN.md §4).
 
 from __future__ import annotations
 
-import base64
 import logging
 import os
 import secrets
@@ -15,6 +14,9 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from openissuer.crypto.base64url import decode_base64url, encode_base64url
+from openissuer.crypto.x509 import MAX_DOCUMENT_SIGNER_VALIDITY
 
 CONFIG_FILE_ENV = "OPENISSUER_CONFIG_FILE"
 MASTER_KEY_FILE = "master.key"
@@ -43,10 +45,16 @@ class Settings(BaseSettings):
     auto_migrate: bool = Field(default=True, description="`serve` upgrades the database schema at start.")
     management_token_ttl: int = Field(default=3600, ge=60, le=86400, description="Management token lifetime (s).")
     document_signer_validity_days: int = Field(
-        default=457, ge=1, le=457, description="Validity of managed document signer certificates (days)."
+        default=MAX_DOCUMENT_SIGNER_VALIDITY.days,
+        ge=1,
+        le=MAX_DOCUMENT_SIGNER_VALIDITY.days,
+        description="Validity of managed document signer certificates (days).",
     )
     document_signer_rotation_days: int = Field(
-        default=90, ge=1, le=457, description="A managed document signer older than this is replaced (days)."
+        default=90,
+        ge=1,
+        le=MAX_DOCUMENT_SIGNER_VALIDITY.days,
+        description="A managed document signer older than this is replaced (days).",
     )
     issuer_name: str | None = Field(default=None, description="Issuer display name shown to wallets.")
     offer_default_ttl: int = Field(default=300, ge=10, le=86400, description="Pre-authorized offer lifetime (s).")
@@ -101,7 +109,7 @@ class Settings(BaseSettings):
         if path.exists():
             return decode_master_key(path.read_text().strip())
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        encoded = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+        encoded = encode_base64url(secrets.token_bytes(32))
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(encoded + "\n")
@@ -115,9 +123,9 @@ class Settings(BaseSettings):
 
 def decode_master_key(encoded: str) -> bytes:
     """Decode a base64/base64url master key and check it is 32 bytes."""
-    text = encoded.strip()
+    text = encoded.strip().rstrip("=").replace("+", "-").replace("/", "_")  # base64 or base64url, padded or not
     try:
-        raw = base64.urlsafe_b64decode(text.replace("+", "-").replace("/", "_") + "=" * (-len(text) % 4))
+        raw = decode_base64url(text)
     except ValueError as exc:
         raise ValueError("OPENISSUER_MASTER_KEY is not base64") from exc
     if len(raw) != 32:

@@ -156,6 +156,15 @@ class CredentialRequestDeniedError(OAuthError):
     code = "credential_request_denied"
 
 
+class OAuthNotFoundError(OAuthError):
+    """A wallet-facing resource that does not exist, or no longer: e.g. a ``credential_offer_uri`` after the offer
+    was redeemed, revoked or expired; 404 with an OAuth-shaped body (the caller is a wallet, not an API client).
+    """
+
+    code = "not_found"
+    status = 404
+
+
 class IdentityProviderError(IssuerError):
     """The upstream identity provider failed or answered something unacceptable; shown to the person as a page."""
 

@@ -29,7 +29,7 @@ from openissuer.crypto.x509_signing import sign_certificate, sign_crl
 
 MDL_DOCUMENT_SIGNER_EKU = x509.ObjectIdentifier("1.0.18013.5.1.2")
 MAX_IACA_VALIDITY = timedelta(days=20 * 365 + 5)  # 20 years including leap days
-MAX_DOCUMENT_SIGNER_VALIDITY = timedelta(days=457)
+MAX_DOCUMENT_SIGNER_VALIDITY = timedelta(days=457)  # Table B.3 / reference §8.7
 SERIAL_NUMBER_SIZE = 16  # 127 random bits; ISO 18013-5 asks for at least 63 bits from a CSPRNG, at most 20 octets
 
 RandomBytes = Callable[[int], bytes]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import re
 
+from openissuer.crypto.base64url import encode_base64url
 from openissuer.errors import InvalidGrantError, InvalidRequestError
 
 S256 = "S256"
@@ -18,7 +18,7 @@ _CHALLENGE = re.compile(r"^[A-Za-z0-9\-_]{43}$")
 def create_code_challenge(verifier: str) -> str:
     """Return the S256 challenge of a verifier."""
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+    return encode_base64url(digest)
 
 
 def verify_challenge_parameters(challenge: str | None, method: str | None) -> str:

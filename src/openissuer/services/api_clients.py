@@ -6,7 +6,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from openissuer.crypto.secret_hash import hash_secret
+from openissuer.crypto.secret_hash import hash_client_secret
 from openissuer.domain.api_clients import ApiClient, ManagementPrincipal, Role
 from openissuer.domain.ids import DEFAULT_TENANT_ID, new_id
 from openissuer.domain.pages import Page, PageKey
@@ -60,7 +60,7 @@ class ApiClientService:
             tenant_id=tenant_id,
             client_id=client_id or secrets.token_urlsafe(18),
             name=name,
-            secret_hash=hash_secret(secret, secrets.token_bytes(16)),
+            secret_hash=hash_client_secret(secret, secrets.token_bytes(16)),
             roles=tuple(dict.fromkeys(roles)),
             created_at=self._clock.now(),
         )

@@ -45,7 +45,7 @@ from openissuer.protocol.pkce import S256, create_code_challenge
 from openissuer.services.authentication_providers import AuthenticationProviderService
 from openissuer.services.upstream_oidc import UpstreamOidcClient
 from openissuer.services.wallet_clients import AUTHORIZATION_CODE
-from openissuer.services.wallet_secrets import hash_secret, new_secret
+from openissuer.services.wallet_secrets import digest_secret, new_secret
 
 log = logging.getLogger("openissuer.authorization")
 
@@ -125,7 +125,7 @@ class AuthorizationService:
         async with self._uow() as uow:
             await uow.authorization.add_pushed_request(
                 PushedRequest(
-                    request_uri_hash=hash_secret(request_uri),
+                    request_uri_hash=digest_secret(request_uri),
                     tenant_id=tenant_id,
                     client_id=params["client_id"],
                     parameters=params,
@@ -180,7 +180,9 @@ class AuthorizationService:
         if request_uri is None:
             return query
         async with self._uow() as uow:
-            pushed = await uow.authorization.take_pushed_request(tenant_id, hash_secret(request_uri), self._clock.now())
+            pushed = await uow.authorization.take_pushed_request(
+                tenant_id, digest_secret(request_uri), self._clock.now()
+            )
             await uow.commit()
         if pushed is None or pushed.client_id != query.get("client_id"):
             raise AuthorizationPageError(
@@ -200,7 +202,7 @@ class AuthorizationService:
             id=new_id(),
             tenant_id=tenant_id,
             request=request,
-            idp_state_hash=hash_secret(idp_state),
+            idp_state_hash=digest_secret(idp_state),
             idp_nonce=new_secret(),
             idp_code_verifier=new_secret(),
             expires_at=now + self._session_ttl,
@@ -239,7 +241,7 @@ class AuthorizationService:
         """Handle the identity provider's callback; return the wallet redirect with the authorization code."""
         state = query.get("state")
         async with self._uow(read_only=True) as uow:
-            session = None if not state else await uow.authorization.find_session(tenant_id, hash_secret(state))
+            session = None if not state else await uow.authorization.find_session(tenant_id, digest_secret(state))
             provider = await uow.authentication_providers.get_for_tenant(tenant_id)
         now = self._clock.now()
         if session is None or session.completed_at is not None or now >= session.expires_at or provider is None:
@@ -289,7 +291,7 @@ class AuthorizationService:
             user = await self._user_for(uow, provider, subject, holder_claims, now)
             await uow.authorization.add_code(
                 AuthorizationCode(
-                    code_hash=hash_secret(code),
+                    code_hash=digest_secret(code),
                     tenant_id=session.tenant_id,
                     session_id=session.id,
                     client_id=session.request.client_id,

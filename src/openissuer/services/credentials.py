@@ -29,7 +29,7 @@ from openissuer.protocol.proof import VerifiedProof, verify_jwt_proof
 from openissuer.services.document_signers import DocumentSignerService
 from openissuer.services.mdoc_issuance import MdocIssuanceRequest, MdocIssuanceService
 from openissuer.services.nonces import INVALID_NONCE, NonceService
-from openissuer.services.wallet_secrets import hash_secret
+from openissuer.services.wallet_secrets import digest_secret
 
 log = logging.getLogger("openissuer.credentials")
 BEARER_CHALLENGE = 'Bearer error="invalid_token"'
@@ -59,7 +59,7 @@ class CredentialService:
         if not access_token:
             raise InvalidTokenError("An access token is required", headers={"WWW-Authenticate": "Bearer"})
         async with self._uow(read_only=True) as uow:
-            context = await uow.access_grants.get_context(hash_secret(access_token))
+            context = await uow.access_grants.get_context(digest_secret(access_token))
         now = self._clock.now()
         if context is None or context.grant.revoked_at is not None or now >= context.grant.expires_at:
             raise InvalidTokenError(

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from openissuer.crypto.certificate_info import read_certificate_info
 from openissuer.crypto.signer import Signer
-from openissuer.crypto.x509 import build_document_signer_certificate
+from openissuer.crypto.x509 import MAX_DOCUMENT_SIGNER_VALIDITY, build_document_signer_certificate
 from openissuer.domain.ids import new_id
 from openissuer.domain.pki import DocumentSigner, Iaca
 from openissuer.errors import CredentialRequestDeniedError
@@ -25,7 +25,6 @@ from openissuer.ports.keys import KeyStore
 from openissuer.ports.uow import UnitOfWork, UnitOfWorkFactory
 from openissuer.services.iacas import iaca_key_aad
 
-MAX_VALIDITY = timedelta(days=457)  # ISO 18013-5 / reference §8.7: a DS certificate is valid at most 457 days
 # Verifiers with a clock slightly behind ours must already accept a brand-new signer.
 BACKDATE = timedelta(minutes=5)
 
@@ -61,11 +60,11 @@ class DocumentSignerService:
         clock: Clock,
         keys: KeyStore,
         *,
-        validity: timedelta = MAX_VALIDITY,
+        validity: timedelta = MAX_DOCUMENT_SIGNER_VALIDITY,
         rotation_age: timedelta = timedelta(days=90),
     ) -> None:
-        if validity > MAX_VALIDITY:
-            raise ValueError("document signer validity is at most 457 days")
+        if validity > MAX_DOCUMENT_SIGNER_VALIDITY:
+            raise ValueError(f"document signer validity is at most {MAX_DOCUMENT_SIGNER_VALIDITY.days} days")
         self._uow = uow_factory
         self._clock = clock
         self._keys = keys
@@ -118,7 +117,7 @@ class DocumentSignerService:
         not_before = max(now.replace(microsecond=0) - BACKDATE, iaca.data.not_before)
         # Long enough for the configured validity and for this credential, within the ISO limit and the IACA.
         wanted = max(not_before + self._validity, valid_until)
-        not_after = min(wanted, not_before + MAX_VALIDITY, iaca.data.not_after)
+        not_after = min(wanted, not_before + MAX_DOCUMENT_SIGNER_VALIDITY, iaca.data.not_after)
         if valid_until > not_after:
             raise CredentialRequestDeniedError(
                 "The credential would outlive the issuer's signing certificate",

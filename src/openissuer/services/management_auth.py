@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 
 from openissuer.crypto.hmac_jwt import HmacJwtCodec, HmacJwtError
-from openissuer.crypto.secret_hash import hash_secret, verify_secret
+from openissuer.crypto.secret_hash import hash_client_secret, verify_client_secret
 from openissuer.domain.api_clients import ManagementPrincipal
 from openissuer.errors import InvalidClientCredentialsError, UnauthorizedError
 from openissuer.ports.clock import Clock
@@ -19,7 +19,7 @@ from openissuer.ports.uow import UnitOfWorkFactory
 TOKEN_AUDIENCE = "openissuer-management"
 TOKEN_ISSUER = "openissuer"
 # Verified against when the client id is unknown, so an unknown id costs as much time as a wrong secret.
-_DUMMY_HASH = hash_secret("not-a-secret", b"\x00" * 16)
+_DUMMY_HASH = hash_client_secret("not-a-secret", b"\x00" * 16)
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class ManagementAuthService:
         """Authenticate the client (RFC 6749 §4.4) and return a bearer token for its tenant and roles."""
         async with self._uow(read_only=True) as uow:
             client = await uow.api_clients.get_by_client_id(client_id)
-        matches = verify_secret(client_secret, client.secret_hash if client else _DUMMY_HASH)
+        matches = verify_client_secret(client_secret, client.secret_hash if client else _DUMMY_HASH)
         if client is None or not matches:
             raise InvalidClientCredentialsError(
                 "Client authentication failed", detail=f"client_id={client_id!r} known={client is not None}"

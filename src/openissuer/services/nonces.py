@@ -6,10 +6,9 @@ import secrets
 from datetime import timedelta
 
 from openissuer.domain.ids import DEFAULT_TENANT_ID
-from openissuer.errors import InvalidNonceError
 from openissuer.ports.clock import Clock
 from openissuer.ports.uow import UnitOfWork, UnitOfWorkFactory
-from openissuer.services.wallet_secrets import hash_secret, new_secret
+from openissuer.services.wallet_secrets import digest_secret, new_secret
 
 INVALID_NONCE = "The c_nonce is unknown, used or expired; get a new one from the nonce endpoint"
 # Expired nonces are deleted now and then by the requests that create new ones, so the table stays small
@@ -29,25 +28,14 @@ class NonceService:
         """Return a fresh, unpredictable nonce (256 bits), valid for the configured lifetime."""
         nonce, now = new_secret(), self._clock.now()
         async with self._uow() as uow:
-            await uow.nonces.add(tenant_id, hash_secret(nonce), expires_at=now + self._ttl, created_at=now)
+            await uow.nonces.add(tenant_id, digest_secret(nonce), expires_at=now + self._ttl, created_at=now)
             if secrets.randbelow(PURGE_ONE_IN) == 0:
                 await uow.nonces.purge_expired(now)
             await uow.commit()
         return nonce
 
-    async def consume(self, nonces: set[str], tenant_id: str = DEFAULT_TENANT_ID) -> None:
-        """Use every nonce up, committing at once ("a c_nonce is used up on first use, whatever happens after").
-
-        Raises ``invalid_nonce`` when any is unknown, already used or expired.
-        """
-        async with self._uow() as uow:
-            fresh = await self.consume_in(uow, nonces, tenant_id)
-            await uow.commit()
-        if not fresh:
-            raise InvalidNonceError(INVALID_NONCE)
-
     async def consume_in(self, uow: UnitOfWork, nonces: set[str], tenant_id: str = DEFAULT_TENANT_ID) -> bool:
         """Use the nonces up in the caller's unit of work (which must commit); tell whether all were fresh."""
         now = self._clock.now()
-        fresh = [await uow.nonces.consume(tenant_id, hash_secret(nonce), now) for nonce in sorted(nonces)]
+        fresh = [await uow.nonces.consume(tenant_id, digest_secret(nonce), now) for nonce in sorted(nonces)]
         return all(fresh)

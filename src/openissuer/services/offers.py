@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import hmac
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from openissuer.crypto.base64url import encode_base64url
 from openissuer.domain.api_clients import ManagementPrincipal
 from openissuer.domain.authorization import AuthorizationOffer
 from openissuer.domain.durations import Duration
@@ -28,7 +28,7 @@ from openissuer.protocol.credential_offer import (
 from openissuer.protocol.endpoints import IssuerEndpoints
 from openissuer.protocol.tx_code import MAX_DESCRIPTION_LENGTH, MAX_LENGTH, MIN_LENGTH, generate_tx_code
 from openissuer.services.access import ISSUERS, authorize
-from openissuer.services.wallet_secrets import hash_secret, new_secret
+from openissuer.services.wallet_secrets import digest_secret, new_secret
 
 TX_CODE_MAC = "tx-code"
 OFFER_REFERENCE_MAC = "offer-reference"
@@ -104,7 +104,7 @@ class OfferService:
                 user_id=user_id,
                 credential_configuration_ids=tuple(dict.fromkeys(data.configuration_ids)),
                 claims=data.claims,
-                code_hash=hash_secret(code),
+                code_hash=digest_secret(code),
                 sealed_code=self._box.seal(code.encode(), aad=_code_aad(id)),
                 by_reference=by_reference,
                 expires_at=expires_at,
@@ -185,7 +185,7 @@ class OfferService:
 
     def _reference(self, offer_id: str) -> str:
         """The ``credential_offer_uri`` path segment: the offer id and a MAC only this issuer can compute."""
-        tag = base64.urlsafe_b64encode(self._box.mac(OFFER_REFERENCE_MAC, offer_id.encode())).decode().rstrip("=")
+        tag = encode_base64url(self._box.mac(OFFER_REFERENCE_MAC, offer_id.encode()))
         return f"{offer_id}.{tag}"
 
     def _offer_object(self, offer: PreAuthorizedOffer, code: str) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from openissuer.protocol.token_request import (
     create_token_response,
 )
 from openissuer.services.offers import tx_code_digest
-from openissuer.services.wallet_secrets import hash_secret, new_secret
+from openissuer.services.wallet_secrets import digest_secret, new_secret
 
 log = logging.getLogger("openissuer.tokens")
 
@@ -67,7 +67,7 @@ class TokenService:
     ) -> dict[str, Any]:
         """Return the token response, or raise ``invalid_grant`` / ``invalid_request`` per OID4VCI §6.3."""
         now = self._clock.now()
-        code_hash = hash_secret(request.pre_authorized_code)
+        code_hash = digest_secret(request.pre_authorized_code)
         if request.tx_code is None:
             # The common case, in one transaction: redeem by code (one conditional UPDATE) and add the grant.
             async with self._uow() as uow:
@@ -98,7 +98,7 @@ class TokenService:
         token = new_secret()
         await uow.access_grants.add(
             AccessGrant(
-                token_hash=hash_secret(token),
+                token_hash=digest_secret(token),
                 tenant_id=offer.tenant_id,
                 offer_id=offer.id,
                 claims=offer.claims,
@@ -122,7 +122,7 @@ class TokenService:
         RFC 6749 §4.1.2: "If an authorization code is used more than once, the authorization server MUST deny the
         request and SHOULD revoke (when possible) all tokens previously issued based on that authorization code."
         """
-        code_hash, now = hash_secret(request.code), self._clock.now()
+        code_hash, now = digest_secret(request.code), self._clock.now()
         async with self._uow() as uow:
             client = await uow.wallet_clients.get_by_client_id(tenant_id, request.client_id)
             if client is None and not self._allow_unregistered:
@@ -151,7 +151,7 @@ class TokenService:
         async with self._uow() as uow:
             await uow.access_grants.add(
                 AccessGrant(
-                    token_hash=hash_secret(token),
+                    token_hash=digest_secret(token),
                     tenant_id=tenant_id,
                     user_id=code.user_id,
                     credential_configuration_ids=code.configuration_ids,

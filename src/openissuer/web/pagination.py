@@ -5,13 +5,13 @@ A cursor is base64url of ``createdAt=<ISO time>&id=<id>``, the keyset of the las
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlencode
 
 from fastapi import Query
 
+from openissuer.crypto.base64url import decode_base64url, encode_base64url
 from openissuer.domain.pages import DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, Page, PageKey
 from openissuer.errors import ErrorDetail, ValidationError
 
@@ -19,13 +19,13 @@ from openissuer.errors import ErrorDetail, ValidationError
 def encode_cursor(key: PageKey) -> str:
     """Return the opaque cursor for a page key."""
     raw = urlencode({"createdAt": key.created_at.isoformat(), "id": key.id})
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return encode_base64url(raw.encode())
 
 
 def decode_cursor(cursor: str) -> PageKey:
     """Return the page key of a cursor; raise ValidationError naming ``cursor`` when it is not one of ours."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        raw = decode_base64url(cursor).decode()
         fields = parse_qs(raw, strict_parsing=True)
         created_at = datetime.fromisoformat(fields["createdAt"][0])
         if created_at.tzinfo is None:

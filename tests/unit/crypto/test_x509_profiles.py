@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtensionOID, NameOID
 
@@ -30,7 +30,7 @@ from openissuer.crypto.x509 import (
     build_iaca_certificate,
     generate_serial_number,
 )
-from openissuer.crypto.x509_signing import X509SigningError
+from openissuer.crypto.x509_signing import SignerPrivateKey, X509SigningError
 
 NOW = datetime.now(UTC).replace(microsecond=0)  # openssl checks validity against the real clock
 ISSUER_URL = "https://issuer.example.com"
@@ -279,6 +279,29 @@ class _LyingSigner:
 def test_a_signature_that_does_not_match_the_signer_key_is_refused() -> None:
     with pytest.raises(X509SigningError):
         _iaca(_LyingSigner())  # type: ignore[arg-type]
+
+
+def test_the_signer_key_adapter_signs_through_the_signer_and_never_exports() -> None:
+    signer = SoftwareSigner.generate()
+    calls: list[bytes] = []
+
+    class Counting:
+        alg, kid, x5c = signer.alg, signer.kid, signer.x5c
+        public_jwk = signer.public_jwk
+
+        def sign(self, data: bytes) -> bytes:
+            calls.append(data)
+            return signer.sign(data)
+
+    certificate = x509.load_der_x509_certificate(_iaca(Counting()))  # type: ignore[arg-type]
+    assert calls == [certificate.tbs_certificate_bytes]
+    key = SignerPrivateKey(signer)
+    with pytest.raises(X509SigningError):
+        key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    with pytest.raises(X509SigningError):
+        key.private_numbers()
+    with pytest.raises(X509SigningError):
+        key.sign(b"data", ec.ECDSA(hashes.SHA384()))
 
 
 def test_certificate_info_and_pem_round_trip(pki: Pki) -> None:

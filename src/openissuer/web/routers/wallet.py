@@ -19,6 +19,7 @@ from openissuer.errors import (
     InvalidRequestError,
     InvalidTokenError,
     OAuthError,
+    OAuthNotFoundError,
 )
 from openissuer.protocol.credential_request import parse_credential_request
 from openissuer.protocol.endpoints import (
@@ -182,9 +183,5 @@ async def notification(request: Request, container: ContainerDep) -> Response:
 async def credential_offer(reference: str, container: ContainerDep) -> JSONResponse:
     offer = await container.offers.offer_by_reference(DEFAULT_TENANT_ID, reference)
     if offer is None:
-        return JSONResponse(
-            {"error": "not_found", "error_description": "Unknown, redeemed, revoked or expired offer"},
-            status_code=404,
-            headers=NO_STORE,
-        )
+        raise OAuthNotFoundError("Unknown, redeemed, revoked or expired offer")
     return JSONResponse(offer, headers=NO_STORE)
