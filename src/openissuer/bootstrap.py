@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -17,25 +17,28 @@ from openissuer.adapters.sql.migrate import head_revision, upgrade_database
 from openissuer.adapters.sql.uow import SqlStorageHealth, SqlUnitOfWork
 from openissuer.config import Settings
 from openissuer.crypto.hmac_jwt import HmacJwtCodec, derive_key
+from openissuer.domain.pki import SignerKind
 from openissuer.domain.urls import validate_outbound_url
+from openissuer.formats.base import CredentialFormat
 from openissuer.formats.mso_mdoc import MsoMdocFormat
+from openissuer.formats.registry import FormatRegistry
 from openissuer.ports.clock import Clock, SystemClock
 from openissuer.ports.keys import KeyStore
 from openissuer.ports.uow import StorageHealth, UnitOfWork, UnitOfWorkFactory
-from openissuer.protocol.endpoints import IssuerEndpoints
 from openissuer.services.api_clients import ApiClientService
 from openissuer.services.authentication_providers import AuthenticationProviderService
 from openissuer.services.authorization import AuthorizationService
-from openissuer.services.credentials import CredentialService
+from openissuer.services.configurations import ConfigurationCatalog, ConfigurationService
 from openissuer.services.document_signers import DocumentSignerService
 from openissuer.services.iacas import IacaService
+from openissuer.services.issuance import IssuanceService
 from openissuer.services.management_auth import ManagementAuthService
-from openissuer.services.mdoc_configurations import MobileConfigurationService
-from openissuer.services.mdoc_issuance import MdocIssuanceService
 from openissuer.services.metadata import MetadataService
 from openissuer.services.nonces import NonceService
 from openissuer.services.notifications import NotificationService
 from openissuer.services.offers import OfferService
+from openissuer.services.tenancy import TenantDirectory
+from openissuer.services.tenants import TenantService
 from openissuer.services.tokens import TokenService
 from openissuer.services.upstream_oidc import UpstreamOidcClient
 from openissuer.services.wallet_clients import WalletClientService
@@ -48,6 +51,11 @@ async def _nothing() -> None:
     return None
 
 
+def default_formats() -> list[CredentialFormat]:
+    """The credential formats openissuer issues out of the box (one line per format plugin)."""
+    return [MsoMdocFormat()]
+
+
 @dataclass
 class Container:
     """Everything a process serves with: services, health checks and how to shut them down."""
@@ -56,17 +64,20 @@ class Container:
     clock: Clock
     uow_factory: UnitOfWorkFactory
     health: StorageHealth
+    formats: FormatRegistry
+    tenants: TenantDirectory
+    tenant_admin: TenantService
     api_clients: ApiClientService
     management_auth: ManagementAuthService
     keys: KeyStore
-    mobile_configurations: MobileConfigurationService
+    configurations: ConfigurationService
+    catalog: ConfigurationCatalog
     iacas: IacaService
     document_signers: DocumentSignerService
-    mdoc_issuance: MdocIssuanceService
     offers: OfferService
     tokens: TokenService
     nonces: NonceService
-    credentials: CredentialService
+    issuance: IssuanceService
     notifications: NotificationService
     metadata: MetadataService
     authentication_providers: AuthenticationProviderService
@@ -116,14 +127,19 @@ def validate_provider_url(url: str, *, allow_private: bool) -> str:
     )
 
 
-def build(settings: Settings, *, clock: Clock | None = None) -> Container:
-    """Wire the services for ``settings``; ``clock`` lets tests move time."""
+def build(
+    settings: Settings, *, clock: Clock | None = None, formats: Sequence[CredentialFormat] | None = None
+) -> Container:
+    """Wire the services for ``settings``; ``clock`` lets tests move time, ``formats`` replaces the built-in
+    credential formats (a format plugin is one more entry here)."""
     clock = clock or SystemClock()
+    registry = FormatRegistry(default_formats() if formats is None else formats)
     uow_factory, health, close_storage = _storage(settings.resolved_database_url)
     master_key = settings.resolve_master_key()
     codec = HmacJwtCodec(derive_key(master_key, MANAGEMENT_TOKEN_PURPOSE))
     keys = SoftwareKeyStore(master_key)
-    mdoc_format = MsoMdocFormat()
+    box = SoftwareSecretBox(master_key)
+    tenants = TenantDirectory(uow_factory, default_public_url=settings.public_url)
     document_signers = DocumentSignerService(
         uow_factory,
         clock,
@@ -131,40 +147,31 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
         validity=timedelta(days=settings.document_signer_validity_days),
         rotation_age=timedelta(days=settings.document_signer_rotation_days),
     )
-    box = SoftwareSecretBox(master_key)
-    endpoints = IssuerEndpoints(settings.public_url)
-    mobile_configurations = MobileConfigurationService(uow_factory, clock, mdoc_format)
-    mdoc_issuance = MdocIssuanceService(uow_factory, clock, document_signers, mdoc_format)
-    nonces = NonceService(uow_factory, clock, ttl=timedelta(seconds=settings.nonce_ttl))
+    catalog = ConfigurationCatalog(uow_factory, clock, registry)
     fetcher = GuardedHttpFetcher(allow_private=settings.outbound_allow_private)
     providers = AuthenticationProviderService(
         uow_factory, clock, box, partial(validate_provider_url, allow_private=settings.outbound_allow_private)
-    )
-    authorization = AuthorizationService(
-        uow_factory,
-        clock,
-        endpoints,
-        providers,
-        UpstreamOidcClient(fetcher, clock),
-        allow_unregistered_public_clients=settings.allow_unregistered_public_clients,
     )
     container = Container(
         public_url=settings.public_url,
         clock=clock,
         uow_factory=uow_factory,
         health=health,
+        formats=registry,
+        tenants=tenants,
+        tenant_admin=TenantService(uow_factory, clock, tenants),
         api_clients=ApiClientService(uow_factory, clock),
         management_auth=ManagementAuthService(uow_factory, clock, codec, settings.management_token_ttl),
         keys=keys,
-        mobile_configurations=mobile_configurations,
-        iacas=IacaService(uow_factory, clock, keys, settings.public_url),
+        configurations=ConfigurationService(uow_factory, clock, registry),
+        catalog=catalog,
+        iacas=IacaService(uow_factory, clock, keys, tenants),
         document_signers=document_signers,
-        mdoc_issuance=mdoc_issuance,
         offers=OfferService(
             uow_factory,
             clock,
             box,
-            endpoints,
+            tenants,
             default_ttl=timedelta(seconds=settings.offer_default_ttl),
             max_ttl=timedelta(seconds=settings.offer_max_ttl),
             by_reference=settings.offer_by_reference,
@@ -177,19 +184,25 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
             max_tx_code_attempts=settings.tx_code_max_attempts,
             allow_unregistered_public_clients=settings.allow_unregistered_public_clients,
         ),
-        nonces=nonces,
-        credentials=CredentialService(uow_factory, clock, endpoints, nonces, mdoc_issuance, document_signers),
-        notifications=NotificationService(),
-        metadata=MetadataService(
+        nonces=NonceService(uow_factory, clock, ttl=timedelta(seconds=settings.nonce_ttl)),
+        issuance=IssuanceService(
             uow_factory,
-            endpoints,
-            mobile_configurations,
-            batch_size=settings.batch_size,
-            display_name=settings.issuer_name,
+            clock,
+            catalog,
+            {SignerKind.DOCUMENT_SIGNER: document_signers},
+            credentials_per_grant=settings.resolved_credentials_per_grant,
         ),
+        notifications=NotificationService(),
+        metadata=MetadataService(catalog, batch_size=settings.batch_size, display_name=settings.issuer_name),
         authentication_providers=providers,
         wallet_clients=WalletClientService(uow_factory, clock),
-        authorization=authorization,
+        authorization=AuthorizationService(
+            uow_factory,
+            clock,
+            providers,
+            UpstreamOidcClient(fetcher, clock),
+            allow_unregistered_public_clients=settings.allow_unregistered_public_clients,
+        ),
         batch_size=settings.batch_size,
         closers=[close_storage, fetcher.aclose],
     )

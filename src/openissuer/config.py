@@ -12,7 +12,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from openissuer.crypto.base64url import decode_base64url, encode_base64url
@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     access_token_ttl: int = Field(default=300, ge=30, le=3600, description="Wallet access token lifetime (s).")
     nonce_ttl: int = Field(default=300, ge=30, le=3600, description="c_nonce lifetime (s).")
     batch_size: int = Field(default=10, ge=1, le=100, description="Most proofs (credentials) per request.")
+    credentials_per_grant: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="Most credentials of one configuration per access token, across requests (default: batch_size).",
+    )
     allow_unregistered_public_clients: bool = Field(
         default=False,
         description="Accept any public wallet client (with PKCE) at the authorization endpoint; dev only.",
@@ -77,6 +83,17 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _check_credentials_per_grant(self) -> Settings:
+        if self.credentials_per_grant is not None and self.credentials_per_grant < self.batch_size:
+            raise ValueError("credentials_per_grant must be at least batch_size (a full batch must be possible)")
+        return self
+
+    @property
+    def resolved_credentials_per_grant(self) -> int:
+        """The bound on credentials per grant and configuration: the setting, else the batch size."""
+        return self.credentials_per_grant or self.batch_size
 
     @classmethod
     def settings_customise_sources(

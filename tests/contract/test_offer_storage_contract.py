@@ -135,3 +135,59 @@ async def test_one_user_per_provider_and_subject(uow_factory: Factory) -> None:
     async with uow_factory() as uow:
         assert await uow.users.find_by_subject(tid, "p", "alice") == first
         assert await uow.users.find_by_subject(tid, "p", "bob") is None
+
+
+async def test_fresh_nonces_are_found_without_being_used_up(uow_factory: Factory) -> None:
+    tid, other = await tenant(uow_factory), await tenant(uow_factory)
+    fresh, used, stale = (new_id().encode()[:32] for _ in range(3))
+    async with uow_factory() as uow:
+        for nonce_hash, expires in ((fresh, T0 + timedelta(minutes=5)), (used, T0 + timedelta(minutes=5))):
+            await uow.nonces.add(tid, nonce_hash, expires_at=expires, created_at=T0)
+        await uow.nonces.add(tid, stale, expires_at=T0, created_at=T0)
+        assert await uow.nonces.consume(tid, used, T0) is True
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.nonces.find_fresh(tid, [fresh, used, stale, b"u" * 32], T0) == {fresh}
+        assert await uow.nonces.find_fresh(other, [fresh], T0) == set()
+        assert await uow.nonces.find_fresh(tid, [], T0) == set()
+        assert await uow.nonces.consume(tid, fresh, T0) is True  # finding it did not use it up
+
+
+async def test_grant_state_reads_claims_version_and_issued_counts(uow_factory: Factory) -> None:
+    from openissuer.domain.offers import AccessGrant
+    from openissuer.domain.users import User
+
+    tid, other = await tenant(uow_factory), await tenant(uow_factory)
+    user = User(id=new_id(), tenant_id=tid, claims={"persisted": True}, created_at=T0, updated_at=T0)
+    grant = AccessGrant(
+        token_hash=new_id().encode()[:32],
+        tenant_id=tid,
+        user_id=user.id,
+        credential_configuration_ids=("c1", "c2"),
+        credential_identifiers={"id-1": "c1"},
+        notification_id="n",
+        claims={"offer": 1},
+        expires_at=T0 + timedelta(minutes=5),
+        created_at=T0,
+        offer_id=new_id(),
+    )
+    async with uow_factory() as uow:
+        await uow.users.add(user)
+        await uow.access_grants.add(grant)
+        await uow.commit()
+    async with uow_factory() as uow:
+        state = await uow.access_grants.get_state(tid, grant.token_hash)
+        assert state is not None
+        assert (state.grant, state.user_claims, state.issued) == (grant, {"persisted": True}, {})
+        assert await uow.access_grants.get_state(other, grant.token_hash) is None  # another tenant's token
+        assert await uow.access_grants.get_state(tid, b"u" * 32) is None
+        before = state.config_version
+        assert await uow.access_grants.reserve_issuances(grant.token_hash, "c1", 2, 3, T0) is True
+        assert await uow.access_grants.reserve_issuances(grant.token_hash, "c1", 2, 3, T0) is False  # 4 > 3
+        assert await uow.access_grants.reserve_issuances(grant.token_hash, "c1", 1, 3, T0) is True
+        assert await uow.access_grants.reserve_issuances(grant.token_hash, "c2", 4, 3, T0) is False
+        assert await uow.access_grants.reserve_issuances(grant.token_hash, "c2", 3, 3, T0) is True
+        await uow.commit()
+    async with uow_factory() as uow:
+        state = await uow.access_grants.get_state(tid, grant.token_hash)
+        assert state is not None and state.issued == {"c1": 3, "c2": 3} and state.config_version == before

@@ -193,9 +193,9 @@ async def test_roles_and_tenants(api: Any) -> None:
 
 async def test_credential_configurations_supported_entry(api: Any) -> None:
     created = (await api.http.post(PATH, headers=await api.auth(), json=mdl_body())).json()
-    async with api.container.uow_factory() as uow:
-        configuration = await uow.mobile_configurations.get("00000000-0000-4000-8000-000000000000", created["id"])
-    entry = api.container.mobile_configurations.credential_configuration_entry(configuration)
+    metadata = (await api.http.get("/.well-known/openid-credential-issuer")).json()
+    entry = metadata["credential_configurations_supported"][created["id"]]
+    assert metadata["mdoc_iacas_uri"] == "https://issuer.example/v1/openid/iacas"
     assert entry["format"] == "mso_mdoc"
     assert entry["doctype"] == MDL
     assert entry["scope"] == MDL

@@ -1,4 +1,4 @@
-"""Issuing mDocs through the service with an IACA and a configuration made through the API.
+"""Issuing mDocs through the wallet endpoints with an IACA and a configuration made through the API.
 
 Every credential is checked by an independent verifier (pymdoccbor) and its chain by openssl.
 """
@@ -6,20 +6,24 @@ Every credential is checked by an independent verifier (pymdoccbor) and its chai
 from __future__ import annotations
 
 import base64
+import hashlib
 import subprocess
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import cbor2
+import httpx
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from joserfc.jwk import ECKey
 from pymdoccbor.mdoc.verifier import MobileDocument
 
+from oi_wallet import Wallet
 from openissuer.domain.ids import DEFAULT_TENANT_ID
-from openissuer.errors import CredentialRequestDeniedError, InvalidProofError, UnknownCredentialConfigurationError
-from openissuer.services.mdoc_issuance import MdocIssuanceRequest
+from openissuer.domain.issued import IssuedCredentialRecord
 
 MDL = "org.iso.18013.5.1.mDL"
 NS = "org.iso.18013.5.1"
@@ -58,18 +62,56 @@ def mdl_configuration(**overrides: Any) -> dict[str, Any]:
     return body
 
 
+@dataclass
+class Issued:
+    """The outcome of one wallet flow: the credential response (or the error) and the stored records."""
+
+    response: httpx.Response
+    records: list[IssuedCredentialRecord]
+
+    @property
+    def credential(self) -> str:
+        assert self.response.status_code == 200, self.response.text
+        return str(self.response.json()["credentials"][0]["credential"])
+
+    @property
+    def error(self) -> str:
+        assert self.response.status_code == 400, self.response.text
+        return str(self.response.json()["error"])
+
+
 class Issuer:
     def __init__(self, api: Any, headers: dict[str, str], iaca: dict[str, Any], configuration: dict[str, Any]):
         self.api, self.headers, self.iaca, self.configuration = api, headers, iaca, configuration
 
-    async def issue(self, holder: dict[str, Any], claims: dict[str, Any] | None = None, **kw: Any) -> Any:
-        request = MdocIssuanceRequest(
-            tenant_id=DEFAULT_TENANT_ID,
-            configuration_id=kw.pop("configuration_id", self.configuration["id"]),
-            claims=CLAIMS if claims is None else claims,
-            **kw,
+    async def issue(
+        self, key: ECKey | None = None, claims: dict[str, Any] | None = None, configuration_id: str | None = None
+    ) -> Issued:
+        """Run the Pre-authorized Code flow with the test wallet, holding ``key``."""
+        configuration_id = configuration_id or self.configuration["id"]
+        offer = await self.api.http.post(
+            "/v1/openid/offers/pre-authorized",
+            headers=self.headers,
+            json={"credentials": [configuration_id], "claims": CLAIMS if claims is None else claims},
         )
-        return await self.api.container.mdoc_issuance.issue(request, holder)
+        assert offer.status_code == 200, offer.text
+        wallet = Wallet(self.api.http, key or ECKey.generate_key("P-256"))
+        credential_offer = await wallet.read_offer(offer.json()["uri"])
+        metadata, _ = await wallet.discover(credential_offer["credential_issuer"])
+        token = await wallet.token(credential_offer)
+        assert token.status_code == 200, token.text
+        body = {
+            "credential_configuration_id": configuration_id,
+            "proofs": {"jwt": [wallet.proof(metadata, await wallet.nonce(metadata), iat=self._now())]},
+        }
+        response = await wallet.credential(metadata, token.json()["access_token"], body)
+        user_id = offer.json()["userId"]
+        async with self.api.container.uow_factory() as uow:
+            page = await uow.issued_credentials.list(DEFAULT_TENANT_ID, limit=10, after=None, user_id=user_id)
+        return Issued(response, list(page.items))
+
+    def _now(self) -> int:
+        return int(self.api.clock.now().timestamp())
 
     @property
     def iaca_certificate(self) -> x509.Certificate:
@@ -90,10 +132,6 @@ async def issuer(api: Any) -> Issuer:
     return Issuer(api, headers, iaca, configuration.json())
 
 
-def holder_jwk() -> dict[str, Any]:
-    return dict(ECKey.generate_key("P-256").as_dict(private=False))
-
-
 def decode(credential: str) -> dict[str, Any]:
     issuer_signed = cbor2.loads(base64.urlsafe_b64decode(credential + "=" * (-len(credential) % 4)))
     assert set(issuer_signed) == {"nameSpaces", "issuerAuth"}
@@ -111,9 +149,9 @@ def mso_of(issuer_signed: dict[str, Any]) -> dict[str, Any]:
 
 
 async def test_issued_mdoc_verifies_independently_and_binds_the_holder_key(issuer: Issuer) -> None:
-    holder = holder_jwk()
-    issuance = await issuer.issue(holder)
-    issuer_signed = decode(issuance.credential.credential)
+    key = ECKey.generate_key("P-256")
+    holder = key.as_dict(private=False)
+    issuer_signed = decode((await issuer.issue(key)).credential)
     document = verify(issuer_signed, issuer.iaca_certificate)
     assert document.is_valid
     assert document.hash_verification["failed"] == []
@@ -141,7 +179,7 @@ async def test_issued_mdoc_verifies_independently_and_binds_the_holder_key(issue
 
 
 async def test_changing_one_element_value_breaks_verification(issuer: Issuer) -> None:
-    issuer_signed = decode((await issuer.issue(holder_jwk())).credential.credential)
+    issuer_signed = decode((await issuer.issue()).credential)
     items = issuer_signed["nameSpaces"][NS]
     for index, item in enumerate(items):
         element = cbor2.loads(item.value)
@@ -154,13 +192,11 @@ async def test_changing_one_element_value_breaks_verification(issuer: Issuer) ->
 
 
 async def test_document_signer_chains_to_the_iaca_with_openssl(issuer: Issuer, tmp_path: Path) -> None:
-    issuer_signed = decode((await issuer.issue(holder_jwk())).credential.credential)
+    issuer_signed = decode((await issuer.issue()).credential)
     ds_der = issuer_signed["issuerAuth"][1][33]
     ds = x509.load_der_x509_certificate(ds_der)
     (tmp_path / "iaca.pem").write_text(issuer.iaca["certificatePem"])
-    (tmp_path / "ds.pem").write_bytes(
-        ds.public_bytes(encoding=__import__("cryptography").hazmat.primitives.serialization.Encoding.PEM)
-    )
+    (tmp_path / "ds.pem").write_bytes(ds.public_bytes(encoding=serialization.Encoding.PEM))
     result = subprocess.run(
         ["openssl", "verify", "-CAfile", str(tmp_path / "iaca.pem"), str(tmp_path / "ds.pem")],
         capture_output=True,
@@ -178,19 +214,19 @@ async def test_document_signer_chains_to_the_iaca_with_openssl(issuer: Issuer, t
     assert ds.issuer == issuer.iaca_certificate.subject
 
 
-async def test_the_record_has_no_claim_values(issuer: Issuer) -> None:
-    holder = holder_jwk()
-    issuance = await issuer.issue(holder, user_id="user-1", offer_id="offer-1")
-    async with issuer.api.container.uow_factory() as uow:
-        record = await uow.issued_credentials.get(DEFAULT_TENANT_ID, issuance.record.id)
-        page = await uow.issued_credentials.list(DEFAULT_TENANT_ID, limit=10, after=None, user_id="user-1")
-    assert record == issuance.record
-    assert page.items == [record]
-    assert record.doctype == MDL
-    assert record.profile == "mobile"
-    assert record.device_key == holder
-    assert record.mso_hash == issuance.credential.credential_hash
-    assert set(record.digests[NS]) == {
+async def test_the_record_is_format_neutral_and_has_no_claim_values(issuer: Issuer) -> None:
+    key = ECKey.generate_key("P-256")
+    issued = await issuer.issue(key)
+    issuer_signed = decode(issued.credential)
+    (record,) = issued.records
+    assert (record.format, record.profile, record.credential_type) == ("mso_mdoc", "mobile", MDL)
+    assert record.configuration_id == issuer.configuration["id"]
+    assert record.holder_key_thumbprint == key.thumbprint()
+    assert record.details["docType"] == MDL
+    assert record.details["devicePublicKey"] == key.as_dict(private=False)
+    payload = issuer_signed["issuerAuth"][2]
+    assert record.details["msoHash"] == base64.urlsafe_b64encode(hashlib.sha256(payload).digest()).decode().rstrip("=")
+    assert set(record.details["namespaces"][NS]) == {
         "given_name",
         "family_name",
         "birth_date",
@@ -198,31 +234,38 @@ async def test_the_record_has_no_claim_values(issuer: Issuer) -> None:
         "document_number",
         "issuing_country",
     }
+    assert record.offer_id is not None and record.user_id is not None and record.signer_id is not None
+    mso = mso_of(issuer_signed)
+    assert (record.valid_from, record.valid_until) == (
+        mso["validityInfo"]["validFrom"],
+        mso["validityInfo"]["validUntil"],
+    )
     text = repr(record)
     for value in ("Ana", "Ngata", "1990", "DL-123"):
         assert value not in text
 
 
 async def test_signers_are_reused_then_rotated(issuer: Issuer) -> None:
-    first = await issuer.issue(holder_jwk())
-    second = await issuer.issue(holder_jwk())
-    assert first.record.signer_id == second.record.signer_id
+    first = (await issuer.issue()).records[0]
+    second = (await issuer.issue()).records[0]
+    assert first.signer_id == second.signer_id
     issuer.api.clock.advance(days=91)
-    third = await issuer.issue(holder_jwk())
-    assert third.record.signer_id != first.record.signer_id
+    issuer.headers = await issuer.api.auth()
+    third = (await issuer.issue()).records[0]
+    assert third.signer_id != first.signer_id
 
 
 async def test_missing_required_claim_is_denied_naming_the_claim(issuer: Issuer) -> None:
     claims = {k: v for k, v in CLAIMS.items() if k != "family_name"}
-    with pytest.raises(CredentialRequestDeniedError) as raised:
-        await issuer.issue(holder_jwk(), claims)
-    assert NS in raised.value.description and "family_name" in raised.value.description
-    with pytest.raises(CredentialRequestDeniedError) as raised:
-        await issuer.issue(holder_jwk(), {**CLAIMS, "birth_date": "the second of January"})
-    assert "birth_date" in raised.value.description
-    assert "second of January" not in raised.value.description
-    async with issuer.api.container.uow_factory() as uow:
-        assert (await uow.issued_credentials.list(DEFAULT_TENANT_ID, limit=10, after=None)).items == []
+    missing = await issuer.issue(claims=claims)
+    assert missing.error == "credential_request_denied"
+    description = missing.response.json()["error_description"]
+    assert NS in description and "family_name" in description
+    wrong = await issuer.issue(claims={**CLAIMS, "birth_date": "the second of January"})
+    assert wrong.error == "credential_request_denied"
+    assert "birth_date" in wrong.response.json()["error_description"]
+    assert "second of January" not in wrong.response.text
+    assert missing.records == wrong.records == []
 
 
 async def test_validity_rules_at_signing_time(issuer: Issuer) -> None:
@@ -234,29 +277,18 @@ async def test_validity_rules_at_signing_time(issuer: Issuer) -> None:
     )
     badge_id = badge.json()["id"]
     soon = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
-    issued = await issuer.issue(holder_jwk(), {**CLAIMS, "expiry": soon.isoformat()}, configuration_id=badge_id)
-    assert issued.credential.valid_until == soon
+    issued = await issuer.issue(claims={**CLAIMS, "expiry": soon.isoformat()}, configuration_id=badge_id)
+    assert mso_of(decode(issued.credential))["validityInfo"]["validUntil"] == soon
+    assert issued.records[0].valid_until == soon
     beyond_iaca = (datetime.now(UTC) + timedelta(days=3650 + 30)).isoformat()
-    with pytest.raises(CredentialRequestDeniedError):
-        await issuer.issue(holder_jwk(), {**CLAIMS, "expiry": beyond_iaca}, configuration_id=badge_id)
-    with pytest.raises(CredentialRequestDeniedError):
-        await issuer.issue(holder_jwk(), {**CLAIMS, "expiry": "not a time"}, configuration_id=badge_id)
+    refused = await issuer.issue(claims={**CLAIMS, "expiry": beyond_iaca}, configuration_id=badge_id)
+    assert refused.error == "credential_request_denied"
+    not_a_time = await issuer.issue(claims={**CLAIMS, "expiry": "not a time"}, configuration_id=badge_id)
+    assert not_a_time.error == "credential_request_denied"
 
 
 async def test_no_active_iaca_is_denied(issuer: Issuer) -> None:
     await issuer.api.http.put(
         f"/v2/credentials/mobile/iacas/{issuer.iaca['id']}", headers=issuer.headers, json={"active": False}
     )
-    with pytest.raises(CredentialRequestDeniedError):
-        await issuer.issue(holder_jwk())
-
-
-async def test_unknown_configuration_and_bad_holder_keys(issuer: Issuer) -> None:
-    with pytest.raises(UnknownCredentialConfigurationError):
-        await issuer.issue(holder_jwk(), configuration_id="00000000-0000-0000-0000-000000000001")
-    private = dict(ECKey.generate_key("P-256").as_dict(private=True))
-    with pytest.raises(InvalidProofError):
-        await issuer.issue(private)
-    p384 = dict(ECKey.generate_key("P-384").as_dict(private=False))
-    with pytest.raises(InvalidProofError):
-        await issuer.issue(p384)
+    assert (await issuer.issue()).error == "credential_request_denied"

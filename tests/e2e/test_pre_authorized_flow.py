@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from oi_issuer import CLAIMS, Setup, make_setup
-from oi_wallet import Wallet
+from oi_wallet import Wallet, new_key
+from openissuer.domain.ids import DEFAULT_TENANT_ID
 
 
 @pytest.fixture
@@ -218,7 +220,6 @@ async def test_authorization_details_and_credential_identifiers(setup: Setup) ->
 
 
 async def test_batch_issuance_binds_each_credential_to_its_key(setup: Setup) -> None:
-    from oi_wallet import new_key
 
     wallet = Wallet(setup.api.http)
     offer = await wallet.read_offer((await setup.offer())["uri"])
@@ -238,16 +239,31 @@ async def test_batch_issuance_binds_each_credential_to_its_key(setup: Setup) -> 
     assert len(credentials) == 3 and len(set(credentials)) == 3
     for key, credential in zip(keys, credentials, strict=True):
         setup.verify(credential, Wallet(setup.api.http, key))
-    again = await wallet.credential(
-        metadata,
-        access,
-        {
-            "credential_configuration_id": setup.configuration_id,
-            "proofs": {"jwt": [wallet.proof(metadata, await wallet.nonce(metadata))]},
-        },
-    )
-    assert again.status_code == 400
-    assert again.json()["error"] == "credential_request_denied"
+
+
+async def test_a_grant_obtains_at_most_credentials_per_grant_across_requests(setup: Setup) -> None:
+    """A repeated request (a lost response) gets new credentials until the bound (batch size, 10) is reached."""
+    offer = await Wallet(setup.api.http).read_offer((await setup.offer())["uri"])
+    wallet = Wallet(setup.api.http)
+    metadata, _ = await wallet.discover(offer["credential_issuer"])
+    access = (await wallet.token(offer)).json()["access_token"]
+
+    async def request(count: int) -> httpx.Response:
+        nonce = await wallet.nonce(metadata)
+        proofs = [wallet.proof(metadata, nonce, key=new_key()) for _ in range(count)]
+        body = {"credential_configuration_id": setup.configuration_id, "proofs": {"jwt": proofs}}
+        return await wallet.credential(metadata, access, body)
+
+    assert [(await request(n)).status_code for n in (3, 1)] == [200, 200]
+    too_many = await request(7)  # 4 + 7 > 10: refused whole, nothing issued
+    assert too_many.status_code == 400
+    assert too_many.json()["error"] == "credential_request_denied"
+    assert (await request(6)).status_code == 200  # exactly 10
+    last = await request(1)
+    assert last.status_code == 400 and last.json()["error"] == "credential_request_denied"
+    async with setup.api.container.uow_factory() as uow:
+        records = await uow.issued_credentials.list(DEFAULT_TENANT_ID, limit=100, after=None)
+    assert len(records.items) == 10
 
 
 async def test_claims_to_persist_are_kept_on_the_user(setup: Setup) -> None:

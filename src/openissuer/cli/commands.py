@@ -27,8 +27,12 @@ from openissuer.errors import IssuerError
 app = typer.Typer(help="openissuer: a self-hosted OID4VCI credential issuer.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 clients_app = typer.Typer(help="Management API clients.", no_args_is_help=True)
+tenants_app = typer.Typer(
+    help="Tenants: isolated issuers of this deployment (platform administration).", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(clients_app, name="clients")
+app.add_typer(tenants_app, name="tenants")
 console = Console()
 err_console = Console(stderr=True)
 T = TypeVar("T")
@@ -132,15 +136,13 @@ def _parse_roles(roles: list[str]) -> tuple[Role, ...]:
 
 @clients_app.command("create")
 def clients_create(
-    role: Annotated[list[str], typer.Option("--role", help="admin | issuer | auditor (repeatable).")],
+    role: Annotated[list[str], typer.Option("--role", help="admin | issuer | auditor | platform-admin (repeatable).")],
     name: Annotated[str, typer.Option(help="A label for the client.")] = "cli",
     tenant_id: Annotated[str, typer.Option(help="Tenant id.")] = DEFAULT_TENANT_ID,
 ) -> None:
     """Create a management API client and print its id and secret (the secret is shown only now)."""
     roles = _parse_roles(role)
-    settings = _settings()
-    if settings.auto_migrate:
-        migrate(settings)
+    settings = _migrated_settings()
     created = _with_container(settings, lambda c: c.api_clients.create_client(tenant_id, name=name, roles=roles))
     console.print(f"client_id:     {created.client.client_id}")
     console.print(f"client_secret: {created.client_secret}")
@@ -176,6 +178,57 @@ def clients_delete(
     """Delete a management API client; its tokens stop working at once."""
     _with_container(_settings(), lambda c: c.api_clients.delete_client(tenant_id, id))
     console.print(f"deleted {id}")
+
+
+def _migrated_settings() -> Settings:
+    settings = _settings()
+    if settings.auto_migrate:
+        migrate(settings)
+    return settings
+
+
+@tenants_app.command("create")
+def tenants_create(
+    name: Annotated[str, typer.Option(help="A label for the tenant.")],
+    public_url: Annotated[
+        str, typer.Option("--public-url", help="Its credential issuer identifier; its host must be its own.")
+    ],
+) -> None:
+    """Create a tenant and its first admin API client; print their ids and the client's secret (shown only now)."""
+    created = _with_container(_migrated_settings(), lambda c: c.tenant_admin.create(name, public_url))
+    console.print(f"tenant_id:     {created.tenant.id}")
+    console.print(f"public_url:    {created.public_url}")
+    console.print(f"client_id:     {created.admin_client.client_id}")
+    console.print(f"client_secret: {created.admin_client_secret}")
+    err_console.print("Store the secret now: it cannot be shown again.", style="yellow")
+
+
+@tenants_app.command("list")
+def tenants_list() -> None:
+    """List the deployment's tenants."""
+
+    async def collect(container: Container) -> list[tuple[str, str, str, str]]:
+        rows: list[tuple[str, str, str, str]] = []
+        after: PageKey | None = None
+        while True:
+            page = await container.tenant_admin.list_tenants(limit=MAX_PAGE_LIMIT, after=after)
+            rows += [
+                (t.id, t.name, container.tenant_admin.public_url_of(t), t.created_at.isoformat()) for t in page.items
+            ]
+            if page.next_key is None:
+                return rows
+            after = page.next_key
+
+    typer.echo("id\tname\tpublic_url\tcreated")
+    for row in _with_container(_settings(), collect):
+        typer.echo("\t".join(row))
+
+
+@tenants_app.command("delete")
+def tenants_delete(id: Annotated[str, typer.Argument(help="The tenant's id.")]) -> None:
+    """Delete a tenant and everything it holds (configurations, keys, offers, users, records)."""
+    _with_container(_settings(), lambda c: c.tenant_admin.delete(id))
+    console.print(f"deleted tenant {id}")
 
 
 DEMO_CLIENT_ID = "demo-admin"

@@ -7,13 +7,14 @@ from datetime import date, timedelta
 
 from openissuer.bootstrap import Container
 from openissuer.domain.api_clients import ManagementPrincipal, Role
+from openissuer.domain.branding import Branding
 from openissuer.domain.durations import Duration
 from openissuer.domain.ids import DEFAULT_TENANT_ID
-from openissuer.domain.mdoc import Branding
+from openissuer.services.configurations import ConfigurationInput
 from openissuer.services.iacas import IacaInput
-from openissuer.services.mdoc_configurations import MobileConfigurationInput
 from openissuer.services.offers import OfferInput
 
+MSO_MDOC = "mso_mdoc"  # the format the demo issues (an mDL)
 MDL = "org.iso.18013.5.1.mDL"
 NS = "org.iso.18013.5.1"
 DEMO_PRINCIPAL = ManagementPrincipal(tenant_id=DEFAULT_TENANT_ID, client_id="demo", roles=frozenset({Role.ADMIN}))
@@ -54,14 +55,15 @@ async def seed_demo(container: Container, *, offer_minutes: int) -> DemoOffer:
             DEMO_PRINCIPAL, IacaInput(country="NZ", common_name="openissuer demo IACA")
         )
         await container.iacas.set_active_as(DEMO_PRINCIPAL, iaca.id, True)
-    page = await container.mobile_configurations.list_as(DEMO_PRINCIPAL, limit=1, after=None, doctype=MDL)
+    page = await container.configurations.list_as(DEMO_PRINCIPAL, MSO_MDOC, limit=1, after=None, credential_type=MDL)
     if page.items:
         configuration = page.items[0]
     else:
-        configuration = await container.mobile_configurations.create_as(
+        configuration = await container.configurations.create_as(
             DEMO_PRINCIPAL,
-            MobileConfigurationInput(
-                doctype=MDL,
+            MSO_MDOC,
+            ConfigurationInput(
+                credential_type=MDL,
                 claim_mappings=MDL_MAPPINGS,
                 expires_in=Duration(days=365),
                 branding=Branding(name="Demo driving licence", background_color="#1E3A5F"),

@@ -8,11 +8,13 @@ from datetime import datetime
 
 
 class Role(enum.StrEnum):
-    """What an API client may do. ``auditor`` is read-only."""
+    """What an API client may do within its tenant. ``auditor`` is read-only. ``platform-admin`` manages the
+    deployment's tenants; only clients of the default tenant may hold it, and it grants nothing inside any tenant."""
 
     ADMIN = "admin"
     ISSUER = "issuer"
     AUDITOR = "auditor"
+    PLATFORM_ADMIN = "platform-admin"
 
 
 @dataclass(frozen=True)

@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 
 @dataclass(frozen=True)
+class StatusReference:
+    """Where an issued credential's status lives: a status list (by id) and the credential's index in it."""
+
+    list_id: str
+    index: int
+
+
+@dataclass(frozen=True)
 class IssuedCredentialRecord:
-    """Metadata of one issued credential. ``digests`` is ``{namespace: {element: {digestID, digest}}}``."""
+    """Metadata of one issued credential, the same for every format; never a claim value.
+
+    ``profile`` is the reference platform's name of the format (``mobile``, ``compact``, ...); ``details`` is the
+    format's own part of the record as plain JSON data (for an mDoc: ``docType``, ``devicePublicKey``,
+    ``namespaces`` with each element's digest, ``msoHash``). ``holder_key_thumbprint`` is the RFC 7638 thumbprint
+    of the key the credential is bound to (None for bearer credentials); ``signer_id`` the key that signed it.
+    """
 
     id: str
     tenant_id: str
     configuration_id: str
+    format: str
     profile: str
-    doctype: str
-    device_key: dict[str, Any]
-    digests: dict[str, dict[str, dict[str, Any]]]
-    mso_hash: str
+    credential_type: str
     issued_at: datetime
     valid_from: datetime
     valid_until: datetime
@@ -26,3 +38,6 @@ class IssuedCredentialRecord:
     user_id: str | None = None
     offer_id: str | None = None
     signer_id: str | None = None
+    holder_key_thumbprint: str | None = None
+    status_reference: StatusReference | None = None
+    details: dict[str, Any] = field(default_factory=dict)

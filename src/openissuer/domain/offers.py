@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -81,8 +81,12 @@ class AccessGrant:
 
 
 @dataclass(frozen=True)
-class IssuanceContext:
-    """An access grant with the user's persisted claims."""
+class GrantState:
+    """An access grant with what the credential endpoint reads together with it: the user's persisted claims,
+    the tenant's configuration version (to tell whether cached configurations are current) and how many
+    credentials of each configuration were already issued under the grant."""
 
     grant: AccessGrant
     user_claims: dict[str, Any]
+    config_version: int = 0
+    issued: dict[str, int] = field(default_factory=dict)

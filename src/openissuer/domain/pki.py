@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime
+
+PUBLIC_IACAS_PATH = "/v1/openid/iacas"
+"""Where a tenant lists its active IACAs for wallets (the issuer metadata's ``mdoc_iacas_uri``, reference §8.2)."""
+
+
+class SignerKind(enum.StrEnum):
+    """Which kind of key signs a format's credentials; each kind has one service that selects (and rotates) it."""
+
+    DOCUMENT_SIGNER = "document-signer"
+    """An X.509 document signer certified by the tenant's active IACA (ISO/IEC 18013-5 Annex B)."""
 
 
 @dataclass(frozen=True)

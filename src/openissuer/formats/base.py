@@ -2,8 +2,10 @@
 
 A format turns already-mapped claim values into one signed credential. It receives a ``Signer`` (never key
 material), the current time and a source of randomness, so every format is a pure synchronous function of its
-inputs. Cross-cutting behaviour (status-list index allocation, deferred issuance, audit) wraps a format: the
-wrapper passes what it decided (e.g. a ``StatusListReference``) in, the format never decides it.
+inputs. It also describes itself to the rest of the issuer: its management API resource (``profile``,
+``schema``), its metadata entry, whether it binds to a holder key and which kind of key signs it. Cross-cutting
+behaviour (status-list index allocation, deferred issuance, audit) wraps a format: the wrapper passes what it
+decided (e.g. a ``StatusListReference``) in, the format never decides it.
 """
 
 from __future__ import annotations
@@ -15,12 +17,16 @@ from typing import Any, Protocol, TypeAlias
 
 from openissuer.crypto.jwk import compute_jwk_thumbprint, parse_p256_public_jwk
 from openissuer.crypto.signer import Signer
+from openissuer.domain.branding import Branding
+from openissuer.domain.pki import SignerKind
+from openissuer.errors import ErrorDetail
 
 ClaimValue: TypeAlias = "str | int | float | bool | date | datetime | bytes | list[ClaimValue] | dict[str, ClaimValue]"
 """A mapped claim value; ``date`` is a full-date, ``datetime`` must be timezone-aware."""
 
-NamespacedClaims: TypeAlias = Mapping[str, Mapping[str, ClaimValue]]
-"""``{namespace: {claim: value}}``, exactly what ``claims.apply_claim_mappings`` returns."""
+MappedClaims: TypeAlias = Mapping[str, Any]
+"""What ``claims.apply_claim_mappings`` returns: ``{namespace: {claim: value}}`` for a format whose schema has
+``claims_namespaced``, else ``{claim: value}``."""
 
 RandomBytes: TypeAlias = Callable[[int], bytes]
 """Return n bytes from a CSPRNG (``secrets.token_bytes`` in production, a seeded fake in tests)."""
@@ -49,6 +55,35 @@ class HolderKey:
 
 
 @dataclass(frozen=True)
+class ConfigurationOption:
+    """A configuration field only this format has, under its wire name: its JSON Schema and its default."""
+
+    json_schema: Mapping[str, Any]
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class ConfigurationSchema:
+    """How the format's configurations look on the management API (the reference's per-format resources).
+
+    ``type_field`` is the wire name of the credential type (``type``, ``vct``); ``claims_namespaced`` whether
+    ``claimMappings`` is ``{namespace: {claim: mapping}}`` or ``{claim: mapping}``; ``status_field`` the wire
+    name of the switch that makes credentials revocable (None: no such switch) and ``status_default`` its default;
+    ``validity_mapping`` whether ``validFrom`` / ``validUntil`` may be mapped from claims; ``options`` the fields
+    only this format has.
+    """
+
+    type_field: str = "type"
+    type_description: str = "The credential type, unique among the tenant's configurations of this format."
+    claims_namespaced: bool = False
+    status_field: str | None = None
+    status_default: bool = False
+    validity_mapping: bool = False
+    expires_in_required: bool = True
+    options: Mapping[str, ConfigurationOption] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ClaimDisplay:
     """One localised display name of a claim (OID4VCI 1.0 Appendix B.2 ``display``)."""
 
@@ -58,39 +93,30 @@ class ClaimDisplay:
 
 @dataclass(frozen=True)
 class ClaimDescription:
-    """A claim the configuration issues: its path (``(namespace, claim)`` for mdoc), whether always present."""
+    """A claim the configuration issues: its path (``(namespace, claim)`` when namespaced), whether it is always
+    present, whether it is read from the claims (``mapped``) and the type it is coerced to (``value_type``)."""
 
     path: tuple[str, ...]
     mandatory: bool = False
     display: tuple[ClaimDisplay, ...] = ()
-
-
-@dataclass(frozen=True)
-class Branding:
-    """How wallets show the credential (reference §4.2 ``branding``, OID4VCI ``credential_metadata.display``)."""
-
-    name: str
-    description: str | None = None
-    background_color: str | None = None
-    text_color: str | None = None
-    logo_uri: str | None = None
-    logo_alt_text: str | None = None
-    background_image_uri: str | None = None
-    locale: str | None = None
+    mapped: bool = False
+    value_type: str | None = None
 
 
 @dataclass(frozen=True)
 class FormatConfiguration:
     """What a format needs from a credential configuration; claim values themselves arrive at ``issue``.
 
-    ``credential_type`` is the mdoc ``docType`` (or the SD-JWT ``vct``); ``expires_in`` is the validity relative
-    to issuance (reference §4.2 ``expiresIn``).
+    ``expires_in`` is the validity relative to issuance (None when the configuration sets none); ``options`` are
+    the format's own fields (see ``ConfigurationSchema.options``), defaults filled in.
     """
 
     credential_type: str
     claims: tuple[ClaimDescription, ...]
-    expires_in: timedelta
+    expires_in: timedelta | None
     branding: Branding | None = None
+    include_status: bool = False
+    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -110,19 +136,12 @@ class StatusListReference:
 
 
 @dataclass(frozen=True)
-class ElementDigest:
-    """The digest the signed structure holds for one claim; the claim value itself is never recorded."""
-
-    digest_id: int
-    digest: bytes
-
-
-@dataclass(frozen=True)
 class IssuedCredential:
     """A signed credential and what may be stored about it (reference §5.2: no claim values).
 
-    ``credential`` is the string for the Credential Response. ``credential_hash`` identifies the credential
-    (for ``mso_mdoc`` the ``msoHash``). ``digests`` is ``{namespace: {claim: ElementDigest}}``.
+    ``credential`` is the value for the Credential Response. ``details`` is the format's part of the issued-
+    credential record, plain JSON data (e.g. digests, never values). ``holder_key_thumbprint`` is None for a
+    bearer credential.
     """
 
     format_id: str
@@ -131,10 +150,8 @@ class IssuedCredential:
     signed_at: datetime
     valid_from: datetime
     valid_until: datetime
-    credential_hash: str
-    holder_jwk: Mapping[str, str] | None = None
     holder_key_thumbprint: str | None = None
-    digests: Mapping[str, Mapping[str, ElementDigest]] = field(default_factory=dict)
+    details: Mapping[str, Any] = field(default_factory=dict)
     status: StatusListReference | None = None
 
 
@@ -146,17 +163,48 @@ class CredentialFormat(Protocol):
         """The OID4VCI ``format`` identifier, e.g. ``"mso_mdoc"``."""
         ...
 
-    def validate_configuration(self, config: FormatConfiguration) -> None:
-        """Raise ``ValidationError`` (with one detail per problem) when the format cannot issue ``config``."""
+    @property
+    def profile(self) -> str:
+        """The reference platform's name of the format (``mobile``, ``compact``, ...): the management API path
+        segment ``/v2/credentials/<profile>/configurations`` and the ``profile`` of issued-credential records."""
+        ...
+
+    @property
+    def schema(self) -> ConfigurationSchema:
+        """The shape of the format's configurations on the management API."""
+        ...
+
+    @property
+    def binds_holder(self) -> bool:
+        """Whether a credential is bound to a holder key, so the credential request must carry proofs."""
+        ...
+
+    @property
+    def signer_kind(self) -> SignerKind:
+        """Which kind of key signs the format's credentials."""
+        ...
+
+    def validate_configuration(self, config: FormatConfiguration) -> list[ErrorDetail]:
+        """Return every problem that keeps the format from issuing ``config`` (empty when none), with the wire
+        names of the fields (``type``, ``claimMappings.<path>``, ``expiresIn``, ...)."""
+        ...
+
+    def scope(self, config: FormatConfiguration) -> str:
+        """Return the OAuth scope a wallet uses to ask for this configuration in the Authorization Code flow."""
         ...
 
     def metadata(self, config: FormatConfiguration) -> dict[str, Any]:
         """Return the entry for ``credential_configurations_supported`` (without the cross-cutting ``scope``)."""
         ...
 
+    def issuer_metadata(self, issuer: str) -> dict[str, Any]:
+        """Return members the issuer metadata carries while the tenant (credential issuer ``issuer``) has a
+        configuration of this format, e.g. ``mdoc_iacas_uri``; empty when none."""
+        ...
+
     def issue(
         self,
-        claims: NamespacedClaims,
+        claims: MappedClaims,
         holder_key: HolderKey | None,
         config: FormatConfiguration,
         signer: Signer,
@@ -166,5 +214,5 @@ class CredentialFormat(Protocol):
         validity: RequestedValidity | None = None,
         status: StatusListReference | None = None,
     ) -> IssuedCredential:
-        """Sign one credential over ``claims`` bound to ``holder_key`` at time ``now``."""
+        """Sign one credential over ``claims`` bound to ``holder_key`` (None for a bearer credential) at ``now``."""
         ...

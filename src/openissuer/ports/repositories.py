@@ -15,9 +15,9 @@ from openissuer.domain.authorization import (
     PushedRequest,
     WalletClient,
 )
+from openissuer.domain.configurations import CredentialConfiguration
 from openissuer.domain.issued import IssuedCredentialRecord
-from openissuer.domain.mdoc import MobileCredentialConfiguration
-from openissuer.domain.offers import AccessGrant, IssuanceContext, PreAuthorizedOffer
+from openissuer.domain.offers import AccessGrant, GrantState, PreAuthorizedOffer
 from openissuer.domain.pages import Page, PageKey
 from openissuer.domain.pki import DocumentSigner, Iaca
 from openissuer.domain.tenants import Tenant
@@ -30,6 +30,15 @@ class TenantRepository(Protocol):
 
     async def get(self, tenant_id: str) -> Tenant | None:
         """Return the tenant or None."""
+
+    async def list(self, *, limit: int, after: PageKey | None) -> Page[Tenant]:
+        """Return one page of every tenant, ordered by ``(created_at, id)``."""
+
+    async def delete(self, tenant_id: str) -> bool:
+        """Delete the tenant and everything that belongs to it; tell whether it existed."""
+
+    async def get_config_version(self, tenant_id: str) -> int | None:
+        """Return the tenant's configuration version (None for an unknown tenant)."""
 
 
 class ApiClientRepository(Protocol):
@@ -49,26 +58,34 @@ class ApiClientRepository(Protocol):
         """Delete the tenant's client; tell whether it existed."""
 
 
-class MobileConfigurationRepository(Protocol):
-    async def add(self, configuration: MobileCredentialConfiguration) -> None:
-        """Store a configuration; raise ``ConflictError`` (param ``type``) when the docType is taken in the tenant."""
+class CredentialConfigurationRepository(Protocol):
+    """Credential configurations of every format; each write also raises the tenant's configuration version."""
 
-    async def get(self, tenant_id: str, id: str) -> MobileCredentialConfiguration | None:
-        """Return the tenant's configuration or None."""
+    async def add(self, configuration: CredentialConfiguration) -> None:
+        """Store a configuration; ``ConflictError`` (param ``type``) when the tenant has one of the same format and
+        type."""
+
+    async def get(self, tenant_id: str, id: str) -> CredentialConfiguration | None:
+        """Return the tenant's configuration (of any format) or None."""
 
     async def list(
-        self, tenant_id: str, *, limit: int, after: PageKey | None, doctype: str | None = None
-    ) -> Page[MobileCredentialConfiguration]:
-        """Return one page of the tenant's configurations, optionally only those of one docType."""
+        self, tenant_id: str, *, format: str, limit: int, after: PageKey | None, credential_type: str | None = None
+    ) -> Page[CredentialConfiguration]:
+        """Return one page of the tenant's configurations of one format, optionally only those of one type."""
 
-    async def update(self, configuration: MobileCredentialConfiguration) -> bool:
-        """Replace a stored configuration; tell whether it existed; ``ConflictError`` when the docType is taken."""
+    async def list_all(self, tenant_id: str) -> Sequence[CredentialConfiguration]:
+        """Return every configuration of the tenant, of every format, in creation order."""
+
+    async def update(self, configuration: CredentialConfiguration) -> bool:
+        """Replace a stored configuration; tell whether it existed; ``ConflictError`` when the type is taken."""
 
     async def delete(self, tenant_id: str, id: str) -> bool:
         """Delete the tenant's configuration; tell whether it existed."""
 
 
 class IacaRepository(Protocol):
+    """IACAs; each write also raises the tenant's configuration version (signers are chosen under them)."""
+
     async def add(self, iaca: Iaca) -> None:
         """Store a new IACA."""
 
@@ -92,6 +109,8 @@ class IacaRepository(Protocol):
 
 
 class DocumentSignerRepository(Protocol):
+    """Document signers; adding one also raises the tenant's configuration version."""
+
     async def add(self, signer: DocumentSigner) -> None:
         """Store a new document signer."""
 
@@ -157,16 +176,21 @@ class AccessGrantRepository(Protocol):
     async def add(self, grant: AccessGrant) -> None:
         """Store the grant of a new access token (by the token's hash)."""
 
-    async def get_context(self, token_hash: bytes) -> IssuanceContext | None:
-        """Return the grant of a token with the user's persisted claims, or None for an unknown token."""
+    async def get_state(self, tenant_id: str, token_hash: bytes) -> GrantState | None:
+        """Return the tenant's grant of a token with what issuance needs in the same read: the user's persisted
+        claims, the tenant's configuration version and the credentials issued under the grant so far; None for a
+        token unknown in the tenant."""
 
     async def revoke_for_code(self, code_hash: bytes, now: datetime) -> int:
         """Revoke every token issued from an authorization code (RFC 6749 §4.1.2: on a replayed code)."""
 
-    async def record_issuance(self, token_hash: bytes, configuration_id: str, now: datetime) -> bool:
-        """Record that the grant's credentials of one configuration were issued; False when they already were.
+    async def reserve_issuances(
+        self, token_hash: bytes, configuration_id: str, count: int, bound: int, now: datetime
+    ) -> bool:
+        """Count ``count`` more credentials of one configuration under the grant, unless that would pass ``bound``;
+        tell whether they were counted.
 
-        One insert under a unique key, so two concurrent requests cannot both issue from one grant.
+        One conditional upsert, so concurrent requests (in any number of processes) never pass the bound together.
         """
 
 
@@ -177,11 +201,16 @@ class NonceRepository(Protocol):
     async def consume(self, tenant_id: str, nonce_hash: bytes, now: datetime) -> bool:
         """Use a nonce up if it exists, is unused and unexpired (one conditional UPDATE); tell whether it was."""
 
+    async def find_fresh(self, tenant_id: str, nonce_hashes: Sequence[bytes], now: datetime) -> set[bytes]:
+        """Return which of the nonces exist, are unused and unexpired (a read: nothing is used up)."""
+
     async def purge_expired(self, now: datetime) -> int:
         """Delete nonces that expired before ``now``; return how many."""
 
 
 class AuthenticationProviderRepository(Protocol):
+    """The tenant's identity provider; each write also raises the tenant's configuration version."""
+
     async def add(self, provider: AuthenticationProvider) -> None:
         """Store the tenant's provider; ``ConflictError`` when the tenant already has one."""
 

@@ -10,10 +10,10 @@ from openissuer.ports.repositories import (
     ApiClientRepository,
     AuthenticationProviderRepository,
     AuthorizationFlowRepository,
+    CredentialConfigurationRepository,
     DocumentSignerRepository,
     IacaRepository,
     IssuedCredentialRepository,
-    MobileConfigurationRepository,
     NonceRepository,
     OfferRepository,
     TenantRepository,
@@ -32,7 +32,7 @@ class UnitOfWork(Protocol):
     def api_clients(self) -> ApiClientRepository: ...
 
     @property
-    def mobile_configurations(self) -> MobileConfigurationRepository: ...
+    def credential_configurations(self) -> CredentialConfigurationRepository: ...
 
     @property
     def iacas(self) -> IacaRepository: ...

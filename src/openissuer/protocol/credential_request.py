@@ -13,11 +13,17 @@ JWT_PROOF = "jwt"
 
 @dataclass(frozen=True)
 class CredentialRequest:
-    """A parsed credential request: exactly one of the two ids, and the ``jwt`` proofs (one credential each)."""
+    """A parsed credential request: exactly one of the two ids, and the ``jwt`` proofs (one credential each).
+
+    ``jwt_proofs`` is empty when the request has no ``proofs``: whether the credential needs them is the format's
+    decision (a bearer credential is issued once per request without one). ``singular_proof`` tells that the body
+    used the draft-era ``proof`` member instead, for a precise error.
+    """
 
     credential_identifier: str | None
     credential_configuration_id: str | None
     jwt_proofs: tuple[str, ...]
+    singular_proof: bool = False
 
 
 def parse_credential_request(body: object, *, batch_size: int) -> CredentialRequest:
@@ -36,6 +42,7 @@ def parse_credential_request(body: object, *, batch_size: int) -> CredentialRequ
         credential_identifier=identifier,
         credential_configuration_id=configuration_id,
         jwt_proofs=_parse_proofs(body, batch_size),
+        singular_proof="proof" in body and "proofs" not in body,
     )
 
 
@@ -49,11 +56,10 @@ def _optional_string(body: dict[str, Any], name: str) -> str | None:
 
 
 def _parse_proofs(body: dict[str, Any], batch_size: int) -> tuple[str, ...]:
-    """§8.2: ``proofs`` is an object with exactly one proof type whose value is a non-empty array."""
+    """§8.2: ``proofs``, when present, is an object with exactly one proof type whose value is a non-empty array."""
     proofs = body.get("proofs")
     if proofs is None:
-        hint = " (the singular proof parameter is not part of OID4VCI 1.0)" if "proof" in body else ""
-        raise InvalidProofError("proofs is required: this credential is bound to a holder key" + hint)
+        return ()
     if not isinstance(proofs, dict) or len(proofs) != 1:
         raise InvalidProofError("proofs must be an object with exactly one proof type")
     ((proof_type, values),) = proofs.items()

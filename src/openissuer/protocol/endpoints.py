@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 TOKEN_PATH = "/v1/oauth/token"
 AUTHORIZE_PATH = "/v1/oauth/authorize"
@@ -13,7 +12,6 @@ NONCE_PATH = "/v1/openid/nonce"
 CREDENTIAL_PATH = "/v1/openid/credential"
 NOTIFICATION_PATH = "/v1/openid/notification"
 CREDENTIAL_OFFER_PATH = "/v1/openid/credential-offers"
-IACAS_PATH = "/v1/openid/iacas"
 ISSUER_METADATA_NAME = "openid-credential-issuer"
 AS_METADATA_NAME = "oauth-authorization-server"
 
@@ -52,19 +50,6 @@ class IssuerEndpoints:
     def notification(self) -> str:
         return self.issuer + NOTIFICATION_PATH
 
-    @property
-    def iacas(self) -> str:
-        return self.issuer + IACAS_PATH
-
     def credential_offer(self, reference: str) -> str:
         """Return the ``credential_offer_uri`` of an offer reference."""
         return f"{self.issuer}{CREDENTIAL_OFFER_PATH}/{reference}"
-
-
-def well_known_path(issuer: str, name: str) -> str:
-    """Return the path of a well-known document for ``issuer`` (RFC 8414 §3.1 path insertion).
-
-    OID4VCI 1.0 §12.2.2: "https://issuer.example.com/tenant" -> "/.well-known/openid-credential-issuer/tenant".
-    """
-    path = urlsplit(issuer).path.rstrip("/")
-    return f"/.well-known/{name}{path}"

@@ -16,11 +16,12 @@ def create_issuer_metadata(
     *,
     batch_size: int,
     display_name: str | None = None,
-    include_iacas: bool = True,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Return the issuer metadata document: only endpoints that work are listed.
 
     ``credential_issuer`` equals the identifier the wallet built the URL from (§12.2.3: compared as strings).
+    ``extra`` holds what the tenant's credential formats add (e.g. ``mdoc_iacas_uri``).
     """
     metadata: dict[str, Any] = {
         "credential_issuer": endpoints.issuer,
@@ -33,8 +34,8 @@ def create_issuer_metadata(
         metadata["batch_credential_issuance"] = {"batch_size": batch_size}
     if display_name:
         metadata["display"] = [{"name": display_name}]
-    if include_iacas:
-        metadata["mdoc_iacas_uri"] = endpoints.iacas
+    if extra:
+        metadata.update(extra)
     return metadata
 
 

@@ -39,7 +39,7 @@ class VerifiedProof:
 
 
 def verify_jwt_proof(
-    proof: str,
+    proof: str | CompactJws,
     *,
     audience: str,
     now: datetime,
@@ -59,10 +59,11 @@ def verify_jwt_proof(
     issuer has a Nonce Endpoint the caller MUST reject a proof whose nonce is ``None`` with ``invalid_proof``
     (§8.3.1.2: a key proof without a ``c_nonce`` is an invalid proof) and check it against its nonce store.
     ``iss`` is only compared when ``client_id`` is given; wallets omit it for anonymous pre-authorized access.
+    ``proof`` may be the output of ``parse_jwt_proof``, so a caller that needs the nonce first decodes only once.
     Unknown header and payload members (including ``key_attestation``) are ignored.
     """
     _check_arguments(now, allowed_algs)
-    jws = _parse(proof)
+    jws = proof if isinstance(proof, CompactJws) else parse_jwt_proof(proof)
     _verify_typ(jws.header)
     _verify_alg(jws.header, allowed_algs)
     _verify_no_crit(jws.header)
@@ -82,7 +83,8 @@ def _check_arguments(now: datetime, allowed_algs: frozenset[str]) -> None:
         raise ValueError(f"allowed_algs must be a non-empty subset of {sorted(SUPPORTED_ALGS)}")
 
 
-def _parse(proof: str) -> CompactJws:
+def parse_jwt_proof(proof: object) -> CompactJws:
+    """Decode a ``jwt`` proof without checking anything but its shape (a compact JWS of two JSON objects)."""
     if not isinstance(proof, str):
         raise InvalidProofError("the jwt proof must be a string in JWS compact serialization")
     try:
@@ -202,6 +204,12 @@ def _verify_iss(payload: Mapping[str, Any], client_id: str | None) -> None:
     # Credential request."
     if client_id is not None and "iss" in payload and payload["iss"] != client_id:
         raise InvalidProofError("the proof iss must be the client_id of the client", detail=_shown(payload["iss"]))
+
+
+def read_proof_nonce(jws: CompactJws) -> str | None:
+    """Return the proof's ``nonce`` claim when it is a string (unverified: for looking it up before verifying)."""
+    nonce = jws.payload.get("nonce")
+    return nonce if isinstance(nonce, str) else None
 
 
 def _read_nonce(payload: Mapping[str, Any]) -> str | None:

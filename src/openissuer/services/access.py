@@ -9,6 +9,7 @@ ADMIN_ONLY = frozenset({Role.ADMIN})
 READERS = frozenset({Role.ADMIN, Role.AUDITOR})
 ISSUERS = frozenset({Role.ADMIN, Role.ISSUER})
 READERS_AND_ISSUERS = frozenset({Role.ADMIN, Role.ISSUER, Role.AUDITOR})
+PLATFORM_ADMINS = frozenset({Role.PLATFORM_ADMIN})
 
 
 def authorize(principal: ManagementPrincipal, allowed: frozenset[Role]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from openissuer.crypto.secret_hash import hash_client_secret
 from openissuer.domain.api_clients import ApiClient, ManagementPrincipal, Role
@@ -13,7 +14,7 @@ from openissuer.domain.pages import Page, PageKey
 from openissuer.errors import ConflictError, ErrorDetail, NotFoundError, ValidationError
 from openissuer.ports.clock import Clock
 from openissuer.ports.uow import UnitOfWorkFactory
-from openissuer.services.access import ADMIN_ONLY, READERS, authorize
+from openissuer.services.access import ADMIN_ONLY, PLATFORM_ADMINS, READERS, authorize
 
 log = logging.getLogger("openissuer.api_clients")
 
@@ -26,6 +27,42 @@ class CreatedApiClient:
 
     client: ApiClient
     client_secret: str
+
+
+def new_api_client(
+    tenant_id: str,
+    *,
+    name: str,
+    roles: tuple[Role, ...],
+    now: datetime,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+) -> CreatedApiClient:
+    """Make (not store) a client; generate its id and secret unless given. Only the secret's hash is kept on it.
+
+    ``platform-admin`` may only be held by a client of the default tenant: it would otherwise let a tenant's
+    admin reach every tenant.
+    """
+    details: list[ErrorDetail] = []
+    if not roles:
+        details.append(ErrorDetail("body", "roles", "must name at least one role", []))
+    if Role.PLATFORM_ADMIN in roles and tenant_id != DEFAULT_TENANT_ID:
+        details.append(ErrorDetail("body", "roles", "platform-admin is only for clients of the default tenant"))
+    if client_secret is not None and len(client_secret) < MIN_SECRET_LENGTH:
+        details.append(ErrorDetail("body", "clientSecret", f"must be at least {MIN_SECRET_LENGTH} characters"))
+    if details:
+        raise ValidationError("Validation Error", details=details)
+    secret = client_secret or secrets.token_urlsafe(32)
+    client = ApiClient(
+        id=new_id(),
+        tenant_id=tenant_id,
+        client_id=client_id or secrets.token_urlsafe(18),
+        name=name,
+        secret_hash=hash_client_secret(secret, secrets.token_bytes(16)),
+        roles=tuple(dict.fromkeys(roles)),
+        created_at=now,
+    )
+    return CreatedApiClient(client=client, client_secret=secret)
 
 
 class ApiClientService:
@@ -45,36 +82,22 @@ class ApiClientService:
         client_secret: str | None = None,
     ) -> CreatedApiClient:
         """Create a client; generate its id and secret unless given. Only the secret's hash is stored."""
-        if not roles:
-            raise ValidationError(
-                "Validation Error", details=[ErrorDetail("body", "roles", "must name at least one role", [])]
-            )
-        if client_secret is not None and len(client_secret) < MIN_SECRET_LENGTH:
-            raise ValidationError(
-                "Validation Error",
-                details=[ErrorDetail("body", "clientSecret", f"must be at least {MIN_SECRET_LENGTH} characters")],
-            )
-        secret = client_secret or secrets.token_urlsafe(32)
-        client = ApiClient(
-            id=new_id(),
-            tenant_id=tenant_id,
-            client_id=client_id or secrets.token_urlsafe(18),
-            name=name,
-            secret_hash=hash_client_secret(secret, secrets.token_bytes(16)),
-            roles=tuple(dict.fromkeys(roles)),
-            created_at=self._clock.now(),
+        created = new_api_client(
+            tenant_id, name=name, roles=roles, now=self._clock.now(), client_id=client_id, client_secret=client_secret
         )
         async with self._uow() as uow:
-            await uow.api_clients.add(client)
+            await uow.api_clients.add(created.client)
             await uow.commit()
-        log.info("api client created", extra={"client_id": client.client_id, "tenant_id": tenant_id})
-        return CreatedApiClient(client=client, client_secret=secret)
+        log.info("api client created", extra={"client_id": created.client.client_id, "tenant_id": tenant_id})
+        return created
 
     async def create_as(
         self, principal: ManagementPrincipal, *, name: str, roles: tuple[Role, ...]
     ) -> CreatedApiClient:
-        """Create a client in the caller's tenant (admin only)."""
+        """Create a client in the caller's tenant (admin only; ``platform-admin`` only by a platform admin)."""
         authorize(principal, ADMIN_ONLY)
+        if Role.PLATFORM_ADMIN in roles:
+            authorize(principal, PLATFORM_ADMINS)
         return await self.create_client(principal.tenant_id, name=name, roles=roles)
 
     async def list_clients(self, tenant_id: str, *, limit: int, after: PageKey | None) -> Page[ApiClient]:

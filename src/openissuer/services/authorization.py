@@ -17,7 +17,7 @@ from openissuer.domain.authorization import (
     AuthorizationSession,
     PushedRequest,
 )
-from openissuer.domain.ids import DEFAULT_TENANT_ID, new_id
+from openissuer.domain.ids import new_id
 from openissuer.domain.users import User
 from openissuer.errors import (
     AccessDeniedError,
@@ -40,9 +40,9 @@ from openissuer.protocol.authorization_request import (
     verify_redirect_uri,
     verify_response_type,
 )
-from openissuer.protocol.endpoints import IssuerEndpoints
 from openissuer.protocol.pkce import S256, create_code_challenge
 from openissuer.services.authentication_providers import AuthenticationProviderService
+from openissuer.services.tenancy import WalletTenant
 from openissuer.services.upstream_oidc import UpstreamOidcClient
 from openissuer.services.wallet_clients import AUTHORIZATION_CODE
 from openissuer.services.wallet_secrets import digest_secret, new_secret
@@ -71,7 +71,6 @@ class AuthorizationService:
         self,
         uow_factory: UnitOfWorkFactory,
         clock: Clock,
-        endpoints: IssuerEndpoints,
         providers: AuthenticationProviderService,
         oidc: UpstreamOidcClient,
         *,
@@ -82,18 +81,12 @@ class AuthorizationService:
     ) -> None:
         self._uow = uow_factory
         self._clock = clock
-        self._endpoints = endpoints
         self._providers = providers
         self._oidc = oidc
         self._allow_unregistered = allow_unregistered_public_clients
         self._session_ttl = session_ttl
         self._code_ttl = code_ttl
         self._par_ttl = pushed_request_ttl
-
-    @property
-    def callback_url(self) -> str:
-        """The redirect URI to register at the identity provider."""
-        return self._endpoints.authentication_callback
 
     async def _registered_redirect_uris(
         self, uow: UnitOfWork, tenant_id: str, client_id: str | None
@@ -111,9 +104,10 @@ class AuthorizationService:
         return client.redirect_uris
 
     async def push_authorization_request(
-        self, params: dict[str, str], scopes: ScopeMap, tenant_id: str = DEFAULT_TENANT_ID
+        self, params: dict[str, str], scopes: ScopeMap, tenant: WalletTenant
     ) -> dict[str, Any]:
         """RFC 9126 §2: validate the request now and return ``{request_uri, expires_in}`` (single use, 60 s)."""
+        tenant_id = tenant.id
         if "request_uri" in params:
             raise InvalidRequestError("request_uri must not be pushed")
         async with self._uow(read_only=True) as uow:
@@ -142,11 +136,12 @@ class AuthorizationService:
         requested = parse_requested_credentials(params, scopes.by_scope, scopes.ids)
         return challenge, requested
 
-    async def authorize(self, query: dict[str, str], scopes: ScopeMap, tenant_id: str = DEFAULT_TENANT_ID) -> str:
+    async def authorize(self, query: dict[str, str], scopes: ScopeMap, tenant: WalletTenant) -> str:
         """Return where to send the browser: the identity provider, or the wallet with an error.
 
         Raises AuthorizationPageError when the request cannot be answered by redirect (RFC 6749 §4.1.2.1).
         """
+        tenant_id = tenant.id
         params = await self._resolve_pushed(query, tenant_id)
         async with self._uow(read_only=True) as uow:
             try:
@@ -161,7 +156,7 @@ class AuthorizationService:
             if provider is None:
                 raise InvalidRequestError("The issuer has no authentication provider configured")
         except OAuthError as exc:
-            return create_error_redirect(redirect_uri, exc, state=state, issuer=self._endpoints.issuer)
+            return create_error_redirect(redirect_uri, exc, state=state, issuer=tenant.issuer)
         request = AuthorizationRequest(
             client_id=params["client_id"],
             redirect_uri=redirect_uri,
@@ -172,7 +167,7 @@ class AuthorizationService:
             issuer_state=params.get("issuer_state"),
             forwarded_parameters=_forwarded(provider, params),
         )
-        return await self._start_sign_in(tenant_id, provider, request)
+        return await self._start_sign_in(tenant, provider, request)
 
     async def _resolve_pushed(self, query: dict[str, str], tenant_id: str) -> dict[str, str]:
         """RFC 9126 §4: with ``request_uri`` the pushed parameters are used, and the request_uri is used up."""
@@ -191,16 +186,16 @@ class AuthorizationService:
         return dict(pushed.parameters)
 
     async def _start_sign_in(
-        self, tenant_id: str, provider: AuthenticationProvider, request: AuthorizationRequest
+        self, tenant: WalletTenant, provider: AuthenticationProvider, request: AuthorizationRequest
     ) -> str:
         try:
             metadata = await self._oidc.metadata(provider.url)
         except IdentityProviderError as exc:
-            raise self._provider_page(request, exc) from exc
+            raise self._provider_page(tenant, request, exc) from exc
         idp_state, now = new_secret(), self._clock.now()
         session = AuthorizationSession(
             id=new_id(),
-            tenant_id=tenant_id,
+            tenant_id=tenant.id,
             request=request,
             idp_state_hash=digest_secret(idp_state),
             idp_nonce=new_secret(),
@@ -216,7 +211,7 @@ class AuthorizationService:
         parameters.update(
             response_type="code",
             client_id=provider.client_id,
-            redirect_uri=self.callback_url,
+            redirect_uri=tenant.endpoints.authentication_callback,
             scope=" ".join(provider.scope),
             state=idp_state,
             nonce=session.idp_nonce,
@@ -226,19 +221,22 @@ class AuthorizationService:
         separator = "&" if "?" in metadata.authorization_endpoint else "?"
         return f"{metadata.authorization_endpoint}{separator}{urlencode(parameters)}"
 
-    def _provider_page(self, request: AuthorizationRequest, error: IdentityProviderError) -> AuthorizationPageError:
+    def _provider_page(
+        self, tenant: WalletTenant, request: AuthorizationRequest, error: IdentityProviderError
+    ) -> AuthorizationPageError:
         back = create_error_redirect(
             request.redirect_uri,
             AccessDeniedError("The sign-in at the identity provider failed"),
             state=request.state,
-            issuer=self._endpoints.issuer,
+            issuer=tenant.issuer,
         )
         return AuthorizationPageError(
             "Sign-in is not available", error.description, return_url=back, detail=error.detail
         )
 
-    async def complete(self, query: dict[str, str], tenant_id: str = DEFAULT_TENANT_ID) -> str:
+    async def complete(self, query: dict[str, str], tenant: WalletTenant) -> str:
         """Handle the identity provider's callback; return the wallet redirect with the authorization code."""
+        tenant_id = tenant.id
         state = query.get("state")
         async with self._uow(read_only=True) as uow:
             session = None if not state else await uow.authorization.find_session(tenant_id, digest_secret(state))
@@ -250,14 +248,18 @@ class AuthorizationService:
                 "The sign-in is unknown, already finished or took too long. Start again from your wallet.",
             )
         try:
-            subject, claims = await self._sign_in_result(provider, session, query)
+            subject, claims = await self._sign_in_result(tenant, provider, session, query)
         except IdentityProviderError as exc:
             await self._close(session)
-            raise self._provider_page(session.request, exc) from exc
-        return await self._issue_code(provider, session, subject, claims)
+            raise self._provider_page(tenant, session.request, exc) from exc
+        return await self._issue_code(tenant, provider, session, subject, claims)
 
     async def _sign_in_result(
-        self, provider: AuthenticationProvider, session: AuthorizationSession, query: dict[str, str]
+        self,
+        tenant: WalletTenant,
+        provider: AuthenticationProvider,
+        session: AuthorizationSession,
+        query: dict[str, str],
     ) -> tuple[str, dict[str, Any]]:
         if "error" in query:
             raise IdentityProviderError(
@@ -270,7 +272,7 @@ class AuthorizationService:
             provider,
             self._providers.client_secret(provider),
             code=code,
-            redirect_uri=self.callback_url,
+            redirect_uri=tenant.endpoints.authentication_callback,
             code_verifier=session.idp_code_verifier,
         )
         return await self._oidc.verify_id_token(provider, tokens["id_token"], nonce=session.idp_nonce)
@@ -281,7 +283,12 @@ class AuthorizationService:
             await uow.commit()
 
     async def _issue_code(
-        self, provider: AuthenticationProvider, session: AuthorizationSession, subject: str, claims: dict[str, Any]
+        self,
+        tenant: WalletTenant,
+        provider: AuthenticationProvider,
+        session: AuthorizationSession,
+        subject: str,
+        claims: dict[str, Any],
     ) -> str:
         holder_claims = {k: v for k, v in claims.items() if k not in PROTOCOL_CLAIMS}
         code, now = new_secret(), self._clock.now()
@@ -310,7 +317,7 @@ class AuthorizationService:
             await uow.commit()
         log.info("holder signed in", extra={"user_id": user.id, "session_id": session.id})
         return create_redirect(
-            session.request.redirect_uri, {"code": code, "state": session.request.state, "iss": self._endpoints.issuer}
+            session.request.redirect_uri, {"code": code, "state": session.request.state, "iss": tenant.issuer}
         )
 
     async def _user_for(

@@ -5,25 +5,28 @@ validity; otherwise a new one is created, valid for the configured validity or a
 within ISO 18013-5's 457 days and the IACA's validity. So credentials valid longer than 457 days cannot be signed
 (a verifier would reject the expired signer certificate before the credential expired), and the longer credentials
 are valid, the sooner a signer stops covering them and a new one is made. Two processes may both create one at
-the same moment; that is harmless (the newest is used from then on).
+the same moment; that is harmless (the newest is used from then on). In one process, one creation at a time per
+tenant.
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from openissuer.crypto.certificate_info import read_certificate_info
-from openissuer.crypto.signer import Signer
 from openissuer.crypto.x509 import MAX_DOCUMENT_SIGNER_VALIDITY, build_document_signer_certificate
 from openissuer.domain.ids import new_id
 from openissuer.domain.pki import DocumentSigner, Iaca
 from openissuer.errors import CredentialRequestDeniedError
 from openissuer.ports.clock import Clock
 from openissuer.ports.keys import KeyStore
-from openissuer.ports.uow import UnitOfWork, UnitOfWorkFactory
+from openissuer.ports.uow import UnitOfWorkFactory
 from openissuer.services.iacas import iaca_key_aad
+from openissuer.services.signing import SelectedSigner
+from openissuer.services.versioned_cache import Versioned, VersionedCache
 
 # Verifiers with a clock slightly behind ours must already accept a brand-new signer.
 BACKDATE = timedelta(minutes=5)
@@ -36,23 +39,29 @@ def signer_key_aad(signer_id: str) -> bytes:
 
 @dataclass(frozen=True)
 class SignerCandidates:
-    """The tenant's newest usable active IACA (None when it has none) and that IACA's signers, newest first."""
+    """The tenant's active IACAs (newest first) and each one's signers (newest first)."""
 
     tenant_id: str
-    iaca: Iaca | None
-    signers: tuple[DocumentSigner, ...]
+    iacas: tuple[Iaca, ...]
+    signers: dict[str, tuple[DocumentSigner, ...]]
 
+    def iaca_at(self, now: datetime) -> Iaca | None:
+        """Return the newest active IACA valid at ``now``."""
+        return next((i for i in self.iacas if i.data.not_before <= now < i.data.not_after), None)
 
-@dataclass(frozen=True)
-class SelectedSigner:
-    """A document signer and the Signer that signs with its key (``x5c`` = its certificate)."""
-
-    record: DocumentSigner
-    signer: Signer
+    def with_signer(self, record: DocumentSigner) -> SignerCandidates:
+        """Return these candidates with a new signer (first in its IACA's list)."""
+        signers = dict(self.signers)
+        signers[record.iaca_id] = (record, *signers.get(record.iaca_id, ()))
+        return replace(self, signers=signers)
 
 
 class DocumentSignerService:
-    """Select the signer for a credential valid until a given time, creating one when needed."""
+    """Select the document signer for a credential valid until a given time, creating one when needed.
+
+    Implements ``CredentialSigners`` for ``SignerKind.DOCUMENT_SIGNER``. The active IACA and its signers are cached
+    per tenant configuration version (adding an IACA or a signer raises the version).
+    """
 
     def __init__(
         self,
@@ -70,50 +79,64 @@ class DocumentSignerService:
         self._keys = keys
         self._validity = validity
         self._rotation_age = rotation_age
+        self._candidates: VersionedCache[SignerCandidates] = VersionedCache(self._load)
+        self._creating: dict[str, asyncio.Lock] = {}
 
-    async def select(self, tenant_id: str, valid_until: datetime) -> SelectedSigner:
+    async def signer_for(self, tenant_id: str, version: int, valid_until: datetime) -> SelectedSigner:
         """Return a signer under the newest active IACA whose certificate covers ``valid_until``.
 
         Raises CredentialRequestDeniedError when the tenant has no active IACA, or when no new certificate could
         cover ``valid_until`` (it would outlive the IACA).
         """
-        async with self._uow() as uow:
-            candidates = await self.load_candidates(uow, tenant_id)
-        return await self.choose(candidates, valid_until)
+        candidates = await self._candidates.get(tenant_id, version)
+        found = self._usable(candidates, valid_until)
+        if found is not None:
+            return found
+        # One creation at a time per tenant in this process; the others then find the new signer.
+        async with self._creating.setdefault(tenant_id, asyncio.Lock()):
+            candidates = await self._candidates.get(tenant_id, version)
+            found = self._usable(candidates, valid_until)
+            if found is not None:
+                return found
+            record = await self._create(candidates, valid_until)
+            self._candidates.put(tenant_id, Versioned(version, candidates.with_signer(record)))
+            return self._selected(record)
 
-    async def load_candidates(self, uow: UnitOfWork, tenant_id: str) -> SignerCandidates:
-        """Read, in the caller's unit of work, the newest usable active IACA and its signers."""
+    async def _load(self, tenant_id: str) -> Versioned[SignerCandidates]:
+        async with self._uow(read_only=True) as uow:
+            version = await uow.tenants.get_config_version(tenant_id)  # before the data: see VersionedCache
+            iacas = tuple(await uow.iacas.list_active(tenant_id))
+            signers = {i.id: tuple(await uow.document_signers.list_for_iaca(tenant_id, i.id)) for i in iacas}
+        return Versioned(version or 0, SignerCandidates(tenant_id=tenant_id, iacas=iacas, signers=signers))
+
+    def _usable(self, candidates: SignerCandidates, valid_until: datetime) -> SelectedSigner | None:
         now = self._clock.now()
-        active = await uow.iacas.list_active(tenant_id)
-        iaca = next((i for i in active if i.data.not_before <= now < i.data.not_after), None)
-        signers = () if iaca is None else tuple(await uow.document_signers.list_for_iaca(tenant_id, iaca.id))
-        return SignerCandidates(tenant_id=tenant_id, iaca=iaca, signers=signers)
-
-    async def choose(self, candidates: SignerCandidates, valid_until: datetime) -> SelectedSigner:
-        """Pick a usable signer among ``candidates``, or create one (the only write, rare: on rotation)."""
-        if candidates.iaca is None:
+        iaca = candidates.iaca_at(now)
+        if iaca is None:
             raise CredentialRequestDeniedError(
                 "The issuer cannot sign this credential now", detail=f"tenant {candidates.tenant_id} has no usable IACA"
             )
-        now = self._clock.now()
-        for record in candidates.signers:
-            if self._usable(record, now, valid_until):
+        for record in candidates.signers.get(iaca.id, ()):
+            if (
+                record.revoked_at is None
+                and record.not_before <= now
+                and valid_until <= record.not_after
+                and now - record.created_at < self._rotation_age
+            ):
                 return self._selected(record)
-        return await self._create(candidates.iaca, now, valid_until)
-
-    def _usable(self, record: DocumentSigner, now: datetime, valid_until: datetime) -> bool:
-        return (
-            record.revoked_at is None
-            and record.not_before <= now
-            and valid_until <= record.not_after
-            and now - record.created_at < self._rotation_age
-        )
+        return None
 
     def _selected(self, record: DocumentSigner) -> SelectedSigner:
         signer = self._keys.load(record.sealed_private_key, aad=signer_key_aad(record.id), x5c=[record.certificate_der])
-        return SelectedSigner(record=record, signer=signer)
+        return SelectedSigner(signer_id=record.id, signer=signer)
 
-    async def _create(self, iaca: Iaca, now: datetime, valid_until: datetime) -> SelectedSigner:
+    async def _create(self, candidates: SignerCandidates, valid_until: datetime) -> DocumentSigner:
+        now = self._clock.now()
+        iaca = candidates.iaca_at(now)
+        if iaca is None:
+            raise CredentialRequestDeniedError(
+                "The issuer cannot sign this credential now", detail=f"tenant {candidates.tenant_id} has no usable IACA"
+            )
         not_before = max(now.replace(microsecond=0) - BACKDATE, iaca.data.not_before)
         # Long enough for the configured validity and for this credential, within the ISO limit and the IACA.
         wanted = max(not_before + self._validity, valid_until)
@@ -150,4 +173,4 @@ class DocumentSignerService:
         async with self._uow() as uow:
             await uow.document_signers.add(record)
             await uow.commit()
-        return self._selected(record)
+        return record

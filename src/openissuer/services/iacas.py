@@ -21,6 +21,7 @@ from openissuer.ports.clock import Clock
 from openissuer.ports.keys import KeyStore
 from openissuer.ports.uow import UnitOfWorkFactory
 from openissuer.services.access import ISSUERS, READERS_AND_ISSUERS, authorize
+from openissuer.services.tenancy import TenantDirectory
 
 MAX_IACAS_PER_TENANT = 3
 DEFAULT_VALIDITY = Duration(years=10)
@@ -55,20 +56,18 @@ class IacaInput:
 class IacaService:
     """Create, activate, list and delete a tenant's IACAs; sign their CRLs."""
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock, keys: KeyStore, issuer_url: str) -> None:
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock, keys: KeyStore, tenants: TenantDirectory) -> None:
         self._uow = uow_factory
         self._clock = clock
         self._keys = keys
-        self._issuer_url = issuer_url
+        self._tenants = tenants
 
-    def _check(self, data: IacaInput, now: datetime) -> tuple[str, str, datetime, datetime]:
+    def _check(self, data: IacaInput, now: datetime, issuer_url: str) -> tuple[str, str, datetime, datetime]:
         details: list[ErrorDetail] = []
         country = data.country or ""
         if not is_country_code(country):
             details.append(ErrorDetail("body", "country", "must be an ISO 3166-1 alpha-2 code, e.g. NZ", data.country))
-        common_name = (
-            data.common_name if data.common_name is not None else f"{urlsplit(self._issuer_url).hostname} IACA"
-        )
+        common_name = data.common_name if data.common_name is not None else f"{urlsplit(issuer_url).hostname} IACA"
         if not common_name.strip() or not _PRINTABLE_STRING.match(common_name) or len(common_name) > 64:
             details.append(ErrorDetail("body", "commonName", "must be 1-64 PrintableString characters", common_name))
         state = data.state_or_province_name
@@ -94,7 +93,8 @@ class IacaService:
         """Create an inactive managed IACA with a new P-256 key (ISO 18013-5 Annex B profile)."""
         authorize(principal, ISSUERS)
         now = self._clock.now().replace(microsecond=0)
-        country, common_name, not_before, not_after = self._check(data, now)
+        issuer_url = (await self._tenants.by_id(principal.tenant_id)).issuer
+        country, common_name, not_before, not_after = self._check(data, now, issuer_url)
         async with self._uow() as uow:
             if await uow.iacas.count(principal.tenant_id) >= MAX_IACAS_PER_TENANT:
                 raise ValidationError(
@@ -108,8 +108,8 @@ class IacaService:
             country=country,
             common_name=common_name,
             state_or_province=data.state_or_province_name,
-            issuer_alternative_name_uri=self._issuer_url,
-            crl_distribution_point_uri=crl_url(self._issuer_url, id),
+            issuer_alternative_name_uri=issuer_url,
+            crl_distribution_point_uri=crl_url(issuer_url, id),
             not_before=not_before,
             not_after=not_after,
             random_bytes=secrets.token_bytes,

@@ -25,9 +25,9 @@ from openissuer.protocol.credential_offer import (
     create_offer_uri_by_value,
     create_pre_authorized_offer,
 )
-from openissuer.protocol.endpoints import IssuerEndpoints
 from openissuer.protocol.tx_code import MAX_DESCRIPTION_LENGTH, MAX_LENGTH, MIN_LENGTH, generate_tx_code
 from openissuer.services.access import ISSUERS, authorize
+from openissuer.services.tenancy import TenantDirectory, WalletTenant
 from openissuer.services.wallet_secrets import digest_secret, new_secret
 
 TX_CODE_MAC = "tx-code"
@@ -73,7 +73,7 @@ class OfferService:
         uow_factory: UnitOfWorkFactory,
         clock: Clock,
         box: SecretBox,
-        endpoints: IssuerEndpoints,
+        tenants: TenantDirectory,
         *,
         default_ttl: timedelta,
         max_ttl: timedelta,
@@ -82,7 +82,7 @@ class OfferService:
         self._uow = uow_factory
         self._clock = clock
         self._box = box
-        self._endpoints = endpoints
+        self._tenants = tenants
         self._default_ttl = default_ttl
         self._max_ttl = max_ttl
         self._by_reference = by_reference
@@ -114,7 +114,8 @@ class OfferService:
             )
             await uow.offers.add(offer)
             await uow.commit()
-        return CreatedOffer(offer=offer, uri=self._uri(offer, code), tx_code=tx_code)
+        tenant = await self._tenants.by_id(principal.tenant_id)
+        return CreatedOffer(offer=offer, uri=self._uri(tenant, offer, code), tx_code=tx_code)
 
     def _check_shape(self, data: OfferInput, now: datetime) -> datetime:
         """Check the request's own fields; return when the offer expires."""
@@ -154,7 +155,7 @@ class OfferService:
         """Every configuration (and the user, when given) must exist in the tenant."""
         details = []
         for index, configuration_id in enumerate(configuration_ids):
-            if await uow.mobile_configurations.get(tenant_id, configuration_id) is None:
+            if await uow.credential_configurations.get(tenant_id, configuration_id) is None:
                 details.append(
                     ErrorDetail(
                         "body", f"credentials.{index}", "no credential configuration with this id", configuration_id
@@ -178,19 +179,19 @@ class OfferService:
             await uow.users.update_claims(tenant_id, data.user_id, {**existing.claims, **persisted}, now)
         return data.user_id
 
-    def _uri(self, offer: PreAuthorizedOffer, code: str) -> str:
+    def _uri(self, tenant: WalletTenant, offer: PreAuthorizedOffer, code: str) -> str:
         if offer.by_reference:
-            return create_offer_uri_by_reference(self._endpoints.credential_offer(self._reference(offer.id)))
-        return create_offer_uri_by_value(self._offer_object(offer, code))
+            return create_offer_uri_by_reference(tenant.endpoints.credential_offer(self._reference(offer.id)))
+        return create_offer_uri_by_value(self._offer_object(tenant, offer, code))
 
     def _reference(self, offer_id: str) -> str:
         """The ``credential_offer_uri`` path segment: the offer id and a MAC only this issuer can compute."""
         tag = encode_base64url(self._box.mac(OFFER_REFERENCE_MAC, offer_id.encode()))
         return f"{offer_id}.{tag}"
 
-    def _offer_object(self, offer: PreAuthorizedOffer, code: str) -> dict[str, Any]:
+    def _offer_object(self, tenant: WalletTenant, offer: PreAuthorizedOffer, code: str) -> dict[str, Any]:
         return create_pre_authorized_offer(
-            credential_issuer=self._endpoints.issuer,
+            credential_issuer=tenant.issuer,
             configuration_ids=offer.credential_configuration_ids,
             pre_authorized_code=code,
             tx_code=offer.tx_code,
@@ -218,9 +219,10 @@ class OfferService:
             await self._check_references(uow, principal.tenant_id, configuration_ids)
             await uow.authorization.add_offer(offer)
             await uow.commit()
+        tenant = await self._tenants.by_id(principal.tenant_id)
         return create_offer_uri_by_value(
             create_authorization_code_offer(
-                credential_issuer=self._endpoints.issuer,
+                credential_issuer=tenant.issuer,
                 configuration_ids=offer.configuration_ids,
                 issuer_state=offer.issuer_state,
                 request_parameters=request_parameters,
@@ -243,7 +245,7 @@ class OfferService:
             details=[ErrorDetail("params", "id", "already redeemed or revoked", id)],
         )
 
-    async def offer_by_reference(self, tenant_id: str, reference: str) -> dict[str, Any] | None:
+    async def offer_by_reference(self, tenant: WalletTenant, reference: str) -> dict[str, Any] | None:
         """Return the Credential Offer behind a ``credential_offer_uri`` while it is redeemable (else None).
 
         DESIGN.md §3: "credential_offer_uri may be fetched any number of times until the offer is redeemed or
@@ -253,10 +255,10 @@ class OfferService:
         if not hmac.compare_digest(reference.encode(), self._reference(offer_id).encode()):
             return None
         async with self._uow(read_only=True) as uow:
-            offer = await uow.offers.get(tenant_id, offer_id)
+            offer = await uow.offers.get(tenant.id, offer_id)
         if offer is None or offer.sealed_code is None or not offer.is_redeemable(self._clock.now()):
             return None
-        return self._offer_object(offer, self._code(offer))
+        return self._offer_object(tenant, offer, self._code(offer))
 
     async def offer_uri_as(self, principal: ManagementPrincipal, id: str) -> str:
         """Return the offer's URI again (for its QR code) while it is redeemable."""
@@ -270,7 +272,7 @@ class OfferService:
                 "The offer can no longer be redeemed",
                 details=[ErrorDetail("params", "id", "redeemed, revoked, locked or expired", id)],
             )
-        return self._uri(offer, self._code(offer))
+        return self._uri(await self._tenants.by_id(principal.tenant_id), offer, self._code(offer))
 
     def _code(self, offer: PreAuthorizedOffer) -> str:
         assert offer.sealed_code is not None

@@ -12,7 +12,6 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from openissuer.domain.ids import DEFAULT_TENANT_ID
 from openissuer.domain.offers import AccessGrant, PreAuthorizedOffer
 from openissuer.errors import (
     InvalidAuthorizationDetailsError,
@@ -56,15 +55,13 @@ class TokenService:
         self._max_attempts = max_tx_code_attempts
         self._allow_unregistered = allow_unregistered_public_clients
 
-    async def exchange(self, request: TokenRequest, tenant_id: str = DEFAULT_TENANT_ID) -> dict[str, Any]:
+    async def exchange(self, request: TokenRequest, tenant_id: str) -> dict[str, Any]:
         """Answer a token request of either grant."""
         if isinstance(request, AuthorizationCodeRequest):
             return await self.exchange_authorization_code(request, tenant_id)
         return await self.exchange_pre_authorized_code(request, tenant_id)
 
-    async def exchange_pre_authorized_code(
-        self, request: PreAuthorizedCodeRequest, tenant_id: str = DEFAULT_TENANT_ID
-    ) -> dict[str, Any]:
+    async def exchange_pre_authorized_code(self, request: PreAuthorizedCodeRequest, tenant_id: str) -> dict[str, Any]:
         """Return the token response, or raise ``invalid_grant`` / ``invalid_request`` per OID4VCI §6.3."""
         now = self._clock.now()
         code_hash = digest_secret(request.pre_authorized_code)
@@ -114,9 +111,7 @@ class TokenService:
         log.info("pre-authorized code redeemed", extra={"offer_id": offer.id})
         return create_token_response(token, int(self._ttl.total_seconds()), identifiers)
 
-    async def exchange_authorization_code(
-        self, request: AuthorizationCodeRequest, tenant_id: str = DEFAULT_TENANT_ID
-    ) -> dict[str, Any]:
+    async def exchange_authorization_code(self, request: AuthorizationCodeRequest, tenant_id: str) -> dict[str, Any]:
         """RFC 6749 §4.1.3 with PKCE: the code is used up by its first presentation; a replay revokes its tokens.
 
         RFC 6749 §4.1.2: "If an authorization code is used more than once, the authorization server MUST deny the

@@ -15,11 +15,12 @@ from openissuer.web.routers import (
     api_clients,
     authorization,
     authorization_management,
+    configurations,
     iacas,
     management_auth,
-    mdoc_configurations,
     offers,
     ops,
+    tenants,
     wallet,
     well_known,
 )
@@ -50,7 +51,9 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(ops.router)
     app.include_router(management_auth.router)
     app.include_router(api_clients.router)
-    app.include_router(mdoc_configurations.router)
+    app.include_router(tenants.router)
+    for credential_format in container.formats:
+        app.include_router(configurations.create_router(credential_format))
     app.include_router(iacas.router)
     app.include_router(iacas.public_router)
     app.include_router(offers.router)
@@ -59,5 +62,5 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(authorization_management.clients)
     app.include_router(authorization.router)
     app.include_router(wallet.router)
-    app.include_router(well_known.create_router(container.public_url))
+    app.include_router(well_known.router)
     return app

@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the container and the management principal."""
+"""FastAPI dependencies: the container, the management principal and the wallet-facing tenant."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from openissuer.bootstrap import Container
 from openissuer.domain.api_clients import ManagementPrincipal
+from openissuer.services.tenancy import WalletTenant
 
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /v1/auth/token.")
 
@@ -28,5 +29,11 @@ async def get_principal(
     return await (await get_container(request)).management_auth.authenticate(token)
 
 
+async def get_wallet_tenant(request: Request) -> WalletTenant:
+    """Resolve the tenant of a wallet-facing or public request from its ``Host`` header (DESIGN.md §1 Tenancy)."""
+    return await (await get_container(request)).tenants.resolve_host(request.headers.get("host"))
+
+
 ContainerDep = Annotated[Container, Depends(get_container)]
 PrincipalDep = Annotated[ManagementPrincipal, Depends(get_principal)]
+WalletTenantDep = Annotated[WalletTenant, Depends(get_wallet_tenant)]

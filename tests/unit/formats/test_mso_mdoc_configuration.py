@@ -1,4 +1,5 @@
-"""The mso_mdoc configuration checks and its credential_configurations_supported entry."""
+"""The mso_mdoc configuration checks, its credential_configurations_supported entry, and the shared branding and
+claim-description checks (formats/credential_metadata.py)."""
 
 from __future__ import annotations
 
@@ -6,25 +7,30 @@ from datetime import timedelta
 
 import pytest
 
-from openissuer.errors import ValidationError
-from openissuer.formats.base import Branding, ClaimDescription, ClaimDisplay, FormatConfiguration
+from openissuer.domain.branding import Branding
+from openissuer.formats.base import ClaimDescription, ClaimDisplay, FormatConfiguration
+from openissuer.formats.credential_metadata import find_branding_problems, find_claim_description_problems
 from openissuer.formats.mso_mdoc import MsoMdocFormat
 
 MDL = "org.iso.18013.5.1.mDL"
 NS = "org.iso.18013.5.1"
 FORMAT = MsoMdocFormat()
 CLAIMS = (
-    ClaimDescription((NS, "given_name"), mandatory=True, display=(ClaimDisplay("Given name", "en"),)),
-    ClaimDescription((NS, "birth_date"), display=(ClaimDisplay("Date of birth"),)),
+    ClaimDescription(
+        (NS, "given_name"),
+        mandatory=True,
+        display=(ClaimDisplay("Given name", "en"),),
+        mapped=True,
+        value_type="string",
+    ),
+    ClaimDescription((NS, "birth_date"), display=(ClaimDisplay("Date of birth"),), mapped=True, value_type="date"),
 )
 BRANDING = Branding(
     name="Driver licence",
     description="Example mDL",
     background_color="#1A2B3C",
-    text_color="#FFFFFF",
-    logo_uri="https://issuer.example.com/logo.png",
-    logo_alt_text="Example logo",
-    locale="en-NZ",
+    issuer_logo="https://issuer.example.com/logo.png",
+    watermark_image="data:image/png;base64,AAAA",
 )
 
 
@@ -39,8 +45,17 @@ def _config(**changes: object) -> FormatConfiguration:
     return FormatConfiguration(**arguments)  # type: ignore[arg-type]
 
 
-def test_format_id() -> None:
-    assert FORMAT.format_id == "mso_mdoc"
+def test_the_format_describes_itself() -> None:
+    assert (FORMAT.format_id, FORMAT.profile, FORMAT.binds_holder) == ("mso_mdoc", "mobile", True)
+    assert (FORMAT.schema.type_field, FORMAT.schema.claims_namespaced, FORMAT.schema.status_field) == (
+        "type",
+        True,
+        "includeStatus",
+    )
+    assert FORMAT.scope(_config()) == MDL
+    assert FORMAT.issuer_metadata("https://issuer.example/t") == {
+        "mdoc_iacas_uri": "https://issuer.example/t/v1/openid/iacas"
+    }
 
 
 def test_metadata_has_the_oid4vci_1_0_shape() -> None:
@@ -54,11 +69,10 @@ def test_metadata_has_the_oid4vci_1_0_shape() -> None:
             "display": [
                 {
                     "name": "Driver licence",
-                    "locale": "en-NZ",
-                    "logo": {"uri": "https://issuer.example.com/logo.png", "alt_text": "Example logo"},
+                    "logo": {"uri": "https://issuer.example.com/logo.png"},
                     "description": "Example mDL",
                     "background_color": "#1A2B3C",
-                    "text_color": "#FFFFFF",
+                    "background_image": {"uri": "data:image/png;base64,AAAA"},
                 }
             ],
             "claims": [
@@ -69,22 +83,25 @@ def test_metadata_has_the_oid4vci_1_0_shape() -> None:
     }
 
 
+def test_the_display_name_defaults_to_the_doctype() -> None:
+    metadata = FORMAT.metadata(_config(branding=Branding(background_color="#000000")))
+    assert metadata["credential_metadata"]["display"] == [{"name": MDL, "background_color": "#000000"}]
+
+
 def test_metadata_without_branding_or_claims_omits_credential_metadata() -> None:
     assert "credential_metadata" not in FORMAT.metadata(_config(branding=None, claims=()))
     assert FORMAT.metadata(_config(branding=None))["credential_metadata"].keys() == {"claims"}
 
 
 def test_a_valid_configuration_passes() -> None:
-    FORMAT.validate_configuration(_config())
-    FORMAT.validate_configuration(_config(expires_in=timedelta(days=426)))
-    FORMAT.validate_configuration(_config(credential_type="org.example.membership", expires_in=timedelta(days=3620)))
-    FORMAT.validate_configuration(_config(branding=Branding(name="x", logo_uri="data:image/png;base64,AAAA")))
+    assert FORMAT.validate_configuration(_config()) == []
+    assert FORMAT.validate_configuration(_config(expires_in=timedelta(days=426))) == []
+    membership = _config(credential_type="org.example.membership", expires_in=timedelta(days=3620))
+    assert FORMAT.validate_configuration(membership) == []
 
 
 def _problems(config: FormatConfiguration) -> list[tuple[str, str]]:
-    with pytest.raises(ValidationError) as caught:
-        FORMAT.validate_configuration(config)
-    return [(detail.param, detail.msg) for detail in caught.value.details]
+    return [(detail.param, detail.msg) for detail in FORMAT.validate_configuration(config)]
 
 
 @pytest.mark.parametrize(
@@ -95,14 +112,11 @@ def _problems(config: FormatConfiguration) -> list[tuple[str, str]]:
         ({"credential_type": "VerifiableCredential"}, "type", "VerifiableCredential"),
         ({"claims": ()}, "claimMappings", "at least one"),
         ({"claims": (ClaimDescription(("only-one-part",)),)}, "claimMappings", "namespace"),
-        ({"claims": (*CLAIMS, CLAIMS[0])}, f"claimMappings.{NS}.given_name", "more than once"),
+        ({"claims": (ClaimDescription((NS, "x"), mapped=True),)}, f"claimMappings.{NS}.x.type", "mapFrom"),
         ({"expires_in": timedelta(days=427)}, "expiresIn", "less than 427"),
         ({"expires_in": timedelta(0)}, "expiresIn", "positive"),
+        ({"expires_in": None}, "expiresIn", "required"),
         ({"credential_type": "org.example.x", "expires_in": timedelta(days=3621)}, "expiresIn", "3620"),
-        ({"branding": Branding(name=" ")}, "branding.name", "empty"),
-        ({"branding": Branding(name="x", background_color="red")}, "branding.backgroundColor", "#RRGGBB"),
-        ({"branding": Branding(name="x", text_color="#12345")}, "branding.textColor", "#RRGGBB"),
-        ({"branding": Branding(name="x", logo_uri="http://insecure/logo.png")}, "branding.issuerLogo", "https"),
     ],
 )
 def test_invalid_configurations_are_refused(changes: dict[str, object], param: str, fragment: str) -> None:
@@ -113,3 +127,29 @@ def test_invalid_configurations_are_refused(changes: dict[str, object], param: s
 def test_every_problem_is_reported_at_once() -> None:
     problems = _problems(_config(credential_type="", claims=(), expires_in=timedelta(days=-1)))
     assert [param for param, _ in problems] == ["type", "claimMappings", "expiresIn"]
+
+
+@pytest.mark.parametrize(
+    ("branding", "param", "fragment"),
+    [
+        (Branding(name=" "), "branding.name", "empty"),
+        (Branding(background_color="red"), "branding.backgroundColor", "#RRGGBB"),
+        (Branding(issuer_logo="http://insecure/logo.png"), "branding.issuerLogo", "https"),
+        (Branding(watermark_image="data:image/jpeg;base64,AAAA"), "branding.watermarkImage", "png"),
+        (Branding(issuer_icon="https://x.example/icon.svg"), "branding.issuerIcon", "svg"),
+    ],
+)
+def test_branding_rules(branding: Branding, param: str, fragment: str) -> None:
+    problems = [(d.param, d.msg) for d in find_branding_problems(branding)]
+    assert any(found == param and fragment in msg for found, msg in problems), problems
+
+
+def test_good_branding_passes() -> None:
+    assert find_branding_problems(BRANDING) == []
+    assert find_branding_problems(Branding(issuer_logo="data:image/png;base64,AAAA")) == []
+    assert find_branding_problems(None) == []
+
+
+def test_duplicate_claim_paths_are_refused() -> None:
+    problems = find_claim_description_problems(_config(claims=(*CLAIMS, CLAIMS[0])))
+    assert [(d.param, d.msg) for d in problems] == [(f"claimMappings.{NS}.given_name", "is configured more than once")]

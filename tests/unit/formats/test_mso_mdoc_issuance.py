@@ -25,7 +25,7 @@ from openissuer.formats.base import (
     FormatConfiguration,
     HolderKey,
     IssuedCredential,
-    NamespacedClaims,
+    MappedClaims,
     StatusListReference,
     UnusableSignerError,
 )
@@ -39,7 +39,7 @@ CONFIG = FormatConfiguration(
     claims=(ClaimDescription((NS, "given_name"), mandatory=True), ClaimDescription((NS, "birth_date"))),
     expires_in=timedelta(days=365),
 )
-CLAIMS: NamespacedClaims = {
+CLAIMS: MappedClaims = {
     NS: {
         "given_name": "Ana",
         "family_name": "Ngata",
@@ -170,7 +170,7 @@ def test_the_holder_key_is_the_device_key(issue: Issue, holder: SoftwareSigner) 
     device_key = _mso(_issuer_signed(issued))["deviceKeyInfo"]["deviceKey"]
     assert device_key == cose_key_from_jwk(holder.public_jwk)
     assert jwk_from_cose_key(device_key) == holder.public_jwk
-    assert issued.holder_jwk == holder.public_jwk
+    assert issued.details["devicePublicKey"] == holder.public_jwk
     assert issued.holder_key_thumbprint == HolderKey(holder.public_jwk).thumbprint
 
 
@@ -213,8 +213,8 @@ def test_items_have_fresh_salts_random_digest_ids_and_matching_digests(issue: Is
             # ISO 18013-5 §9.1.2.5: the digest is over the tag-24-wrapped IssuerSignedItemBytes.
             digest = hashlib.sha256(cbor2.dumps(tagged)).digest()
             assert value_digests[namespace][item["digestID"]] == digest
-            recorded = issued.digests[namespace][item["elementIdentifier"]]
-            assert (recorded.digest_id, recorded.digest) == (item["digestID"], digest)
+            recorded = issued.details["namespaces"][namespace][item["elementIdentifier"]]
+            assert recorded == {"digestID": item["digestID"], "digest": encode_base64url(digest)}
     assert len(salts) == len(set(digest_ids)) == len(digest_ids) == ELEMENT_COUNT
     assert all(0 <= digest_id < 2**31 for digest_id in digest_ids)
     assert sorted(digest_ids) != list(range(min(digest_ids), min(digest_ids) + ELEMENT_COUNT))
@@ -237,7 +237,8 @@ def test_element_values_use_iso_encodings(issue: Issue) -> None:
 def test_the_record_holds_digests_and_hashes_but_no_claim_values(issue: Issue, now: datetime) -> None:
     issued = issue()
     payload = _issuer_signed(issued)["issuerAuth"][2]
-    assert issued.credential_hash == encode_base64url(hashlib.sha256(payload).digest())
+    assert issued.details["msoHash"] == encode_base64url(hashlib.sha256(payload).digest())
+    assert issued.details["docType"] == MDL
     assert (issued.signed_at, issued.valid_from, issued.valid_until) == (now, now, now + timedelta(days=365))
     assert (issued.format_id, issued.credential_type) == ("mso_mdoc", MDL)
     record = repr({name: value for name, value in vars(issued).items() if name != "credential"})

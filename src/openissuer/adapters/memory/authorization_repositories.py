@@ -21,6 +21,7 @@ from openissuer.errors import ConflictError, ErrorDetail
 
 class InMemoryAuthenticationProviderRepository:
     def __init__(self, state: MemoryState) -> None:
+        self._state = state
         self._rows = state.authentication_providers
 
     async def add(self, provider: AuthenticationProvider) -> None:
@@ -31,6 +32,7 @@ class InMemoryAuthenticationProviderRepository:
                 details=[ErrorDetail("body", "", "only one authentication provider per tenant")],
             )
         self._rows[provider.id] = provider
+        self._state.bump_config_version(provider.tenant_id)
 
     async def get(self, tenant_id: str, id: str) -> AuthenticationProvider | None:
         """Return the provider by id."""
@@ -46,6 +48,7 @@ class InMemoryAuthenticationProviderRepository:
         if await self.get(provider.tenant_id, provider.id) is None:
             return False
         self._rows[provider.id] = provider
+        self._state.bump_config_version(provider.tenant_id)
         return True
 
     async def delete(self, tenant_id: str, id: str) -> bool:
@@ -53,6 +56,7 @@ class InMemoryAuthenticationProviderRepository:
         if await self.get(tenant_id, id) is None:
             return False
         del self._rows[id]
+        self._state.bump_config_version(tenant_id)
         return True
 
 

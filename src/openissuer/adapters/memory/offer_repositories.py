@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from openissuer.adapters.memory.store import MemoryState, StoredNonce
-from openissuer.domain.offers import AccessGrant, IssuanceContext, PreAuthorizedOffer
+from openissuer.domain.offers import AccessGrant, GrantState, PreAuthorizedOffer
 from openissuer.domain.users import User
 from openissuer.errors import ConflictError, ErrorDetail
 
@@ -119,13 +120,20 @@ class InMemoryAccessGrantRepository:
         """Store a grant."""
         self._state.access_grants[grant.token_hash] = grant
 
-    async def get_context(self, token_hash: bytes) -> IssuanceContext | None:
-        """Return the grant with the offer's and the user's claims."""
+    async def get_state(self, tenant_id: str, token_hash: bytes) -> GrantState | None:
+        """Return the tenant's grant with the user's claims, the configuration version and the issued counts."""
         grant = self._state.access_grants.get(token_hash)
-        if grant is None:
+        if grant is None or grant.tenant_id != tenant_id:
             return None
         user = self._state.users.get(grant.user_id)
-        return IssuanceContext(grant=grant, user_claims=user.claims if user else {})
+        tenant = self._state.tenants.get(tenant_id)
+        issued = {cid: count for (token, cid), count in self._state.grant_issuances.items() if token == token_hash}
+        return GrantState(
+            grant=grant,
+            user_claims=user.claims if user else {},
+            config_version=tenant.config_version if tenant else 0,
+            issued=issued,
+        )
 
     async def revoke_for_code(self, code_hash: bytes, now: datetime) -> int:
         """Revoke every token issued from an authorization code."""
@@ -138,12 +146,15 @@ class InMemoryAccessGrantRepository:
             self._state.access_grants[grant.token_hash] = dataclasses.replace(grant, revoked_at=now)
         return len(hits)
 
-    async def record_issuance(self, token_hash: bytes, configuration_id: str, now: datetime) -> bool:
-        """Record the issuance marker once."""
+    async def reserve_issuances(
+        self, token_hash: bytes, configuration_id: str, count: int, bound: int, now: datetime
+    ) -> bool:
+        """Count ``count`` more credentials unless the count for the configuration would pass ``bound``."""
         key = (token_hash, configuration_id)
-        if key in self._state.grant_issuances:
+        total = self._state.grant_issuances.get(key, 0) + count
+        if total > bound:
             return False
-        self._state.grant_issuances[key] = now
+        self._state.grant_issuances[key] = total
         return True
 
 
@@ -162,6 +173,17 @@ class InMemoryNonceRepository:
             return False
         self._rows[nonce_hash] = dataclasses.replace(nonce, consumed_at=now)
         return True
+
+    async def find_fresh(self, tenant_id: str, nonce_hashes: Sequence[bytes], now: datetime) -> set[bytes]:
+        """Return which of the nonces are unused and unexpired."""
+        return {
+            nonce_hash
+            for nonce_hash in nonce_hashes
+            if (nonce := self._rows.get(nonce_hash)) is not None
+            and nonce.tenant_id == tenant_id
+            and nonce.consumed_at is None
+            and now < nonce.expires_at
+        }
 
     async def purge_expired(self, now: datetime) -> int:
         """Delete expired nonces."""

@@ -26,6 +26,33 @@ class InMemoryTenantRepository:
         """Return the tenant or None."""
         return self._state.tenants.get(tenant_id)
 
+    async def list(self, *, limit: int, after: PageKey | None) -> Page[Tenant]:
+        """Return one page of every tenant."""
+        return page_of(self._state.tenants.values(), lambda t: (t.created_at, t.id), limit=limit, after=after)
+
+    async def delete(self, tenant_id: str) -> bool:
+        """Delete the tenant and every row that belongs to it."""
+        if self._state.tenants.pop(tenant_id, None) is None:
+            return False
+        grants = {key for key, grant in self._state.access_grants.items() if grant.tenant_id == tenant_id}
+        for key in [key for key in self._state.grant_issuances if key[0] in grants]:
+            del self._state.grant_issuances[key]
+        for table in vars(self._state).values():
+            for key in [key for key, row in table.items() if _tenant_of(row) == tenant_id]:
+                del table[key]
+        return True
+
+    async def get_config_version(self, tenant_id: str) -> int | None:
+        """Return the tenant's configuration version."""
+        tenant = self._state.tenants.get(tenant_id)
+        return None if tenant is None else tenant.config_version
+
+
+def _tenant_of(row: object) -> object:
+    if isinstance(row, tuple):  # pushed requests are stored with their consumption time
+        row = row[0]
+    return getattr(row, "tenant_id", None)
+
 
 class InMemoryApiClientRepository:
     def __init__(self, state: MemoryState) -> None:

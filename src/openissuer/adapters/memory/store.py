@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -15,9 +16,9 @@ from openissuer.domain.authorization import (
     PushedRequest,
     WalletClient,
 )
+from openissuer.domain.configurations import CredentialConfiguration
 from openissuer.domain.ids import DEFAULT_TENANT_ID
 from openissuer.domain.issued import IssuedCredentialRecord
-from openissuer.domain.mdoc import MobileCredentialConfiguration
 from openissuer.domain.offers import AccessGrant, PreAuthorizedOffer
 from openissuer.domain.pki import DocumentSigner, Iaca
 from openissuer.domain.tenants import Tenant
@@ -40,7 +41,7 @@ class MemoryState:
 
     tenants: dict[str, Tenant] = field(default_factory=dict)
     api_clients: dict[str, ApiClient] = field(default_factory=dict)
-    mobile_configurations: dict[str, MobileCredentialConfiguration] = field(default_factory=dict)
+    credential_configurations: dict[str, CredentialConfiguration] = field(default_factory=dict)
     iacas: dict[str, Iaca] = field(default_factory=dict)
     document_signers: dict[str, DocumentSigner] = field(default_factory=dict)
     issued_credentials: dict[str, IssuedCredentialRecord] = field(default_factory=dict)
@@ -48,7 +49,7 @@ class MemoryState:
     offers: dict[str, PreAuthorizedOffer] = field(default_factory=dict)
     access_grants: dict[bytes, AccessGrant] = field(default_factory=dict)
     nonces: dict[bytes, StoredNonce] = field(default_factory=dict)
-    grant_issuances: dict[tuple[bytes, str], datetime] = field(default_factory=dict)
+    grant_issuances: dict[tuple[bytes, str], int] = field(default_factory=dict)
     authentication_providers: dict[str, AuthenticationProvider] = field(default_factory=dict)
     wallet_clients: dict[str, WalletClient] = field(default_factory=dict)
     authorization_offers: dict[str, AuthorizationOffer] = field(default_factory=dict)
@@ -59,6 +60,12 @@ class MemoryState:
     def copy(self) -> MemoryState:
         """Return a copy whose dicts can change without touching this one (values are immutable)."""
         return MemoryState(**{name: dict(table) for name, table in vars(self).items()})
+
+    def bump_config_version(self, tenant_id: str) -> None:
+        """Raise the tenant's configuration version (the SQL adapter does it in the same transaction)."""
+        tenant = self.tenants.get(tenant_id)
+        if tenant is not None:
+            self.tenants[tenant_id] = dataclasses.replace(tenant, config_version=tenant.config_version + 1)
 
 
 class InMemoryStore:

@@ -10,11 +10,9 @@ from openissuer.adapters.memory.authorization_repositories import (
     InMemoryAuthorizationFlowRepository,
     InMemoryWalletClientRepository,
 )
-from openissuer.adapters.memory.mdoc_repositories import (
-    InMemoryDocumentSignerRepository,
-    InMemoryIacaRepository,
+from openissuer.adapters.memory.configuration_repositories import (
+    InMemoryCredentialConfigurationRepository,
     InMemoryIssuedCredentialRepository,
-    InMemoryMobileConfigurationRepository,
 )
 from openissuer.adapters.memory.offer_repositories import (
     InMemoryAccessGrantRepository,
@@ -22,6 +20,7 @@ from openissuer.adapters.memory.offer_repositories import (
     InMemoryOfferRepository,
     InMemoryUserRepository,
 )
+from openissuer.adapters.memory.pki_repositories import InMemoryDocumentSignerRepository, InMemoryIacaRepository
 from openissuer.adapters.memory.repositories import InMemoryApiClientRepository, InMemoryTenantRepository
 from openissuer.adapters.memory.store import InMemoryStore, MemoryState
 
@@ -31,7 +30,7 @@ class InMemoryUnitOfWork:
 
     tenants: InMemoryTenantRepository
     api_clients: InMemoryApiClientRepository
-    mobile_configurations: InMemoryMobileConfigurationRepository
+    credential_configurations: InMemoryCredentialConfigurationRepository
     iacas: InMemoryIacaRepository
     document_signers: InMemoryDocumentSignerRepository
     issued_credentials: InMemoryIssuedCredentialRepository
@@ -58,7 +57,7 @@ class InMemoryUnitOfWork:
         self._working = self._store.state.copy()
         self.tenants = InMemoryTenantRepository(self._working)
         self.api_clients = InMemoryApiClientRepository(self._working)
-        self.mobile_configurations = InMemoryMobileConfigurationRepository(self._working)
+        self.credential_configurations = InMemoryCredentialConfigurationRepository(self._working)
         self.iacas = InMemoryIacaRepository(self._working)
         self.document_signers = InMemoryDocumentSignerRepository(self._working)
         self.issued_credentials = InMemoryIssuedCredentialRepository(self._working)

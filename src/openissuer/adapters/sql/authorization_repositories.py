@@ -9,6 +9,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from openissuer.adapters.sql.config_version import bump_config_version
 from openissuer.adapters.sql.rows import as_utc, page_query, split_page, to_db_time
 from openissuer.adapters.sql.tables import (
     authentication_providers,
@@ -87,6 +88,7 @@ class SqlAuthenticationProviderRepository:
                 "The tenant already has an authentication provider",
                 details=[ErrorDetail("body", "", "only one authentication provider per tenant")],
             ) from exc
+        await bump_config_version(self._conn, provider.tenant_id)
 
     async def get(self, tenant_id: str, id: str) -> AuthenticationProvider | None:
         """Return the provider by id."""
@@ -112,12 +114,18 @@ class SqlAuthenticationProviderRepository:
                 updated_at=to_db_time(provider.updated_at),
             )
         )
-        return bool((await self._conn.execute(query)).rowcount)
+        if not (await self._conn.execute(query)).rowcount:
+            return False
+        await bump_config_version(self._conn, provider.tenant_id)
+        return True
 
     async def delete(self, tenant_id: str, id: str) -> bool:
         """Delete the provider."""
         t = authentication_providers
-        return bool((await self._conn.execute(delete(t).where(t.c.tenant_id == tenant_id, t.c.id == id))).rowcount)
+        if not (await self._conn.execute(delete(t).where(t.c.tenant_id == tenant_id, t.c.id == id))).rowcount:
+            return False
+        await bump_config_version(self._conn, tenant_id)
+        return True
 
 
 def _client_from_row(row: Any) -> WalletClient:

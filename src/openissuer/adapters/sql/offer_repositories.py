@@ -7,6 +7,7 @@ processes racing for the same code or nonce exactly one sees a row come back (DE
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,10 +17,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openissuer.adapters.sql.rows import as_utc, to_db_time
-from openissuer.adapters.sql.tables import access_grants, grant_issuances, nonces, offers, users
+from openissuer.adapters.sql.tables import access_grants, grant_issuances, nonces, offers, tenants, users
 from openissuer.domain.offers import (
     AccessGrant,
-    IssuanceContext,
+    GrantState,
     PreAuthorizedOffer,
     TxCodeConfiguration,
     TxCodeInputMode,
@@ -60,10 +61,20 @@ _MARK_CLAIMED = (
     .where(offers.c.tenant_id == bindparam("tenant"), offers.c.id == bindparam("p_id"), offers.c.claimed_at.is_(None))
     .values(claimed_at=bindparam("now"))
 )
-_GRANT_CONTEXT = (
-    select(access_grants, users.c.claims.label("user_claims"))
+_GRANT_STATE = (
+    select(access_grants, users.c.claims.label("user_claims"), tenants.c.config_version)
+    .join(tenants, tenants.c.id == access_grants.c.tenant_id)
     .outerjoin(users, (users.c.id == access_grants.c.user_id) & (users.c.tenant_id == access_grants.c.tenant_id))
-    .where(access_grants.c.token_hash == bindparam("token_hash"))
+    .where(access_grants.c.token_hash == bindparam("token_hash"), access_grants.c.tenant_id == bindparam("tenant"))
+)
+_ISSUED_UNDER_GRANT = select(
+    grant_issuances.c.credential_configuration_id, grant_issuances.c.count.label("issued_count")
+).where(grant_issuances.c.token_hash == bindparam("token_hash"))
+_FRESH_NONCES = select(nonces.c.nonce_hash).where(
+    nonces.c.tenant_id == bindparam("tenant"),
+    nonces.c.nonce_hash.in_(bindparam("hashes", expanding=True)),
+    nonces.c.consumed_at.is_(None),
+    nonces.c.expires_at > bindparam("now"),
 )
 _CONSUME_NONCE = (
     update(nonces)
@@ -76,10 +87,26 @@ _CONSUME_NONCE = (
     .values(consumed_at=bindparam("now"))
     .returning(nonces.c.nonce_hash)
 )
-_INSERT_IF_ABSENT = {
-    name: dialect.insert(grant_issuances).on_conflict_do_nothing().returning(grant_issuances.c.token_hash)
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
-}
+
+
+def _reserve_statement(dialect: Any) -> Any:
+    """``INSERT … ON CONFLICT DO UPDATE SET count = count + n WHERE count + n <= bound RETURNING``: a row comes
+    back when the credentials were counted (PostgreSQL and SQLite alike)."""
+    statement = dialect.insert(grant_issuances).values(
+        token_hash=bindparam("token_hash"),
+        credential_configuration_id=bindparam("configuration_id"),
+        created_at=bindparam("now"),
+        count=bindparam("n"),
+    )
+    grown = grant_issuances.c.count + statement.excluded.count
+    return statement.on_conflict_do_update(
+        index_elements=[grant_issuances.c.token_hash, grant_issuances.c.credential_configuration_id],
+        set_={"count": grown},
+        where=grown <= bindparam("bound"),
+    ).returning(grant_issuances.c.count)
+
+
+_RESERVE_ISSUANCES = {"postgresql": _reserve_statement(postgresql), "sqlite": _reserve_statement(sqlite)}
 
 
 def _user_from_row(row: Any) -> User:
@@ -294,9 +321,11 @@ class SqlAccessGrantRepository:
             )
         )
 
-    async def get_context(self, token_hash: bytes) -> IssuanceContext | None:
-        """Return the grant with the user's persisted claims in one query."""
-        row = (await self._conn.execute(_GRANT_CONTEXT, {"token_hash": token_hash})).first()
+    async def get_state(self, tenant_id: str, token_hash: bytes) -> GrantState | None:
+        """Return the tenant's grant with the user's claims and the tenant's configuration version in one query,
+        and the credentials issued under it in a second."""
+        parameters = {"token_hash": token_hash, "tenant": tenant_id}
+        row = (await self._conn.execute(_GRANT_STATE, parameters)).first()
         if row is None:
             return None
         grant = AccessGrant(
@@ -315,7 +344,13 @@ class SqlAccessGrantRepository:
             created_at=as_utc(row.created_at),
             revoked_at=_opt_time(row.revoked_at),
         )
-        return IssuanceContext(grant=grant, user_claims=row.user_claims or {})
+        issued = (await self._conn.execute(_ISSUED_UNDER_GRANT, {"token_hash": token_hash})).all()
+        return GrantState(
+            grant=grant,
+            user_claims=row.user_claims or {},
+            config_version=int(row.config_version),
+            issued={issuance.credential_configuration_id: int(issuance.issued_count) for issuance in issued},
+        )
 
     async def revoke_for_code(self, code_hash: bytes, now: datetime) -> int:
         """Revoke every token issued from an authorization code; return how many."""
@@ -326,17 +361,20 @@ class SqlAccessGrantRepository:
         )
         return int((await self._conn.execute(query)).rowcount or 0)
 
-    async def record_issuance(self, token_hash: bytes, configuration_id: str, now: datetime) -> bool:
-        """Insert the issuance marker; a duplicate means the credentials were already issued.
-
-        ``INSERT … ON CONFLICT DO NOTHING RETURNING`` (PostgreSQL and SQLite alike): no savepoint needed.
-        """
+    async def reserve_issuances(
+        self, token_hash: bytes, configuration_id: str, count: int, bound: int, now: datetime
+    ) -> bool:
+        """Count ``count`` more credentials unless the grant's count for the configuration would pass ``bound``."""
+        if count > bound:
+            return False
         values = {
             "token_hash": token_hash,
-            "credential_configuration_id": configuration_id,
-            "created_at": to_db_time(now),
+            "configuration_id": configuration_id,
+            "n": count,
+            "bound": bound,
+            "now": to_db_time(now),
         }
-        statement = _INSERT_IF_ABSENT[self._conn.dialect.name]
+        statement = _RESERVE_ISSUANCES[self._conn.dialect.name]
         return (await self._conn.execute(statement, values)).first() is not None
 
 
@@ -361,6 +399,13 @@ class SqlNonceRepository:
         """Use the nonce up if it is unused and unexpired."""
         parameters = {"p_nonce_hash": nonce_hash, "tenant": tenant_id, "now": to_db_time(now)}
         return (await self._conn.execute(_CONSUME_NONCE, parameters)).first() is not None
+
+    async def find_fresh(self, tenant_id: str, nonce_hashes: Sequence[bytes], now: datetime) -> set[bytes]:
+        """Return which of the nonces are unused and unexpired (nothing is used up)."""
+        if not nonce_hashes:
+            return set()
+        parameters = {"tenant": tenant_id, "hashes": list(nonce_hashes), "now": to_db_time(now)}
+        return {bytes(row.nonce_hash) for row in await self._conn.execute(_FRESH_NONCES, parameters)}
 
     async def purge_expired(self, now: datetime) -> int:
         """Delete expired nonces."""

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openissuer.adapters.sql.rows import as_utc, page_query, split_page, to_db_time
-from openissuer.adapters.sql.tables import api_clients, tenants
+from openissuer.adapters.sql.tables import access_grants, api_clients, grant_issuances, nonces, tenants
 from openissuer.domain.api_clients import ApiClient, Role
 from openissuer.domain.pages import Page, PageKey
 from openissuer.domain.tenants import Tenant
@@ -41,9 +41,39 @@ class SqlTenantRepository:
     async def get(self, tenant_id: str) -> Tenant | None:
         """Return the tenant with this id, or None."""
         row = (await self._conn.execute(select(tenants).where(tenants.c.id == tenant_id))).first()
-        if row is None:
-            return None
-        return Tenant(id=row.id, name=row.name, public_url=row.public_url, created_at=as_utc(row.created_at))
+        return None if row is None else _tenant_from_row(row)
+
+    async def list(self, *, limit: int, after: PageKey | None) -> Page[Tenant]:
+        """Return one page of every tenant."""
+        rows, next_key = split_page(
+            (await self._conn.execute(page_query(select(tenants), tenants, limit=limit, after=after))).all(), limit
+        )
+        return Page(items=[_tenant_from_row(row) for row in rows], next_key=next_key)
+
+    async def delete(self, tenant_id: str) -> bool:
+        """Delete the tenant; its rows go with it (foreign keys ``ON DELETE CASCADE``, and the two tables of
+        short-lived wallet state that have no foreign key)."""
+        grants = select(access_grants.c.token_hash).where(access_grants.c.tenant_id == tenant_id)
+        await self._conn.execute(delete(grant_issuances).where(grant_issuances.c.token_hash.in_(grants)))
+        await self._conn.execute(delete(nonces).where(nonces.c.tenant_id == tenant_id))
+        return bool((await self._conn.execute(delete(tenants).where(tenants.c.id == tenant_id))).rowcount)
+
+    async def get_config_version(self, tenant_id: str) -> int | None:
+        """Return the tenant's configuration version."""
+        return (await self._conn.execute(_CONFIG_VERSION, {"tenant": tenant_id})).scalar_one_or_none()
+
+
+_CONFIG_VERSION = select(tenants.c.config_version).where(tenants.c.id == bindparam("tenant"))
+
+
+def _tenant_from_row(row: Any) -> Tenant:
+    return Tenant(
+        id=row.id,
+        name=row.name,
+        public_url=row.public_url,
+        created_at=as_utc(row.created_at),
+        config_version=int(row.config_version),
+    )
 
 
 def _api_client_from_row(row: Any) -> ApiClient:

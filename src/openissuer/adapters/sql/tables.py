@@ -34,6 +34,7 @@ tenants = Table(
     Column("name", String(200), nullable=False),
     Column("public_url", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("config_version", Integer, nullable=False, server_default="0"),
 )
 
 api_clients = Table(
@@ -49,17 +50,18 @@ api_clients = Table(
     Index("ix_api_clients_tenant_page", "tenant_id", "created_at", "id"),
 )
 
-mobile_configurations = Table(
-    "mobile_configurations",
+credential_configurations = Table(
+    "credential_configurations",
     metadata,
     Column("id", String(36), primary_key=True),
     Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
-    Column("doctype", String(1024), nullable=False),
+    Column("format", String(64), nullable=False),
+    Column("credential_type", String(1024), nullable=False),
     Column("body", JSON, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("tenant_id", "doctype", name="uq_mobile_configurations_tenant_doctype"),
-    Index("ix_mobile_configurations_tenant_page", "tenant_id", "created_at", "id"),
+    UniqueConstraint("tenant_id", "format", "credential_type", name="uq_credential_configurations_type"),
+    Index("ix_credential_configurations_tenant_page", "tenant_id", "format", "created_at", "id"),
 )
 
 iacas = Table(
@@ -103,18 +105,20 @@ issued_credentials = Table(
     Column("id", String(36), primary_key=True),
     Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
     Column("configuration_id", String(36), nullable=False),
+    Column("format", String(64), nullable=False),
     Column("profile", String(32), nullable=False),
-    Column("doctype", String(1024), nullable=False),
+    Column("credential_type", String(1024), nullable=False),
     Column("user_id", String(36), nullable=True),
     Column("offer_id", String(36), nullable=True),
     Column("signer_id", String(36), nullable=True),
-    Column("device_key", JSON, nullable=False),
-    Column("digests", JSON, nullable=False),
-    Column("mso_hash", String(64), nullable=False),
+    Column("holder_key_thumbprint", String(64), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("valid_from", DateTime(timezone=True), nullable=False),
     Column("valid_until", DateTime(timezone=True), nullable=False),
     Column("status", String(16), nullable=False),
+    Column("status_list_id", String(36), nullable=True),
+    Column("status_index", Integer, nullable=True),
+    Column("details", JSON, nullable=False),
     Index("ix_issued_credentials_tenant_page", "tenant_id", "created_at", "id"),
     Index("ix_issued_credentials_user", "tenant_id", "user_id", "created_at", "id"),
 )
@@ -184,6 +188,7 @@ grant_issuances = Table(
     Column("token_hash", LargeBinary(32), primary_key=True),
     Column("credential_configuration_id", String(36), primary_key=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("count", Integer, nullable=False, server_default="1"),
 )
 
 nonces = Table(

@@ -13,13 +13,11 @@ from openissuer.adapters.sql.authorization_repositories import (
     SqlAuthorizationFlowRepository,
     SqlWalletClientRepository,
 )
-from openissuer.adapters.sql.engine import READ_ONLY_OPTION
-from openissuer.adapters.sql.mdoc_repositories import (
-    SqlDocumentSignerRepository,
-    SqlIacaRepository,
+from openissuer.adapters.sql.configuration_repositories import (
+    SqlCredentialConfigurationRepository,
     SqlIssuedCredentialRepository,
-    SqlMobileConfigurationRepository,
 )
+from openissuer.adapters.sql.engine import READ_ONLY_OPTION
 from openissuer.adapters.sql.migrate import current_revision
 from openissuer.adapters.sql.offer_repositories import (
     SqlAccessGrantRepository,
@@ -27,6 +25,7 @@ from openissuer.adapters.sql.offer_repositories import (
     SqlOfferRepository,
     SqlUserRepository,
 )
+from openissuer.adapters.sql.pki_repositories import SqlDocumentSignerRepository, SqlIacaRepository
 from openissuer.adapters.sql.repositories import SqlApiClientRepository, SqlTenantRepository
 
 
@@ -35,7 +34,7 @@ class SqlUnitOfWork:
 
     tenants: SqlTenantRepository
     api_clients: SqlApiClientRepository
-    mobile_configurations: SqlMobileConfigurationRepository
+    credential_configurations: SqlCredentialConfigurationRepository
     iacas: SqlIacaRepository
     document_signers: SqlDocumentSignerRepository
     issued_credentials: SqlIssuedCredentialRepository
@@ -64,7 +63,7 @@ class SqlUnitOfWork:
                 await self._conn.execution_options(isolation_level="AUTOCOMMIT")
         self.tenants = SqlTenantRepository(self._conn)
         self.api_clients = SqlApiClientRepository(self._conn)
-        self.mobile_configurations = SqlMobileConfigurationRepository(self._conn)
+        self.credential_configurations = SqlCredentialConfigurationRepository(self._conn)
         self.iacas = SqlIacaRepository(self._conn)
         self.document_signers = SqlDocumentSignerRepository(self._conn)
         self.issued_credentials = SqlIssuedCredentialRepository(self._conn)

@@ -14,18 +14,20 @@ from typing import Any
 from openissuer.crypto.base64url import encode_base64url
 from openissuer.crypto.cose import ALG_ES256, cose_key_from_jwk, create_cose_sign1
 from openissuer.crypto.signer import ES256, Signer
-from openissuer.errors import CredentialRequestDeniedError, ErrorDetail, ValidationError
+from openissuer.domain.pki import PUBLIC_IACAS_PATH, SignerKind
+from openissuer.errors import CredentialRequestDeniedError, ErrorDetail
 from openissuer.formats.base import (
+    ConfigurationSchema,
     FormatConfiguration,
     HolderKey,
     IssuedCredential,
-    NamespacedClaims,
+    MappedClaims,
     RandomBytes,
     RequestedValidity,
     StatusListReference,
     UnusableSignerError,
 )
-from openissuer.formats.credential_metadata import create_credential_metadata, find_display_problems
+from openissuer.formats.credential_metadata import create_credential_metadata
 from openissuer.formats.mso_mdoc.issuer_signed import (
     collect_element_digests,
     create_mobile_security_object,
@@ -36,23 +38,35 @@ from openissuer.formats.mso_mdoc.issuer_signed import (
 from openissuer.formats.mso_mdoc.validity import compute_validity_window, find_validity_problem
 
 MSO_MDOC = "mso_mdoc"
+PROFILE = "mobile"
 _MAX_DOC_TYPE_LENGTH = 1024
 _RESERVED_DOC_TYPE = "VerifiableCredential"
+SCHEMA = ConfigurationSchema(
+    type_field="type",
+    type_description="The mDoc docType, unique among the tenant's mDoc configurations.",
+    claims_namespaced=True,
+    status_field="includeStatus",
+    status_default=False,
+    validity_mapping=True,
+    expires_in_required=True,
+)
 
 
 class MsoMdocFormat:
     """Issue ``mso_mdoc`` credentials signed with ES256 by a document signer whose certificate is in ``x5c``."""
 
-    @property
-    def format_id(self) -> str:
-        """``"mso_mdoc"``."""
-        return MSO_MDOC
+    format_id = MSO_MDOC
+    profile = PROFILE
+    schema = SCHEMA
+    binds_holder = True
+    signer_kind = SignerKind.DOCUMENT_SIGNER
 
-    def validate_configuration(self, config: FormatConfiguration) -> None:
-        """Raise ValidationError listing every problem: docType, claim paths, ``expiresIn``, branding.
+    def validate_configuration(self, config: FormatConfiguration) -> list[ErrorDetail]:
+        """Return every mDoc problem: docType, claim paths and types, ``expiresIn``.
 
         Reference §4.2: ``type`` is 1-1024 characters and "must not be VerifiableCredential"; validity below 427
-        days for an mDL, at most 3620 days otherwise. Claim paths are ``(namespace, elementIdentifier)``.
+        days for an mDL, at most 3620 days otherwise. §4.3: ``type`` "is required when mapFrom is used". Claim
+        paths are ``(namespace, elementIdentifier)``.
         """
         problems: list[ErrorDetail] = []
         doc_type = config.credential_type
@@ -65,12 +79,19 @@ class MsoMdocFormat:
         for claim in config.claims:
             if len(claim.path) != 2 or not all(part.strip() for part in claim.path):
                 problems.append(_problem("claimMappings", "each claim needs a namespace and an element identifier"))
-        validity_problem = find_validity_problem(doc_type, config.expires_in)
-        if validity_problem is not None:
-            problems.append(_problem("expiresIn", validity_problem))
-        problems.extend(find_display_problems(config))
-        if problems:
-            raise ValidationError("The mDoc credential configuration is invalid", details=problems)
+            elif claim.mapped and claim.value_type is None:
+                problems.append(_problem(f"claimMappings.{claim.path[0]}.{claim.path[1]}.type", _TYPE_REQUIRED))
+        if config.expires_in is None:
+            problems.append(_problem("expiresIn", "is required"))
+        else:
+            validity_problem = find_validity_problem(doc_type, config.expires_in)
+            if validity_problem is not None:
+                problems.append(_problem("expiresIn", validity_problem))
+        return problems
+
+    def scope(self, config: FormatConfiguration) -> str:
+        """The docType: unique in the tenant, so it identifies the configuration."""
+        return config.credential_type
 
     def metadata(self, config: FormatConfiguration) -> dict[str, Any]:
         """Return the ``credential_configurations_supported`` entry (OID4VCI 1.0 §12.2.4, Appendix A.2.2)."""
@@ -86,9 +107,13 @@ class MsoMdocFormat:
             entry["credential_metadata"] = credential_metadata
         return entry
 
+    def issuer_metadata(self, issuer: str) -> dict[str, Any]:
+        """``mdoc_iacas_uri``: where wallets find the tenant's active IACAs (reference §3.4)."""
+        return {"mdoc_iacas_uri": issuer + PUBLIC_IACAS_PATH}
+
     def issue(
         self,
-        claims: NamespacedClaims,
+        claims: MappedClaims,
         holder_key: HolderKey | None,
         config: FormatConfiguration,
         signer: Signer,
@@ -107,6 +132,8 @@ class MsoMdocFormat:
             raise CredentialRequestDeniedError("An mDoc must be bound to a holder key, but no proof key was given")
         if signer.alg != ES256:
             raise UnusableSignerError(f"mso_mdoc is signed with ES256, not {signer.alg}")
+        if config.expires_in is None:
+            raise CredentialRequestDeniedError("The mDoc configuration has no expiresIn")
         window = compute_validity_window(
             now=now,
             expires_in=config.expires_in,
@@ -128,6 +155,7 @@ class MsoMdocFormat:
         )
         payload = encode_mobile_security_object(mso)
         issuer_auth = create_cose_sign1(payload, signer)
+        digests = collect_element_digests(elements)
         return IssuedCredential(
             format_id=MSO_MDOC,
             credential_type=config.credential_type,
@@ -135,13 +163,26 @@ class MsoMdocFormat:
             signed_at=window.signed,
             valid_from=window.valid_from,
             valid_until=window.valid_until,
-            # msoHash: SHA-256 over the signed MobileSecurityObjectBytes (the COSE_Sign1 payload).
-            credential_hash=encode_base64url(hashlib.sha256(payload).digest()),
-            holder_jwk=dict(holder_key.jwk),
             holder_key_thumbprint=holder_key.thumbprint,
-            digests=collect_element_digests(elements),
+            details={
+                # Reference §5.2's user credential record: digests, never values.
+                "docType": config.credential_type,
+                "devicePublicKey": dict(holder_key.jwk),
+                "namespaces": {
+                    namespace: {
+                        element: {"digestID": digest.digest_id, "digest": encode_base64url(digest.digest)}
+                        for element, digest in elements_digests.items()
+                    }
+                    for namespace, elements_digests in digests.items()
+                },
+                # msoHash: SHA-256 over the signed MobileSecurityObjectBytes (the COSE_Sign1 payload).
+                "msoHash": encode_base64url(hashlib.sha256(payload).digest()),
+            },
             status=status,
         )
+
+
+_TYPE_REQUIRED = "is required when mapFrom is used"
 
 
 def _problem(param: str, msg: str) -> ErrorDetail:

@@ -23,7 +23,7 @@ import cbor2
 
 from openissuer.crypto.cose import CoseSign1
 from openissuer.errors import ClaimMappingError
-from openissuer.formats.base import ElementDigest, NamespacedClaims, RandomBytes, StatusListReference
+from openissuer.formats.base import MappedClaims, RandomBytes, StatusListReference
 from openissuer.formats.mso_mdoc.element_values import ElementValueError, encode_element_value, encode_tdate
 
 MSO_VERSION = "1.0"
@@ -31,6 +31,14 @@ DIGEST_ALGORITHM = "SHA-256"
 SALT_SIZE = 32  # §9.1.2.5: "random ... shall be at least 16 bytes"
 TAG_ENCODED_CBOR = 24
 _DIGEST_ID_MASK = 0x7FFF_FFFF  # 31-bit: a uint every verifier's integer type holds
+
+
+@dataclass(frozen=True)
+class ElementDigest:
+    """The digest the MSO holds for one element; the element value itself is never recorded."""
+
+    digest_id: int
+    digest: bytes
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,7 @@ class SignedElement:
         return cbor2.CBORTag(TAG_ENCODED_CBOR, self.item_bytes)
 
 
-def create_signed_elements(claims: NamespacedClaims, random_bytes: RandomBytes) -> list[SignedElement]:
+def create_signed_elements(claims: MappedClaims, random_bytes: RandomBytes) -> list[SignedElement]:
     """Encode every claim as an IssuerSignedItem with a fresh salt and a random unique digest ID.
 
     Raises ClaimMappingError (naming namespace and claim, never the value) for a value without mdoc encoding.

@@ -19,7 +19,10 @@ class ApiClientCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    roles: list[Role] = Field(min_length=1, description="admin | issuer | auditor")
+    roles: list[Role] = Field(
+        min_length=1,
+        description="admin | issuer | auditor; platform-admin only in the default tenant, by a platform admin",
+    )
 
 
 class ApiClientOut(BaseModel):

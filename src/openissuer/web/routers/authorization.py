@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from openissuer.errors import AuthorizationPageError, InvalidRequestError
 from openissuer.protocol.endpoints import AUTHORIZE_PATH, CALLBACK_PATH, PAR_PATH
-from openissuer.web.deps import ContainerDep
+from openissuer.web.deps import ContainerDep, WalletTenantDep
 from openissuer.web.errors import NO_STORE
 from openissuer.web.pages import render_page
 
@@ -40,11 +40,11 @@ def _redirect(location: str) -> RedirectResponse:
         400: {"description": "An HTML page: unknown client, redirect URI or request_uri"},
     },
 )
-async def authorize(request: Request, container: ContainerDep) -> Response:
+async def authorize(request: Request, container: ContainerDep, tenant: WalletTenantDep) -> Response:
     try:
         query = _single_values(list(request.query_params.multi_items()))
-        scopes = await container.metadata.scope_map()
-        return _redirect(await container.authorization.authorize(query, scopes))
+        scopes = await container.metadata.scope_map(tenant)
+        return _redirect(await container.authorization.authorize(query, scopes, tenant))
     except InvalidRequestError as exc:
         return render_page("This sign-in link is not valid", exc.description)
     except AuthorizationPageError as exc:
@@ -58,22 +58,24 @@ async def authorize(request: Request, container: ContainerDep) -> Response:
     description="Form-encoded authorization request parameters; answers `{request_uri, expires_in}` (60 s, "
     "single use).",
 )
-async def pushed_authorization_request(request: Request, container: ContainerDep) -> JSONResponse:
+async def pushed_authorization_request(
+    request: Request, container: ContainerDep, tenant: WalletTenantDep
+) -> JSONResponse:
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
         raise InvalidRequestError("The request must be application/x-www-form-urlencoded")
     form = await request.form()
     params = _single_values([(k, v) for k, v in form.multi_items() if isinstance(v, str)])
-    scopes = await container.metadata.scope_map()
-    body = await container.authorization.push_authorization_request(params, scopes)
+    scopes = await container.metadata.scope_map(tenant)
+    body = await container.authorization.push_authorization_request(params, scopes, tenant)
     return JSONResponse(body, status_code=201, headers=NO_STORE)
 
 
 @router.get(CALLBACK_PATH, summary="The identity provider's redirect back to openissuer", response_class=Response)
 @router.get("/core" + CALLBACK_PATH, include_in_schema=False, response_class=Response)
-async def authentication_callback(request: Request, container: ContainerDep) -> Response:
+async def authentication_callback(request: Request, container: ContainerDep, tenant: WalletTenantDep) -> Response:
     try:
         query = _single_values(list(request.query_params.multi_items()))
-        return _redirect(await container.authorization.complete(query))
+        return _redirect(await container.authorization.complete(query, tenant))
     except InvalidRequestError as exc:
         return render_page("This sign-in is not valid", exc.description)
     except AuthorizationPageError as exc:

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from openissuer.bootstrap import Container
+from openissuer.domain.api_clients import ManagementPrincipal
 from openissuer.domain.authorization import DEFAULT_PROVIDER_SCOPE, AuthenticationProvider, WalletClient
 from openissuer.services.authentication_providers import ProviderInput, mask_secret
 from openissuer.services.wallet_clients import AUTHORIZATION_CODE, PUBLIC_CLIENT_AUTH, WalletClientInput
@@ -79,29 +81,33 @@ def _provider_out(provider: AuthenticationProvider, callback: str) -> dict[str, 
     }
 
 
+async def _callback(container: Container, principal: ManagementPrincipal) -> str:
+    """The caller's tenant's callback URL, to register at the identity provider."""
+    return (await container.tenants.by_id(principal.tenant_id)).endpoints.authentication_callback
+
+
 @providers.post("", status_code=201, response_model=ProviderOut, summary="Configure the authentication provider")
 async def create_provider(body: ProviderBody, principal: PrincipalDep, container: ContainerDep) -> Any:
     provider = await container.authentication_providers.create_as(principal, _provider_input(body))
-    return _provider_out(provider, container.authorization.callback_url)
+    return _provider_out(provider, await _callback(container, principal))
 
 
 @providers.get("", response_model=ProviderList, summary="List authentication providers (at most one)")
 async def list_providers(principal: PrincipalDep, container: ContainerDep) -> Any:
-    callback = container.authorization.callback_url
+    callback = await _callback(container, principal)
     return {"data": [_provider_out(p, callback) for p in await container.authentication_providers.list_as(principal)]}
 
 
 @providers.get("/{id}", response_model=ProviderOut, summary="Retrieve the authentication provider")
 async def get_provider(id: str, principal: PrincipalDep, container: ContainerDep) -> Any:
-    return _provider_out(
-        await container.authentication_providers.get_as(principal, id), container.authorization.callback_url
-    )
+    provider = await container.authentication_providers.get_as(principal, id)
+    return _provider_out(provider, await _callback(container, principal))
 
 
 @providers.put("/{id}", response_model=ProviderOut, summary="Replace the authentication provider")
 async def replace_provider(id: str, body: ProviderBody, principal: PrincipalDep, container: ContainerDep) -> Any:
     provider = await container.authentication_providers.replace_as(principal, id, _provider_input(body))
-    return _provider_out(provider, container.authorization.callback_url)
+    return _provider_out(provider, await _callback(container, principal))
 
 
 @providers.delete("/{id}", status_code=204, summary="Delete the authentication provider")

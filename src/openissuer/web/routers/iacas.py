@@ -9,10 +9,9 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from openissuer.crypto.certificate_info import encode_pem
-from openissuer.domain.ids import DEFAULT_TENANT_ID
-from openissuer.domain.pki import Iaca
+from openissuer.domain.pki import PUBLIC_IACAS_PATH, Iaca
 from openissuer.services.iacas import IacaInput
-from openissuer.web.deps import ContainerDep, PrincipalDep
+from openissuer.web.deps import ContainerDep, PrincipalDep, WalletTenantDep
 from openissuer.web.pagination import PageParams, render_page
 
 router = APIRouter(prefix="/v2/credentials/mobile/iacas", tags=["IACAs"])
@@ -138,19 +137,22 @@ async def delete_iaca(id: str, principal: PrincipalDep, container: ContainerDep)
     response_class=Response,
     responses={200: {"content": {"application/pkix-crl": {}}}},
 )
-async def get_crl(id: str, container: ContainerDep) -> Response:
-    crl = await container.iacas.crl(DEFAULT_TENANT_ID, id)
+async def get_crl(id: str, container: ContainerDep, tenant: WalletTenantDep) -> Response:
+    crl = await container.iacas.crl(tenant.id, id)
     return Response(crl, media_type="application/pkix-crl", headers={"Cache-Control": "public, max-age=3600"})
 
 
 @public_router.get(
-    "/v1/openid/iacas",
+    PUBLIC_IACAS_PATH,
     response_model=PublicIacaList,
     response_model_exclude_none=True,
     summary="Active IACAs for wallets (the issuer metadata's mdoc_iacas_uri)",
 )
 @public_router.get(
-    "/core/v1/openid/iacas", response_model=PublicIacaList, response_model_exclude_none=True, include_in_schema=False
+    "/core" + PUBLIC_IACAS_PATH,
+    response_model=PublicIacaList,
+    response_model_exclude_none=True,
+    include_in_schema=False,
 )
-async def public_iacas(container: ContainerDep) -> Any:
-    return {"data": [render_iaca(i, public=True) for i in await container.iacas.list_active(DEFAULT_TENANT_ID)]}
+async def public_iacas(container: ContainerDep, tenant: WalletTenantDep) -> Any:
+    return {"data": [render_iaca(i, public=True) for i in await container.iacas.list_active(tenant.id)]}

@@ -12,7 +12,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from openissuer.domain.ids import DEFAULT_TENANT_ID
 from openissuer.errors import (
     InvalidCredentialRequestError,
     InvalidNotificationRequestError,
@@ -21,7 +20,7 @@ from openissuer.errors import (
     OAuthError,
     OAuthNotFoundError,
 )
-from openissuer.protocol.credential_request import parse_credential_request
+from openissuer.protocol.credential_request import CredentialRequest, parse_credential_request
 from openissuer.protocol.endpoints import (
     CREDENTIAL_OFFER_PATH,
     CREDENTIAL_PATH,
@@ -31,7 +30,7 @@ from openissuer.protocol.endpoints import (
 )
 from openissuer.protocol.notification import parse_notification_request
 from openissuer.protocol.token_request import parse_token_request
-from openissuer.web.deps import ContainerDep
+from openissuer.web.deps import ContainerDep, WalletTenantDep
 from openissuer.web.errors import NO_STORE
 
 router = APIRouter(tags=["OID4VCI (wallets)"])
@@ -108,20 +107,20 @@ def _media_type(request: Request) -> str:
     responses=_OAUTH_ERRORS,
     openapi_extra=_body("application/x-www-form-urlencoded", _TOKEN_FORM),
 )
-async def token(request: Request, container: ContainerDep) -> JSONResponse:
+async def token(request: Request, container: ContainerDep, tenant: WalletTenantDep) -> JSONResponse:
     if _media_type(request) != "application/x-www-form-urlencoded":
         raise InvalidRequestError("The token request must be application/x-www-form-urlencoded")
     form = await request.form()
     _form_field_errors(form)
     fields = {key: value for key, value in form.items() if isinstance(value, str)}
     parsed = parse_token_request(fields, authorization_code_enabled=True)
-    response = await container.tokens.exchange(parsed)
+    response = await container.tokens.exchange(parsed, tenant.id)
     return JSONResponse(response, headers={**NO_STORE, "Pragma": "no-cache"})
 
 
 @router.post(NONCE_PATH, summary="Nonce endpoint: a fresh c_nonce for proofs")
-async def nonce(container: ContainerDep) -> JSONResponse:
-    return JSONResponse({"c_nonce": await container.nonces.create_nonce()}, headers=NO_STORE)
+async def nonce(container: ContainerDep, tenant: WalletTenantDep) -> JSONResponse:
+    return JSONResponse({"c_nonce": await container.nonces.create_nonce(tenant.id)}, headers=NO_STORE)
 
 
 def _bearer(request: Request) -> str | None:
@@ -154,11 +153,15 @@ async def _json_body(request: Request, error: type[OAuthError]) -> Any:
     responses=_OAUTH_ERRORS,
     openapi_extra=_body("application/json", _CREDENTIAL_REQUEST),
 )
-async def credential(request: Request, container: ContainerDep) -> JSONResponse:
-    context = await container.credentials.grant_for(_bearer(request))
-    body = await _json_body(request, InvalidCredentialRequestError)
-    parsed = parse_credential_request(body, batch_size=container.batch_size)
-    return JSONResponse(await container.credentials.issue_credential(context, parsed), headers=NO_STORE)
+async def credential(request: Request, container: ContainerDep, tenant: WalletTenantDep) -> JSONResponse:
+    access_token = _bearer(request)
+    parsed: CredentialRequest | OAuthError
+    try:
+        body = await _json_body(request, InvalidCredentialRequestError)
+        parsed = parse_credential_request(body, batch_size=container.batch_size)
+    except OAuthError as exc:  # reported after the token is checked, as RFC 6750 orders it
+        parsed = exc
+    return JSONResponse(await container.issuance.issue_credential(tenant, access_token, parsed), headers=NO_STORE)
 
 
 @router.post(
@@ -168,8 +171,8 @@ async def credential(request: Request, container: ContainerDep) -> JSONResponse:
     responses=_OAUTH_ERRORS,
     openapi_extra=_body("application/json", _NOTIFICATION_REQUEST),
 )
-async def notification(request: Request, container: ContainerDep) -> Response:
-    context = await container.credentials.grant_for(_bearer(request))
+async def notification(request: Request, container: ContainerDep, tenant: WalletTenantDep) -> Response:
+    context = await container.issuance.grant_state(tenant, _bearer(request))
     body = await _json_body(request, InvalidNotificationRequestError)
     await container.notifications.notify(context, parse_notification_request(body))
     return Response(status_code=204, headers=NO_STORE)
@@ -180,8 +183,8 @@ async def notification(request: Request, container: ContainerDep) -> Response:
     summary="A Credential Offer passed by reference (credential_offer_uri)",
     responses={404: {"description": "Unknown, redeemed, revoked or expired"}},
 )
-async def credential_offer(reference: str, container: ContainerDep) -> JSONResponse:
-    offer = await container.offers.offer_by_reference(DEFAULT_TENANT_ID, reference)
+async def credential_offer(reference: str, container: ContainerDep, tenant: WalletTenantDep) -> JSONResponse:
+    offer = await container.offers.offer_by_reference(tenant, reference)
     if offer is None:
         raise OAuthNotFoundError("Unknown, redeemed, revoked or expired offer")
     return JSONResponse(offer, headers=NO_STORE)

@@ -1,0 +1,224 @@
+"""SQL repositories of credential configurations (every format, one table) and issued-credential records."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from openissuer.adapters.sql.config_version import bump_config_version
+from openissuer.adapters.sql.rows import as_utc, page_query, split_page, to_db_time
+from openissuer.adapters.sql.tables import credential_configurations, issued_credentials
+from openissuer.domain.branding import Branding
+from openissuer.domain.configurations import CredentialConfiguration
+from openissuer.domain.durations import Duration
+from openissuer.domain.issued import IssuedCredentialRecord, StatusReference
+from openissuer.domain.pages import Page, PageKey
+from openissuer.errors import ConflictError, ErrorDetail
+
+_GET_CONFIGURATION = select(credential_configurations).where(
+    credential_configurations.c.tenant_id == bindparam("tenant"), credential_configurations.c.id == bindparam("id")
+)
+_ALL_CONFIGURATIONS = (
+    select(credential_configurations)
+    .where(credential_configurations.c.tenant_id == bindparam("tenant"))
+    .order_by(credential_configurations.c.created_at, credential_configurations.c.id)
+)
+
+
+def type_conflict(credential_type: str) -> ConflictError:
+    """The error for a credential type the tenant already has a configuration of (in the same format)."""
+    return ConflictError(
+        "A configuration for this type already exists",
+        details=[ErrorDetail("body", "type", "must be unique among the tenant's configurations", credential_type)],
+    )
+
+
+def _configuration_body(c: CredentialConfiguration) -> dict[str, Any]:
+    return {
+        "claimMappings": c.claim_mappings,
+        "expiresIn": None if c.expires_in is None else asdict(c.expires_in),
+        "validFrom": c.valid_from_path,
+        "validUntil": c.valid_until_path,
+        "claimSourceId": c.claim_source_id,
+        "includeStatus": c.include_status,
+        "branding": asdict(c.branding) if c.branding else None,
+        "options": c.options,
+    }
+
+
+def _configuration_from_row(row: Any) -> CredentialConfiguration:
+    body = row.body
+    return CredentialConfiguration(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        format=row.format,
+        credential_type=row.credential_type,
+        claim_mappings=body["claimMappings"],
+        expires_in=Duration(**body["expiresIn"]) if body.get("expiresIn") is not None else None,
+        valid_from_path=body.get("validFrom"),
+        valid_until_path=body.get("validUntil"),
+        claim_source_id=body.get("claimSourceId"),
+        include_status=bool(body.get("includeStatus")),
+        branding=Branding(**body["branding"]) if body.get("branding") else None,
+        options=dict(body.get("options") or {}),
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
+    )
+
+
+class SqlCredentialConfigurationRepository:
+    """Credential configurations in SQL; the submitted fields are kept as one JSON body."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._conn = connection
+
+    async def add(self, configuration: CredentialConfiguration) -> None:
+        """Insert a configuration; a type taken in the tenant's configurations of the format is a ConflictError."""
+        values = {
+            "id": configuration.id,
+            "tenant_id": configuration.tenant_id,
+            "format": configuration.format,
+            "credential_type": configuration.credential_type,
+            "body": _configuration_body(configuration),
+            "created_at": to_db_time(configuration.created_at),
+            "updated_at": to_db_time(configuration.updated_at),
+        }
+        try:
+            async with self._conn.begin_nested():
+                await self._conn.execute(insert(credential_configurations).values(values))
+        except IntegrityError as exc:
+            raise type_conflict(configuration.credential_type) from exc
+        await bump_config_version(self._conn, configuration.tenant_id)
+
+    async def get(self, tenant_id: str, id: str) -> CredentialConfiguration | None:
+        """Return the tenant's configuration or None."""
+        row = (await self._conn.execute(_GET_CONFIGURATION, {"tenant": tenant_id, "id": id})).first()
+        return None if row is None else _configuration_from_row(row)
+
+    async def list(
+        self, tenant_id: str, *, format: str, limit: int, after: PageKey | None, credential_type: str | None = None
+    ) -> Page[CredentialConfiguration]:
+        """Return one page of the tenant's configurations of one format, optionally of one type."""
+        t = credential_configurations
+        query = select(t).where(t.c.tenant_id == tenant_id, t.c.format == format)
+        if credential_type is not None:
+            query = query.where(t.c.credential_type == credential_type)
+        rows, next_key = split_page(
+            (await self._conn.execute(page_query(query, t, limit=limit, after=after))).all(), limit
+        )
+        return Page(items=[_configuration_from_row(row) for row in rows], next_key=next_key)
+
+    async def list_all(self, tenant_id: str) -> Sequence[CredentialConfiguration]:
+        """Return every configuration of the tenant in creation order."""
+        rows = (await self._conn.execute(_ALL_CONFIGURATIONS, {"tenant": tenant_id})).all()
+        return [_configuration_from_row(row) for row in rows]
+
+    async def update(self, configuration: CredentialConfiguration) -> bool:
+        """Replace the stored fields of a configuration; a type taken by another is a ConflictError."""
+        t = credential_configurations
+        query = (
+            update(t)
+            .where(t.c.tenant_id == configuration.tenant_id, t.c.id == configuration.id)
+            .values(
+                credential_type=configuration.credential_type,
+                body=_configuration_body(configuration),
+                updated_at=to_db_time(configuration.updated_at),
+            )
+        )
+        try:
+            async with self._conn.begin_nested():
+                result = await self._conn.execute(query)
+        except IntegrityError as exc:
+            raise type_conflict(configuration.credential_type) from exc
+        if result.rowcount:
+            await bump_config_version(self._conn, configuration.tenant_id)
+        return bool(result.rowcount)
+
+    async def delete(self, tenant_id: str, id: str) -> bool:
+        """Delete the tenant's configuration; tell whether a row went."""
+        t = credential_configurations
+        result = await self._conn.execute(delete(t).where(t.c.tenant_id == tenant_id, t.c.id == id))
+        if result.rowcount:
+            await bump_config_version(self._conn, tenant_id)
+        return bool(result.rowcount)
+
+
+def _record_from_row(row: Any) -> IssuedCredentialRecord:
+    return IssuedCredentialRecord(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        configuration_id=row.configuration_id,
+        format=row.format,
+        profile=row.profile,
+        credential_type=row.credential_type,
+        user_id=row.user_id,
+        offer_id=row.offer_id,
+        signer_id=row.signer_id,
+        holder_key_thumbprint=row.holder_key_thumbprint,
+        issued_at=as_utc(row.created_at),
+        valid_from=as_utc(row.valid_from),
+        valid_until=as_utc(row.valid_until),
+        status=row.status,
+        status_reference=None
+        if row.status_list_id is None
+        else StatusReference(list_id=row.status_list_id, index=int(row.status_index)),
+        details=dict(row.details),
+    )
+
+
+def issued_credential_values(record: IssuedCredentialRecord) -> dict[str, Any]:
+    """The row of an issued-credential record."""
+    return {
+        "id": record.id,
+        "tenant_id": record.tenant_id,
+        "configuration_id": record.configuration_id,
+        "format": record.format,
+        "profile": record.profile,
+        "credential_type": record.credential_type,
+        "user_id": record.user_id,
+        "offer_id": record.offer_id,
+        "signer_id": record.signer_id,
+        "holder_key_thumbprint": record.holder_key_thumbprint,
+        "created_at": to_db_time(record.issued_at),
+        "valid_from": to_db_time(record.valid_from),
+        "valid_until": to_db_time(record.valid_until),
+        "status": record.status,
+        "status_list_id": None if record.status_reference is None else record.status_reference.list_id,
+        "status_index": None if record.status_reference is None else record.status_reference.index,
+        "details": record.details,
+    }
+
+
+class SqlIssuedCredentialRepository:
+    """Issued-credential records in SQL."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._conn = connection
+
+    async def add(self, record: IssuedCredentialRecord) -> None:
+        """Insert a record."""
+        await self._conn.execute(insert(issued_credentials).values(issued_credential_values(record)))
+
+    async def get(self, tenant_id: str, id: str) -> IssuedCredentialRecord | None:
+        """Return the tenant's record or None."""
+        t = issued_credentials
+        row = (await self._conn.execute(select(t).where(t.c.tenant_id == tenant_id, t.c.id == id))).first()
+        return None if row is None else _record_from_row(row)
+
+    async def list(
+        self, tenant_id: str, *, limit: int, after: PageKey | None, user_id: str | None = None
+    ) -> Page[IssuedCredentialRecord]:
+        """Return one page of records, optionally one user's."""
+        t = issued_credentials
+        query = select(t).where(t.c.tenant_id == tenant_id)
+        if user_id is not None:
+            query = query.where(t.c.user_id == user_id)
+        rows, next_key = split_page(
+            (await self._conn.execute(page_query(query, t, limit=limit, after=after))).all(), limit
+        )
+        return Page(items=[_record_from_row(row) for row in rows], next_key=next_key)

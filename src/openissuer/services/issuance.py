@@ -1,0 +1,376 @@
+"""The credential endpoint (OID4VCI 1.0 §8): one issuance pipeline for every format and every tenant.
+
+For one credential request:
+
+1. **read** — in one read-only unit of work: the tenant's grant of the access token with the user's persisted
+   claims, the tenant's configuration version and the credentials already issued under the grant, and which of
+   the proofs' ``c_nonce`` values are fresh;
+2. **decide, before any signing** — the token is live; the configuration is known and the token covers it; the
+   proofs verify; every nonce is fresh; the credentials stay within the per-grant bound;
+3. **prepare** — the configuration and its parsed mappings (cached per configuration version), the claims, and
+   the key that signs (from the format's signer kind);
+4. **issue** — a pure function of (prepared configuration, holder keys, claims, clock, randomness, signer);
+5. **write** — in one unit of work: the nonces used up, the count reserved under the bound, the records, the
+   offer marked claimed.
+
+A lost response is not a lost credential: while its token is live, a wallet may repeat a request, and gets new
+credentials, until the grant has obtained ``credentials_per_grant`` of the configuration (every one recorded).
+DESIGN.md §3: "A c_nonce is used up on first use, whatever happens after": once the proofs verify, a refused
+request still uses its nonces up.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from openissuer.claims import (
+    MISSING,
+    AuthenticatedSubject,
+    ClaimsContext,
+    apply_claim_mappings,
+    merge_claim_sources,
+    parse_claim_path,
+    resolve_claim_path,
+)
+from openissuer.claims.claim_type import ClaimTypeError
+from openissuer.claims.temporal import coerce_date_time
+from openissuer.crypto.jwk import JwkError
+from openissuer.crypto.jws import CompactJws
+from openissuer.domain.ids import new_id
+from openissuer.domain.issued import IssuedCredentialRecord
+from openissuer.domain.offers import AccessGrant, GrantState
+from openissuer.domain.pki import SignerKind
+from openissuer.errors import (
+    ClaimMappingError,
+    CredentialRequestDeniedError,
+    InvalidCredentialRequestError,
+    InvalidNonceError,
+    InvalidProofError,
+    InvalidTokenError,
+    IssuerError,
+    OAuthError,
+    UnknownCredentialConfigurationError,
+    UnknownCredentialIdentifierError,
+)
+from openissuer.formats.base import FormatConfiguration, HolderKey, IssuedCredential, RandomBytes, RequestedValidity
+from openissuer.ports.clock import Clock
+from openissuer.ports.uow import UnitOfWorkFactory
+from openissuer.protocol.credential_request import CredentialRequest, create_credential_response
+from openissuer.protocol.proof import parse_jwt_proof, read_proof_nonce, verify_jwt_proof
+from openissuer.services.configurations import ConfigurationCatalog, PreparedConfiguration
+from openissuer.services.signing import CredentialSigners, SelectedSigner
+from openissuer.services.tenancy import WalletTenant
+from openissuer.services.wallet_secrets import digest_secret
+
+log = logging.getLogger("openissuer.issuance")
+BEARER_CHALLENGE = 'Bearer error="invalid_token"'
+INVALID_NONCE = "The c_nonce is unknown, used or expired; get a new one from the nonce endpoint"
+
+
+@dataclass(frozen=True)
+class IssuancePlan:
+    """Everything about the credentials of one request except the holder keys and the signer."""
+
+    prepared: PreparedConfiguration
+    format_configuration: FormatConfiguration
+    values: Mapping[str, Any]
+    validity: RequestedValidity
+    valid_until: datetime
+
+
+def plan_issuance(
+    prepared: PreparedConfiguration, claims: Mapping[str, Any], subject: AuthenticatedSubject | None, now: datetime
+) -> IssuancePlan:
+    """Map the claims through the configuration (reference §4.4); ``credential_request_denied`` when they do not
+    give a credential (a required claim missing, a value that cannot be coerced)."""
+    configuration = prepared.configuration
+    context = ClaimsContext(claims, subject, {"id": configuration.id, "type": configuration.credential_type}).to_dict()
+    try:
+        values = apply_claim_mappings(prepared.mappings, context)
+    except ClaimMappingError as exc:
+        raise CredentialRequestDeniedError(exc.description, detail=exc.detail) from exc
+    validity = RequestedValidity(
+        valid_from=_mapped_time(configuration.valid_from_path, context, "validFrom"),
+        valid_until=_mapped_time(configuration.valid_until_path, context, "validUntil"),
+    )
+    format_configuration = prepared.format_configuration(now)
+    expires_in = format_configuration.expires_in
+    valid_until = validity.valid_until or (now + expires_in if expires_in is not None else now)
+    return IssuancePlan(prepared, format_configuration, values, validity, valid_until)
+
+
+def sign_credentials(
+    plan: IssuancePlan,
+    holder_keys: Sequence[HolderKey | None],
+    signer: SelectedSigner,
+    now: datetime,
+    random_bytes: RandomBytes,
+) -> list[IssuedCredential]:
+    """Sign one credential per holder key (None: one bearer credential); nothing is stored.
+
+    Each credential gets its own randomness (salts, digest ids), so the credentials of a batch are unlinkable.
+    """
+    credential_format = plan.prepared.format
+    return [
+        credential_format.issue(
+            plan.values,
+            holder_key,
+            plan.format_configuration,
+            signer.signer,
+            now,
+            random_bytes=random_bytes,
+            validity=plan.validity,
+        )
+        for holder_key in holder_keys
+    ]
+
+
+class IssuanceService:
+    """Issue credentials to the holder of an access token, in the token's tenant."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        catalog: ConfigurationCatalog,
+        signers: Mapping[SignerKind, CredentialSigners],
+        *,
+        credentials_per_grant: int,
+        random_bytes: RandomBytes = secrets.token_bytes,
+    ) -> None:
+        self._uow = uow_factory
+        self._clock = clock
+        self._catalog = catalog
+        self._signers = dict(signers)
+        self._per_grant = credentials_per_grant
+        self._random_bytes = random_bytes
+
+    async def grant_state(self, tenant: WalletTenant, access_token: str | None) -> GrantState:
+        """Return the live grant of a bearer token in the tenant; RFC 6750 ``invalid_token`` (401) otherwise."""
+        token_hash = _token_hash(access_token)
+        async with self._uow(read_only=True) as uow:
+            state = await uow.access_grants.get_state(tenant.id, token_hash)
+        return self._live(state)
+
+    async def issue_credential(
+        self, tenant: WalletTenant, access_token: str | None, request: CredentialRequest | OAuthError
+    ) -> dict[str, Any]:
+        """Issue one credential per proof (or one bearer credential) and return the Credential Response.
+
+        ``request`` may be the error its parsing raised: it is raised once the token is known to be good.
+        """
+        token_hash = _token_hash(access_token)
+        if isinstance(request, OAuthError):
+            await self.grant_state(tenant, access_token)
+            raise request
+        parsed, proof_error = _parse_proofs(request.jwt_proofs)
+        candidate_nonces = {digest_secret(n) for n in (read_proof_nonce(p) for p in parsed) if n is not None}
+        now = self._clock.now()
+        async with self._uow(read_only=True) as uow:
+            state = await uow.access_grants.get_state(tenant.id, token_hash)
+            fresh = await uow.nonces.find_fresh(tenant.id, sorted(candidate_nonces), now) if state else set()
+        state = self._live(state)
+        grant = state.grant
+        prepared = await self._configuration(tenant, state, request)
+        holder_keys, nonce_hashes = self._verify_proofs(tenant, prepared, request, parsed, proof_error)
+        try:
+            if not nonce_hashes <= fresh:
+                raise InvalidNonceError(INVALID_NONCE)
+            count = len(holder_keys)
+            if state.issued.get(prepared.configuration.id, 0) + count > self._per_grant:
+                raise _bound_reached(grant, self._per_grant)
+            plan = plan_issuance(prepared, _claims(state), _subject(grant), now)
+            signer = await self._signer(prepared, tenant, state.config_version, plan.valid_until)
+            issued = sign_credentials(plan, holder_keys, signer, now, self._random_bytes)
+            await self._record(grant, prepared, issued, signer, nonce_hashes, now)
+        except IssuerError:
+            await self._use_up(tenant, nonce_hashes, now)
+            raise
+        log.info(
+            "credentials issued",
+            extra={"offer_id": grant.offer_id, "count": len(issued), "format": prepared.format.format_id},
+        )
+        return create_credential_response([c.credential for c in issued], grant.notification_id)
+
+    def _live(self, state: GrantState | None) -> GrantState:
+        if state is None or state.grant.revoked_at is not None or self._clock.now() >= state.grant.expires_at:
+            raise InvalidTokenError(
+                "The access token is invalid, expired or revoked", headers={"WWW-Authenticate": BEARER_CHALLENGE}
+            )
+        return state
+
+    async def _configuration(
+        self, tenant: WalletTenant, state: GrantState, request: CredentialRequest
+    ) -> PreparedConfiguration:
+        """§8.2: ``credential_identifier`` iff the token response carried identifiers, else the configuration id.
+
+        DESIGN.md §3: known but not covered -> ``credential_request_denied``; unknown -> ``unknown_...``.
+        """
+        grant = state.grant
+        if grant.credential_identifiers:
+            if request.credential_identifier is None:
+                raise InvalidCredentialRequestError("Use a credential_identifier from the token response")
+            configuration_id = grant.credential_identifiers.get(request.credential_identifier)
+            if configuration_id is None:
+                raise UnknownCredentialIdentifierError("Unknown credential_identifier")
+        elif request.credential_configuration_id is None:
+            raise InvalidCredentialRequestError("credential_identifier is only valid after authorization_details")
+        else:
+            configuration_id = request.credential_configuration_id
+        configurations = await self._catalog.at_version(tenant.id, state.config_version)
+        prepared = configurations.get(configuration_id)
+        if prepared is None:
+            raise UnknownCredentialConfigurationError("Unknown credential configuration")
+        if configuration_id not in grant.credential_configuration_ids:
+            raise CredentialRequestDeniedError("The access token does not cover this credential configuration")
+        return prepared
+
+    def _verify_proofs(
+        self,
+        tenant: WalletTenant,
+        prepared: PreparedConfiguration,
+        request: CredentialRequest,
+        parsed: Sequence[CompactJws],
+        proof_error: InvalidProofError | None,
+    ) -> tuple[list[HolderKey | None], set[bytes]]:
+        """Verify every proof; return the keys to bind (one None for a bearer credential) and the nonce hashes."""
+        if proof_error is not None:
+            raise proof_error
+        if not parsed:
+            if not prepared.format.binds_holder:
+                return [None], set()
+            hint = " (the singular proof parameter is not part of OID4VCI 1.0)" if request.singular_proof else ""
+            raise InvalidProofError("proofs is required: this credential is bound to a holder key" + hint)
+        now = self._clock.now()
+        keys: list[HolderKey] = []
+        nonces: set[bytes] = set()
+        for jws in parsed:
+            verified = verify_jwt_proof(jws, audience=tenant.issuer, now=now)
+            if verified.nonce is None:
+                raise InvalidProofError("The proof must contain the c_nonce from the nonce endpoint")
+            try:
+                keys.append(HolderKey(verified.jwk))
+            except JwkError as exc:
+                raise InvalidProofError("The proof key must be a P-256 public JWK", detail=str(exc)) from exc
+            nonces.add(digest_secret(verified.nonce))
+        if len({key.thumbprint for key in keys}) != len(keys):
+            raise InvalidProofError("Each proof in a batch must use a different key")
+        if not prepared.format.binds_holder:  # a bearer credential: the proof is checked, not bound
+            return [None], nonces
+        return list(keys), nonces
+
+    async def _signer(
+        self, prepared: PreparedConfiguration, tenant: WalletTenant, version: int, valid_until: datetime
+    ) -> SelectedSigner:
+        return await self._signers[prepared.format.signer_kind].signer_for(tenant.id, version, valid_until)
+
+    async def _record(
+        self,
+        grant: AccessGrant,
+        prepared: PreparedConfiguration,
+        issued: Sequence[IssuedCredential],
+        signer: SelectedSigner,
+        nonce_hashes: set[bytes],
+        now: datetime,
+    ) -> None:
+        """Use the nonces up, reserve the count under the bound and store the records, in one unit of work."""
+        configuration = prepared.configuration
+        async with self._uow() as uow:
+            for nonce_hash in sorted(nonce_hashes):
+                if not await uow.nonces.consume(grant.tenant_id, nonce_hash, now):
+                    raise InvalidNonceError(INVALID_NONCE, detail="used by a concurrent request")
+            reserved = await uow.access_grants.reserve_issuances(
+                grant.token_hash, configuration.id, len(issued), self._per_grant, now
+            )
+            if not reserved:
+                raise _bound_reached(grant, self._per_grant)
+            for credential in issued:
+                await uow.issued_credentials.add(_record(grant, prepared, credential, signer))
+            if grant.offer_id is not None:
+                await uow.offers.mark_claimed(grant.tenant_id, grant.offer_id, now)
+            await uow.commit()
+
+    async def _use_up(self, tenant: WalletTenant, nonce_hashes: set[bytes], now: datetime) -> None:
+        if not nonce_hashes:
+            return
+        async with self._uow() as uow:
+            for nonce_hash in sorted(nonce_hashes):
+                await uow.nonces.consume(tenant.id, nonce_hash, now)
+            await uow.commit()
+
+
+def _token_hash(access_token: str | None) -> bytes:
+    if not access_token:
+        raise InvalidTokenError("An access token is required", headers={"WWW-Authenticate": "Bearer"})
+    return digest_secret(access_token)
+
+
+def _parse_proofs(proofs: Sequence[str]) -> tuple[list[CompactJws], InvalidProofError | None]:
+    """Decode the proofs (to look their nonces up in the same read as the grant); a malformed one is reported only
+    after the token was checked, so an unauthenticated caller learns nothing from it."""
+    parsed: list[CompactJws] = []
+    for proof in proofs:
+        try:
+            parsed.append(parse_jwt_proof(proof))
+        except InvalidProofError as exc:
+            return [], exc
+    return parsed, None
+
+
+def _bound_reached(grant: AccessGrant, bound: int) -> CredentialRequestDeniedError:
+    return CredentialRequestDeniedError(
+        "This access token has obtained all the credentials of this configuration it may",
+        detail=f"offer {grant.offer_id}: bound of {bound} credentials per grant and configuration",
+    )
+
+
+def _claims(state: GrantState) -> dict[str, Any]:
+    """Reference §4.4: persisted user claims, overridden by the offer's (pre-authorized) or the ID token's."""
+    if state.grant.offer_id is not None:
+        return merge_claim_sources(persisted=state.user_claims, offer=state.grant.claims)
+    return merge_claim_sources(persisted=state.user_claims, id_token=state.grant.claims)
+
+
+def _subject(grant: AccessGrant) -> AuthenticatedSubject | None:
+    if grant.provider_url is None or grant.subject_id is None:
+        return None
+    return AuthenticatedSubject(grant.provider_url, grant.subject_id)
+
+
+def _mapped_time(path: str | None, context: Mapping[str, Any], field: str) -> datetime | None:
+    if path is None:
+        return None
+    value = resolve_claim_path(parse_claim_path(path), context)
+    if value is MISSING:
+        return None
+    try:
+        return coerce_date_time(value)
+    except ClaimTypeError as exc:
+        raise CredentialRequestDeniedError(f"The {field} claim is not a date-time", detail=str(exc)) from exc
+
+
+def _record(
+    grant: AccessGrant, prepared: PreparedConfiguration, credential: IssuedCredential, signer: SelectedSigner
+) -> IssuedCredentialRecord:
+    configuration = prepared.configuration
+    return IssuedCredentialRecord(
+        id=new_id(),
+        tenant_id=grant.tenant_id,
+        configuration_id=configuration.id,
+        format=credential.format_id,
+        profile=prepared.format.profile,
+        credential_type=credential.credential_type,
+        issued_at=credential.signed_at,
+        valid_from=credential.valid_from,
+        valid_until=credential.valid_until,
+        user_id=grant.user_id,
+        offer_id=grant.offer_id,
+        signer_id=signer.signer_id,
+        holder_key_thumbprint=credential.holder_key_thumbprint,
+        details=dict(credential.details),
+    )
