@@ -64,8 +64,18 @@ def api_settings() -> dict[str, object]:
 
 
 @pytest.fixture
+def api_formats() -> list[object] | None:
+    """The credential formats behind ``api`` (None: the built-in ones); a module may override this fixture."""
+    return None
+
+
+@pytest.fixture
 async def api(
-    tmp_path: Path, clock: FakeClock, api_database_url: str, api_settings: dict[str, object]
+    tmp_path: Path,
+    clock: FakeClock,
+    api_database_url: str,
+    api_settings: dict[str, object],
+    api_formats: list[object] | None,
 ) -> AsyncIterator[Api]:
     settings = make_settings(
         tmp_path,
@@ -75,7 +85,7 @@ async def api(
         database_url=api_database_url,
         **api_settings,
     )
-    container = build(settings, clock=clock)  # type: ignore[arg-type]
+    container = build(settings, clock=clock, formats=api_formats)  # type: ignore[arg-type]
     await container.start()
     transport = httpx.ASGITransport(app=create_app(container), raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="https://issuer.example") as http:

@@ -36,10 +36,13 @@ def server_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def running_server(env: dict[str, str], *args: str) -> Iterator[str]:
-    port = free_port()
+def running_server(
+    env: dict[str, str], *args: str, port: int | None = None, command: list[str] | None = None
+) -> Iterator[str]:
+    """Run ``openissuer serve`` (or ``command``, given ``--port``) until the block ends; yield its base URL."""
+    port = port or free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "openissuer", "serve", "--port", str(port), *args],
+        [*(command or [sys.executable, "-m", "openissuer", "serve"]), "--port", str(port), *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -5,8 +5,8 @@ For one credential request:
 1. **read** — in one read-only unit of work: the tenant's grant of the access token with the user's persisted
    claims, the tenant's configuration version and the credentials already issued under the grant, and which of
    the proofs' ``c_nonce`` values are fresh;
-2. **decide, before any signing** — the token is live; the configuration is known and the token covers it; the
-   proofs verify; every nonce is fresh; the credentials stay within the per-grant bound;
+2. **decide, before any signing** — the token is live; the proofs verify; every nonce is fresh; the configuration
+   is known and the token covers it; the credentials stay within the per-grant bound;
 3. **prepare** — the configuration and its parsed mappings (cached per configuration version), the claims, and
    the key that signs (from the format's signer kind);
 4. **issue** — a pure function of (prepared configuration, holder keys, claims, clock, randomness, signer);
@@ -176,13 +176,13 @@ class IssuanceService:
             fresh = await uow.nonces.find_fresh(tenant.id, sorted(candidate_nonces), now) if state else set()
         state = self._live(state)
         grant = state.grant
-        prepared = await self._configuration(tenant, state, request)
-        holder_keys, nonce_hashes = self._verify_proofs(tenant, prepared, request, parsed, proof_error)
+        keys, nonce_hashes = self._verify_proofs(tenant, parsed, proof_error)
         try:
             if not nonce_hashes <= fresh:
                 raise InvalidNonceError(INVALID_NONCE)
-            count = len(holder_keys)
-            if state.issued.get(prepared.configuration.id, 0) + count > self._per_grant:
+            prepared = await self._configuration(tenant, state, request)
+            holder_keys = _holder_keys(prepared, keys, request)
+            if state.issued.get(prepared.configuration.id, 0) + len(holder_keys) > self._per_grant:
                 raise _bound_reached(grant, self._per_grant)
             plan = plan_issuance(prepared, _claims(state), _subject(grant), now)
             signer = await self._signer(prepared, tenant, state.config_version, plan.valid_until)
@@ -231,21 +231,11 @@ class IssuanceService:
         return prepared
 
     def _verify_proofs(
-        self,
-        tenant: WalletTenant,
-        prepared: PreparedConfiguration,
-        request: CredentialRequest,
-        parsed: Sequence[CompactJws],
-        proof_error: InvalidProofError | None,
-    ) -> tuple[list[HolderKey | None], set[bytes]]:
-        """Verify every proof; return the keys to bind (one None for a bearer credential) and the nonce hashes."""
+        self, tenant: WalletTenant, parsed: Sequence[CompactJws], proof_error: InvalidProofError | None
+    ) -> tuple[list[HolderKey], set[bytes]]:
+        """Verify every proof (Appendix F.1); return their keys and the hashes of their nonces."""
         if proof_error is not None:
             raise proof_error
-        if not parsed:
-            if not prepared.format.binds_holder:
-                return [None], set()
-            hint = " (the singular proof parameter is not part of OID4VCI 1.0)" if request.singular_proof else ""
-            raise InvalidProofError("proofs is required: this credential is bound to a holder key" + hint)
         now = self._clock.now()
         keys: list[HolderKey] = []
         nonces: set[bytes] = set()
@@ -260,9 +250,7 @@ class IssuanceService:
             nonces.add(digest_secret(verified.nonce))
         if len({key.thumbprint for key in keys}) != len(keys):
             raise InvalidProofError("Each proof in a batch must use a different key")
-        if not prepared.format.binds_holder:  # a bearer credential: the proof is checked, not bound
-            return [None], nonces
-        return list(keys), nonces
+        return keys, nonces
 
     async def _signer(
         self, prepared: PreparedConfiguration, tenant: WalletTenant, version: int, valid_until: datetime
@@ -320,6 +308,19 @@ def _parse_proofs(proofs: Sequence[str]) -> tuple[list[CompactJws], InvalidProof
         except InvalidProofError as exc:
             return [], exc
     return parsed, None
+
+
+def _holder_keys(
+    prepared: PreparedConfiguration, keys: list[HolderKey], request: CredentialRequest
+) -> list[HolderKey | None]:
+    """The keys to bind one credential each to; ``[None]`` (one bearer credential) for a format that binds none,
+    whose proofs, when sent, were checked but are not bound."""
+    if not prepared.format.binds_holder:
+        return [None]
+    if not keys:
+        hint = " (the singular proof parameter is not part of OID4VCI 1.0)" if request.singular_proof else ""
+        raise InvalidProofError("proofs is required: this credential is bound to a holder key" + hint)
+    return list(keys)
 
 
 def _bound_reached(grant: AccessGrant, bound: int) -> CredentialRequestDeniedError:

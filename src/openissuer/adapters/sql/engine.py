@@ -88,11 +88,24 @@ def create_async_db_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(target, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
 
 
-def create_sync_db_engine(url: str) -> Engine:
-    """Create a synchronous engine (migrations, CLI checks) with the same SQLite connection settings."""
+def create_sync_db_engine(url: str, *, foreign_keys: bool = True) -> Engine:
+    """Create a synchronous engine (migrations, CLI checks) with the same SQLite connection settings.
+
+    ``foreign_keys=False`` is for migrations on SQLite: a batch migration rebuilds a table by copying it and
+    dropping the original, and with foreign keys on, dropping a parent table cascades its ``ON DELETE CASCADE``
+    children away (SQLite runs an implicit ``DELETE FROM`` before ``DROP TABLE``).
+    """
     target = sync_url(url)
     if is_sqlite(target):
         engine = create_engine(target, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _listen_sqlite(engine)
+        if not foreign_keys:
+            event.listen(engine, "connect", _foreign_keys_off)
         return engine
     return create_engine(target, pool_pre_ping=True)
+
+
+def _foreign_keys_off(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=OFF")
+    cursor.close()

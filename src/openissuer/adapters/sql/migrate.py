@@ -37,7 +37,7 @@ def head_revision() -> str:
 def upgrade_database(url: str) -> str:
     """Upgrade the database at ``url`` to the newest revision; return that revision."""
     _ensure_sqlite_directory(url)
-    engine = create_sync_db_engine(url)
+    engine = create_sync_db_engine(url, foreign_keys=False)
     try:
         with engine.begin() as connection:
             if not is_sqlite(url):

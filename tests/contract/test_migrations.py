@@ -1,0 +1,113 @@
+"""The migrations: the schema they build is the one the code declares, and 0005 carries mDoc data over."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from joserfc.jwk import ECKey
+from sqlalchemy import text
+
+from openissuer.adapters.sql.engine import create_sync_db_engine
+from openissuer.adapters.sql.migrate import _alembic_config, upgrade_database
+from openissuer.adapters.sql.tables import metadata
+from openissuer.domain.ids import DEFAULT_TENANT_ID
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+DEVICE_KEY = {
+    "kty": "EC",
+    "crv": "P-256",
+    "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+    "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrations.db'}"
+    else:
+        yield str(request.getfixturevalue("fresh_postgres_url"))
+
+
+def test_the_migrated_schema_is_the_declared_one(empty_url: str) -> None:
+    upgrade_database(empty_url)
+    engine = create_sync_db_engine(empty_url)
+    try:
+        with engine.connect() as connection:
+            differences = compare_metadata(MigrationContext.configure(connection), metadata)
+    finally:
+        engine.dispose()
+    assert differences == []
+
+
+def _run(url: str, revision: str, *, down: bool = False) -> None:
+    engine = create_sync_db_engine(url, foreign_keys=False)  # as upgrade_database runs them
+    try:
+        with engine.begin() as connection:
+            config = _alembic_config()
+            config.attributes["connection"] = connection
+            (command.downgrade if down else command.upgrade)(config, revision)
+    finally:
+        engine.dispose()
+
+
+def test_0005_moves_mdoc_configurations_and_records(empty_url: str) -> None:
+    _run(empty_url, "0004")
+    engine = create_sync_db_engine(empty_url)
+    body = {"claimMappings": {"ns": {"a": {"defaultValue": "x"}}}, "expiresIn": {"days": 30}, "includeStatus": False}
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO mobile_configurations (id, tenant_id, doctype, body, created_at, updated_at) "
+                    "VALUES ('c1', :tenant, 'org.example.mdl', :body, :t, :t)"
+                ),
+                {"tenant": DEFAULT_TENANT_ID, "body": json.dumps(body), "t": T0},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO issued_credentials (id, tenant_id, configuration_id, profile, doctype, device_key, "
+                    "digests, mso_hash, created_at, valid_from, valid_until, status) VALUES ('r1', :tenant, 'c1', "
+                    "'mobile', 'org.example.mdl', :key, :digests, 'hash', :t, :t, :t, 'valid')"
+                ),
+                {
+                    "tenant": DEFAULT_TENANT_ID,
+                    "key": json.dumps(DEVICE_KEY),
+                    "digests": json.dumps({"ns": {"a": {"digestID": 1, "digest": "d"}}}),
+                    "t": T0,
+                },
+            )
+        _run(empty_url, "head")
+        with engine.connect() as connection:
+            configuration = connection.execute(text("SELECT * FROM credential_configurations")).mappings().one()
+            record = connection.execute(text("SELECT * FROM issued_credentials")).mappings().one()
+            version = connection.execute(text("SELECT config_version FROM tenants")).scalar_one()
+        assert (configuration["format"], configuration["credential_type"]) == ("mso_mdoc", "org.example.mdl")
+        stored = configuration["body"] if isinstance(configuration["body"], dict) else json.loads(configuration["body"])
+        assert stored == {**body, "options": {}}
+        details = record["details"] if isinstance(record["details"], dict) else json.loads(record["details"])
+        assert details == {
+            "docType": "org.example.mdl",
+            "devicePublicKey": DEVICE_KEY,
+            "namespaces": {"ns": {"a": {"digestID": 1, "digest": "d"}}},
+            "msoHash": "hash",
+        }
+        assert record["holder_key_thumbprint"] == ECKey.import_key(DEVICE_KEY).thumbprint()  # RFC 7638, by joserfc
+        assert (record["format"], record["credential_type"]) == ("mso_mdoc", "org.example.mdl")
+        assert version == 0
+        _run(empty_url, "0004", down=True)
+        with engine.connect() as connection:
+            back = connection.execute(text("SELECT doctype, mso_hash FROM issued_credentials")).one()
+            assert tuple(back) == ("org.example.mdl", "hash")
+            assert (
+                connection.execute(text("SELECT doctype FROM mobile_configurations")).scalar_one() == "org.example.mdl"
+            )
+    finally:
+        engine.dispose()
