@@ -74,16 +74,42 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def uow_factory(database_url: str) -> AsyncIterator[object]:
+def memory_store() -> object:
+    """The in-memory database behind ``uow_factory`` and ``wallet_store`` on the memory backend."""
     from openissuer.adapters.memory.store import InMemoryStore
+
+    return InMemoryStore()
+
+
+@pytest.fixture
+async def uow_factory(database_url: str, memory_store: object) -> AsyncIterator[object]:
     from openissuer.adapters.memory.uow import InMemoryUnitOfWork
     from openissuer.adapters.sql.engine import create_async_db_engine
     from openissuer.adapters.sql.uow import SqlUnitOfWork
 
     if database_url == "memory://":
-        store = InMemoryStore()
-        yield lambda read_only=False: InMemoryUnitOfWork(store, read_only=read_only)
+        yield lambda read_only=False: InMemoryUnitOfWork(memory_store, read_only=read_only)  # type: ignore[arg-type]
         return
     engine = create_async_db_engine(database_url, pool_size=2)
     yield lambda read_only=False: SqlUnitOfWork(engine, read_only=read_only)
     await engine.dispose()
+
+
+@pytest.fixture
+async def wallet_store(database_url: str, memory_store: object) -> AsyncIterator[object]:
+    """The wallet endpoints' driver-level store over the same database as ``uow_factory``."""
+    from openissuer.adapters.memory.wallet_store import InMemoryWalletStore
+    from openissuer.adapters.sql.engine import is_sqlite, libpq_dsn, sqlite_path
+    from openissuer.adapters.sql.postgres_wallet_store import PostgresWalletStore
+    from openissuer.adapters.sql.sqlite_wallet_store import SqliteWalletStore
+
+    if database_url == "memory://":
+        yield InMemoryWalletStore(memory_store)  # type: ignore[arg-type]
+        return
+    store = (
+        SqliteWalletStore(sqlite_path(database_url))
+        if is_sqlite(database_url)
+        else PostgresWalletStore(libpq_dsn(database_url), pool_size=2)
+    )
+    yield store
+    await store.aclose()

@@ -12,8 +12,11 @@ from openissuer.adapters.keys.secret_box import SoftwareSecretBox
 from openissuer.adapters.keys.store import SoftwareKeyStore
 from openissuer.adapters.memory.store import InMemoryStore
 from openissuer.adapters.memory.uow import InMemoryStorageHealth, InMemoryUnitOfWork
-from openissuer.adapters.sql.engine import create_async_db_engine
+from openissuer.adapters.memory.wallet_store import InMemoryWalletStore
+from openissuer.adapters.sql.engine import create_async_db_engine, is_sqlite, libpq_dsn, sqlite_path
 from openissuer.adapters.sql.migrate import head_revision, upgrade_database
+from openissuer.adapters.sql.postgres_wallet_store import PostgresWalletStore
+from openissuer.adapters.sql.sqlite_wallet_store import SqliteWalletStore
 from openissuer.adapters.sql.uow import SqlStorageHealth, SqlUnitOfWork
 from openissuer.config import Settings
 from openissuer.crypto.hmac_jwt import HmacJwtCodec, derive_key
@@ -25,6 +28,7 @@ from openissuer.formats.registry import FormatRegistry
 from openissuer.ports.clock import Clock, SystemClock
 from openissuer.ports.keys import KeyStore
 from openissuer.ports.uow import StorageHealth, UnitOfWork, UnitOfWorkFactory
+from openissuer.ports.wallet_store import WalletStore
 from openissuer.services.api_clients import ApiClientService
 from openissuer.services.authentication_providers import AuthenticationProviderService
 from openissuer.services.authorization import AuthorizationService
@@ -45,10 +49,6 @@ from openissuer.services.wallet_clients import WalletClientService
 
 MEMORY_DATABASE_URL = "memory://"
 MANAGEMENT_TOKEN_PURPOSE = "openissuer/management-token/v1"
-
-
-async def _nothing() -> None:
-    return None
 
 
 def default_formats() -> list[CredentialFormat]:
@@ -98,20 +98,35 @@ class Container:
             await close()
 
 
-def _storage(url: str) -> tuple[UnitOfWorkFactory, StorageHealth, Callable[[], Awaitable[None]]]:
+@dataclass(frozen=True)
+class Storage:
+    """Where the data lives: units of work (management, SQLAlchemy), the wallet endpoints' driver-level store,
+    readiness, and how to close them."""
+
+    uow_factory: UnitOfWorkFactory
+    wallet_store: WalletStore
+    health: StorageHealth
+    closers: tuple[Callable[[], Awaitable[None]], ...]
+
+
+def _storage(url: str) -> Storage:
     if url == MEMORY_DATABASE_URL:
         store = InMemoryStore()
 
         def memory_uow(*, read_only: bool = False) -> UnitOfWork:
             return InMemoryUnitOfWork(store, read_only=read_only)
 
-        return memory_uow, InMemoryStorageHealth(), _nothing
+        return Storage(memory_uow, InMemoryWalletStore(store), InMemoryStorageHealth(), ())
     engine = create_async_db_engine(url)
 
     def sql_uow(*, read_only: bool = False) -> UnitOfWork:
         return SqlUnitOfWork(engine, read_only=read_only)
 
-    return sql_uow, SqlStorageHealth(engine, head_revision()), engine.dispose
+    wallet_store: WalletStore = (
+        SqliteWalletStore(sqlite_path(url)) if is_sqlite(url) else PostgresWalletStore(libpq_dsn(url))
+    )
+    health = SqlStorageHealth(engine, head_revision())
+    return Storage(sql_uow, wallet_store, health, (engine.dispose, wallet_store.aclose))
 
 
 def validate_provider_url(url: str, *, allow_private: bool) -> str:
@@ -134,7 +149,8 @@ def build(
     credential formats (a format plugin is one more entry here)."""
     clock = clock or SystemClock()
     registry = FormatRegistry(default_formats() if formats is None else formats)
-    uow_factory, health, close_storage = _storage(settings.resolved_database_url)
+    storage = _storage(settings.resolved_database_url)
+    uow_factory, store = storage.uow_factory, storage.wallet_store
     master_key = settings.resolve_master_key()
     codec = HmacJwtCodec(derive_key(master_key, MANAGEMENT_TOKEN_PURPOSE))
     keys = SoftwareKeyStore(master_key)
@@ -147,7 +163,8 @@ def build(
         validity=timedelta(days=settings.document_signer_validity_days),
         rotation_age=timedelta(days=settings.document_signer_rotation_days),
     )
-    catalog = ConfigurationCatalog(uow_factory, clock, registry)
+    catalog = ConfigurationCatalog(uow_factory, store, clock, registry)
+    nonces = NonceService(box, clock, ttl=timedelta(seconds=settings.nonce_ttl))
     fetcher = GuardedHttpFetcher(allow_private=settings.outbound_allow_private)
     providers = AuthenticationProviderService(
         uow_factory, clock, box, partial(validate_provider_url, allow_private=settings.outbound_allow_private)
@@ -156,7 +173,7 @@ def build(
         public_url=settings.public_url,
         clock=clock,
         uow_factory=uow_factory,
-        health=health,
+        health=storage.health,
         formats=registry,
         tenants=tenants,
         tenant_admin=TenantService(uow_factory, clock, tenants),
@@ -169,6 +186,7 @@ def build(
         document_signers=document_signers,
         offers=OfferService(
             uow_factory,
+            store,
             clock,
             box,
             tenants,
@@ -178,16 +196,18 @@ def build(
         ),
         tokens=TokenService(
             uow_factory,
+            store,
             clock,
             box,
             access_token_ttl=timedelta(seconds=settings.access_token_ttl),
             max_tx_code_attempts=settings.tx_code_max_attempts,
             allow_unregistered_public_clients=settings.allow_unregistered_public_clients,
         ),
-        nonces=NonceService(uow_factory, clock, ttl=timedelta(seconds=settings.nonce_ttl)),
+        nonces=nonces,
         issuance=IssuanceService(
-            uow_factory,
+            store,
             clock,
+            nonces,
             catalog,
             {SignerKind.DOCUMENT_SIGNER: document_signers},
             credentials_per_grant=settings.resolved_credentials_per_grant,
@@ -204,7 +224,7 @@ def build(
             allow_unregistered_public_clients=settings.allow_unregistered_public_clients,
         ),
         batch_size=settings.batch_size,
-        closers=[close_storage, fetcher.aclose],
+        closers=[*storage.closers, fetcher.aclose],
     )
     if settings.bootstrap_client_id and settings.bootstrap_client_secret:
         client_id, secret = settings.bootstrap_client_id, settings.bootstrap_client_secret.get_secret_value()

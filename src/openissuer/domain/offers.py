@@ -83,10 +83,12 @@ class AccessGrant:
 @dataclass(frozen=True)
 class GrantState:
     """An access grant with what the credential endpoint reads together with it: the user's persisted claims,
-    the tenant's configuration version (to tell whether cached configurations are current) and how many
-    credentials of each configuration were already issued under the grant."""
+    the tenant's configuration version (to tell whether cached configurations are current), how many
+    credentials of each configuration were already issued under the grant, and which of the request's nonces
+    were already used."""
 
     grant: AccessGrant
     user_claims: dict[str, Any]
     config_version: int = 0
     issued: dict[str, int] = field(default_factory=dict)
+    used_nonces: frozenset[bytes] = frozenset()

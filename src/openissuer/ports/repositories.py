@@ -17,7 +17,7 @@ from openissuer.domain.authorization import (
 )
 from openissuer.domain.configurations import CredentialConfiguration
 from openissuer.domain.issued import IssuedCredentialRecord
-from openissuer.domain.offers import AccessGrant, GrantState, PreAuthorizedOffer
+from openissuer.domain.offers import AccessGrant, PreAuthorizedOffer
 from openissuer.domain.pages import Page, PageKey
 from openissuer.domain.pki import DocumentSigner, Iaca
 from openissuer.domain.tenants import Tenant
@@ -152,60 +152,16 @@ class OfferRepository(Protocol):
     async def get(self, tenant_id: str, id: str) -> PreAuthorizedOffer | None:
         """Return the tenant's offer or None."""
 
-    async def find_by_code_hash(self, tenant_id: str, code_hash: bytes) -> PreAuthorizedOffer | None:
-        """Return the offer whose pre-authorized code hashes to ``code_hash``."""
-
-    async def record_failed_tx_code(self, tenant_id: str, id: str, max_attempts: int) -> int:
-        """Count one wrong transaction code atomically, locking the offer at ``max_attempts``; return the count."""
-
-    async def redeem(self, tenant_id: str, id: str, now: datetime) -> bool:
-        """Mark the offer redeemed if it still is redeemable at ``now`` (one conditional UPDATE); tell who won."""
-
-    async def redeem_by_code(self, tenant_id: str, code_hash: bytes, now: datetime) -> PreAuthorizedOffer | None:
-        """Redeem, in one conditional UPDATE, the offer of a code if it needs no transaction code and is still
-        redeemable; return it as it was before (None when there is no such offer: look it up to learn why)."""
-
     async def revoke(self, tenant_id: str, id: str, now: datetime) -> bool:
         """Revoke the offer if it is neither redeemed nor revoked; tell whether it was."""
-
-    async def mark_claimed(self, tenant_id: str, id: str, now: datetime) -> None:
-        """Record that credentials were issued for the offer (first time only)."""
 
 
 class AccessGrantRepository(Protocol):
     async def add(self, grant: AccessGrant) -> None:
         """Store the grant of a new access token (by the token's hash)."""
 
-    async def get_state(self, tenant_id: str, token_hash: bytes) -> GrantState | None:
-        """Return the tenant's grant of a token with what issuance needs in the same read: the user's persisted
-        claims, the tenant's configuration version and the credentials issued under the grant so far; None for a
-        token unknown in the tenant."""
-
     async def revoke_for_code(self, code_hash: bytes, now: datetime) -> int:
         """Revoke every token issued from an authorization code (RFC 6749 §4.1.2: on a replayed code)."""
-
-    async def reserve_issuances(
-        self, token_hash: bytes, configuration_id: str, count: int, bound: int, now: datetime
-    ) -> bool:
-        """Count ``count`` more credentials of one configuration under the grant, unless that would pass ``bound``;
-        tell whether they were counted.
-
-        One conditional upsert, so concurrent requests (in any number of processes) never pass the bound together.
-        """
-
-
-class NonceRepository(Protocol):
-    async def add(self, tenant_id: str, nonce_hash: bytes, *, expires_at: datetime, created_at: datetime) -> None:
-        """Store a new ``c_nonce`` (by hash)."""
-
-    async def consume(self, tenant_id: str, nonce_hash: bytes, now: datetime) -> bool:
-        """Use a nonce up if it exists, is unused and unexpired (one conditional UPDATE); tell whether it was."""
-
-    async def find_fresh(self, tenant_id: str, nonce_hashes: Sequence[bytes], now: datetime) -> set[bytes]:
-        """Return which of the nonces exist, are unused and unexpired (a read: nothing is used up)."""
-
-    async def purge_expired(self, now: datetime) -> int:
-        """Delete nonces that expired before ``now``; return how many."""
 
 
 class AuthenticationProviderRepository(Protocol):

@@ -14,7 +14,6 @@ from openissuer.ports.repositories import (
     DocumentSignerRepository,
     IacaRepository,
     IssuedCredentialRepository,
-    NonceRepository,
     OfferRepository,
     TenantRepository,
     UserRepository,
@@ -51,9 +50,6 @@ class UnitOfWork(Protocol):
 
     @property
     def access_grants(self) -> AccessGrantRepository: ...
-
-    @property
-    def nonces(self) -> NonceRepository: ...
 
     @property
     def authentication_providers(self) -> AuthenticationProviderRepository: ...

@@ -29,6 +29,7 @@ from openissuer.formats.credential_metadata import find_branding_problems, find_
 from openissuer.formats.registry import FormatRegistry, UnknownFormatError
 from openissuer.ports.clock import Clock
 from openissuer.ports.uow import UnitOfWorkFactory
+from openissuer.ports.wallet_store import WalletStore
 from openissuer.services.access import ISSUERS, READERS_AND_ISSUERS, authorize
 from openissuer.services.versioned_cache import Versioned, VersionedCache
 
@@ -119,8 +120,11 @@ class TenantConfigurations:
 class ConfigurationCatalog:
     """Every tenant's configurations prepared for the wallet side, cached per configuration version."""
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock, formats: FormatRegistry) -> None:
+    def __init__(
+        self, uow_factory: UnitOfWorkFactory, store: WalletStore, clock: Clock, formats: FormatRegistry
+    ) -> None:
         self._uow = uow_factory
+        self._store = store
         self._clock = clock
         self._formats = formats
         self._cache: VersionedCache[TenantConfigurations] = VersionedCache(self._load)
@@ -132,9 +136,7 @@ class ConfigurationCatalog:
     async def current(self, tenant_id: str) -> TenantConfigurations:
         """Return the tenant's current configurations (one statement reads the version; a cache hit reads nothing
         else)."""
-        async with self._uow(read_only=True) as uow:
-            version = await uow.tenants.get_config_version(tenant_id)
-        return await self._cache.get(tenant_id, version or 0)
+        return await self._cache.get(tenant_id, await self._store.config_version(tenant_id) or 0)
 
     async def _load(self, tenant_id: str) -> Versioned[TenantConfigurations]:
         async with self._uow(read_only=True) as uow:

@@ -2,16 +2,16 @@
 
 For one credential request:
 
-1. **read** — in one read-only unit of work: the tenant's grant of the access token with the user's persisted
-   claims, the tenant's configuration version and the credentials already issued under the grant, and which of
-   the proofs' ``c_nonce`` values are fresh;
+1. **read** — in one statement: the tenant's grant of the access token with the user's persisted claims, the
+   tenant's configuration version, the credentials already issued under the grant, and which of the proofs'
+   ``c_nonce`` values were already used (their MACs and expiry need no lookup);
 2. **decide, before any signing** — the token is live; the proofs verify; every nonce is fresh; the configuration
    is known and the token covers it; the credentials stay within the per-grant bound;
 3. **prepare** — the configuration and its parsed mappings (cached per configuration version), the claims, and
    the key that signs (from the format's signer kind);
 4. **issue** — a pure function of (prepared configuration, holder keys, claims, clock, randomness, signer);
-5. **write** — in one unit of work: the nonces used up, the count reserved under the bound, the records, the
-   offer marked claimed.
+5. **write** — in one statement: the nonces used up, the count reserved under the bound, the records, the offer
+   marked claimed.
 
 A lost response is not a lost credential: while its token is live, a wallet may repeat a request, and gets new
 credentials, until the grant has obtained ``credentials_per_grant`` of the configuration (every one recorded).
@@ -59,15 +59,19 @@ from openissuer.errors import (
 )
 from openissuer.formats.base import FormatConfiguration, HolderKey, IssuedCredential, RandomBytes, RequestedValidity
 from openissuer.ports.clock import Clock
-from openissuer.ports.uow import UnitOfWorkFactory
+from openissuer.ports.wallet_store import IssuanceWrite, IssuanceWriteOutcome, WalletStore
 from openissuer.protocol.credential_request import CredentialRequest, create_credential_response
 from openissuer.protocol.proof import parse_jwt_proof, read_proof_nonce, verify_jwt_proof
 from openissuer.services.configurations import ConfigurationCatalog, PreparedConfiguration
+from openissuer.services.nonces import CheckedNonce, NonceService
 from openissuer.services.signing import CredentialSigners, SelectedSigner
 from openissuer.services.tenancy import WalletTenant
 from openissuer.services.wallet_secrets import digest_secret
 
 log = logging.getLogger("openissuer.issuance")
+# Used nonces are forgotten once expired, now and then by a request that records credentials, so the table stays
+# small without a background job.
+PURGE_ONE_IN = 500
 BEARER_CHALLENGE = 'Bearer error="invalid_token"'
 INVALID_NONCE = "The c_nonce is unknown, used or expired; get a new one from the nonce endpoint"
 
@@ -135,15 +139,17 @@ class IssuanceService:
 
     def __init__(
         self,
-        uow_factory: UnitOfWorkFactory,
+        store: WalletStore,
         clock: Clock,
+        nonces: NonceService,
         catalog: ConfigurationCatalog,
         signers: Mapping[SignerKind, CredentialSigners],
         *,
         credentials_per_grant: int,
         random_bytes: RandomBytes = secrets.token_bytes,
     ) -> None:
-        self._uow = uow_factory
+        self._store = store
+        self._nonces = nonces
         self._clock = clock
         self._catalog = catalog
         self._signers = dict(signers)
@@ -152,10 +158,7 @@ class IssuanceService:
 
     async def grant_state(self, tenant: WalletTenant, access_token: str | None) -> GrantState:
         """Return the live grant of a bearer token in the tenant; RFC 6750 ``invalid_token`` (401) otherwise."""
-        token_hash = _token_hash(access_token)
-        async with self._uow(read_only=True) as uow:
-            state = await uow.access_grants.get_state(tenant.id, token_hash)
-        return self._live(state)
+        return self._live(await self._store.load_grant(tenant.id, _token_hash(access_token)))
 
     async def issue_credential(
         self, tenant: WalletTenant, access_token: str | None, request: CredentialRequest | OAuthError
@@ -169,16 +172,17 @@ class IssuanceService:
             await self.grant_state(tenant, access_token)
             raise request
         parsed, proof_error = _parse_proofs(request.jwt_proofs)
-        candidate_nonces = {digest_secret(n) for n in (read_proof_nonce(p) for p in parsed) if n is not None}
+        # The nonces' MACs and expiry need no lookup; whether they were used is read with the grant.
+        checked = {n: self._nonces.verify(tenant.id, n) for n in {read_proof_nonce(p) for p in parsed} if n}
+        digests = sorted(c.digest for c in checked.values() if c is not None)
         now = self._clock.now()
-        async with self._uow(read_only=True) as uow:
-            state = await uow.access_grants.get_state(tenant.id, token_hash)
-            fresh = await uow.nonces.find_fresh(tenant.id, sorted(candidate_nonces), now) if state else set()
-        state = self._live(state)
+        state = self._live(await self._store.load_grant(tenant.id, token_hash, digests))
         grant = state.grant
-        keys, nonce_hashes = self._verify_proofs(tenant, parsed, proof_error)
+        keys, nonces = self._verify_proofs(tenant, parsed, proof_error)
+        valid = [checked.get(n) for n in nonces]
+        used = [c for c in valid if c is not None]
         try:
-            if not nonce_hashes <= fresh:
+            if len(used) != len(valid) or any(c.digest in state.used_nonces for c in used):
                 raise InvalidNonceError(INVALID_NONCE)
             prepared = await self._configuration(tenant, state, request)
             holder_keys = _holder_keys(prepared, keys, request)
@@ -187,9 +191,10 @@ class IssuanceService:
             plan = plan_issuance(prepared, _claims(state), _subject(grant), now)
             signer = await self._signer(prepared, tenant, state.config_version, plan.valid_until)
             issued = sign_credentials(plan, holder_keys, signer, now, self._random_bytes)
-            await self._record(grant, prepared, issued, signer, nonce_hashes, now)
+            await self._record(grant, prepared, issued, signer, used, now)
         except IssuerError:
-            await self._use_up(tenant, nonce_hashes, now)
+            if used:
+                await self._store.use_nonces([c.digest for c in used], max(c.expires_at for c in used))
             raise
         log.info(
             "credentials issued",
@@ -232,13 +237,13 @@ class IssuanceService:
 
     def _verify_proofs(
         self, tenant: WalletTenant, parsed: Sequence[CompactJws], proof_error: InvalidProofError | None
-    ) -> tuple[list[HolderKey], set[bytes]]:
-        """Verify every proof (Appendix F.1); return their keys and the hashes of their nonces."""
+    ) -> tuple[list[HolderKey], list[str]]:
+        """Verify every proof (Appendix F.1); return their keys and their nonces."""
         if proof_error is not None:
             raise proof_error
         now = self._clock.now()
         keys: list[HolderKey] = []
-        nonces: set[bytes] = set()
+        nonces: list[str] = []
         for jws in parsed:
             verified = verify_jwt_proof(jws, audience=tenant.issuer, now=now)
             if verified.nonce is None:
@@ -247,10 +252,10 @@ class IssuanceService:
                 keys.append(HolderKey(verified.jwk))
             except JwkError as exc:
                 raise InvalidProofError("The proof key must be a P-256 public JWK", detail=str(exc)) from exc
-            nonces.add(digest_secret(verified.nonce))
+            nonces.append(verified.nonce)
         if len({key.thumbprint for key in keys}) != len(keys):
             raise InvalidProofError("Each proof in a batch must use a different key")
-        return keys, nonces
+        return keys, list(dict.fromkeys(nonces))
 
     async def _signer(
         self, prepared: PreparedConfiguration, tenant: WalletTenant, version: int, valid_until: datetime
@@ -263,33 +268,29 @@ class IssuanceService:
         prepared: PreparedConfiguration,
         issued: Sequence[IssuedCredential],
         signer: SelectedSigner,
-        nonce_hashes: set[bytes],
+        nonces: Sequence[CheckedNonce],
         now: datetime,
     ) -> None:
-        """Use the nonces up, reserve the count under the bound and store the records, in one unit of work."""
-        configuration = prepared.configuration
-        async with self._uow() as uow:
-            for nonce_hash in sorted(nonce_hashes):
-                if not await uow.nonces.consume(grant.tenant_id, nonce_hash, now):
-                    raise InvalidNonceError(INVALID_NONCE, detail="used by a concurrent request")
-            reserved = await uow.access_grants.reserve_issuances(
-                grant.token_hash, configuration.id, len(issued), self._per_grant, now
+        """Use the nonces up, count the credentials under the bound and store the records: one statement."""
+        outcome = await self._store.commit_issuance(
+            IssuanceWrite(
+                tenant_id=grant.tenant_id,
+                token_hash=grant.token_hash,
+                configuration_id=prepared.configuration.id,
+                bound=self._per_grant,
+                nonce_hashes=tuple(c.digest for c in nonces),
+                nonces_expire_at=max((c.expires_at for c in nonces), default=now),
+                records=tuple(_record(grant, prepared, credential, signer) for credential in issued),
+                offer_id=grant.offer_id,
+                now=now,
             )
-            if not reserved:
-                raise _bound_reached(grant, self._per_grant)
-            for credential in issued:
-                await uow.issued_credentials.add(_record(grant, prepared, credential, signer))
-            if grant.offer_id is not None:
-                await uow.offers.mark_claimed(grant.tenant_id, grant.offer_id, now)
-            await uow.commit()
-
-    async def _use_up(self, tenant: WalletTenant, nonce_hashes: set[bytes], now: datetime) -> None:
-        if not nonce_hashes:
-            return
-        async with self._uow() as uow:
-            for nonce_hash in sorted(nonce_hashes):
-                await uow.nonces.consume(tenant.id, nonce_hash, now)
-            await uow.commit()
+        )
+        if outcome is IssuanceWriteOutcome.NONCE_USED:
+            raise InvalidNonceError(INVALID_NONCE, detail="used by a concurrent request")
+        if outcome is IssuanceWriteOutcome.BOUND_REACHED:
+            raise _bound_reached(grant, self._per_grant)
+        if secrets.randbelow(PURGE_ONE_IN) == 0:
+            await self._store.purge_used_nonces(now)
 
 
 def _token_hash(access_token: str | None) -> bytes:

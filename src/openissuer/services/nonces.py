@@ -1,36 +1,49 @@
-"""The nonce endpoint (OID4VCI 1.0 §7): single-use ``c_nonce`` values shared by every process through storage.
+"""The nonce endpoint (OID4VCI 1.0 §7): stateless ``c_nonce`` values, MAC'd with the tenant's key.
 
-The credential endpoint uses them up (``services/issuance.py``).
+The nonce endpoint touches no database. The credential endpoint checks a nonce with ``verify`` (is it this
+tenant's, unaltered and unexpired?) and makes it single-use by remembering its hash until it expires
+(``services/issuance.py``).
 """
 
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from openissuer.ports.clock import Clock
-from openissuer.ports.uow import UnitOfWorkFactory
-from openissuer.services.wallet_secrets import digest_secret, new_secret
+from openissuer.ports.secrets import SecretBox
+from openissuer.protocol.c_nonce import Mac, create_c_nonce, read_c_nonce
+from openissuer.services.wallet_secrets import digest_secret
 
-# Expired nonces are deleted now and then by the requests that create new ones, so the table stays small
-# without a background job.
-PURGE_ONE_IN = 200
+NONCE_MAC = "c-nonce"
+
+
+@dataclass(frozen=True)
+class CheckedNonce:
+    """A valid nonce of the tenant: the hash it is remembered by once used, and when it expires."""
+
+    digest: bytes
+    expires_at: datetime
 
 
 class NonceService:
-    """Create ``c_nonce`` values."""
+    """Create and check ``c_nonce`` values."""
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock, *, ttl: timedelta) -> None:
-        self._uow = uow_factory
+    def __init__(self, box: SecretBox, clock: Clock, *, ttl: timedelta) -> None:
+        self._box = box
         self._clock = clock
         self._ttl = ttl
 
-    async def create_nonce(self, tenant_id: str) -> str:
-        """Return a fresh, unpredictable nonce (256 bits) of the tenant, valid for the configured lifetime."""
-        nonce, now = new_secret(), self._clock.now()
-        async with self._uow() as uow:
-            await uow.nonces.add(tenant_id, digest_secret(nonce), expires_at=now + self._ttl, created_at=now)
-            if secrets.randbelow(PURGE_ONE_IN) == 0:
-                await uow.nonces.purge_expired(now)
-            await uow.commit()
-        return nonce
+    def create_nonce(self, tenant_id: str) -> str:
+        """Return a fresh nonce of the tenant, valid for the configured lifetime."""
+        return create_c_nonce(self._mac(tenant_id), self._clock.now() + self._ttl, secrets.token_bytes)
+
+    def verify(self, tenant_id: str, nonce: str) -> CheckedNonce | None:
+        """Return the nonce's hash and expiry if the tenant made it and it has not expired; else None."""
+        expires_at = read_c_nonce(self._mac(tenant_id), nonce, self._clock.now())
+        return None if expires_at is None else CheckedNonce(digest_secret(nonce), expires_at)
+
+    def _mac(self, tenant_id: str) -> Mac:
+        box, purpose = self._box, f"{NONCE_MAC}/{tenant_id}"
+        return lambda data: box.mac(purpose, data)

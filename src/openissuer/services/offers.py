@@ -19,6 +19,7 @@ from openissuer.errors import ConflictError, ErrorDetail, NotFoundError, Validat
 from openissuer.ports.clock import Clock
 from openissuer.ports.secrets import SecretBox
 from openissuer.ports.uow import UnitOfWork, UnitOfWorkFactory
+from openissuer.ports.wallet_store import WalletStore
 from openissuer.protocol.credential_offer import (
     create_authorization_code_offer,
     create_offer_uri_by_reference,
@@ -71,6 +72,7 @@ class OfferService:
     def __init__(
         self,
         uow_factory: UnitOfWorkFactory,
+        store: WalletStore,
         clock: Clock,
         box: SecretBox,
         tenants: TenantDirectory,
@@ -80,6 +82,7 @@ class OfferService:
         by_reference: bool,
     ) -> None:
         self._uow = uow_factory
+        self._store = store
         self._clock = clock
         self._box = box
         self._tenants = tenants
@@ -254,8 +257,7 @@ class OfferService:
         offer_id = reference.partition(".")[0]
         if not hmac.compare_digest(reference.encode(), self._reference(offer_id).encode()):
             return None
-        async with self._uow(read_only=True) as uow:
-            offer = await uow.offers.get(tenant.id, offer_id)
+        offer = await self._store.get_offer(tenant.id, offer_id)
         if offer is None or offer.sealed_code is None or not offer.is_redeemable(self._clock.now()):
             return None
         return self._offer_object(tenant, offer, self._code(offer))

@@ -1,7 +1,7 @@
-"""The token endpoint's pre-authorized_code grant (OID4VCI 1.0 §6, DESIGN.md §3 pinned behaviours).
+"""The token endpoint (OID4VCI 1.0 §6, RFC 6749 §4.1.3, DESIGN.md §3 pinned behaviours).
 
-A code is exchanged once: the redemption and the new access grant commit in one transaction, guarded by a
-conditional UPDATE, so of any number of concurrent requests (in any number of processes) exactly one wins.
+A pre-authorized code is exchanged once: the redemption and the new access grant are one conditional statement,
+so of any number of concurrent requests (in any number of processes) exactly one wins.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from openissuer.domain.offers import AccessGrant, PreAuthorizedOffer
@@ -21,7 +21,8 @@ from openissuer.errors import (
 )
 from openissuer.ports.clock import Clock
 from openissuer.ports.secrets import SecretBox
-from openissuer.ports.uow import UnitOfWork, UnitOfWorkFactory
+from openissuer.ports.uow import UnitOfWorkFactory
+from openissuer.ports.wallet_store import NewGrant, WalletStore
 from openissuer.protocol.pkce import verify_code_verifier
 from openissuer.protocol.token_request import (
     AuthorizationCodeRequest,
@@ -41,6 +42,7 @@ class TokenService:
     def __init__(
         self,
         uow_factory: UnitOfWorkFactory,
+        store: WalletStore,
         clock: Clock,
         box: SecretBox,
         *,
@@ -49,6 +51,7 @@ class TokenService:
         allow_unregistered_public_clients: bool = False,
     ) -> None:
         self._uow = uow_factory
+        self._store = store
         self._clock = clock
         self._box = box
         self._ttl = access_token_ttl
@@ -62,52 +65,42 @@ class TokenService:
         return await self.exchange_pre_authorized_code(request, tenant_id)
 
     async def exchange_pre_authorized_code(self, request: PreAuthorizedCodeRequest, tenant_id: str) -> dict[str, Any]:
-        """Return the token response, or raise ``invalid_grant`` / ``invalid_request`` per OID4VCI §6.3."""
+        """Return the token response, or raise ``invalid_grant`` / ``invalid_request`` per OID4VCI §6.3.
+
+        Without a transaction code (the common case) the redemption and the new grant are one statement; else the
+        offer is read, its transaction code checked, and it is redeemed by id (with the grant) in one statement.
+        """
         now = self._clock.now()
         code_hash = digest_secret(request.pre_authorized_code)
+        token = new_secret()
+        requested = request.authorization_details
+        identifiers = None if requested is None else {secrets.token_urlsafe(16): cid for cid in requested}
+        grant = NewGrant(
+            token_hash=digest_secret(token),
+            notification_id=new_secret(),
+            credential_identifiers=identifiers or {},
+            requested=requested,
+            expires_at=now + self._ttl,
+            created_at=now,
+        )
         if request.tx_code is None:
-            # The common case, in one transaction: redeem by code (one conditional UPDATE) and add the grant.
-            async with self._uow() as uow:
-                offer = await uow.offers.redeem_by_code(tenant_id, code_hash, now)
-                if offer is not None:
-                    return await self._grant(uow, offer, request, now)
-        # Otherwise read, check (transaction code, why the code does not redeem), then redeem by id.
-        async with self._uow(read_only=True) as uow:
-            offer = await uow.offers.find_by_code_hash(tenant_id, code_hash)
+            redeemed = await self._store.redeem_code(tenant_id, code_hash, now, grant)
+            if redeemed is not None:
+                log.info("pre-authorized code redeemed", extra={"offer_id": redeemed.id})
+                return create_token_response(token, int(self._ttl.total_seconds()), identifiers)
+        # Otherwise find out why, or check the transaction code, then redeem by id.
+        offer = await self._store.find_offer_by_code(tenant_id, code_hash)
         if offer is None or not offer.is_redeemable(now):
             raise InvalidGrantError(
                 "The pre-authorized code is invalid, expired or already used", detail=_why_not(offer, now)
             )
         await self._check_tx_code(offer, request.tx_code)
-        async with self._uow() as uow:
-            if not await uow.offers.redeem(tenant_id, offer.id, now):
-                raise InvalidGrantError(
-                    "The pre-authorized code is invalid, expired or already used",
-                    detail=f"offer {offer.id} was redeemed, revoked or locked meanwhile",
-                )
-            return await self._grant(uow, offer, request, now)
-
-    async def _grant(
-        self, uow: UnitOfWork, offer: PreAuthorizedOffer, request: PreAuthorizedCodeRequest, now: datetime
-    ) -> dict[str, Any]:
-        """Add the access grant of a redeemed offer and commit (an invalid request rolls the redemption back)."""
-        identifiers = _credential_identifiers(offer, request.authorization_details)
-        token = new_secret()
-        await uow.access_grants.add(
-            AccessGrant(
-                token_hash=digest_secret(token),
-                tenant_id=offer.tenant_id,
-                offer_id=offer.id,
-                claims=offer.claims,
-                user_id=offer.user_id,
-                credential_configuration_ids=offer.credential_configuration_ids,
-                credential_identifiers=identifiers or {},
-                notification_id=new_secret(),
-                expires_at=now + self._ttl,
-                created_at=now,
+        _check_requested(offer, requested)
+        if not await self._store.redeem_offer(tenant_id, offer.id, now, grant):
+            raise InvalidGrantError(
+                "The pre-authorized code is invalid, expired or already used",
+                detail=f"offer {offer.id} was redeemed, revoked or locked meanwhile",
             )
-        )
-        await uow.commit()
         log.info("pre-authorized code redeemed", extra={"offer_id": offer.id})
         return create_token_response(token, int(self._ttl.total_seconds()), identifiers)
 
@@ -173,20 +166,14 @@ class TokenService:
             raise InvalidRequestError("tx_code is required for this offer")  # counts as no attempt
         if hmac.compare_digest(tx_code_digest(self._box, offer.id, tx_code), offer.tx_code_hash):
             return
-        async with self._uow() as uow:
-            attempts = await uow.offers.record_failed_tx_code(offer.tenant_id, offer.id, self._max_attempts)
-            await uow.commit()
+        attempts = await self._store.record_failed_tx_code(offer.tenant_id, offer.id, self._max_attempts)
         raise InvalidGrantError("The transaction code is wrong", detail=f"offer {offer.id}: {attempts} wrong codes")
 
 
-def _credential_identifiers(offer: PreAuthorizedOffer, requested: tuple[str, ...] | None) -> dict[str, str] | None:
-    """Return one new identifier per requested configuration, which must all be in the offer (RFC 9396)."""
-    if requested is None:
-        return None
-    unknown = [cid for cid in requested if cid not in offer.credential_configuration_ids]
-    if unknown:
+def _check_requested(offer: PreAuthorizedOffer, requested: tuple[str, ...] | None) -> None:
+    """RFC 9396: the configurations of ``authorization_details`` must all be in the offer."""
+    if requested is not None and not set(requested) <= set(offer.credential_configuration_ids):
         raise InvalidAuthorizationDetailsError("authorization_details names a configuration the offer does not hold")
-    return {secrets.token_urlsafe(16): cid for cid in requested}
 
 
 def _why_not(offer: PreAuthorizedOffer | None, now: Any) -> str:

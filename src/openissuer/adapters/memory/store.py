@@ -25,16 +25,6 @@ from openissuer.domain.tenants import Tenant
 from openissuer.domain.users import User
 
 
-@dataclass(frozen=True)
-class StoredNonce:
-    """A ``c_nonce`` as the memory store keeps it."""
-
-    tenant_id: str
-    expires_at: datetime
-    created_at: datetime
-    consumed_at: datetime | None = None
-
-
 @dataclass
 class MemoryState:
     """Every table of the store; copied on begin, swapped in on commit."""
@@ -48,7 +38,7 @@ class MemoryState:
     users: dict[str, User] = field(default_factory=dict)
     offers: dict[str, PreAuthorizedOffer] = field(default_factory=dict)
     access_grants: dict[bytes, AccessGrant] = field(default_factory=dict)
-    nonces: dict[bytes, StoredNonce] = field(default_factory=dict)
+    used_nonces: dict[bytes, datetime] = field(default_factory=dict)
     grant_issuances: dict[tuple[bytes, str], int] = field(default_factory=dict)
     authentication_providers: dict[str, AuthenticationProvider] = field(default_factory=dict)
     wallet_clients: dict[str, WalletClient] = field(default_factory=dict)

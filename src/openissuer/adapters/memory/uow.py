@@ -16,7 +16,6 @@ from openissuer.adapters.memory.configuration_repositories import (
 )
 from openissuer.adapters.memory.offer_repositories import (
     InMemoryAccessGrantRepository,
-    InMemoryNonceRepository,
     InMemoryOfferRepository,
     InMemoryUserRepository,
 )
@@ -37,7 +36,6 @@ class InMemoryUnitOfWork:
     users: InMemoryUserRepository
     offers: InMemoryOfferRepository
     access_grants: InMemoryAccessGrantRepository
-    nonces: InMemoryNonceRepository
     authentication_providers: InMemoryAuthenticationProviderRepository
     wallet_clients: InMemoryWalletClientRepository
     authorization: InMemoryAuthorizationFlowRepository
@@ -64,7 +62,6 @@ class InMemoryUnitOfWork:
         self.users = InMemoryUserRepository(self._working)
         self.offers = InMemoryOfferRepository(self._working)
         self.access_grants = InMemoryAccessGrantRepository(self._working)
-        self.nonces = InMemoryNonceRepository(self._working)
         self.authentication_providers = InMemoryAuthenticationProviderRepository(self._working)
         self.wallet_clients = InMemoryWalletClientRepository(self._working)
         self.authorization = InMemoryAuthorizationFlowRepository(self._working)

@@ -38,6 +38,19 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def sqlite_path(url: str) -> str:
+    """Return the file of a SQLite URL."""
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        raise ValueError("a SQLite database must be a file shared by the processes")
+    return database
+
+
+def libpq_dsn(url: str) -> str:
+    """Return a PostgreSQL URL as a libpq/asyncpg DSN (``postgresql://…``)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # The sqlite3 module's own transaction handling starts transactions late and breaks SAVEPOINTs; turn it off
     # and let SQLAlchemy's "begin" event below issue BEGIN (the documented recipe for pysqlite and aiosqlite).

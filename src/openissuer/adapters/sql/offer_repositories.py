@@ -1,26 +1,23 @@
-"""SQL repositories of the Pre-authorized Code flow: users, offers, access grants and nonces.
+"""SQL repositories of users, offers and access grants for the management side and the Authorization Code flow.
 
-Single-use things change state with one conditional ``UPDATE ... WHERE <still usable> RETURNING``, so that of two
-processes racing for the same code or nonce exactly one sees a row come back (DESIGN.md §2).
+The wallet endpoints' own statements (redeeming codes, issuing) are in the driver-level wallet stores
+(``postgres_wallet_store.py``, ``sqlite_wallet_store.py``). Single-use things change state with one conditional
+``UPDATE ... WHERE <still usable> RETURNING``, so that of two processes racing exactly one sees a row come back.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openissuer.adapters.sql.rows import as_utc, to_db_time
-from openissuer.adapters.sql.tables import access_grants, grant_issuances, nonces, offers, tenants, users
+from openissuer.adapters.sql.tables import access_grants, offers, users
 from openissuer.domain.offers import (
     AccessGrant,
-    GrantState,
     PreAuthorizedOffer,
     TxCodeConfiguration,
     TxCodeInputMode,
@@ -31,82 +28,6 @@ from openissuer.errors import ConflictError, ErrorDetail
 
 def _opt_time(value: datetime | None) -> datetime | None:
     return None if value is None else as_utc(value)
-
-
-# Hot-path statements are built once: SQLAlchemy then reuses their cache keys and compiled forms (building a
-# statement and its cache key costs ~30 µs per call; a prebuilt one ~0.3 µs).
-def _still_redeemable(now: Any) -> tuple[Any, ...]:
-    """The SQL form of ``PreAuthorizedOffer.is_redeemable``: not redeemed, revoked or locked, and unexpired."""
-    return (
-        offers.c.redeemed_at.is_(None),
-        offers.c.revoked_at.is_(None),
-        offers.c.locked.is_(False),
-        offers.c.expires_at > now,
-    )
-
-
-_REDEEM_BY_CODE = (
-    update(offers)
-    .where(
-        offers.c.tenant_id == bindparam("tenant"),
-        offers.c.code_hash == bindparam("p_code_hash"),
-        offers.c.tx_code_hash.is_(None),
-        *_still_redeemable(bindparam("now")),
-    )
-    .values(redeemed_at=bindparam("now"), sealed_code=None)
-    .returning(*offers.c)
-)
-_MARK_CLAIMED = (
-    update(offers)
-    .where(offers.c.tenant_id == bindparam("tenant"), offers.c.id == bindparam("p_id"), offers.c.claimed_at.is_(None))
-    .values(claimed_at=bindparam("now"))
-)
-_GRANT_STATE = (
-    select(access_grants, users.c.claims.label("user_claims"), tenants.c.config_version)
-    .join(tenants, tenants.c.id == access_grants.c.tenant_id)
-    .outerjoin(users, (users.c.id == access_grants.c.user_id) & (users.c.tenant_id == access_grants.c.tenant_id))
-    .where(access_grants.c.token_hash == bindparam("token_hash"), access_grants.c.tenant_id == bindparam("tenant"))
-)
-_ISSUED_UNDER_GRANT = select(
-    grant_issuances.c.credential_configuration_id, grant_issuances.c.count.label("issued_count")
-).where(grant_issuances.c.token_hash == bindparam("token_hash"))
-_FRESH_NONCES = select(nonces.c.nonce_hash).where(
-    nonces.c.tenant_id == bindparam("tenant"),
-    nonces.c.nonce_hash.in_(bindparam("hashes", expanding=True)),
-    nonces.c.consumed_at.is_(None),
-    nonces.c.expires_at > bindparam("now"),
-)
-_CONSUME_NONCE = (
-    update(nonces)
-    .where(
-        nonces.c.nonce_hash == bindparam("p_nonce_hash"),
-        nonces.c.tenant_id == bindparam("tenant"),
-        nonces.c.consumed_at.is_(None),
-        nonces.c.expires_at > bindparam("now"),
-    )
-    .values(consumed_at=bindparam("now"))
-    .returning(nonces.c.nonce_hash)
-)
-
-
-def _reserve_statement(dialect: Any) -> Any:
-    """``INSERT … ON CONFLICT DO UPDATE SET count = count + n WHERE count + n <= bound RETURNING``: a row comes
-    back when the credentials were counted (PostgreSQL and SQLite alike)."""
-    statement = dialect.insert(grant_issuances).values(
-        token_hash=bindparam("token_hash"),
-        credential_configuration_id=bindparam("configuration_id"),
-        created_at=bindparam("now"),
-        count=bindparam("n"),
-    )
-    grown = grant_issuances.c.count + statement.excluded.count
-    return statement.on_conflict_do_update(
-        index_elements=[grant_issuances.c.token_hash, grant_issuances.c.credential_configuration_id],
-        set_={"count": grown},
-        where=grown <= bindparam("bound"),
-    ).returning(grant_issuances.c.count)
-
-
-_RESERVE_ISSUANCES = {"postgresql": _reserve_statement(postgresql), "sqlite": _reserve_statement(sqlite)}
 
 
 def _user_from_row(row: Any) -> User:
@@ -239,42 +160,6 @@ class SqlOfferRepository:
         """Return the tenant's offer or None."""
         return await self._one(offers.c.tenant_id == tenant_id, offers.c.id == id)
 
-    async def find_by_code_hash(self, tenant_id: str, code_hash: bytes) -> PreAuthorizedOffer | None:
-        """Return the offer of a pre-authorized code."""
-        return await self._one(offers.c.tenant_id == tenant_id, offers.c.code_hash == code_hash)
-
-    async def record_failed_tx_code(self, tenant_id: str, id: str, max_attempts: int) -> int:
-        """Count a wrong transaction code and lock at ``max_attempts``, in one statement."""
-        query = (
-            update(offers)
-            .where(offers.c.tenant_id == tenant_id, offers.c.id == id)
-            .values(
-                tx_attempts=offers.c.tx_attempts + 1,
-                locked=offers.c.locked | (offers.c.tx_attempts + 1 >= max_attempts),
-            )
-            .returning(offers.c.tx_attempts)
-        )
-        row = (await self._conn.execute(query)).first()
-        return 0 if row is None else int(row.tx_attempts)
-
-    async def redeem(self, tenant_id: str, id: str, now: datetime) -> bool:
-        """Redeem the offer if it is still redeemable; the sealed code is wiped with it."""
-        query = (
-            update(offers)
-            .where(offers.c.tenant_id == tenant_id, offers.c.id == id, *_still_redeemable(to_db_time(now)))
-            .values(redeemed_at=to_db_time(now), sealed_code=None)
-            .returning(offers.c.id)
-        )
-        return (await self._conn.execute(query)).first() is not None
-
-    async def redeem_by_code(self, tenant_id: str, code_hash: bytes, now: datetime) -> PreAuthorizedOffer | None:
-        """Redeem an offer without transaction code by its code, in one statement."""
-        parameters = {"tenant": tenant_id, "p_code_hash": code_hash, "now": to_db_time(now)}
-        row = (await self._conn.execute(_REDEEM_BY_CODE, parameters)).first()
-        if row is None:
-            return None
-        return dataclasses.replace(_offer_from_row(row), redeemed_at=None)
-
     async def revoke(self, tenant_id: str, id: str, now: datetime) -> bool:
         """Revoke an unredeemed offer; the sealed code is wiped."""
         query = (
@@ -289,10 +174,6 @@ class SqlOfferRepository:
             .returning(offers.c.id)
         )
         return (await self._conn.execute(query)).first() is not None
-
-    async def mark_claimed(self, tenant_id: str, id: str, now: datetime) -> None:
-        """Set ``claimed_at`` the first time credentials are issued for the offer."""
-        await self._conn.execute(_MARK_CLAIMED, {"tenant": tenant_id, "p_id": id, "now": to_db_time(now)})
 
 
 class SqlAccessGrantRepository:
@@ -321,37 +202,6 @@ class SqlAccessGrantRepository:
             )
         )
 
-    async def get_state(self, tenant_id: str, token_hash: bytes) -> GrantState | None:
-        """Return the tenant's grant with the user's claims and the tenant's configuration version in one query,
-        and the credentials issued under it in a second."""
-        parameters = {"token_hash": token_hash, "tenant": tenant_id}
-        row = (await self._conn.execute(_GRANT_STATE, parameters)).first()
-        if row is None:
-            return None
-        grant = AccessGrant(
-            token_hash=bytes(row.token_hash),
-            tenant_id=row.tenant_id,
-            offer_id=row.offer_id,
-            authorization_code_hash=None if row.authorization_code_hash is None else bytes(row.authorization_code_hash),
-            user_id=row.user_id,
-            credential_configuration_ids=tuple(row.credential_configuration_ids),
-            credential_identifiers=dict(row.credential_identifiers),
-            notification_id=row.notification_id,
-            claims=row.claims,
-            provider_url=row.provider_url,
-            subject_id=row.subject_id,
-            expires_at=as_utc(row.expires_at),
-            created_at=as_utc(row.created_at),
-            revoked_at=_opt_time(row.revoked_at),
-        )
-        issued = (await self._conn.execute(_ISSUED_UNDER_GRANT, {"token_hash": token_hash})).all()
-        return GrantState(
-            grant=grant,
-            user_claims=row.user_claims or {},
-            config_version=int(row.config_version),
-            issued={issuance.credential_configuration_id: int(issuance.issued_count) for issuance in issued},
-        )
-
     async def revoke_for_code(self, code_hash: bytes, now: datetime) -> int:
         """Revoke every token issued from an authorization code; return how many."""
         query = (
@@ -360,54 +210,3 @@ class SqlAccessGrantRepository:
             .values(revoked_at=to_db_time(now))
         )
         return int((await self._conn.execute(query)).rowcount or 0)
-
-    async def reserve_issuances(
-        self, token_hash: bytes, configuration_id: str, count: int, bound: int, now: datetime
-    ) -> bool:
-        """Count ``count`` more credentials unless the grant's count for the configuration would pass ``bound``."""
-        if count > bound:
-            return False
-        values = {
-            "token_hash": token_hash,
-            "configuration_id": configuration_id,
-            "n": count,
-            "bound": bound,
-            "now": to_db_time(now),
-        }
-        statement = _RESERVE_ISSUANCES[self._conn.dialect.name]
-        return (await self._conn.execute(statement, values)).first() is not None
-
-
-class SqlNonceRepository:
-    """``c_nonce`` values in SQL, by hash."""
-
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._conn = connection
-
-    async def add(self, tenant_id: str, nonce_hash: bytes, *, expires_at: datetime, created_at: datetime) -> None:
-        """Insert a nonce."""
-        await self._conn.execute(
-            insert(nonces).values(
-                nonce_hash=nonce_hash,
-                tenant_id=tenant_id,
-                expires_at=to_db_time(expires_at),
-                created_at=to_db_time(created_at),
-            )
-        )
-
-    async def consume(self, tenant_id: str, nonce_hash: bytes, now: datetime) -> bool:
-        """Use the nonce up if it is unused and unexpired."""
-        parameters = {"p_nonce_hash": nonce_hash, "tenant": tenant_id, "now": to_db_time(now)}
-        return (await self._conn.execute(_CONSUME_NONCE, parameters)).first() is not None
-
-    async def find_fresh(self, tenant_id: str, nonce_hashes: Sequence[bytes], now: datetime) -> set[bytes]:
-        """Return which of the nonces are unused and unexpired (nothing is used up)."""
-        if not nonce_hashes:
-            return set()
-        parameters = {"tenant": tenant_id, "hashes": list(nonce_hashes), "now": to_db_time(now)}
-        return {bytes(row.nonce_hash) for row in await self._conn.execute(_FRESH_NONCES, parameters)}
-
-    async def purge_expired(self, now: datetime) -> int:
-        """Delete expired nonces."""
-        result = await self._conn.execute(delete(nonces).where(nonces.c.expires_at <= to_db_time(now)))
-        return int(result.rowcount or 0)

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openissuer.adapters.sql.rows import as_utc, page_query, split_page, to_db_time
-from openissuer.adapters.sql.tables import access_grants, api_clients, grant_issuances, nonces, tenants
+from openissuer.adapters.sql.tables import access_grants, api_clients, grant_issuances, tenants
 from openissuer.domain.api_clients import ApiClient, Role
 from openissuer.domain.pages import Page, PageKey
 from openissuer.domain.tenants import Tenant
@@ -51,11 +51,10 @@ class SqlTenantRepository:
         return Page(items=[_tenant_from_row(row) for row in rows], next_key=next_key)
 
     async def delete(self, tenant_id: str) -> bool:
-        """Delete the tenant; its rows go with it (foreign keys ``ON DELETE CASCADE``, and the two tables of
-        short-lived wallet state that have no foreign key)."""
+        """Delete the tenant; its rows go with it (foreign keys ``ON DELETE CASCADE``, and the per-grant counts,
+        which have no foreign key). Used nonces belong to no tenant and expire by themselves."""
         grants = select(access_grants.c.token_hash).where(access_grants.c.tenant_id == tenant_id)
         await self._conn.execute(delete(grant_issuances).where(grant_issuances.c.token_hash.in_(grants)))
-        await self._conn.execute(delete(nonces).where(nonces.c.tenant_id == tenant_id))
         return bool((await self._conn.execute(delete(tenants).where(tenants.c.id == tenant_id))).rowcount)
 
     async def get_config_version(self, tenant_id: str) -> int | None:

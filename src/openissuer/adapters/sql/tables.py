@@ -191,15 +191,12 @@ grant_issuances = Table(
     Column("count", Integer, nullable=False, server_default="1"),
 )
 
-nonces = Table(
-    "nonces",
+used_nonces = Table(
+    "used_nonces",
     metadata,
     Column("nonce_hash", LargeBinary(32), primary_key=True),
-    Column("tenant_id", String(36), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("consumed_at", DateTime(timezone=True), nullable=True),
-    Index("ix_nonces_expires_at", "expires_at"),
+    Index("ix_used_nonces_expires_at", "expires_at"),
 )
 
 authentication_providers = Table(

@@ -21,7 +21,6 @@ from openissuer.adapters.sql.engine import READ_ONLY_OPTION
 from openissuer.adapters.sql.migrate import current_revision
 from openissuer.adapters.sql.offer_repositories import (
     SqlAccessGrantRepository,
-    SqlNonceRepository,
     SqlOfferRepository,
     SqlUserRepository,
 )
@@ -41,7 +40,6 @@ class SqlUnitOfWork:
     users: SqlUserRepository
     offers: SqlOfferRepository
     access_grants: SqlAccessGrantRepository
-    nonces: SqlNonceRepository
     authentication_providers: SqlAuthenticationProviderRepository
     wallet_clients: SqlWalletClientRepository
     authorization: SqlAuthorizationFlowRepository
@@ -70,7 +68,6 @@ class SqlUnitOfWork:
         self.users = SqlUserRepository(self._conn)
         self.offers = SqlOfferRepository(self._conn)
         self.access_grants = SqlAccessGrantRepository(self._conn)
-        self.nonces = SqlNonceRepository(self._conn)
         self.authentication_providers = SqlAuthenticationProviderRepository(self._conn)
         self.wallet_clients = SqlWalletClientRepository(self._conn)
         self.authorization = SqlAuthorizationFlowRepository(self._conn)

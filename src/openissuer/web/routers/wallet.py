@@ -120,7 +120,7 @@ async def token(request: Request, container: ContainerDep, tenant: WalletTenantD
 
 @router.post(NONCE_PATH, summary="Nonce endpoint: a fresh c_nonce for proofs")
 async def nonce(container: ContainerDep, tenant: WalletTenantDep) -> JSONResponse:
-    return JSONResponse({"c_nonce": await container.nonces.create_nonce(tenant.id)}, headers=NO_STORE)
+    return JSONResponse({"c_nonce": container.nonces.create_nonce(tenant.id)}, headers=NO_STORE)
 
 
 def _bearer(request: Request) -> str | None:

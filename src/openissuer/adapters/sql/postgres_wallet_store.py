@@ -1,0 +1,255 @@
+"""The wallet store on PostgreSQL with asyncpg: every call is one prepared statement, one round trip, autocommit.
+
+A statement that changes several tables is one statement with data-modifying CTEs, each later step depending on
+the earlier one's output (so a nonce used meanwhile, or a passed bound, stops the rest), atomic as any statement.
+asyncpg prepares each statement once per connection and reuses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import orjson
+
+from openissuer.adapters.sql.wallet_rows import grant_from_row, offer_from_row
+from openissuer.domain.issued import IssuedCredentialRecord
+from openissuer.domain.offers import GrantState, PreAuthorizedOffer
+from openissuer.ports.wallet_store import IssuanceWrite, IssuanceWriteOutcome, NewGrant
+
+REDEEM_BY_CODE = """
+WITH redeemed AS (
+  UPDATE offers SET redeemed_at = $3, sealed_code = NULL
+  WHERE tenant_id = $1 AND code_hash = $2 AND tx_code_hash IS NULL
+    AND redeemed_at IS NULL AND revoked_at IS NULL AND NOT locked AND expires_at > $3
+    AND ($4::jsonb IS NULL OR credential_configuration_ids::jsonb @> $4::jsonb)
+  RETURNING *
+), granted AS (
+  INSERT INTO access_grants (token_hash, tenant_id, offer_id, user_id, credential_configuration_ids,
+                             credential_identifiers, notification_id, claims, expires_at, created_at)
+  SELECT $5, tenant_id, id, user_id, credential_configuration_ids, $6::json, $7, claims, $8, $3 FROM redeemed
+)
+SELECT * FROM redeemed"""
+REDEEM_BY_ID = """
+WITH redeemed AS (
+  UPDATE offers SET redeemed_at = $3, sealed_code = NULL
+  WHERE tenant_id = $1 AND id = $2
+    AND redeemed_at IS NULL AND revoked_at IS NULL AND NOT locked AND expires_at > $3
+    AND ($4::jsonb IS NULL OR credential_configuration_ids::jsonb @> $4::jsonb)
+  RETURNING *
+), granted AS (
+  INSERT INTO access_grants (token_hash, tenant_id, offer_id, user_id, credential_configuration_ids,
+                             credential_identifiers, notification_id, claims, expires_at, created_at)
+  SELECT $5, tenant_id, id, user_id, credential_configuration_ids, $6::json, $7, claims, $8, $3 FROM redeemed
+)
+SELECT * FROM redeemed"""
+OFFER_BY_CODE = "SELECT * FROM offers WHERE tenant_id = $1 AND code_hash = $2"
+OFFER_BY_ID = "SELECT * FROM offers WHERE tenant_id = $1 AND id = $2"
+FAILED_TX_CODE = """
+UPDATE offers SET tx_attempts = tx_attempts + 1, locked = locked OR tx_attempts + 1 >= $3
+WHERE tenant_id = $1 AND id = $2 RETURNING tx_attempts"""
+LOAD_GRANT = """
+SELECT g.*, u.claims AS user_claims, t.config_version,
+  (SELECT coalesce(json_object_agg(i.credential_configuration_id, i.count), '{}'::json)
+     FROM grant_issuances i WHERE i.token_hash = g.token_hash) AS issued,
+  (SELECT coalesce(array_agg(n.nonce_hash), '{}'::bytea[])
+     FROM used_nonces n WHERE n.nonce_hash = ANY($3::bytea[])) AS used
+FROM access_grants g
+JOIN tenants t ON t.id = g.tenant_id
+LEFT JOIN users u ON u.id = g.user_id AND u.tenant_id = g.tenant_id
+WHERE g.token_hash = $1 AND g.tenant_id = $2"""
+COMMIT_ISSUANCE = """
+WITH nonce AS (
+  INSERT INTO used_nonces (nonce_hash, expires_at) SELECT h, $3 FROM unnest($2::bytea[]) AS h
+  ON CONFLICT DO NOTHING RETURNING 1
+), counted AS (
+  INSERT INTO grant_issuances (token_hash, credential_configuration_id, created_at, count)
+  SELECT $1, $4, $5, $6 WHERE (SELECT count(*) FROM nonce) = cardinality($2::bytea[])
+  ON CONFLICT (token_hash, credential_configuration_id)
+  DO UPDATE SET count = grant_issuances.count + excluded.count WHERE grant_issuances.count + excluded.count <= $7
+  RETURNING 1
+), recorded AS (
+  INSERT INTO issued_credentials (id, tenant_id, configuration_id, format, profile, credential_type, user_id,
+      offer_id, signer_id, holder_key_thumbprint, created_at, valid_from, valid_until, status, status_list_id,
+      status_index, details)
+  SELECT r.id, r.tenant_id, r.configuration_id, r.format, r.profile, r.credential_type, r.user_id, r.offer_id,
+      r.signer_id, r.holder_key_thumbprint, r.created_at, r.valid_from, r.valid_until, r.status, r.status_list_id,
+      r.status_index, r.details::json
+  FROM jsonb_to_recordset($8::jsonb) AS r(id text, tenant_id text, configuration_id text, format text, profile text,
+      credential_type text, user_id text, offer_id text, signer_id text, holder_key_thumbprint text,
+      created_at timestamptz, valid_from timestamptz, valid_until timestamptz, status text, status_list_id text,
+      status_index integer, details jsonb)
+  WHERE EXISTS (SELECT 1 FROM counted)
+  RETURNING 1
+), claimed AS (
+  UPDATE offers SET claimed_at = $5
+  WHERE tenant_id = $9 AND id = $10 AND claimed_at IS NULL AND EXISTS (SELECT 1 FROM counted)
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM nonce) AS nonces, (SELECT count(*) FROM counted) AS counted"""
+USE_NONCES = (
+    "INSERT INTO used_nonces (nonce_hash, expires_at) SELECT h, $2 FROM unnest($1::bytea[]) AS h ON CONFLICT DO NOTHING"
+)
+CONFIG_VERSION = "SELECT config_version FROM tenants WHERE id = $1"
+PURGE_USED_NONCES = "DELETE FROM used_nonces WHERE expires_at < $1"
+POOL_SIZE = 10
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+async def _init_connection(connection: asyncpg.Connection) -> None:
+    for name in ("json", "jsonb"):
+        await connection.set_type_codec(name, encoder=_json_text, decoder=orjson.loads, schema="pg_catalog")
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+class PostgresWalletStore:
+    """Implements ``ports.wallet_store.WalletStore`` on PostgreSQL; the pool is opened at first use."""
+
+    def __init__(self, dsn: str, *, pool_size: int = POOL_SIZE) -> None:
+        self._dsn = dsn
+        self._pool_size = pool_size
+        self._pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
+
+    async def _connections(self) -> asyncpg.Pool:
+        if self._pool is None:
+            async with self._opening:
+                if self._pool is None:
+                    self._pool = await asyncpg.create_pool(
+                        self._dsn, min_size=1, max_size=self._pool_size, init=_init_connection
+                    )
+        return self._pool
+
+    async def _fetchrow(self, statement: str, *arguments: Any) -> Any:
+        return await (await self._connections()).fetchrow(statement, *arguments)
+
+    async def redeem_code(
+        self, tenant_id: str, code_hash: bytes, now: datetime, grant: NewGrant
+    ) -> PreAuthorizedOffer | None:
+        """Redeem by code and add the grant: one statement."""
+        row = await self._fetchrow(REDEEM_BY_CODE, tenant_id, code_hash, now, *_grant_arguments(grant))
+        return None if row is None else offer_from_row(row, _same, _same)
+
+    async def redeem_offer(self, tenant_id: str, offer_id: str, now: datetime, grant: NewGrant) -> bool:
+        """Redeem by id and add the grant: one statement."""
+        row = await self._fetchrow(REDEEM_BY_ID, tenant_id, offer_id, now, *_grant_arguments(grant))
+        return row is not None
+
+    async def find_offer_by_code(self, tenant_id: str, code_hash: bytes) -> PreAuthorizedOffer | None:
+        """Return the tenant's offer of a code."""
+        row = await self._fetchrow(OFFER_BY_CODE, tenant_id, code_hash)
+        return None if row is None else offer_from_row(row, _same, _same)
+
+    async def get_offer(self, tenant_id: str, offer_id: str) -> PreAuthorizedOffer | None:
+        """Return the tenant's offer."""
+        row = await self._fetchrow(OFFER_BY_ID, tenant_id, offer_id)
+        return None if row is None else offer_from_row(row, _same, _same)
+
+    async def record_failed_tx_code(self, tenant_id: str, offer_id: str, max_attempts: int) -> int:
+        """Count a wrong transaction code and lock at ``max_attempts``."""
+        row = await self._fetchrow(FAILED_TX_CODE, tenant_id, offer_id, max_attempts)
+        return 0 if row is None else int(row["tx_attempts"])
+
+    async def load_grant(
+        self, tenant_id: str, token_hash: bytes, nonce_hashes: Sequence[bytes] = ()
+    ) -> GrantState | None:
+        """Return the grant with what issuance needs: one statement."""
+        row = await self._fetchrow(LOAD_GRANT, token_hash, tenant_id, list(nonce_hashes))
+        if row is None:
+            return None
+        return GrantState(
+            grant=grant_from_row(row, _same, _same),
+            user_claims=row["user_claims"] or {},
+            config_version=int(row["config_version"]),
+            issued={key: int(value) for key, value in row["issued"].items()},
+            used_nonces=frozenset(bytes(h) for h in row["used"]),
+        )
+
+    async def commit_issuance(self, write: IssuanceWrite) -> IssuanceWriteOutcome:
+        """Nonces, count, records and the offer's claim: one statement."""
+        row = await self._fetchrow(
+            COMMIT_ISSUANCE,
+            write.token_hash,
+            list(write.nonce_hashes),
+            write.nonces_expire_at,
+            write.configuration_id,
+            write.now,
+            len(write.records),
+            write.bound,
+            [_record_json(record) for record in write.records],
+            write.tenant_id,
+            write.offer_id,
+        )
+        if int(row["nonces"]) != len(write.nonce_hashes):
+            return IssuanceWriteOutcome.NONCE_USED
+        if not int(row["counted"]):
+            return IssuanceWriteOutcome.BOUND_REACHED
+        return IssuanceWriteOutcome.RECORDED
+
+    async def use_nonces(self, nonce_hashes: Sequence[bytes], expires_at: datetime) -> None:
+        """Use nonces up."""
+        if nonce_hashes:
+            await (await self._connections()).execute(USE_NONCES, list(nonce_hashes), expires_at)
+
+    async def config_version(self, tenant_id: str) -> int | None:
+        """Return the tenant's configuration version."""
+        row = await self._fetchrow(CONFIG_VERSION, tenant_id)
+        return None if row is None else int(row["config_version"])
+
+    async def purge_used_nonces(self, now: datetime) -> int:
+        """Forget expired used nonces."""
+        status = await (await self._connections()).execute(PURGE_USED_NONCES, now)
+        return int(status.rsplit(" ", 1)[-1])
+
+    async def aclose(self) -> None:
+        """Close the pool."""
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+
+def _grant_arguments(grant: NewGrant) -> tuple[Any, ...]:
+    requested = None if grant.requested is None else list(grant.requested)
+    return (
+        requested,
+        grant.token_hash,
+        grant.credential_identifiers,
+        grant.notification_id,
+        grant.expires_at,
+    )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def _record_json(record: IssuedCredentialRecord) -> dict[str, Any]:
+    reference = record.status_reference
+    return {
+        "id": record.id,
+        "tenant_id": record.tenant_id,
+        "configuration_id": record.configuration_id,
+        "format": record.format,
+        "profile": record.profile,
+        "credential_type": record.credential_type,
+        "user_id": record.user_id,
+        "offer_id": record.offer_id,
+        "signer_id": record.signer_id,
+        "holder_key_thumbprint": record.holder_key_thumbprint,
+        "created_at": _iso(record.issued_at),
+        "valid_from": _iso(record.valid_from),
+        "valid_until": _iso(record.valid_until),
+        "status": record.status,
+        "status_list_id": None if reference is None else reference.list_id,
+        "status_index": None if reference is None else reference.index,
+        "details": record.details,
+    }

@@ -1,0 +1,289 @@
+"""The wallet store on SQLite with the ``sqlite3`` module, called on the event loop.
+
+Each call takes microseconds, so it runs on the event loop thread itself: no thread hop. A write is ``BEGIN
+IMMEDIATE; …; COMMIT`` with no ``await`` in between, so the write lock is held for microseconds. When another
+connection (another process, or the management API's SQLAlchemy engine) holds the lock, SQLite answers "busy" at
+once (busy timeout 0) and the call waits asynchronously and tries again (jittered backoff, up to 30 s): the loop is
+never blocked and a request never fails with "database is locked".
+
+Values are stored exactly as the SQLAlchemy tables store them on SQLite (times as ``YYYY-MM-DD HH:MM:SS.ffffff`` in
+UTC, JSON as text, booleans as 0/1), so both see the same rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from openissuer.adapters.sql.wallet_rows import grant_from_row, offer_from_row
+from openissuer.domain.offers import GrantState, PreAuthorizedOffer
+from openissuer.errors import ServiceUnavailableError
+from openissuer.ports.wallet_store import IssuanceWrite, IssuanceWriteOutcome, NewGrant
+
+T = TypeVar("T")
+BUSY_DEADLINE = 30.0
+_FIRST_DELAY, _MAX_DELAY = 0.0005, 0.05
+_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+# The conditions are PreAuthorizedOffer.is_redeemable's.
+_REDEEMABLE_BY_CODE = (
+    "SELECT * FROM offers WHERE tenant_id = :tenant AND code_hash = :code AND tx_code_hash IS NULL "
+    "AND redeemed_at IS NULL AND revoked_at IS NULL AND locked = 0 AND expires_at > :now"
+)
+_REDEEMABLE_BY_ID = (
+    "SELECT * FROM offers WHERE tenant_id = :tenant AND id = :id "
+    "AND redeemed_at IS NULL AND revoked_at IS NULL AND locked = 0 AND expires_at > :now"
+)
+_REDEEM = "UPDATE offers SET redeemed_at = :now, sealed_code = NULL WHERE id = :id"
+_INSERT_GRANT = (
+    "INSERT INTO access_grants (token_hash, tenant_id, offer_id, authorization_code_hash, user_id, "
+    "credential_configuration_ids, credential_identifiers, notification_id, claims, provider_url, subject_id, "
+    "expires_at, created_at, revoked_at) VALUES (:token, :tenant, :offer, NULL, :user, :configurations, "
+    ":identifiers, :notification, :claims, NULL, NULL, :expires, :created, NULL)"
+)
+_GRANT = (
+    "SELECT g.*, u.claims AS user_claims, t.config_version FROM access_grants g "
+    "JOIN tenants t ON t.id = g.tenant_id "
+    "LEFT JOIN users u ON u.id = g.user_id AND u.tenant_id = g.tenant_id "
+    "WHERE g.token_hash = ? AND g.tenant_id = ?"
+)
+_ISSUED = "SELECT credential_configuration_id, count FROM grant_issuances WHERE token_hash = ?"
+_USE_NONCE = "INSERT INTO used_nonces (nonce_hash, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING"
+_COUNT = (
+    "INSERT INTO grant_issuances (token_hash, credential_configuration_id, created_at, count) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (token_hash, credential_configuration_id) DO UPDATE SET count = count + excluded.count "
+    "WHERE count + excluded.count <= ? RETURNING count"
+)
+_RECORD = (
+    "INSERT INTO issued_credentials (id, tenant_id, configuration_id, format, profile, credential_type, user_id, "
+    "offer_id, signer_id, holder_key_thumbprint, created_at, valid_from, valid_until, status, status_list_id, "
+    "status_index, details) VALUES (:id, :tenant_id, :configuration_id, :format, :profile, :credential_type, "
+    ":user_id, :offer_id, :signer_id, :holder_key_thumbprint, :created_at, :valid_from, :valid_until, :status, "
+    ":status_list_id, :status_index, :details)"
+)
+_CLAIMED = "UPDATE offers SET claimed_at = ? WHERE tenant_id = ? AND id = ? AND claimed_at IS NULL"
+
+
+def db_time(moment: datetime) -> str:
+    """The SQLite text of a time, as SQLAlchemy writes it (UTC, microseconds)."""
+    return moment.astimezone(UTC).strftime(_TIME_FORMAT)
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=UTC)
+
+
+class SqliteWalletStore:
+    """Implements ``ports.wallet_store.WalletStore`` on one SQLite file, with one connection per process."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._connection: sqlite3.Connection | None = None
+
+    def _open(self) -> sqlite3.Connection:
+        if self._connection is None:
+            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self._path, timeout=0, isolation_level=None, check_same_thread=False)
+            connection.row_factory = sqlite3.Row
+            connection.execute("PRAGMA foreign_keys=ON")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            self._connection = connection
+        return self._connection
+
+    async def _run(self, work: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
+        """Run ``work`` (synchronous, no awaits) in a transaction when writing; retry while the database is busy."""
+        deadline = time.monotonic() + BUSY_DEADLINE
+        delay = _FIRST_DELAY
+        while True:
+            connection = self._open()
+            try:
+                if not write:
+                    return work(connection)
+                connection.execute("BEGIN IMMEDIATE")
+                try:
+                    result = work(connection)
+                    connection.execute("COMMIT")
+                except BaseException:
+                    if connection.in_transaction:
+                        connection.execute("ROLLBACK")
+                    raise
+                return result
+            except sqlite3.OperationalError as exc:
+                if getattr(exc, "sqlite_errorcode", None) not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                    raise
+                if time.monotonic() > deadline:
+                    raise ServiceUnavailableError(
+                        "The database is busy; try again", detail=f"SQLite busy for {BUSY_DEADLINE} s"
+                    ) from exc
+            await asyncio.sleep(delay * (0.5 + random.random()))  # noqa: S311 - jitter, not a secret
+            delay = min(delay * 2, _MAX_DELAY)
+
+    async def redeem_code(
+        self, tenant_id: str, code_hash: bytes, now: datetime, grant: NewGrant
+    ) -> PreAuthorizedOffer | None:
+        """Redeem by code and add the grant, in one transaction."""
+        parameters = {"tenant": tenant_id, "code": code_hash, "now": db_time(now)}
+        return await self._run(lambda c: self._redeem(c, _REDEEMABLE_BY_CODE, parameters, grant), write=True)
+
+    async def redeem_offer(self, tenant_id: str, offer_id: str, now: datetime, grant: NewGrant) -> bool:
+        """Redeem by id and add the grant, in one transaction."""
+        parameters = {"tenant": tenant_id, "id": offer_id, "now": db_time(now)}
+        redeemed = await self._run(lambda c: self._redeem(c, _REDEEMABLE_BY_ID, parameters, grant), write=True)
+        return redeemed is not None
+
+    def _redeem(
+        self, connection: sqlite3.Connection, query: str, parameters: dict[str, Any], grant: NewGrant
+    ) -> PreAuthorizedOffer | None:
+        """Find the redeemable offer, redeem it and add the grant: atomic, since BEGIN IMMEDIATE holds the lock."""
+        row = connection.execute(query, parameters).fetchone()
+        if row is None:
+            return None
+        offer = offer_from_row(row, _time, json.loads)
+        if grant.requested is not None and not set(grant.requested) <= set(offer.credential_configuration_ids):
+            return None  # authorization_details the offer does not cover: nothing changes
+        connection.execute(_REDEEM, {"now": parameters["now"], "id": offer.id})
+        connection.execute(
+            _INSERT_GRANT,
+            {
+                "token": grant.token_hash,
+                "tenant": offer.tenant_id,
+                "offer": offer.id,
+                "user": offer.user_id,
+                "configurations": json.dumps(list(offer.credential_configuration_ids)),
+                "identifiers": json.dumps(grant.credential_identifiers),
+                "notification": grant.notification_id,
+                "claims": json.dumps(offer.claims),
+                "expires": db_time(grant.expires_at),
+                "created": db_time(grant.created_at),
+            },
+        )
+        return offer
+
+    async def find_offer_by_code(self, tenant_id: str, code_hash: bytes) -> PreAuthorizedOffer | None:
+        """Return the tenant's offer of a code."""
+        query = "SELECT * FROM offers WHERE tenant_id = ? AND code_hash = ?"
+        row = await self._run(lambda c: c.execute(query, (tenant_id, code_hash)).fetchone(), write=False)
+        return None if row is None else offer_from_row(row, _time, json.loads)
+
+    async def get_offer(self, tenant_id: str, offer_id: str) -> PreAuthorizedOffer | None:
+        """Return the tenant's offer."""
+        query = "SELECT * FROM offers WHERE tenant_id = ? AND id = ?"
+        row = await self._run(lambda c: c.execute(query, (tenant_id, offer_id)).fetchone(), write=False)
+        return None if row is None else offer_from_row(row, _time, json.loads)
+
+    async def record_failed_tx_code(self, tenant_id: str, offer_id: str, max_attempts: int) -> int:
+        """Count a wrong transaction code and lock at ``max_attempts``, in one statement."""
+        statement = (
+            "UPDATE offers SET tx_attempts = tx_attempts + 1, locked = (locked OR tx_attempts + 1 >= ?) "
+            "WHERE tenant_id = ? AND id = ? RETURNING tx_attempts"
+        )
+        arguments = (max_attempts, tenant_id, offer_id)
+        row = await self._run(lambda c: c.execute(statement, arguments).fetchone(), write=True)
+        return 0 if row is None else int(row[0])
+
+    async def load_grant(
+        self, tenant_id: str, token_hash: bytes, nonce_hashes: Sequence[bytes] = ()
+    ) -> GrantState | None:
+        """Return the grant with what issuance needs (one snapshot: a read transaction of three statements)."""
+
+        def read(connection: sqlite3.Connection) -> GrantState | None:
+            connection.execute("BEGIN")  # one consistent snapshot; a deferred read takes no write lock
+            try:
+                row = connection.execute(_GRANT, (token_hash, tenant_id)).fetchone()
+                if row is None:
+                    return None
+                issued = {r[0]: int(r[1]) for r in connection.execute(_ISSUED, (token_hash,))}
+                used: frozenset[bytes] = frozenset()
+                if nonce_hashes:
+                    marks = ",".join("?" * len(nonce_hashes))
+                    query = f"SELECT nonce_hash FROM used_nonces WHERE nonce_hash IN ({marks})"  # noqa: S608
+                    used = frozenset(bytes(r[0]) for r in connection.execute(query, tuple(nonce_hashes)))
+            finally:
+                connection.execute("COMMIT")
+            return GrantState(
+                grant=grant_from_row(row, _time, json.loads),
+                user_claims=json.loads(row["user_claims"]) if row["user_claims"] is not None else {},
+                config_version=int(row["config_version"]),
+                issued=issued,
+                used_nonces=used,
+            )
+
+        return await self._run(read, write=False)
+
+    async def commit_issuance(self, write: IssuanceWrite) -> IssuanceWriteOutcome:
+        """Use the nonces up; then, only if all were fresh and the bound holds, count, record and mark claimed."""
+        outcome: list[IssuanceWriteOutcome] = []
+
+        def work(connection: sqlite3.Connection) -> None:
+            expires = db_time(write.nonces_expire_at)
+            used = sum(connection.execute(_USE_NONCE, (h, expires)).rowcount for h in write.nonce_hashes)
+            if used != len(write.nonce_hashes):
+                outcome.append(IssuanceWriteOutcome.NONCE_USED)
+                return  # commit: the fresh ones are used up all the same
+            now = db_time(write.now)
+            counted = connection.execute(
+                _COUNT, (write.token_hash, write.configuration_id, now, len(write.records), write.bound)
+            ).fetchone()
+            if counted is None:
+                outcome.append(IssuanceWriteOutcome.BOUND_REACHED)
+                return
+            connection.executemany(_RECORD, [_record_row(record) for record in write.records])
+            if write.offer_id is not None:
+                connection.execute(_CLAIMED, (now, write.tenant_id, write.offer_id))
+            outcome.append(IssuanceWriteOutcome.RECORDED)
+
+        await self._run(work, write=True)
+        return outcome[-1]
+
+    async def use_nonces(self, nonce_hashes: Sequence[bytes], expires_at: datetime) -> None:
+        """Use nonces up."""
+        rows = [(h, db_time(expires_at)) for h in nonce_hashes]
+        if rows:
+            await self._run(lambda c: c.executemany(_USE_NONCE, rows), write=True)
+
+    async def config_version(self, tenant_id: str) -> int | None:
+        """Return the tenant's configuration version."""
+        query = "SELECT config_version FROM tenants WHERE id = ?"
+        row = await self._run(lambda c: c.execute(query, (tenant_id,)).fetchone(), write=False)
+        return None if row is None else int(row[0])
+
+    async def purge_used_nonces(self, now: datetime) -> int:
+        """Forget expired used nonces."""
+        statement = "DELETE FROM used_nonces WHERE expires_at < ?"
+        return int(await self._run(lambda c: c.execute(statement, (db_time(now),)).rowcount, write=True))
+
+    async def aclose(self) -> None:
+        """Close the connection."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+def _record_row(record: Any) -> dict[str, Any]:
+    reference = record.status_reference
+    return {
+        "id": record.id,
+        "tenant_id": record.tenant_id,
+        "configuration_id": record.configuration_id,
+        "format": record.format,
+        "profile": record.profile,
+        "credential_type": record.credential_type,
+        "user_id": record.user_id,
+        "offer_id": record.offer_id,
+        "signer_id": record.signer_id,
+        "holder_key_thumbprint": record.holder_key_thumbprint,
+        "created_at": db_time(record.issued_at),
+        "valid_from": db_time(record.valid_from),
+        "valid_until": db_time(record.valid_until),
+        "status": record.status,
+        "status_list_id": None if reference is None else reference.list_id,
+        "status_index": None if reference is None else reference.index,
+        "details": json.dumps(record.details),
+    }

@@ -1,0 +1,72 @@
+"""Rows of the wallet store's drivers (asyncpg records, ``sqlite3.Row``) as domain objects.
+
+The drivers differ only in how times and JSON arrive, so those two conversions are arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from openissuer.domain.offers import AccessGrant, PreAuthorizedOffer, TxCodeConfiguration, TxCodeInputMode
+
+TimeOf = Callable[[Any], datetime | None]
+JsonOf = Callable[[Any], Any]
+
+
+def offer_from_row(row: Any, time_of: TimeOf, json_of: JsonOf) -> PreAuthorizedOffer:
+    """Return the offer of an ``offers`` row."""
+    tx_code = None
+    if row["tx_code_input_mode"] is not None:
+        tx_code = TxCodeConfiguration(
+            input_mode=TxCodeInputMode(row["tx_code_input_mode"]),
+            length=row["tx_code_length"],
+            description=row["tx_code_description"],
+        )
+    return PreAuthorizedOffer(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        user_id=row["user_id"],
+        credential_configuration_ids=tuple(json_of(row["credential_configuration_ids"])),
+        claims=json_of(row["claims"]),
+        code_hash=bytes(row["code_hash"]),
+        sealed_code=None if row["sealed_code"] is None else bytes(row["sealed_code"]),
+        by_reference=bool(row["by_reference"]),
+        expires_at=_required(time_of(row["expires_at"])),
+        created_at=_required(time_of(row["created_at"])),
+        tx_code=tx_code,
+        tx_code_hash=None if row["tx_code_hash"] is None else bytes(row["tx_code_hash"]),
+        tx_attempts=int(row["tx_attempts"]),
+        locked=bool(row["locked"]),
+        redeemed_at=time_of(row["redeemed_at"]),
+        claimed_at=time_of(row["claimed_at"]),
+        revoked_at=time_of(row["revoked_at"]),
+    )
+
+
+def grant_from_row(row: Any, time_of: TimeOf, json_of: JsonOf) -> AccessGrant:
+    """Return the grant of an ``access_grants`` row."""
+    code_hash = row["authorization_code_hash"]
+    return AccessGrant(
+        token_hash=bytes(row["token_hash"]),
+        tenant_id=row["tenant_id"],
+        offer_id=row["offer_id"],
+        authorization_code_hash=None if code_hash is None else bytes(code_hash),
+        user_id=row["user_id"],
+        credential_configuration_ids=tuple(json_of(row["credential_configuration_ids"])),
+        credential_identifiers=dict(json_of(row["credential_identifiers"])),
+        notification_id=row["notification_id"],
+        claims=json_of(row["claims"]),
+        provider_url=row["provider_url"],
+        subject_id=row["subject_id"],
+        expires_at=_required(time_of(row["expires_at"])),
+        created_at=_required(time_of(row["created_at"])),
+        revoked_at=time_of(row["revoked_at"]),
+    )
+
+
+def _required(value: datetime | None) -> datetime:
+    if value is None:
+        raise ValueError("a required time column is NULL")
+    return value

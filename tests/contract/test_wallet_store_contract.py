@@ -1,0 +1,254 @@
+"""The wallet store's contract (the hot path's driver-level statements) on memory, SQLite and PostgreSQL.
+
+Each store sees the rows the units of work write and the other way round: they share one database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from openissuer.domain.ids import new_id
+from openissuer.domain.issued import IssuedCredentialRecord, StatusReference
+from openissuer.domain.offers import AccessGrant, PreAuthorizedOffer
+from openissuer.domain.tenants import Tenant
+from openissuer.domain.users import User
+from openissuer.ports.uow import UnitOfWork
+from openissuer.ports.wallet_store import IssuanceWrite, IssuanceWriteOutcome, NewGrant, WalletStore
+
+T0 = datetime(2026, 11, 1, 12, 0, 0, 123456, tzinfo=UTC)
+Factory = Callable[..., UnitOfWork]
+
+
+async def tenant(uow_factory: Factory) -> str:
+    t = Tenant(id=new_id(), name="t", created_at=T0)
+    async with uow_factory() as uow:
+        await uow.tenants.add(t)
+        await uow.commit()
+    return t.id
+
+
+def offer(tenant_id: str, *, tx: bool = False, configurations: tuple[str, ...] = ("c1", "c2")) -> PreAuthorizedOffer:
+    return PreAuthorizedOffer(
+        id=new_id(),
+        tenant_id=tenant_id,
+        user_id=new_id(),
+        credential_configuration_ids=configurations,
+        claims={"a": 1, "nested": {"b": [1, "x"]}},
+        code_hash=new_id().encode()[:32].ljust(32, b"x"),
+        sealed_code=b"sealed",
+        by_reference=False,
+        expires_at=T0 + timedelta(minutes=5),
+        created_at=T0,
+        tx_code_hash=b"t" * 32 if tx else None,
+    )
+
+
+def new_grant(requested: tuple[str, ...] | None = None) -> NewGrant:
+    identifiers = {} if requested is None else {f"id-{cid}": cid for cid in requested}
+    return NewGrant(
+        token_hash=new_id().encode()[:32].ljust(32, b"g"),
+        notification_id=new_id(),
+        credential_identifiers=identifiers,
+        requested=requested,
+        expires_at=T0 + timedelta(minutes=5),
+        created_at=T0,
+    )
+
+
+async def added(uow_factory: Factory, *offers: PreAuthorizedOffer) -> None:
+    async with uow_factory() as uow:
+        for item in offers:
+            await uow.offers.add(item)
+        await uow.commit()
+
+
+async def test_a_code_is_redeemed_once_with_its_grant(uow_factory: Factory, wallet_store: WalletStore) -> None:
+    tid = await tenant(uow_factory)
+    plain, with_tx = offer(tid), offer(tid, tx=True)
+    await added(uow_factory, plain, with_tx)
+    grant = new_grant()
+    redeemed = await wallet_store.redeem_code(tid, plain.code_hash, T0, grant)
+    assert redeemed is not None and redeemed.id == plain.id and redeemed.claims == plain.claims
+    assert await wallet_store.redeem_code(tid, plain.code_hash, T0, new_grant()) is None
+    assert await wallet_store.redeem_code(tid, with_tx.code_hash, T0, new_grant()) is None  # needs its tx code
+    stored = await wallet_store.find_offer_by_code(tid, plain.code_hash)
+    assert stored is not None and stored.redeemed_at == T0 and stored.sealed_code is None
+    state = await wallet_store.load_grant(tid, grant.token_hash)
+    assert state is not None
+    assert state.grant == AccessGrant(
+        token_hash=grant.token_hash,
+        tenant_id=tid,
+        user_id=plain.user_id,
+        credential_configuration_ids=plain.credential_configuration_ids,
+        credential_identifiers={},
+        notification_id=grant.notification_id,
+        claims=plain.claims,
+        expires_at=grant.expires_at,
+        created_at=T0,
+        offer_id=plain.id,
+    )
+    async with uow_factory(read_only=True) as uow:  # the management side sees the redemption
+        seen = await uow.offers.get(tid, plain.id)
+    assert seen is not None and seen.redeemed_at == T0
+
+
+async def test_redemption_respects_tenant_expiry_revocation_and_authorization_details(
+    uow_factory: Factory, wallet_store: WalletStore
+) -> None:
+    tid, other = await tenant(uow_factory), await tenant(uow_factory)
+    item, revoked = offer(tid), offer(tid)
+    await added(uow_factory, item, revoked)
+    async with uow_factory() as uow:
+        await uow.offers.revoke(tid, revoked.id, T0)
+        await uow.commit()
+    assert await wallet_store.redeem_code(other, item.code_hash, T0, new_grant()) is None
+    assert await wallet_store.redeem_code(tid, item.code_hash, T0 + timedelta(minutes=5), new_grant()) is None
+    assert await wallet_store.redeem_code(tid, revoked.code_hash, T0, new_grant()) is None
+    assert await wallet_store.redeem_code(tid, item.code_hash, T0, new_grant(("c1", "c3"))) is None  # c3 not offered
+    assert await wallet_store.find_offer_by_code(other, item.code_hash) is None
+    still = await wallet_store.find_offer_by_code(tid, item.code_hash)
+    assert still is not None and still.redeemed_at is None  # nothing happened
+    grant = new_grant(("c2",))
+    assert await wallet_store.redeem_code(tid, item.code_hash, T0, grant) is not None
+    state = await wallet_store.load_grant(tid, grant.token_hash)
+    assert state is not None and state.grant.credential_identifiers == {"id-c2": "c2"}
+    assert await wallet_store.load_grant(other, grant.token_hash) is None
+
+
+async def test_transaction_codes_lock_and_redemption_by_id(uow_factory: Factory, wallet_store: WalletStore) -> None:
+    tid = await tenant(uow_factory)
+    locked, good = offer(tid, tx=True), offer(tid, tx=True)
+    await added(uow_factory, locked, good)
+    assert [await wallet_store.record_failed_tx_code(tid, locked.id, 3) for _ in range(3)] == [1, 2, 3]
+    stored = await wallet_store.get_offer(tid, locked.id)
+    assert stored is not None and stored.locked and stored.tx_attempts == 3
+    assert await wallet_store.redeem_offer(tid, locked.id, T0, new_grant()) is False
+    assert await wallet_store.record_failed_tx_code(tid, "unknown", 3) == 0
+    grant = new_grant()
+    assert await wallet_store.redeem_offer(tid, good.id, T0, new_grant(("c9",))) is False
+    assert await wallet_store.redeem_offer(tid, good.id, T0, grant) is True
+    assert await wallet_store.redeem_offer(tid, good.id, T0, new_grant()) is False
+    assert await wallet_store.load_grant(tid, grant.token_hash) is not None
+
+
+def record(tenant_id: str, offer_id: str | None, *, status: bool = False) -> IssuedCredentialRecord:
+    return IssuedCredentialRecord(
+        id=new_id(),
+        tenant_id=tenant_id,
+        configuration_id="c1",
+        format="mso_mdoc",
+        profile="mobile",
+        credential_type="org.example",
+        issued_at=T0,
+        valid_from=T0,
+        valid_until=T0 + timedelta(days=30),
+        user_id="u",
+        offer_id=offer_id,
+        signer_id="s",
+        holder_key_thumbprint="k" * 43,
+        status_reference=StatusReference(new_id(), 7) if status else None,
+        details={"docType": "org.example", "namespaces": {"ns": {"a": {"digestID": 1, "digest": "d"}}}},
+    )
+
+
+async def test_issuance_writes_everything_or_nothing_but_the_nonces(
+    uow_factory: Factory, wallet_store: WalletStore
+) -> None:
+    tid = await tenant(uow_factory)
+    item = offer(tid)
+    user = User(id=item.user_id, tenant_id=tid, claims={"persisted": True}, created_at=T0, updated_at=T0)
+    await added(uow_factory, item)
+    async with uow_factory() as uow:
+        await uow.users.add(user)
+        await uow.commit()
+    grant = new_grant()
+    await wallet_store.redeem_code(tid, item.code_hash, T0, grant)
+    n1, n2, n3 = (new_id().encode()[:32] for _ in range(3))
+
+    def write(nonces: tuple[bytes, ...], count: int, bound: int = 3) -> IssuanceWrite:
+        return IssuanceWrite(
+            tenant_id=tid,
+            token_hash=grant.token_hash,
+            configuration_id="c1",
+            bound=bound,
+            nonce_hashes=nonces,
+            nonces_expire_at=T0 + timedelta(minutes=5),
+            records=tuple(record(tid, item.id, status=i == 0) for i in range(count)),
+            offer_id=item.id,
+            now=T0 + timedelta(seconds=1),
+        )
+
+    first = write((n1,), 2)
+    assert await wallet_store.commit_issuance(first) is IssuanceWriteOutcome.RECORDED
+    state = await wallet_store.load_grant(tid, grant.token_hash, [n1, n2])
+    assert state is not None
+    assert (state.issued, state.used_nonces, state.user_claims) == ({"c1": 2}, frozenset({n1}), {"persisted": True})
+    assert await wallet_store.commit_issuance(write((n1,), 1)) is IssuanceWriteOutcome.NONCE_USED
+    assert await wallet_store.commit_issuance(write((n2,), 2)) is IssuanceWriteOutcome.BOUND_REACHED  # 2 + 2 > 3
+    # the nonce of a refused write is used up all the same; the records and counts are not written
+    state = await wallet_store.load_grant(tid, grant.token_hash, [n2, n3])
+    assert state is not None and state.issued == {"c1": 2} and state.used_nonces == frozenset({n2})
+    assert await wallet_store.commit_issuance(write((n3,), 1)) is IssuanceWriteOutcome.RECORDED
+    async with uow_factory(read_only=True) as uow:
+        records = (await uow.issued_credentials.list(tid, limit=10, after=None)).items
+        claimed = await uow.offers.get(tid, item.id)
+    assert len(records) == 3
+    assert {r.id for r in records} >= {r.id for r in first.records}
+    stored_first = next(r for r in records if r.id == first.records[0].id)
+    assert stored_first == first.records[0]
+    assert claimed is not None and claimed.claimed_at == T0 + timedelta(seconds=1)
+
+
+async def test_nonces_are_used_up_and_forgotten_after_expiry(uow_factory: Factory, wallet_store: WalletStore) -> None:
+    tid = await tenant(uow_factory)
+    grant = new_grant()
+    await added(uow_factory, item := offer(tid))
+    await wallet_store.redeem_code(tid, item.code_hash, T0, grant)
+    old, young = new_id().encode()[:32], new_id().encode()[:32]
+    await wallet_store.use_nonces([old], T0)
+    await wallet_store.use_nonces([young, young], T0 + timedelta(hours=1))
+    await wallet_store.use_nonces([], T0)
+    state = await wallet_store.load_grant(tid, grant.token_hash, [old, young])
+    assert state is not None and state.used_nonces == frozenset({old, young})
+    assert await wallet_store.purge_used_nonces(T0 + timedelta(minutes=1)) >= 1
+    state = await wallet_store.load_grant(tid, grant.token_hash, [old, young])
+    assert state is not None and state.used_nonces == frozenset({young})
+
+
+async def test_the_configuration_version_and_offers_by_id(uow_factory: Factory, wallet_store: WalletStore) -> None:
+    tid = await tenant(uow_factory)
+    assert await wallet_store.config_version(tid) == 0
+    assert await wallet_store.config_version(new_id()) is None
+    item = offer(tid)
+    await added(uow_factory, item)
+    assert await wallet_store.get_offer(tid, item.id) == item
+    assert await wallet_store.get_offer(await tenant(uow_factory), item.id) is None
+
+
+async def test_a_grant_revoked_on_the_management_side_reads_revoked(
+    uow_factory: Factory, wallet_store: WalletStore
+) -> None:
+    tid = await tenant(uow_factory)
+    code_hash = new_id().encode()[:32]
+    grant = AccessGrant(
+        token_hash=new_id().encode()[:32],
+        tenant_id=tid,
+        user_id="u",
+        credential_configuration_ids=("c1",),
+        credential_identifiers={},
+        notification_id="n",
+        claims={},
+        expires_at=T0 + timedelta(minutes=5),
+        created_at=T0,
+        authorization_code_hash=code_hash,
+        provider_url="https://idp.example",
+        subject_id="sub",
+    )
+    async with uow_factory() as uow:
+        await uow.access_grants.add(grant)
+        assert await uow.access_grants.revoke_for_code(code_hash, T0) == 1
+        await uow.commit()
+    state = await wallet_store.load_grant(tid, grant.token_hash)
+    assert state is not None and state.grant == dataclasses.replace(grant, revoked_at=T0) and state.user_claims == {}
