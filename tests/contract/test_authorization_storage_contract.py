@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -476,30 +476,49 @@ async def test_an_expired_code_is_still_used_up(uow_factory: Factory) -> None:
         assert await uow.authorization.consume_code(item.code_hash, late) is False
 
 
-async def test_concurrent_units_consume_a_code_once(uow_factory: Factory) -> None:
-    """Within one process: units of work racing for one code and one pushed request each have one winner."""
-    tid = await tenant(uow_factory)
+async def test_concurrent_units_in_one_process_have_one_winner(uow_factory: Factory) -> None:
+    """Units of work racing in one process (more of them than pooled connections): one code consumption, one
+    pushed-request take, one provider per tenant and one user per subject win; the losers fail cleanly and fast.
+    """
+    tid, provider_tenant = await tenant(uow_factory), await tenant(uow_factory)
     item, request = code(tid), pushed_request(tid)
     async with uow_factory() as uow:
         await uow.authorization.add_code(item)
         await uow.authorization.add_pushed_request(request)
         await uow.commit()
 
-    async def consume() -> bool:
-        async with uow_factory() as uow:
-            won = await uow.authorization.consume_code(item.code_hash, T0)
-            await uow.commit()
-            return won
+    async def consume(uow: UnitOfWork) -> bool:
+        return await uow.authorization.consume_code(item.code_hash, T0)
 
-    async def take() -> bool:
-        async with uow_factory() as uow:
-            won = await uow.authorization.take_pushed_request(tid, request.request_uri_hash, T0) is not None
-            await uow.commit()
-            return won
+    async def take(uow: UnitOfWork) -> bool:
+        return await uow.authorization.take_pushed_request(tid, request.request_uri_hash, T0) is not None
 
-    results = await asyncio.gather(*(consume() for _ in range(6)), *(take() for _ in range(6)))
-    assert results[:6].count(True) == 1, results
-    assert results[6:].count(True) == 1, results
+    async def add_provider(uow: UnitOfWork) -> bool:
+        await uow.authentication_providers.add(provider(provider_tenant))
+        return True
+
+    async def add_user(uow: UnitOfWork) -> bool:
+        user = User(id=new_id(), tenant_id=tid, claims={}, created_at=T0, updated_at=T0)
+        await uow.users.add(dataclasses.replace(user, authentication_provider_id="p", subject_id="alice"))
+        return True
+
+    async def attempt(operation: Callable[[UnitOfWork], Awaitable[bool]]) -> tuple[str, bool]:
+        async with uow_factory() as uow:
+            try:
+                won = await operation(uow)
+            except ConflictError:
+                won = False
+            await uow.commit()
+            return operation.__name__, won
+
+    operations = [consume, take, add_provider, add_user]
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    results = await asyncio.gather(*(attempt(operation) for operation in operations for _ in range(6)))
+    elapsed = loop.time() - started
+    wins = {op.__name__: sum(won for name, won in results if name == op.__name__) for op in operations}
+    assert wins == {"consume": 1, "take": 1, "add_provider": 1, "add_user": 1}
+    assert elapsed < 5, f"the race took {elapsed:.1f} s: a unit of work waited for a lock"
 
 
 # --- access grants ----------------------------------------------------------------------------------------------
@@ -605,3 +624,53 @@ async def test_record_issuance_once_per_grant_and_configuration(uow_factory: Fac
         assert await uow.access_grants.record_issuance(item.token_hash, "other", T0) is True
     async with uow_factory() as uow:
         assert await uow.access_grants.record_issuance(item.token_hash, "other", T0) is True
+
+
+# --- races between processes ------------------------------------------------------------------------------------
+
+SQL_BACKENDS = pytest.mark.parametrize(
+    "database_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+
+
+@pytest.mark.slow
+@SQL_BACKENDS
+async def test_single_use_items_have_one_winner_across_processes(database_url: str, uow_factory: Factory) -> None:
+    """3 processes x 4 connections race for each of 4 items per kind: each item is used once, by one of 12 tries."""
+    from oi_race import racing_processes
+
+    tid = await tenant(uow_factory)
+    provider_tenants = [await tenant(uow_factory) for _ in range(4)]
+    codes = [code(tid) for _ in range(4)]
+    requests = [pushed_request(tid) for _ in range(4)]
+    sessions = [session(tid) for _ in range(4)]
+    grants = [grant(tid, new_id()) for _ in range(4)]
+    async with uow_factory() as uow:
+        for c, r, s, g in zip(codes, requests, sessions, grants, strict=True):
+            await uow.authorization.add_code(c)
+            await uow.authorization.add_pushed_request(r)
+            await uow.authorization.add_session(s)
+            await uow.access_grants.add(g)
+        await uow.commit()
+    rounds = {
+        "consume_code": [c.code_hash.hex() for c in codes],
+        "take_pushed_request": [r.request_uri_hash.hex() for r in requests],
+        "complete_session": [s.id for s in sessions],
+        "record_issuance": [g.token_hash.hex() for g in grants],
+        "add_provider": provider_tenants,
+        "add_user": [f"subject-{i}" for i in range(4)],
+    }
+    now = T0 + timedelta(seconds=1)
+    with racing_processes(database_url, processes=3, tasks=4) as racers:
+        assert racers.processes * racers.tasks == 12
+        wins = {operation: racers.race(operation, tid, keys, now) for operation, keys in rounds.items()}
+    assert wins == {operation: dict.fromkeys(keys, 1) for operation, keys in rounds.items()}
+    async with uow_factory(read_only=True) as uow:  # the winners' changes are committed
+        for c, s in zip(codes, sessions, strict=True):
+            assert (await uow.authorization.find_code(c.code_hash)) == dataclasses.replace(c, consumed_at=now)
+            stored = await uow.authorization.find_session(tid, s.idp_state_hash)
+            assert stored is not None and stored.completed_at == now
+        for t in provider_tenants:
+            assert await uow.authentication_providers.get_for_tenant(t) is not None
+        for subject in rounds["add_user"]:
+            assert await uow.users.find_by_subject(tid, "provider", subject) is not None
