@@ -63,6 +63,7 @@ class Container:
     public_url: str
     clock: Clock
     uow_factory: UnitOfWorkFactory
+    wallet_store: WalletStore
     health: StorageHealth
     formats: FormatRegistry
     tenants: TenantDirectory
@@ -173,6 +174,7 @@ def build(
         public_url=settings.public_url,
         clock=clock,
         uow_factory=uow_factory,
+        wallet_store=store,
         health=storage.health,
         formats=registry,
         tenants=tenants,

@@ -9,6 +9,9 @@ import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from openissuer.domain.authorization import AuthorizationCode
 from openissuer.domain.ids import new_id
 from openissuer.domain.issued import IssuedCredentialRecord, StatusReference
 from openissuer.domain.offers import AccessGrant, PreAuthorizedOffer
@@ -252,3 +255,75 @@ async def test_a_grant_revoked_on_the_management_side_reads_revoked(
         await uow.commit()
     state = await wallet_store.load_grant(tid, grant.token_hash)
     assert state is not None and state.grant == dataclasses.replace(grant, revoked_at=T0) and state.user_claims == {}
+
+
+# --- races between processes ------------------------------------------------------------------------------------
+
+SQL_BACKENDS = pytest.mark.parametrize(
+    "database_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+
+
+@pytest.mark.slow
+@SQL_BACKENDS
+async def test_single_use_guarantees_hold_across_processes(
+    database_url: str, uow_factory: Factory, wallet_store: WalletStore
+) -> None:
+    """3 processes x 4 connections race: a pre-authorized code is redeemed once, a transaction code locks its offer
+    exactly once, a nonce is used once, a grant's bound holds, and a replayed authorization code revokes the grant
+    its first use made."""
+    from oi_race import racing_processes
+
+    tid = await tenant(uow_factory)
+    codes = [offer(tid) for _ in range(4)]
+    with_tx = [offer(tid, tx=True) for _ in range(4)]
+    await added(uow_factory, *codes, *with_tx)
+    grants = [new_grant() for _ in range(8)]
+    for grant, item in zip(grants, [offer(tid) for _ in range(8)], strict=True):
+        await added(uow_factory, item)
+        assert await wallet_store.redeem_code(tid, item.code_hash, T0, grant) is not None
+    authorization_codes = [new_id().encode()[:32] for _ in range(4)]
+    async with uow_factory() as uow:
+        for code_hash in authorization_codes:
+            await uow.authorization.add_code(_authorization_code(tid, code_hash))
+        await uow.commit()
+    nonce_keys = [f"{g.token_hash.hex()}:{new_id().encode()[:32].hex()}" for g in grants[:4]]
+    rounds = {
+        "redeem_code": [o.code_hash.hex() for o in codes],
+        "failed_tx_code": [o.id for o in with_tx],
+        "use_nonce": nonce_keys,
+        "within_bound": [g.token_hash.hex() for g in grants[4:]],
+        "exchange_authorization_code": [c.hex() for c in authorization_codes],
+    }
+    now = T0 + timedelta(seconds=1)
+    with racing_processes(database_url, processes=3, tasks=4) as racers:
+        wins = {operation: racers.race(operation, tid, keys, now) for operation, keys in rounds.items()}
+    assert wins == {operation: dict.fromkeys(keys, 1) for operation, keys in rounds.items()}
+    for item in with_tx:
+        stored = await wallet_store.get_offer(tid, item.id)
+        assert stored is not None and stored.locked and stored.tx_attempts == 12
+    for grant in grants[4:]:
+        state = await wallet_store.load_grant(tid, grant.token_hash)
+        assert state is not None and state.issued == {"mdl": 1}
+    async with uow_factory(read_only=True) as uow:
+        for code_hash in authorization_codes:  # the first use's grant was revoked by the replays that followed it
+            assert await uow.access_grants.revoke_for_code(code_hash, now) == 0
+
+
+def _authorization_code(tenant_id: str, code_hash: bytes) -> AuthorizationCode:
+    return AuthorizationCode(
+        code_hash=code_hash,
+        tenant_id=tenant_id,
+        session_id=new_id(),
+        client_id="wallet",
+        redirect_uri="https://wallet.example/cb",
+        code_challenge="E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        configuration_ids=("mdl",),
+        by_authorization_details=False,
+        user_id="u",
+        claims={},
+        provider_url="https://idp.example",
+        subject_id="s",
+        expires_at=T0 + timedelta(minutes=1),
+        created_at=T0,
+    )

@@ -2,6 +2,9 @@
 
 The browser's part is played by two clients: the app's in-process client for openissuer's endpoints, and a real
 HTTP client for the provider's login page.
+
+The flows run on memory, SQLite and PostgreSQL; tests of request validation and provider failures, whose storage
+use the flows already cover, run on memory only (``MEMORY_ONLY``).
 """
 
 from __future__ import annotations
@@ -14,10 +17,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from oi_idp import IdP, pkce_pair, running_idp
 from oi_issuer import MDL, Setup, make_setup
 from oi_wallet import Wallet
+from openissuer.adapters.sql import tables
+from openissuer.adapters.sql.engine import create_sync_db_engine
+from openissuer.domain.ids import DEFAULT_TENANT_ID
+from openissuer.services.wallet_secrets import digest_secret
 
 pytestmark = pytest.mark.slow
 
@@ -31,6 +39,15 @@ BOB = {"given_name": "Bob", "family_name": "Builder", "birthdate": "1985-07-14"}
 def idp() -> Iterator[IdP]:
     with running_idp() as provider:
         yield provider
+
+
+@pytest.fixture
+def api_database_url(every_backend_url: str) -> str:
+    return every_backend_url
+
+
+# Overrides every_backend_url's own parameters: the test runs on memory only.
+MEMORY_ONLY = pytest.mark.parametrize("every_backend_url", ["memory"], indirect=True)
 
 
 @pytest.fixture
@@ -166,6 +183,7 @@ async def test_wallet_signs_in_and_receives_an_mdoc_from_id_token_claims(flow: F
     assert token_requests and token_requests[-1]["form"]["code_verifier"]  # PKCE towards the provider too
 
 
+@MEMORY_ONLY  # on SQL: test_the_flow_state_is_used_up_in_the_configured_database takes a pushed request too
 async def test_with_pushed_authorization_request(flow: Flow) -> None:
     params = flow.authorize_params()
     pushed = await flow.http.post("/v1/oauth/par", data=params)
@@ -180,6 +198,51 @@ async def test_with_pushed_authorization_request(flow: Flow) -> None:
     assert again.status_code == 400 and "expired" in again.text  # single use
 
 
+async def test_the_flow_state_is_used_up_in_the_configured_database(flow: Flow, api_database_url: str) -> None:
+    """PAR, sign-in, code, token and a replay: every single-use item is used up in the app's own database."""
+    pushed = await flow.http.post("/v1/oauth/par", data=flow.authorize_params())
+    request_uri = pushed.json()["request_uri"]
+    start = await flow.start({"client_id": flow.client_id, "request_uri": request_uri})
+    code = await flow.code_from(await flow.sign_in(start, "dora", _id_token_mapped(ALICE)))
+    token = await flow.token(code)
+    assert token.status_code == 200
+    assert (await flow.token(code)).json()["error"] == "invalid_grant"
+    async with flow.setup.api.container.uow_factory() as uow:
+        stored_code = await uow.authorization.find_code(digest_secret(code))
+        retaken = await uow.authorization.take_pushed_request(
+            DEFAULT_TENANT_ID, digest_secret(request_uri), flow.setup.api.clock.now()
+        )
+    context = await flow.setup.api.container.wallet_store.load_grant(
+        DEFAULT_TENANT_ID, digest_secret(token.json()["access_token"])
+    )
+    assert stored_code is not None and stored_code.consumed_at is not None and stored_code.subject_id == "dora"
+    assert context is not None and context.grant.revoked_at is not None
+    assert context.grant.authorization_code_hash == digest_secret(code)
+    assert retaken is None
+    if api_database_url == "memory://":
+        return
+    # Read the database behind the app's back: the rows are there, not in some in-memory store.
+    engine = create_sync_db_engine(api_database_url)
+    try:
+        with engine.connect() as connection:
+            used = {
+                table.name: connection.execute(
+                    select(func.count()).select_from(table).where(table.c[column].is_not(None))
+                ).scalar()
+                for table, column in (
+                    (tables.pushed_requests, "consumed_at"),
+                    (tables.authorization_sessions, "completed_at"),
+                    (tables.authorization_codes, "consumed_at"),
+                    (tables.access_grants, "revoked_at"),
+                )
+            }
+            subjects = connection.execute(select(tables.users.c.subject_id)).scalars().all()
+    finally:
+        engine.dispose()
+    assert used == {"pushed_requests": 1, "authorization_sessions": 1, "authorization_codes": 1, "access_grants": 1}
+    assert subjects == ["dora"]
+
+
 async def test_authorization_details_give_credential_identifiers(flow: Flow) -> None:
     details = json.dumps([{"type": "openid_credential", "credential_configuration_id": flow.setup.configuration_id}])
     wallet, (credential,) = await flow.claim(
@@ -188,6 +251,7 @@ async def test_authorization_details_give_credential_identifiers(flow: Flow) -> 
     assert flow.setup.verify(credential, wallet)["given_name"] == "Alice"
 
 
+@MEMORY_ONLY  # on SQL: test_users_are_found_by_provider_and_subject_and_persist_claims signs in twice too
 async def test_one_offer_two_holders_each_get_their_own_claims(flow: Flow) -> None:
     alice_wallet, (alice,) = await flow.claim("alice", _id_token_mapped(ALICE))
     bob_wallet, (bob,) = await flow.claim("bob", _id_token_mapped(BOB))
@@ -208,6 +272,7 @@ async def test_users_are_found_by_provider_and_subject_and_persist_claims(api: A
     assert again is not None and again.id == user.id
 
 
+@MEMORY_ONLY
 @pytest.mark.parametrize(
     "redirect_uri",
     [
@@ -228,12 +293,14 @@ async def test_redirect_uri_must_match_exactly(flow: Flow, redirect_uri: str | N
     assert "Traceback" not in response.text
 
 
+@MEMORY_ONLY
 async def test_unknown_client_gets_a_page_not_a_redirect(flow: Flow) -> None:
     response = await flow.start(flow.authorize_params(client_id="who-knows"))
     assert response.status_code == 400
     assert "location" not in response.headers
 
 
+@MEMORY_ONLY
 @pytest.mark.parametrize(
     ("overrides", "error"),
     [
@@ -265,6 +332,7 @@ async def test_token_endpoint_rules(flow: Flow) -> None:
     assert (await flow.token(code)).json()["error"] == "invalid_grant"
 
 
+@MEMORY_ONLY
 @pytest.mark.parametrize(
     ("overrides", "error"),
     [
@@ -310,6 +378,54 @@ async def test_expired_code(flow: Flow) -> None:
     assert (await flow.token(code)).json()["error"] == "invalid_grant"
 
 
+@MEMORY_ONLY
+@pytest.mark.parametrize(
+    ("change", "status", "error"),
+    [
+        ({"client_id": None}, 400, "invalid_request"),
+        ({"request_uri": "urn:ietf:params:oauth:request_uri:x"}, 400, "invalid_request"),
+        ({"client_id": "unknown-wallet"}, 401, "invalid_client"),
+        ({"client_id": "pre-authorized-only"}, 400, "unauthorized_client"),
+    ],
+)
+async def test_pushed_request_errors(flow: Flow, change: dict[str, str | None], status: int, error: str) -> None:
+    created = await flow.http.post(
+        "/v1/openid/clients",
+        headers=flow.setup.headers,
+        json={
+            "clientId": "pre-authorized-only",
+            "redirectUris": [WALLET_REDIRECT],
+            "grantTypes": ["urn:ietf:params:oauth:grant-type:pre-authorized_code"],
+        },
+    )
+    assert created.status_code == 201, created.text
+    params = {k: v for k, v in {**flow.authorize_params(), **change}.items() if v is not None}
+    response = await flow.http.post("/v1/oauth/par", data=params)
+    assert (response.status_code, response.json()["error"]) == (status, error)
+
+
+@MEMORY_ONLY
+async def test_without_an_authentication_provider_the_wallet_gets_an_error(flow: Flow) -> None:
+    (provider,) = (await flow.http.get("/v1/users/authentication-providers", headers=flow.setup.headers)).json()["data"]
+    path = f"/v1/users/authentication-providers/{provider['id']}"
+    assert (await flow.http.delete(path, headers=flow.setup.headers)).status_code == 204
+    response = await flow.start(flow.authorize_params())
+    assert response.status_code == 302
+    query = parse_qs(urlsplit(response.headers["location"]).query)
+    assert query["error"] == ["invalid_request"] and query["state"] == ["wallet-state-1"]
+
+
+@MEMORY_ONLY
+async def test_a_callback_without_a_code_ends_on_a_page(flow: Flow) -> None:
+    start = await flow.start(flow.authorize_params())
+    state = parse_qs(urlsplit(start.headers["location"]).query)["state"][0]
+    _assert_failure_page(await flow.http.get("/v1/oauth/authentication/callback", params={"state": state}))
+    # the failed sign-in is closed: its state cannot be used again
+    again = await flow.http.get("/v1/oauth/authentication/callback", params={"state": state, "code": "x"})
+    assert again.status_code == 400 and "error=access_denied" not in again.text
+
+
+@MEMORY_ONLY
 async def test_state_mismatch_at_the_callback(flow: Flow) -> None:
     await flow.start(flow.authorize_params())
     response = await flow.http.get("/v1/oauth/authentication/callback", params={"code": "x", "state": "forged"})
@@ -328,6 +444,7 @@ def _assert_failure_page(response: httpx.Response) -> None:
     assert "Traceback" not in response.text
 
 
+@MEMORY_ONLY
 @pytest.mark.parametrize(
     "tampering",
     [
@@ -356,6 +473,7 @@ async def test_provider_refusing_the_sign_in(flow: Flow) -> None:
     _assert_failure_page(await flow.http.get(callback.removeprefix("https://issuer.example")))
 
 
+@MEMORY_ONLY
 async def test_provider_token_endpoint_failing(flow: Flow) -> None:
     flow.idp.fail(flow.idp.token_endpoint, 503, times=1)
     try:
@@ -365,6 +483,7 @@ async def test_provider_token_endpoint_failing(flow: Flow) -> None:
     _assert_failure_page(response)
 
 
+@MEMORY_ONLY
 async def test_provider_slow(flow: Flow) -> None:
     start = await flow.start(flow.authorize_params())
     flow.idp.delay(flow.idp.token_endpoint, 4.0, times=1)  # the outbound timeout is 3 s
@@ -375,6 +494,7 @@ async def test_provider_slow(flow: Flow) -> None:
     _assert_failure_page(response)
 
 
+@MEMORY_ONLY
 async def test_metadata_advertises_the_authorization_code_flow(flow: Flow) -> None:
     server = (await flow.http.get("/.well-known/oauth-authorization-server")).json()
     assert server["authorization_endpoint"] == "https://issuer.example/v1/oauth/authorize"
@@ -405,6 +525,7 @@ async def test_provider_api_masks_the_secret_and_reports_the_callback(flow: Flow
     assert "y" * 16 not in second.text
 
 
+@MEMORY_ONLY
 async def test_provider_down(flow: Flow) -> None:
     flow.idp.stop()
     try:
@@ -513,6 +634,7 @@ async def test_outbound_guard_refuses_a_loopback_provider_at_run_time(tmp_path: 
     _assert_failure_page(responses[False])
 
 
+@MEMORY_ONLY
 @pytest.mark.parametrize(
     ("body", "param"),
     [

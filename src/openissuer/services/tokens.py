@@ -9,9 +9,10 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from openissuer.domain.authorization import AuthorizationCode
 from openissuer.domain.offers import AccessGrant, PreAuthorizedOffer
 from openissuer.errors import (
     InvalidAuthorizationDetailsError,
@@ -111,6 +112,7 @@ class TokenService:
         request and SHOULD revoke (when possible) all tokens previously issued based on that authorization code."
         """
         code_hash, now = digest_secret(request.code), self._clock.now()
+        token = new_secret()
         async with self._uow() as uow:
             client = await uow.wallet_clients.get_by_client_id(tenant_id, request.client_id)
             if client is None and not self._allow_unregistered:
@@ -124,19 +126,18 @@ class TokenService:
                 raise InvalidGrantError(
                     "The authorization code was already used", detail=f"replayed code: {revoked} tokens revoked"
                 )
-            await uow.commit()
-        if now >= code.expires_at:
-            raise InvalidGrantError("The authorization code has expired")
-        if code.client_id != request.client_id or code.redirect_uri != request.redirect_uri:
-            raise InvalidGrantError("The authorization code was issued to another client or redirect_uri")
-        verify_code_verifier(request.code_verifier, code.code_challenge)
-        identifiers = (
-            {secrets.token_urlsafe(16): cid for cid in code.configuration_ids}
-            if code.by_authorization_details
-            else None
-        )
-        token = new_secret()
-        async with self._uow() as uow:
+            try:
+                _check_code(code, request, now)
+            except InvalidGrantError:
+                await uow.commit()  # a failed exchange uses the code up all the same
+                raise
+            identifiers = (
+                {secrets.token_urlsafe(16): cid for cid in code.configuration_ids}
+                if code.by_authorization_details
+                else None
+            )
+            # In the transaction that used the code up: a replay then either comes after it, and revokes this
+            # grant, or never sees the code unused.
             await uow.access_grants.add(
                 AccessGrant(
                     token_hash=digest_secret(token),
@@ -168,6 +169,15 @@ class TokenService:
             return
         attempts = await self._store.record_failed_tx_code(offer.tenant_id, offer.id, self._max_attempts)
         raise InvalidGrantError("The transaction code is wrong", detail=f"offer {offer.id}: {attempts} wrong codes")
+
+
+def _check_code(code: AuthorizationCode, request: AuthorizationCodeRequest, now: datetime) -> None:
+    """RFC 6749 §4.1.3: unexpired, issued to this client and redirect URI; RFC 7636 §4.6: the PKCE verifier."""
+    if now >= code.expires_at:
+        raise InvalidGrantError("The authorization code has expired")
+    if code.client_id != request.client_id or code.redirect_uri != request.redirect_uri:
+        raise InvalidGrantError("The authorization code was issued to another client or redirect_uri")
+    verify_code_verifier(request.code_verifier, code.code_challenge)
 
 
 def _check_requested(offer: PreAuthorizedOffer, requested: tuple[str, ...] | None) -> None:

@@ -6,11 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openissuer.adapters.sql.config_version import bump_config_version
-from openissuer.adapters.sql.rows import as_utc, page_query, split_page, to_db_time
+from openissuer.adapters.sql.rows import as_utc, insert_unless_taken, page_query, split_page, to_db_time
 from openissuer.adapters.sql.tables import (
     authentication_providers,
     authorization_codes,
@@ -71,7 +70,7 @@ class SqlAuthenticationProviderRepository:
         self._conn = connection
 
     async def add(self, provider: AuthenticationProvider) -> None:
-        """Insert the provider; a second one for the tenant is a ConflictError."""
+        """Insert the provider; a second one for the tenant is a ConflictError (see ``insert_unless_taken``)."""
         values = {
             "id": provider.id,
             "tenant_id": provider.tenant_id,
@@ -80,14 +79,11 @@ class SqlAuthenticationProviderRepository:
             "created_at": to_db_time(provider.created_at),
             "updated_at": to_db_time(provider.updated_at),
         }
-        try:
-            async with self._conn.begin_nested():
-                await self._conn.execute(insert(authentication_providers).values(values))
-        except IntegrityError as exc:
+        if not await insert_unless_taken(self._conn, authentication_providers, values):
             raise ConflictError(
                 "The tenant already has an authentication provider",
                 details=[ErrorDetail("body", "", "only one authentication provider per tenant")],
-            ) from exc
+            )
         await bump_config_version(self._conn, provider.tenant_id)
 
     async def get(self, tenant_id: str, id: str) -> AuthenticationProvider | None:
@@ -158,7 +154,7 @@ class SqlWalletClientRepository:
         self._conn = connection
 
     async def add(self, client: WalletClient) -> None:
-        """Insert a client; a taken client_id is a ConflictError."""
+        """Insert a client; a taken client_id is a ConflictError (see ``insert_unless_taken``)."""
         values = {
             "id": client.id,
             "tenant_id": client.tenant_id,
@@ -166,14 +162,11 @@ class SqlWalletClientRepository:
             "body": _client_body(client),
             "created_at": to_db_time(client.created_at),
         }
-        try:
-            async with self._conn.begin_nested():
-                await self._conn.execute(insert(wallet_clients).values(values))
-        except IntegrityError as exc:
+        if not await insert_unless_taken(self._conn, wallet_clients, values):
             raise ConflictError(
                 "A client with this clientId already exists",
                 details=[ErrorDetail("body", "clientId", "already exists", client.client_id)],
-            ) from exc
+            )
 
     async def get(self, tenant_id: str, id: str) -> WalletClient | None:
         """Return the client by id."""

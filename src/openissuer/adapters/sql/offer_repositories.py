@@ -11,10 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openissuer.adapters.sql.rows import as_utc, to_db_time
+from openissuer.adapters.sql.rows import as_utc, insert_unless_taken, to_db_time
 from openissuer.adapters.sql.tables import access_grants, offers, users
 from openissuer.domain.offers import (
     AccessGrant,
@@ -49,24 +48,21 @@ class SqlUserRepository:
         self._conn = connection
 
     async def add(self, user: User) -> None:
-        """Insert a user; a second user for the same provider and subject is a ConflictError."""
-        statement = insert(users).values(
-            id=user.id,
-            tenant_id=user.tenant_id,
-            claims=user.claims,
-            created_at=to_db_time(user.created_at),
-            updated_at=to_db_time(user.updated_at),
-            authentication_provider_id=user.authentication_provider_id,
-            subject_id=user.subject_id,
-        )
-        try:
-            async with self._conn.begin_nested():
-                await self._conn.execute(statement)
-        except IntegrityError as exc:
+        """Insert a user; another user for the same provider and subject is a ConflictError (insert_unless_taken)."""
+        values = {
+            "id": user.id,
+            "tenant_id": user.tenant_id,
+            "claims": user.claims,
+            "created_at": to_db_time(user.created_at),
+            "updated_at": to_db_time(user.updated_at),
+            "authentication_provider_id": user.authentication_provider_id,
+            "subject_id": user.subject_id,
+        }
+        if not await insert_unless_taken(self._conn, users, values):
             raise ConflictError(
                 "A user for this subject already exists",
                 details=[ErrorDetail("body", "subjectId", "already exists", user.subject_id)],
-            ) from exc
+            )
 
     async def get(self, tenant_id: str, id: str) -> User | None:
         """Return the tenant's user or None."""

@@ -1,4 +1,4 @@
-"""Conversions shared by the SQL repositories: timestamps and keyset pagination."""
+"""Conversions shared by the SQL repositories: timestamps, keyset pagination and inserts under a unique key."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, Table, and_, or_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openissuer.domain.pages import PageKey
+
+_DIALECTS = {"postgresql": postgresql, "sqlite": sqlite}
 
 
 def as_utc(value: datetime) -> datetime:
@@ -41,3 +45,16 @@ def split_page(rows: Sequence[Any], limit: int) -> tuple[Sequence[Any], PageKey 
     kept = rows[:limit]
     last = kept[-1]
     return kept, PageKey(created_at=as_utc(last.created_at), id=last.id)
+
+
+async def insert_unless_taken(conn: AsyncConnection, table: Table, values: dict[str, Any]) -> bool:
+    """Insert a row unless a unique key of it is taken; tell whether it went in.
+
+    ``INSERT … ON CONFLICT DO NOTHING RETURNING`` rather than catching ``IntegrityError``: on SQLite, SQLAlchemy's
+    aiosqlite adapter leaves the failed statement's cursor open, held by the exception's traceback cycle, and the
+    garbage collector later finalizes it on the event loop thread. If that connection is then waiting in
+    ``BEGIN IMMEDIATE`` for the write lock, the finalizer blocks the loop, the lock holder cannot finish, and every
+    writer stalls for the busy timeout and fails with "database is locked". A conflict that raises nothing avoids it.
+    """
+    statement = _DIALECTS[conn.dialect.name].insert(table).values(values).on_conflict_do_nothing()
+    return (await conn.execute(statement.returning(*table.primary_key.columns))).first() is not None
