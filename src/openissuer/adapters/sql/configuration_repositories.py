@@ -7,11 +7,10 @@ from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openissuer.adapters.sql.config_version import bump_config_version
-from openissuer.adapters.sql.rows import as_utc, page_query, split_page, to_db_time
+from openissuer.adapters.sql.rows import as_utc, insert_unless_taken, page_query, split_page, to_db_time
 from openissuer.adapters.sql.tables import credential_configurations, issued_credentials
 from openissuer.domain.branding import Branding
 from openissuer.domain.configurations import CredentialConfiguration
@@ -88,11 +87,8 @@ class SqlCredentialConfigurationRepository:
             "created_at": to_db_time(configuration.created_at),
             "updated_at": to_db_time(configuration.updated_at),
         }
-        try:
-            async with self._conn.begin_nested():
-                await self._conn.execute(insert(credential_configurations).values(values))
-        except IntegrityError as exc:
-            raise type_conflict(configuration.credential_type) from exc
+        if not await insert_unless_taken(self._conn, credential_configurations, values):
+            raise type_conflict(configuration.credential_type)
         await bump_config_version(self._conn, configuration.tenant_id)
 
     async def get(self, tenant_id: str, id: str) -> CredentialConfiguration | None:
@@ -121,23 +117,32 @@ class SqlCredentialConfigurationRepository:
     async def update(self, configuration: CredentialConfiguration) -> bool:
         """Replace the stored fields of a configuration; a type taken by another is a ConflictError."""
         t = credential_configurations
+        taken = (
+            select(t.c.id)
+            .where(
+                t.c.tenant_id == configuration.tenant_id,
+                t.c.format == configuration.format,
+                t.c.credential_type == configuration.credential_type,
+                t.c.id != configuration.id,
+            )
+            .exists()
+        )
+        # A check in the same statement, not a caught IntegrityError (see rows.insert_unless_taken).
         query = (
             update(t)
-            .where(t.c.tenant_id == configuration.tenant_id, t.c.id == configuration.id)
+            .where(t.c.tenant_id == configuration.tenant_id, t.c.id == configuration.id, ~taken)
             .values(
                 credential_type=configuration.credential_type,
                 body=_configuration_body(configuration),
                 updated_at=to_db_time(configuration.updated_at),
             )
         )
-        try:
-            async with self._conn.begin_nested():
-                result = await self._conn.execute(query)
-        except IntegrityError as exc:
-            raise type_conflict(configuration.credential_type) from exc
-        if result.rowcount:
+        if (await self._conn.execute(query)).rowcount:
             await bump_config_version(self._conn, configuration.tenant_id)
-        return bool(result.rowcount)
+            return True
+        if await self.get(configuration.tenant_id, configuration.id) is not None:
+            raise type_conflict(configuration.credential_type)
+        return False
 
     async def delete(self, tenant_id: str, id: str) -> bool:
         """Delete the tenant's configuration; tell whether a row went."""

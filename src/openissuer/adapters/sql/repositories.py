@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openissuer.adapters.sql.rows import as_utc, page_query, split_page, to_db_time
+from openissuer.adapters.sql.rows import as_utc, insert_unless_taken, page_query, split_page, to_db_time
 from openissuer.adapters.sql.tables import access_grants, api_clients, grant_issuances, tenants
 from openissuer.domain.api_clients import ApiClient, Role
 from openissuer.domain.pages import Page, PageKey
@@ -30,13 +29,10 @@ class SqlTenantRepository:
             "public_url": tenant.public_url,
             "created_at": to_db_time(tenant.created_at),
         }
-        try:
-            async with self._conn.begin_nested():
-                await self._conn.execute(insert(tenants).values(values))
-        except IntegrityError as exc:
+        if not await insert_unless_taken(self._conn, tenants, values):
             raise ConflictError(
                 "Tenant already exists", details=[ErrorDetail("body", "id", "already exists", tenant.id)]
-            ) from exc
+            )
 
     async def get(self, tenant_id: str) -> Tenant | None:
         """Return the tenant with this id, or None."""
@@ -104,14 +100,11 @@ class SqlApiClientRepository:
             "roles": ",".join(role.value for role in client.roles),
             "created_at": to_db_time(client.created_at),
         }
-        try:
-            async with self._conn.begin_nested():
-                await self._conn.execute(insert(api_clients).values(values))
-        except IntegrityError as exc:
+        if not await insert_unless_taken(self._conn, api_clients, values):
             raise ConflictError(
                 "An API client with this clientId already exists",
                 details=[ErrorDetail("body", "clientId", "already exists", client.client_id)],
-            ) from exc
+            )
 
     async def get_by_client_id(self, client_id: str) -> ApiClient | None:
         """Return the client with this ``client_id`` in any tenant."""
