@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from openissuer import __version__
 from openissuer.bootstrap import Container
@@ -24,6 +26,7 @@ from openissuer.web.routers import (
     wallet,
     well_known,
 )
+from openissuer.web.wallet_http import WalletEndpoints
 
 DESCRIPTION = """openissuer issues verifiable credentials to wallets over OpenID for Verifiable Credential Issuance.
 
@@ -31,6 +34,17 @@ DESCRIPTION = """openissuer issues verifiable credentials to wallets over OpenID
 endpoints with `Authorization: Bearer <token>`. Lists are paginated with `limit` (1–1000, default 100) and the
 opaque `cursor` from the previous page's `nextCursor`. Errors are `{code, message, details[]}`.
 """
+
+
+class OpenIssuerApp(FastAPI):
+    """The FastAPI app with the wallet hot path's plain handlers in front and one request middleware around both."""
+
+    def __init__(self, container: Container, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._entry = RequestContextMiddleware(WalletEndpoints(container, super().__call__))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._entry(scope, receive, send)
 
 
 def create_app(container: Container) -> FastAPI:
@@ -44,10 +58,9 @@ def create_app(container: Container) -> FastAPI:
         finally:
             await container.aclose()
 
-    app = FastAPI(title="openissuer", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = OpenIssuerApp(container, title="openissuer", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.container = container
     install_error_handlers(app)
-    app.add_middleware(RequestContextMiddleware)
     app.include_router(ops.router)
     app.include_router(management_auth.router)
     app.include_router(api_clients.router)

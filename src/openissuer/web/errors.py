@@ -29,8 +29,11 @@ _HTTP_CODES = {
 _SENSITIVE_PARAMS = ("secret", "password", "token", "code", "key", "proof", "nonce")
 
 
-def render_error(error: IssuerError) -> JSONResponse:
-    """Render an IssuerError in its family's shape; log its private detail, never send it."""
+def error_body(error: IssuerError) -> tuple[dict[str, Any], dict[str, str]]:
+    """Return the body and headers of an IssuerError in its family's shape; log its private detail, never send it.
+
+    The one definition of an error response: ``render_error`` (FastAPI) and the plain wallet handlers use it.
+    """
     if error.detail:
         log.info("request failed", extra={"error": error.code, "status": error.status, "reason": error.detail})
     headers = dict(error.headers)
@@ -45,6 +48,15 @@ def render_error(error: IssuerError) -> JSONResponse:
         headers.update(NO_STORE)
     else:
         body = {"error": error.code, "error_description": error.description}
+    return body, headers
+
+
+SERVER_ERROR = {"error": "server_error", "error_description": "The server encountered an internal error"}
+
+
+def render_error(error: IssuerError) -> JSONResponse:
+    """Render an IssuerError as a response (see ``error_body``)."""
+    body, headers = error_body(error)
     return JSONResponse(body, status_code=error.status, headers=headers)
 
 
@@ -94,8 +106,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         route = getattr(request.scope.get("route"), "path", "unmatched")
         log.exception("unhandled error", extra={"route": route})
-        body = {"error": "server_error", "error_description": "The server encountered an internal error"}
-        return JSONResponse(body, status_code=500, headers=NO_STORE)
+        return JSONResponse(SERVER_ERROR, status_code=500, headers=NO_STORE)
 
     app.add_exception_handler(IssuerError, on_issuer_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)

@@ -1,26 +1,19 @@
 """Wallet-facing OID4VCI endpoints: token, nonce, credential, notification and offers by reference.
 
-Thin: each parses the HTTP request into the protocol's typed request, calls one service, renders the result.
-Errors are OID4VCI/OAuth error bodies with ``Cache-Control: no-store`` (web/errors.py).
+The hot ones are answered by the plain handlers of ``web/wallet_http.py`` before a request reaches FastAPI; these
+routes describe them in OpenAPI and call the same handlers. Errors are OID4VCI/OAuth error bodies with
+``Cache-Control: no-store`` (web/errors.py).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
-from openissuer.errors import (
-    InvalidCredentialRequestError,
-    InvalidNotificationRequestError,
-    InvalidRequestError,
-    InvalidTokenError,
-    OAuthError,
-    OAuthNotFoundError,
-)
-from openissuer.protocol.credential_request import CredentialRequest, parse_credential_request
+from openissuer.bootstrap import Container
+from openissuer.errors import InvalidNotificationRequestError
 from openissuer.protocol.endpoints import (
     CREDENTIAL_OFFER_PATH,
     CREDENTIAL_PATH,
@@ -29,9 +22,10 @@ from openissuer.protocol.endpoints import (
     TOKEN_PATH,
 )
 from openissuer.protocol.notification import parse_notification_request
-from openissuer.protocol.token_request import parse_token_request
+from openissuer.web import wallet_http
 from openissuer.web.deps import ContainerDep, WalletTenantDep
 from openissuer.web.errors import NO_STORE
+from openissuer.web.wallet_http import Handler, WalletRequest, bearer_token, parse_json
 
 router = APIRouter(tags=["OID4VCI (wallets)"])
 
@@ -86,15 +80,17 @@ _OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _form_field_errors(form: Any) -> None:
-    """RFC 6749 §3.2: "Request and response parameters MUST NOT be included more than once"."""
-    for key in form:
-        if len(form.getlist(key)) > 1:
-            raise InvalidRequestError(f"{key} appears more than once")
-
-
-def _media_type(request: Request) -> str:
-    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+async def serve(handler: Handler, request: Request, container: Container) -> Response:
+    """Answer through a plain wallet handler (``web/wallet_http.py``); requests normally reach it before FastAPI,
+    so these routes are its OpenAPI description and a fallback."""
+    wallet_request = WalletRequest(
+        path=request.url.path,
+        host=request.headers.get("host"),
+        headers={name.lower(): value for name, value in request.headers.items()},
+        body=await request.body(),
+    )
+    response = await handler(container, wallet_request)
+    return Response(response.body, response.status, response.headers, media_type="application/json")
 
 
 @router.post(
@@ -107,61 +103,27 @@ def _media_type(request: Request) -> str:
     responses=_OAUTH_ERRORS,
     openapi_extra=_body("application/x-www-form-urlencoded", _TOKEN_FORM),
 )
-async def token(request: Request, container: ContainerDep, tenant: WalletTenantDep) -> JSONResponse:
-    if _media_type(request) != "application/x-www-form-urlencoded":
-        raise InvalidRequestError("The token request must be application/x-www-form-urlencoded")
-    form = await request.form()
-    _form_field_errors(form)
-    fields = {key: value for key, value in form.items() if isinstance(value, str)}
-    parsed = parse_token_request(fields, authorization_code_enabled=True)
-    response = await container.tokens.exchange(parsed, tenant.id)
-    return JSONResponse(response, headers={**NO_STORE, "Pragma": "no-cache"})
+async def token(request: Request, container: ContainerDep) -> Response:
+    return await serve(wallet_http.token, request, container)
 
 
-@router.post(NONCE_PATH, summary="Nonce endpoint: a fresh c_nonce for proofs")
-async def nonce(container: ContainerDep, tenant: WalletTenantDep) -> JSONResponse:
-    return JSONResponse({"c_nonce": container.nonces.create_nonce(tenant.id)}, headers=NO_STORE)
-
-
-def _bearer(request: Request) -> str | None:
-    """Return the bearer token of the Authorization header (RFC 6750 §2.1; never from the query or body)."""
-    header = request.headers.get("authorization")
-    if header is None:
-        return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise InvalidTokenError(
-            "Use Authorization: Bearer <access token>", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
-        )
-    return token.strip()
-
-
-async def _json_body(request: Request, error: type[OAuthError]) -> Any:
-    if _media_type(request) != "application/json":
-        raise error("The request must be application/json")
-    try:
-        return json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise error("The request body is not valid JSON") from exc
+@router.post(NONCE_PATH, summary="Nonce endpoint: a fresh c_nonce for proofs", response_class=Response)
+async def nonce(request: Request, container: ContainerDep) -> Response:
+    return await serve(wallet_http.nonce, request, container)
 
 
 @router.post(
     CREDENTIAL_PATH,
     summary="Credential endpoint",
     description="`Authorization: Bearer <access token>`; JSON `{credential_configuration_id | "
-    "credential_identifier, proofs: {jwt: [...]}}`. One credential per proof, up to `batch_size`.",
+    "credential_identifier, proofs: {jwt: [...]}}`. One credential per proof, up to `batch_size`; a bearer "
+    "credential format needs no proof.",
     responses=_OAUTH_ERRORS,
     openapi_extra=_body("application/json", _CREDENTIAL_REQUEST),
+    response_class=Response,
 )
-async def credential(request: Request, container: ContainerDep, tenant: WalletTenantDep) -> JSONResponse:
-    access_token = _bearer(request)
-    parsed: CredentialRequest | OAuthError
-    try:
-        body = await _json_body(request, InvalidCredentialRequestError)
-        parsed = parse_credential_request(body, batch_size=container.batch_size)
-    except OAuthError as exc:  # reported after the token is checked, as RFC 6750 orders it
-        parsed = exc
-    return JSONResponse(await container.issuance.issue_credential(tenant, access_token, parsed), headers=NO_STORE)
+async def credential(request: Request, container: ContainerDep) -> Response:
+    return await serve(wallet_http.credential, request, container)
 
 
 @router.post(
@@ -172,8 +134,14 @@ async def credential(request: Request, container: ContainerDep, tenant: WalletTe
     openapi_extra=_body("application/json", _NOTIFICATION_REQUEST),
 )
 async def notification(request: Request, container: ContainerDep, tenant: WalletTenantDep) -> Response:
-    context = await container.issuance.grant_state(tenant, _bearer(request))
-    body = await _json_body(request, InvalidNotificationRequestError)
+    wallet_request = WalletRequest(
+        path=request.url.path,
+        host=request.headers.get("host"),
+        headers={name.lower(): value for name, value in request.headers.items()},
+        body=await request.body(),
+    )
+    context = await container.issuance.grant_state(tenant, bearer_token(wallet_request))
+    body = parse_json(wallet_request, InvalidNotificationRequestError)
     await container.notifications.notify(context, parse_notification_request(body))
     return Response(status_code=204, headers=NO_STORE)
 
@@ -182,9 +150,7 @@ async def notification(request: Request, container: ContainerDep, tenant: Wallet
     CREDENTIAL_OFFER_PATH + "/{reference}",
     summary="A Credential Offer passed by reference (credential_offer_uri)",
     responses={404: {"description": "Unknown, redeemed, revoked or expired"}},
+    response_class=Response,
 )
-async def credential_offer(reference: str, container: ContainerDep, tenant: WalletTenantDep) -> JSONResponse:
-    offer = await container.offers.offer_by_reference(tenant, reference)
-    if offer is None:
-        raise OAuthNotFoundError("Unknown, redeemed, revoked or expired offer")
-    return JSONResponse(offer, headers=NO_STORE)
+async def credential_offer(reference: str, request: Request, container: ContainerDep) -> Response:
+    return await serve(wallet_http.credential_offer, request, container)

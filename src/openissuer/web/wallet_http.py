@@ -1,0 +1,284 @@
+"""The wallet hot path as plain ASGI handlers, in front of the FastAPI app (DESIGN.md §1).
+
+Token, nonce, credential, the credential offer by reference and the two metadata documents are answered here
+without FastAPI's routing and dependency solving (about 150 µs a request against a few µs). Everything else, and
+any other method on these paths, falls through to the FastAPI app. The handlers keep what the FastAPI routes
+would do: the same errors (``web/errors.py``), headers, access log line and metrics (``web/middleware.py`` wraps
+both, and the route template is set for it), and the OpenAPI description, whose routes (``routers/wallet.py``,
+``routers/well_known.py``) call these same handlers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import orjson
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from openissuer.bootstrap import Container
+from openissuer.errors import (
+    InvalidCredentialRequestError,
+    InvalidRequestError,
+    InvalidTokenError,
+    IssuerError,
+    OAuthError,
+    OAuthNotFoundError,
+)
+from openissuer.protocol.credential_request import CredentialRequest, parse_credential_request
+from openissuer.protocol.endpoints import (
+    AS_METADATA_NAME,
+    CREDENTIAL_OFFER_PATH,
+    CREDENTIAL_PATH,
+    ISSUER_METADATA_NAME,
+    NONCE_PATH,
+    TOKEN_PATH,
+)
+from openissuer.protocol.token_request import parse_token_request
+from openissuer.services.tenancy import WalletTenant
+from openissuer.web.errors import NO_STORE, SERVER_ERROR, error_body
+
+log = logging.getLogger("openissuer.web")
+
+MAX_FORM_FIELDS = 100
+_JSON = b"application/json"
+_TOKEN_HEADERS = {**NO_STORE, "Pragma": "no-cache"}
+_METADATA_HEADERS = {"Cache-Control": "public, max-age=60"}
+_ISSUER_METADATA = f"/.well-known/{ISSUER_METADATA_NAME}"
+_AS_METADATA = f"/.well-known/{AS_METADATA_NAME}"
+
+
+@dataclass(frozen=True)
+class WalletRequest:
+    """What a wallet handler reads of a request: its host, headers (lower-case names), path and whole body."""
+
+    path: str
+    host: str | None
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def media_type(self) -> str:
+        """The ``Content-Type`` without parameters, lower case."""
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+@dataclass(frozen=True)
+class WalletResponse:
+    """A JSON response: status, body and extra headers."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+
+Handler = Callable[[Container, WalletRequest], Awaitable[WalletResponse]]
+
+
+def json_response(content: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> WalletResponse:
+    """Return ``content`` as compact JSON (the same bytes as Starlette's ``JSONResponse``)."""
+    return WalletResponse(status, orjson.dumps(content), dict(headers or {}))
+
+
+def error_response(error: IssuerError) -> WalletResponse:
+    """Return an IssuerError as the one error renderer shapes it."""
+    body, headers = error_body(error)
+    return json_response(body, status=error.status, headers=headers)
+
+
+async def _tenant(container: Container, request: WalletRequest) -> WalletTenant:
+    return await container.tenants.resolve_host(request.host)
+
+
+def parse_form(request: WalletRequest) -> dict[str, str]:
+    """Return the fields of an ``application/x-www-form-urlencoded`` body.
+
+    RFC 6749 §3.2: "Request and response parameters MUST NOT be included more than once".
+    """
+    if request.media_type != "application/x-www-form-urlencoded":
+        raise InvalidRequestError("The token request must be application/x-www-form-urlencoded")
+    try:
+        pairs = parse_qsl(request.body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    except UnicodeDecodeError as exc:
+        raise InvalidRequestError("The request body is not UTF-8") from exc
+    except ValueError as exc:
+        raise InvalidRequestError(f"The request has more than {MAX_FORM_FIELDS} parameters") from exc
+    fields: dict[str, str] = {}
+    for key, value in pairs:
+        if key in fields:
+            raise InvalidRequestError(f"{key} appears more than once")
+        fields[key] = value
+    return fields
+
+
+def parse_json(request: WalletRequest, error: type[OAuthError]) -> Any:
+    """Return the JSON body; ``error`` when it is not ``application/json`` or not JSON."""
+    if request.media_type != "application/json":
+        raise error("The request must be application/json")
+    try:
+        return orjson.loads(request.body)
+    except orjson.JSONDecodeError as exc:
+        raise error("The request body is not valid JSON") from exc
+
+
+def bearer_token(request: WalletRequest) -> str | None:
+    """Return the bearer token of the Authorization header (RFC 6750 §2.1; never from the query or body)."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidTokenError(
+            "Use Authorization: Bearer <access token>", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        )
+    return token.strip()
+
+
+async def token(container: Container, request: WalletRequest) -> WalletResponse:
+    """The token endpoint (OID4VCI §6): either grant."""
+    tenant = await _tenant(container, request)
+    parsed = parse_token_request(parse_form(request), authorization_code_enabled=True)
+    return json_response(await container.tokens.exchange(parsed, tenant.id), headers=_TOKEN_HEADERS)
+
+
+async def nonce(container: Container, request: WalletRequest) -> WalletResponse:
+    """The nonce endpoint (OID4VCI §7): stateless, no storage touched."""
+    tenant = await _tenant(container, request)
+    return json_response({"c_nonce": container.nonces.create_nonce(tenant.id)}, headers=NO_STORE)
+
+
+async def credential(container: Container, request: WalletRequest) -> WalletResponse:
+    """The credential endpoint (OID4VCI §8); a malformed body is reported after the token is checked."""
+    tenant = await _tenant(container, request)
+    access_token = bearer_token(request)
+    parsed: CredentialRequest | OAuthError
+    try:
+        parsed = parse_credential_request(
+            parse_json(request, InvalidCredentialRequestError), batch_size=container.batch_size
+        )
+    except OAuthError as exc:
+        parsed = exc
+    response = await container.issuance.issue_credential(tenant, access_token, parsed)
+    return json_response(response, headers=NO_STORE)
+
+
+async def credential_offer(container: Container, request: WalletRequest) -> WalletResponse:
+    """A Credential Offer by reference (OID4VCI §4.1.3), while the offer is redeemable."""
+    tenant = await _tenant(container, request)
+    reference = request.path.rpartition("/")[2]
+    offer = await container.offers.offer_by_reference(tenant, reference)
+    if offer is None:
+        raise OAuthNotFoundError("Unknown, redeemed, revoked or expired offer")
+    return json_response(offer, headers=NO_STORE)
+
+
+def _check_metadata_path(tenant: WalletTenant, request: WalletRequest, name: str) -> None:
+    """RFC 8414 §3.1 path insertion: the document of ``https://host/tenant`` is at ``/.well-known/<name>/tenant``."""
+    expected = urlsplit(tenant.issuer).path.rstrip("/")
+    if request.path.removeprefix(name).rstrip("/") != expected:
+        raise OAuthNotFoundError("No credential issuer is published at this path")
+
+
+async def issuer_metadata(container: Container, request: WalletRequest) -> WalletResponse:
+    """The Credential Issuer metadata (OID4VCI §12.2)."""
+    tenant = await _tenant(container, request)
+    _check_metadata_path(tenant, request, _ISSUER_METADATA)
+    return json_response(await container.metadata.issuer_metadata(tenant), headers=_METADATA_HEADERS)
+
+
+async def authorization_server_metadata(container: Container, request: WalletRequest) -> WalletResponse:
+    """The Authorization Server metadata (RFC 8414, OID4VCI §12.3)."""
+    tenant = await _tenant(container, request)
+    _check_metadata_path(tenant, request, _AS_METADATA)
+    return json_response(await container.metadata.authorization_server_metadata(tenant), headers=_METADATA_HEADERS)
+
+
+class _RouteLabel:
+    """What the request middleware reads of a route: its template (for the access log and metrics)."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
+_EXACT: dict[tuple[str, str], tuple[Handler, _RouteLabel]] = {
+    ("POST", TOKEN_PATH): (token, _RouteLabel(TOKEN_PATH)),
+    ("POST", NONCE_PATH): (nonce, _RouteLabel(NONCE_PATH)),
+    ("POST", CREDENTIAL_PATH): (credential, _RouteLabel(CREDENTIAL_PATH)),
+    ("GET", _ISSUER_METADATA): (issuer_metadata, _RouteLabel(_ISSUER_METADATA)),
+    ("GET", _AS_METADATA): (authorization_server_metadata, _RouteLabel(_AS_METADATA)),
+}
+_PREFIXED: tuple[tuple[str, str, Handler, _RouteLabel], ...] = (
+    ("GET", CREDENTIAL_OFFER_PATH + "/", credential_offer, _RouteLabel(CREDENTIAL_OFFER_PATH + "/{reference}")),
+    ("GET", _ISSUER_METADATA + "/", issuer_metadata, _RouteLabel(_ISSUER_METADATA + "/{path}")),
+    ("GET", _AS_METADATA + "/", authorization_server_metadata, _RouteLabel(_AS_METADATA + "/{path}")),
+)
+
+
+def _route(method: str, path: str) -> tuple[Handler, _RouteLabel] | None:
+    found = _EXACT.get((method, path))
+    if found is not None:
+        return found
+    for route_method, prefix, handler, label in _PREFIXED:
+        if method == route_method and path.startswith(prefix) and len(path) > len(prefix):
+            if handler is credential_offer and "/" in path[len(prefix) :]:
+                return None
+            return handler, label
+    return None
+
+
+async def read_body(receive: Receive) -> bytes:
+    """Return the whole request body."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b""  # the client went away
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def request_of(scope: Scope, body: bytes) -> WalletRequest:
+    """Return the wallet request of an ASGI scope and its body."""
+    headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+    return WalletRequest(path=scope["path"], host=headers.get("host"), headers=headers, body=body)
+
+
+class WalletEndpoints:
+    """An ASGI app: the wallet handlers for their routes, ``fallback`` (the FastAPI app) for everything else."""
+
+    def __init__(self, container: Container, fallback: ASGIApp) -> None:
+        self._container = container
+        self._fallback = fallback
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = _route(scope["method"], scope["path"]) if scope["type"] == "http" else None
+        if route is None:
+            await self._fallback(scope, receive, send)
+            return
+        handler, label = route
+        scope["route"] = label
+        try:
+            response = await handler(self._container, request_of(scope, await read_body(receive)))
+        except IssuerError as exc:
+            response = error_response(exc)
+        except Exception:
+            log.exception("unhandled error", extra={"route": label.path})
+            response = json_response(SERVER_ERROR, status=500, headers=NO_STORE)
+        await send_response(response, send)
+
+
+async def send_response(response: WalletResponse, send: Send) -> None:
+    """Send a wallet response."""
+    headers = [
+        (b"content-type", _JSON),
+        (b"content-length", str(len(response.body)).encode()),
+        *((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in response.headers.items()),
+    ]
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})
