@@ -33,15 +33,15 @@ _FIRST_DELAY, _MAX_DELAY = 0.0005, 0.05
 _TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 # The conditions are PreAuthorizedOffer.is_redeemable's.
-_REDEEMABLE_BY_CODE = (
-    "SELECT * FROM offers WHERE tenant_id = :tenant AND code_hash = :code AND tx_code_hash IS NULL "
-    "AND redeemed_at IS NULL AND revoked_at IS NULL AND locked = 0 AND expires_at > :now"
+_REDEEM_BY_CODE = (
+    "UPDATE offers SET redeemed_at = :now, sealed_code = NULL "
+    "WHERE tenant_id = :tenant AND code_hash = :code AND tx_code_hash IS NULL "
+    "AND redeemed_at IS NULL AND revoked_at IS NULL AND locked = 0 AND expires_at > :now RETURNING *"
 )
-_REDEEMABLE_BY_ID = (
-    "SELECT * FROM offers WHERE tenant_id = :tenant AND id = :id "
-    "AND redeemed_at IS NULL AND revoked_at IS NULL AND locked = 0 AND expires_at > :now"
+_REDEEM_BY_ID = (
+    "UPDATE offers SET redeemed_at = :now, sealed_code = NULL WHERE tenant_id = :tenant AND id = :id "
+    "AND redeemed_at IS NULL AND revoked_at IS NULL AND locked = 0 AND expires_at > :now RETURNING *"
 )
-_REDEEM = "UPDATE offers SET redeemed_at = :now, sealed_code = NULL WHERE id = :id"
 _INSERT_GRANT = (
     "INSERT INTO access_grants (token_hash, tenant_id, offer_id, authorization_code_hash, user_id, "
     "credential_configuration_ids, credential_identifiers, notification_id, claims, provider_url, subject_id, "
@@ -71,13 +71,21 @@ _RECORD = (
 _CLAIMED = "UPDATE offers SET claimed_at = ? WHERE tenant_id = ? AND id = ? AND claimed_at IS NULL"
 
 
+class _Undo(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Roll the write back and answer ``result``."""
+
+    def __init__(self, result: object) -> None:
+        super().__init__()
+        self.result = result
+
+
 def db_time(moment: datetime) -> str:
     """The SQLite text of a time, as SQLAlchemy writes it (UTC, microseconds)."""
     return moment.astimezone(UTC).strftime(_TIME_FORMAT)
 
 
 def _time(text: str | None) -> datetime | None:
-    return None if text is None else datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=UTC)
+    return None if text is None else datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 class SqliteWalletStore:
@@ -110,6 +118,9 @@ class SqliteWalletStore:
                 try:
                     result = work(connection)
                     connection.execute("COMMIT")
+                except _Undo as undo:
+                    connection.execute("ROLLBACK")
+                    return undo.result  # type: ignore[return-value]
                 except BaseException:
                     if connection.in_transaction:
                         connection.execute("ROLLBACK")
@@ -130,25 +141,24 @@ class SqliteWalletStore:
     ) -> PreAuthorizedOffer | None:
         """Redeem by code and add the grant, in one transaction."""
         parameters = {"tenant": tenant_id, "code": code_hash, "now": db_time(now)}
-        return await self._run(lambda c: self._redeem(c, _REDEEMABLE_BY_CODE, parameters, grant), write=True)
+        return await self._run(lambda c: self._redeem(c, _REDEEM_BY_CODE, parameters, grant), write=True)
 
     async def redeem_offer(self, tenant_id: str, offer_id: str, now: datetime, grant: NewGrant) -> bool:
         """Redeem by id and add the grant, in one transaction."""
         parameters = {"tenant": tenant_id, "id": offer_id, "now": db_time(now)}
-        redeemed = await self._run(lambda c: self._redeem(c, _REDEEMABLE_BY_ID, parameters, grant), write=True)
+        redeemed = await self._run(lambda c: self._redeem(c, _REDEEM_BY_ID, parameters, grant), write=True)
         return redeemed is not None
 
     def _redeem(
-        self, connection: sqlite3.Connection, query: str, parameters: dict[str, Any], grant: NewGrant
+        self, connection: sqlite3.Connection, statement: str, parameters: dict[str, Any], grant: NewGrant
     ) -> PreAuthorizedOffer | None:
-        """Find the redeemable offer, redeem it and add the grant: atomic, since BEGIN IMMEDIATE holds the lock."""
-        row = connection.execute(query, parameters).fetchone()
+        """Redeem the offer and add the grant, in the caller's transaction."""
+        row = connection.execute(statement, parameters).fetchone()
         if row is None:
             return None
         offer = offer_from_row(row, _time, json.loads)
         if grant.requested is not None and not set(grant.requested) <= set(offer.credential_configuration_ids):
-            return None  # authorization_details the offer does not cover: nothing changes
-        connection.execute(_REDEEM, {"now": parameters["now"], "id": offer.id})
+            raise _Undo(None)  # authorization_details the offer does not cover: nothing changes
         connection.execute(
             _INSERT_GRANT,
             {
