@@ -60,3 +60,25 @@ def test_json_lines_are_redacted_end_to_end(capfd: pytest.CaptureFixture[str]) -
     assert line["client_id"] == "abc"
     assert line["event"] == "login"
     assert "timestamp" in line
+
+
+def test_the_direct_access_line_is_the_processor_chains_line() -> None:
+    """The access logger's direct JSON path gives the same fields and values as structlog's processor chain."""
+    import io
+
+    import structlog
+
+    configure_logging("info", "json")
+    handler = logging.getLogger().handlers[0]
+    stream = io.StringIO()
+    handler.stream = stream  # type: ignore[attr-defined]
+    structlog.contextvars.bind_contextvars(request_id="r-1")
+    extra = {"method": "GET", "route": "unmatched", "status": 404, "duration_ms": 0.5, "path": "/a/Bearer abc"}
+    logging.getLogger("openissuer.access").info("request", extra=extra)
+    handler.formatter._fast_access = False  # type: ignore[union-attr]
+    logging.getLogger("openissuer.access").info("request", extra=extra)
+    structlog.contextvars.clear_contextvars()
+    fast, chain = (json.loads(line) for line in stream.getvalue().splitlines())
+    fast.pop("timestamp"), chain.pop("timestamp")
+    assert fast == chain
+    assert fast["path"] == "/a/" + REDACTED and fast["request_id"] == "r-1"

@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import MutableMapping
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import structlog
 
 REDACTED = "[redacted]"
@@ -45,6 +47,36 @@ def drop_color_message(_logger: Any, _method: str, event_dict: MutableMapping[st
     return event_dict
 
 
+ACCESS_LOGGER = "openissuer.access"
+_ACCESS_FIELDS = ("method", "route", "status", "duration_ms", "path")
+
+
+def _json_line(event: Any, **_: Any) -> str:
+    return orjson.dumps(event, default=repr).decode()
+
+
+class _Formatter(structlog.stdlib.ProcessorFormatter):
+    """structlog's formatter, with a direct path for the access line in JSON: one per request, the same object as
+    the processor chain makes (same keys, same order, values redacted the same way), at a fraction of its cost."""
+
+    def __init__(self, *, fast_access: bool, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._fast_access = fast_access
+
+    def format(self, record: logging.LogRecord) -> str:
+        if not (self._fast_access and record.name == ACCESS_LOGGER and record.exc_info is None):
+            return super().format(record)
+        values = record.__dict__
+        event: dict[str, Any] = {"event": record.getMessage(), **structlog.contextvars.get_contextvars()}
+        event["level"] = record.levelname.lower()
+        event["logger"] = record.name
+        for name in _ACCESS_FIELDS:
+            if name in values:
+                event[name] = _redact_value(values[name])
+        event["timestamp"] = datetime.fromtimestamp(record.created, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return _json_line(redact_secrets(None, "info", event))
+
+
 def configure_logging(level: str = "info", fmt: str = "json") -> None:
     """Route stdlib and structlog records through one formatter on stderr."""
     shared: list[Any] = [
@@ -56,8 +88,11 @@ def configure_logging(level: str = "info", fmt: str = "json") -> None:
         drop_color_message,
         redact_secrets,
     ]
-    renderer: Any = structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer()
-    formatter = structlog.stdlib.ProcessorFormatter(
+    renderer: Any = (
+        structlog.processors.JSONRenderer(serializer=_json_line) if fmt == "json" else structlog.dev.ConsoleRenderer()
+    )
+    formatter = _Formatter(
+        fast_access=fmt == "json",
         foreign_pre_chain=shared,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
