@@ -51,7 +51,7 @@ from signature_floor import measure_floor
 
 from openissuer.adapters.keys.software import SoftwareSigner
 from openissuer.crypto.base64url import decode_base64url, encode_base64url
-from openissuer.crypto.cose import cose_key_from_jwk, create_cose_sign1
+from openissuer.crypto.cose import create_cose_sign1
 from openissuer.crypto.x509 import build_document_signer_certificate, build_iaca_certificate
 from openissuer.domain.configurations import CredentialConfiguration
 from openissuer.domain.durations import Duration
@@ -192,7 +192,7 @@ def plan(fixture: Fixture) -> IssuancePlan:
 def holder_key_from_proof(fixture: Fixture) -> HolderKey:
     """What ``IssuanceService`` does per proof: parse, verify (F.1), build the HolderKey, read its thumbprint."""
     verified = verify_jwt_proof(parse_jwt_proof(fixture.proof), audience=AUDIENCE, now=fixture.now)
-    key = HolderKey(verified.jwk)
+    key = verified.key
     _ = key.thumbprint  # the batch's distinct-keys check
     return key
 
@@ -243,7 +243,7 @@ def issue_in_stages(
     laps.append(clock())
     mso = create_mobile_security_object(
         elements,
-        device_key=cose_key_from_jwk(key.jwk),
+        device_key=key.cose_key,
         doc_type=config.credential_type,
         signed=window.signed,
         valid_from=window.valid_from,
@@ -258,7 +258,7 @@ def issue_in_stages(
     digests = collect_element_digests(elements)
     details = {
         "docType": config.credential_type,
-        "devicePublicKey": dict(key.jwk),
+        "devicePublicKey": key.jwk,
         "namespaces": {
             namespace: {
                 element: {"digestID": digest.digest_id, "digest": encode_base64url(digest.digest)}

@@ -157,7 +157,11 @@ def decode_protected_header(protected: bytes) -> dict[Any, Any]:
 
 def cose_key_from_jwk(jwk: Mapping[str, object]) -> dict[int, int | bytes]:
     """Convert a P-256 public JWK into the EC2 COSE_Key ``{1: 2, -1: 1, -2: x, -3: y}`` (RFC 9053 §7.1.1)."""
-    x, y = parse_p256_public_jwk(jwk)
+    return cose_key_from_coordinates(*parse_p256_public_jwk(jwk))
+
+
+def cose_key_from_coordinates(x: bytes, y: bytes) -> dict[int, int | bytes]:
+    """Return the EC2 P-256 COSE_Key of the (already validated) public point ``(x, y)`` (RFC 9053 §7.1.1)."""
     return {COSE_KEY_KTY: COSE_KEY_KTY_EC2, COSE_KEY_CRV: COSE_KEY_CRV_P256, COSE_KEY_X: x, COSE_KEY_Y: y}
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from openissuer.crypto.base64url import encode_base64url
-from openissuer.crypto.cose import ALG_ES256, cose_key_from_jwk, create_cose_sign1
+from openissuer.crypto.cose import ALG_ES256, create_cose_sign1
 from openissuer.crypto.signer import ES256, Signer
 from openissuer.domain.pki import PUBLIC_IACAS_PATH, SignerKind
 from openissuer.errors import CredentialRequestDeniedError, ErrorDetail
@@ -146,7 +146,7 @@ class MsoMdocFormat:
             raise CredentialRequestDeniedError("The mDoc would contain no claims")
         mso = create_mobile_security_object(
             elements,
-            device_key=cose_key_from_jwk(holder_key.jwk),
+            device_key=holder_key.cose_key,
             doc_type=config.credential_type,
             signed=window.signed,
             valid_from=window.valid_from,
@@ -167,7 +167,7 @@ class MsoMdocFormat:
             details={
                 # Reference §5.2's user credential record: digests, never values.
                 "docType": config.credential_type,
-                "devicePublicKey": dict(holder_key.jwk),
+                "devicePublicKey": holder_key.jwk,
                 "namespaces": {
                     namespace: {
                         element: {"digestID": digest.digest_id, "digest": encode_base64url(digest.digest)}
