@@ -215,7 +215,7 @@ def issue(fixture: Fixture, issuance: IssuancePlan, key: HolderKey, random_bytes
 STAGES = ("validity", "elements", "mso", "cose_sign1", "issuer_signed_base64", "details")
 STAGE_NAMES = {
     "validity": "validity window (signer certificate read)",
-    "elements": "element encoding (+ digests when computed there)",
+    "elements": "element encoding + digests (once, since the digests lever)",
     "mso": "MSO (device key, valueDigests, CBOR)",
     "cose_sign1": "COSE_Sign1 (Sig_structure + ES256 sign)",
     "issuer_signed_base64": "IssuerSigned CBOR + base64url",

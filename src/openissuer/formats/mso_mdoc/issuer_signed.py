@@ -43,17 +43,17 @@ class ElementDigest:
 
 @dataclass(frozen=True)
 class SignedElement:
-    """One IssuerSignedItem: where it belongs, its digest ID and the exact ``IssuerSignedItemBytes``."""
+    """One IssuerSignedItem: where it belongs, its digest ID, the exact encoded item and its digest.
+
+    ``digest`` is the SHA-256 over the tag-24-wrapped item, as §9.1.2.5 specifies, computed once when the element
+    is made: the MSO and the issuance record both read it.
+    """
 
     namespace: str
     identifier: str
     digest_id: int
     item_bytes: bytes
-
-    @property
-    def digest(self) -> bytes:
-        """SHA-256 over the tag-24-wrapped item, as §9.1.2.5 specifies."""
-        return hashlib.sha256(cbor2.dumps(self.tagged())).digest()
+    digest: bytes
 
     def tagged(self) -> cbor2.CBORTag:
         """Return ``#6.24(bstr .cbor IssuerSignedItem)``."""
@@ -79,7 +79,9 @@ def create_signed_elements(claims: MappedClaims, random_bytes: RandomBytes) -> l
         if len(salt) != SALT_SIZE:
             raise ValueError(f"random_bytes must return {SALT_SIZE} bytes")
         item = {"digestID": digest_id, "random": salt, "elementIdentifier": claim, "elementValue": value}
-        elements.append(SignedElement(namespace, claim, digest_id, cbor2.dumps(item)))
+        item_bytes = cbor2.dumps(item)
+        digest = hashlib.sha256(cbor2.dumps(cbor2.CBORTag(TAG_ENCODED_CBOR, item_bytes))).digest()
+        elements.append(SignedElement(namespace, claim, digest_id, item_bytes, digest))
     return elements
 
 
