@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import base64
 import gc
-import hashlib
 import json
 import platform
 import random
@@ -57,14 +56,9 @@ from openissuer.domain.configurations import CredentialConfiguration
 from openissuer.domain.durations import Duration
 from openissuer.formats.base import HolderKey, IssuedCredential, RandomBytes
 from openissuer.formats.mso_mdoc import MsoMdocFormat
-from openissuer.formats.mso_mdoc.credential_format import MSO_MDOC
-from openissuer.formats.mso_mdoc.issuer_signed import (
-    collect_element_digests,
-    create_mobile_security_object,
-    create_signed_elements,
-    encode_issuer_signed,
-    encode_mobile_security_object,
-)
+from openissuer.formats.mso_mdoc.credential_format import MSO_MDOC, describe_issued_mdoc
+from openissuer.formats.mso_mdoc.issuer_signed import create_signed_elements, encode_issuer_signed
+from openissuer.formats.mso_mdoc.mobile_security_object import encode_mobile_security_object
 from openissuer.formats.mso_mdoc.validity import compute_validity_window
 from openissuer.protocol.proof import parse_jwt_proof, verify_jwt_proof
 from openissuer.services.configurations import PreparedConfiguration, prepare_configuration
@@ -216,7 +210,7 @@ STAGES = ("validity", "elements", "mso", "cose_sign1", "issuer_signed_base64", "
 STAGE_NAMES = {
     "validity": "validity window (signer certificate read)",
     "elements": "element encoding + digests (once, since the digests lever)",
-    "mso": "MSO (device key, valueDigests, CBOR)",
+    "mso": "MSO (valueDigests, device key, CBOR)",
     "cose_sign1": "COSE_Sign1 (Sig_structure + ES256 sign)",
     "issuer_signed_base64": "IssuerSigned CBOR + base64url",
     "details": "record details (digests, msoHash, thumbprint)",
@@ -241,33 +235,20 @@ def issue_in_stages(
     laps.append(clock())
     elements = create_signed_elements(issuance.values, random_bytes)
     laps.append(clock())
-    mso = create_mobile_security_object(
+    payload = encode_mobile_security_object(
         elements,
-        device_key=key.cose_key,
+        device_key=key,
         doc_type=config.credential_type,
         signed=window.signed,
         valid_from=window.valid_from,
         valid_until=window.valid_until,
     )
-    payload = encode_mobile_security_object(mso)
     laps.append(clock())
     issuer_auth = create_cose_sign1(payload, signer)
     laps.append(clock())
     credential = encode_base64url(encode_issuer_signed(elements, issuer_auth))
     laps.append(clock())
-    digests = collect_element_digests(elements)
-    details = {
-        "docType": config.credential_type,
-        "devicePublicKey": key.jwk,
-        "namespaces": {
-            namespace: {
-                element: {"digestID": digest.digest_id, "digest": encode_base64url(digest.digest)}
-                for element, digest in elements_digests.items()
-            }
-            for namespace, elements_digests in digests.items()
-        },
-        "msoHash": encode_base64url(hashlib.sha256(payload).digest()),
-    }
+    details = describe_issued_mdoc(config.credential_type, key, elements, payload)
     thumbprint = key.thumbprint
     laps.append(clock())
     return IssuedCredential(

@@ -22,10 +22,15 @@ class ElementValueError(TypeError):
 
 def encode_tdate(moment: datetime) -> cbor2.CBORTag:
     """Return ``moment`` as tag 0 ``tdate``: "fractional seconds shall not be used", UTC with ``Z`` (§7.2.1)."""
+    return cbor2.CBORTag(TAG_TDATE, format_tdate(moment))
+
+
+def format_tdate(moment: datetime) -> str:
+    """Return the text of a ``tdate``: ``YYYY-MM-DDTHH:MM:SSZ`` in UTC, whole seconds (§7.2.1)."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ElementValueError("a date-time value must be timezone-aware")
     utc = moment.astimezone(UTC).replace(microsecond=0, tzinfo=None)
-    return cbor2.CBORTag(TAG_TDATE, utc.isoformat() + "Z")
+    return utc.isoformat() + "Z"
 
 
 def encode_element_value(value: object) -> object:
