@@ -15,6 +15,7 @@ holder left undisclosed.
 from __future__ import annotations
 
 import hashlib
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -35,6 +36,7 @@ from openissuer.formats.mso_mdoc.encoded_cbor import (
 )
 
 SALT_SIZE = 32  # §9.1.2.5: "random ... shall be at least 16 bytes"
+_DIGEST_ID_SIZE = 4
 _DIGEST_ID_MASK = 0x7FFF_FFFF  # 31-bit: a uint every verifier's integer type holds
 
 # The constant parts of an IssuerSignedItem {digestID, random, elementIdentifier, elementValue} and of IssuerSigned.
@@ -64,18 +66,19 @@ def create_signed_elements(claims: MappedClaims, random_bytes: RandomBytes) -> l
     """
     names = [(namespace, claim) for namespace, values in claims.items() for claim in values]
     digest_ids = generate_digest_ids(len(names), random_bytes)
+    salts = random_bytes(SALT_SIZE * len(names))  # one draw, cut into one salt per item
+    if len(salts) != SALT_SIZE * len(names):
+        raise ValueError(f"random_bytes must return the {SALT_SIZE * len(names)} bytes asked for")
     encode = new_cbor_encoder()
     elements = []
-    for (namespace, claim), digest_id in zip(names, digest_ids, strict=True):
+    for index, ((namespace, claim), digest_id) in enumerate(zip(names, digest_ids, strict=True)):
         try:
             value = encode(encode_element_value(claims[namespace][claim]))
         except ElementValueError as exc:
             raise ClaimMappingError(
                 f"Claim '{claim}' in namespace '{namespace}' cannot be issued: {exc}", namespace=namespace, claim=claim
             ) from exc
-        salt = random_bytes(SALT_SIZE)
-        if len(salt) != SALT_SIZE:
-            raise ValueError(f"random_bytes must return {SALT_SIZE} bytes")
+        salt = salts[index * SALT_SIZE : (index + 1) * SALT_SIZE]
         item = b"".join(
             (
                 _ITEM_START,
@@ -98,10 +101,15 @@ def generate_digest_ids(count: int, random_bytes: RandomBytes) -> list[int]:
     chosen: list[int] = []
     seen: set[int] = set()
     while len(chosen) < count:
-        candidate = int.from_bytes(random_bytes(4), "big") & _DIGEST_ID_MASK
-        if candidate not in seen:
-            seen.add(candidate)
-            chosen.append(candidate)
+        wanted = count - len(chosen)
+        drawn = random_bytes(_DIGEST_ID_SIZE * wanted)  # one draw for all; a collision costs another
+        if len(drawn) != _DIGEST_ID_SIZE * wanted:
+            raise ValueError(f"random_bytes must return the {_DIGEST_ID_SIZE * wanted} bytes asked for")
+        for candidate in struct.unpack(f">{wanted}I", drawn):
+            candidate &= _DIGEST_ID_MASK
+            if candidate not in seen:
+                seen.add(candidate)
+                chosen.append(candidate)
     return chosen
 
 
