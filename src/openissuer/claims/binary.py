@@ -2,19 +2,20 @@
 
 Padding is optional; ASCII whitespace inside the encoded text (line-wrapped MIME base64) is ignored. A string
 mixing the two alphabets (``+``/``/`` with ``-``/``_``) and a ``data:`` URI that is not base64 are rejected.
+
+A portrait is tens of kilobytes of text on every issuance, so the text is checked by ``binascii``'s strict decoder
+and a few substring searches, never by a regular expression (a character-class regex costs ~4 ns per character).
 """
 
 from __future__ import annotations
 
-import base64
 import binascii
-import re
 
 from openissuer.claims.claim_type import ClaimType, ClaimTypeError, describe_json_type
 
-_STANDARD = re.compile(r"[A-Za-z0-9+/]*")
-_URL_SAFE = re.compile(r"[A-Za-z0-9_-]*")
-_WHITESPACE = re.compile(r"[ \t\r\n]+")
+_WHITESPACE = " \t\r\n"
+_WITHOUT_WHITESPACE = str.maketrans("", "", _WHITESPACE)
+_URL_SAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 
 
 def coerce_bytes(value: object) -> bytes:
@@ -38,20 +39,27 @@ def _data_uri_payload(uri: str) -> str:
 
 
 def _decode_base64(text: str) -> bytes:
-    compact = _WHITESPACE.sub("", text)
-    data = compact.rstrip("=")
-    padding = len(compact) - len(data)
+    if any(char in text for char in _WHITESPACE):
+        text = text.translate(_WITHOUT_WHITESPACE)
+    data = text.rstrip("=")
+    padding = len(text) - len(data)
     if not data:
         raise ClaimTypeError(ClaimType.BYTES, "the base64 text is empty")
     if padding > 2 or len(data) % 4 == 1 or (padding and (len(data) + padding) % 4):
         raise ClaimTypeError(ClaimType.BYTES, "the base64 text has an invalid length or padding")
-    if _STANDARD.fullmatch(data):
-        alphabet = b"+/"
-    elif _URL_SAFE.fullmatch(data):
-        alphabet = b"-_"
-    else:
-        raise ClaimTypeError(ClaimType.BYTES, "the text is neither base64 nor base64url")
+    if not data.isascii():
+        raise _neither()
+    encoded = data.encode("ascii")
+    if b"-" in encoded or b"_" in encoded:
+        if b"+" in encoded or b"/" in encoded:
+            raise _neither()  # one alphabet or the other, never both
+        encoded = encoded.translate(_URL_SAFE_TO_STANDARD)
     try:
-        return base64.b64decode(data + "=" * (-len(data) % 4), altchars=alphabet, validate=True)
+        # strict_mode refuses every character outside A-Za-z0-9+/ and any '=' left inside the data.
+        return binascii.a2b_base64(encoded + b"=" * (-len(encoded) % 4), strict_mode=True)
     except binascii.Error:
-        raise ClaimTypeError(ClaimType.BYTES, "the text is neither base64 nor base64url") from None
+        raise _neither() from None
+
+
+def _neither() -> ClaimTypeError:
+    return ClaimTypeError(ClaimType.BYTES, "the text is neither base64 nor base64url")

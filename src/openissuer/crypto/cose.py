@@ -83,12 +83,11 @@ def create_cose_sign1(
     """
     if signer.alg != ES256:
         raise CoseError(f"unsupported signer algorithm {signer.alg!r}; only ES256 is supported")
-    protected_header: dict[int, Any] = {HEADER_ALG: ALG_ES256}
+    protected = _ES256_PROTECTED
     if extra_protected:
         if HEADER_ALG in extra_protected:
             raise CoseError("the alg header is set from the signer")
-        protected_header.update(extra_protected)
-    protected = cbor2.dumps(protected_header)
+        protected = cbor2.dumps({HEADER_ALG: ALG_ES256, **extra_protected})
     unprotected: dict[int, Any] = {}
     if include_x5chain:
         chain = signer.x5c
@@ -157,7 +156,11 @@ def decode_protected_header(protected: bytes) -> dict[Any, Any]:
 
 def cose_key_from_jwk(jwk: Mapping[str, object]) -> dict[int, int | bytes]:
     """Convert a P-256 public JWK into the EC2 COSE_Key ``{1: 2, -1: 1, -2: x, -3: y}`` (RFC 9053 §7.1.1)."""
-    x, y = parse_p256_public_jwk(jwk)
+    return cose_key_from_coordinates(*parse_p256_public_jwk(jwk))
+
+
+def cose_key_from_coordinates(x: bytes, y: bytes) -> dict[int, int | bytes]:
+    """Return the EC2 P-256 COSE_Key of the (already validated) public point ``(x, y)`` (RFC 9053 §7.1.1)."""
     return {COSE_KEY_KTY: COSE_KEY_KTY_EC2, COSE_KEY_CRV: COSE_KEY_CRV_P256, COSE_KEY_X: x, COSE_KEY_Y: y}
 
 
@@ -173,6 +176,9 @@ def jwk_from_cose_key(cose_key: Mapping[Any, Any]) -> dict[str, str]:
     jwk = jwk_from_coordinates(x, y)
     parse_p256_public_jwk(jwk)  # the point must be on the curve
     return jwk
+
+
+_ES256_PROTECTED = cbor2.dumps({HEADER_ALG: ALG_ES256})  # the usual protected header, encoded once
 
 
 def _sig_structure(protected: bytes, external_aad: bytes, payload: bytes) -> bytes:

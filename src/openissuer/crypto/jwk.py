@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -26,6 +25,14 @@ def parse_p256_public_jwk(jwk: Mapping[str, object]) -> tuple[bytes, bytes]:
     carrying private members is refused, so a private key never travels where a public one is expected, and the
     point must lie on the curve.
     """
+    x, y = read_p256_coordinates(jwk)
+    public_key_from_coordinates(x, y)  # rejects points that are not on the curve
+    return x, y
+
+
+def read_p256_coordinates(jwk: Mapping[str, object]) -> tuple[bytes, bytes]:
+    """Return the ``(x, y)`` of a P-256 public JWK, checking every member but not yet that the point is on the
+    curve (``parse_p256_public_jwk`` and ``P256PublicKey`` do that, once)."""
     if jwk.get("kty") != "EC" or jwk.get("crv") != "P-256":
         raise JwkError("the JWK must have kty 'EC' and crv 'P-256'")
     if _PRIVATE_MEMBERS & set(jwk):
@@ -43,7 +50,6 @@ def parse_p256_public_jwk(jwk: Mapping[str, object]) -> tuple[bytes, bytes]:
             raise JwkError(f"the JWK member '{name}' must encode {P256_COORDINATE_SIZE} bytes")
         coordinates.append(raw)
     x, y = coordinates
-    public_key_from_coordinates(x, y)  # rejects points that are not on the curve
     return x, y
 
 
@@ -78,14 +84,16 @@ def jwk_from_public_key(public_key: ec.EllipticCurvePublicKey) -> dict[str, str]
 
 
 def compute_jwk_thumbprint(jwk: Mapping[str, object]) -> str:
-    """Return the RFC 7638 SHA-256 thumbprint (base64url) of a P-256 public JWK.
+    """Return the RFC 7638 SHA-256 thumbprint (base64url) of a P-256 public JWK."""
+    return compute_p256_thumbprint(*parse_p256_public_jwk(jwk))
+
+
+def compute_p256_thumbprint(x: bytes, y: bytes) -> str:
+    """Return the RFC 7638 SHA-256 thumbprint (base64url) of the P-256 public key ``(x, y)``.
 
     RFC 7638 §3.2: the hash input is the JSON object of the required members only, in lexicographic order, with
-    no whitespace.
+    no whitespace. Every member value is a fixed name or base64url text, which JSON needs no escape for, so the
+    object is written directly.
     """
-    x, y = parse_p256_public_jwk(jwk)
-    canonical = jwk_from_coordinates(x, y)
-    members = json.dumps(
-        {name: canonical[name] for name in ("crv", "kty", "x", "y")}, separators=(",", ":"), sort_keys=True
-    )
+    members = f'{{"crv":"P-256","kty":"EC","x":"{encode_base64url(x)}","y":"{encode_base64url(y)}"}}'
     return encode_base64url(hashlib.sha256(members.encode("ascii")).digest())

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +21,9 @@ from cryptography.exceptions import UnsupportedAlgorithm
 
 from openissuer.crypto.base64url import decode_base64url, encode_base64url
 from openissuer.crypto.certificate_info import public_jwk_from_certificate
-from openissuer.crypto.ecdsa import InvalidSignatureError, verify_es256_with_key
-from openissuer.crypto.jwk import JwkError, jwk_from_coordinates, parse_p256_public_jwk, public_key_from_coordinates
+from openissuer.crypto.ecdsa import InvalidSignatureError
+from openissuer.crypto.jwk import JwkError
+from openissuer.crypto.p256_public_key import P256PublicKey
 
 ES256 = "ES256"
 _PARTS = ("header", "payload", "signature")
@@ -65,27 +65,23 @@ def parse_compact_jws(token: str) -> CompactJws:
     )
 
 
-def verify_es256_jws(jws: CompactJws, public_jwk: Mapping[str, object]) -> dict[str, str]:
-    """Check the ES256 signature with a P-256 public JWK and return that key's canonical ``{kty, crv, x, y}``.
+def verify_es256_jws(jws: CompactJws, key: P256PublicKey) -> None:
+    """Check the ES256 signature with a P-256 public key; raise JwsError when it does not verify.
 
     RFC 7515 §5.2 step 8: "Validate the JWS Signature against the JWS Signing Input ... in the manner defined
     for the algorithm being used, which MUST be accurately represented by the value of the 'alg' ... parameter".
-    Raises JwkError when ``public_jwk`` is not a P-256 public key, JwsError when the signature does not verify.
-    The key is validated and decoded once here, not before and again inside, because this runs on every
-    credential request.
+    The key arrives decoded (``P256PublicKey.from_jwk`` or ``public_key_from_x5c``), so this runs no JWK parsing.
     """
     if jws.header.get("alg") != ES256:
         raise JwsError("the JWS alg must be ES256")
-    x, y = parse_p256_public_jwk(public_jwk)
     try:
-        verify_es256_with_key(public_key_from_coordinates(x, y), jws.signing_input, jws.signature)
+        key.verify_es256(jws.signing_input, jws.signature)
     except InvalidSignatureError as exc:
         raise JwsError("the JWS signature does not verify") from exc
-    return jwk_from_coordinates(x, y)
 
 
-def public_jwk_from_x5c(x5c: object) -> dict[str, str]:
-    """Return the P-256 public key of the leaf certificate of an ``x5c`` header as a JWK.
+def public_key_from_x5c(x5c: object) -> P256PublicKey:
+    """Return the P-256 public key of the leaf certificate of an ``x5c`` header.
 
     RFC 7515 §4.1.6: "a JSON array of certificate value strings. Each string in the array is a base64-encoded
     (Section 4 of [RFC4648] -- not base64url-encoded) DER". Only the shape of the chain and the leaf are read:
@@ -98,7 +94,7 @@ def public_jwk_from_x5c(x5c: object) -> dict[str, str]:
     except (binascii.Error, ValueError) as exc:
         raise JwsError("the x5c leaf certificate is not base64") from exc
     try:
-        return public_jwk_from_certificate(leaf)
+        return P256PublicKey.from_jwk(public_jwk_from_certificate(leaf))
     except JwkError as exc:
         raise JwsError("the x5c leaf certificate key must be an EC P-256 key") from exc
     except (ValueError, UnsupportedAlgorithm) as exc:

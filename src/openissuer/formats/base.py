@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, TypeAlias
 
-from openissuer.crypto.jwk import compute_jwk_thumbprint, parse_p256_public_jwk
+from openissuer.crypto.p256_public_key import P256PublicKey
 from openissuer.crypto.signer import Signer
 from openissuer.domain.branding import Branding
 from openissuer.domain.pki import SignerKind
@@ -39,19 +39,10 @@ class UnusableSignerError(ValueError):
     """
 
 
-@dataclass(frozen=True)
-class HolderKey:
-    """The holder's proof-of-possession public key, as verified from the proof (a P-256 public JWK)."""
-
-    jwk: Mapping[str, str]
-
-    def __post_init__(self) -> None:
-        parse_p256_public_jwk(self.jwk)
-
-    @property
-    def thumbprint(self) -> str:
-        """The RFC 7638 SHA-256 thumbprint of the key."""
-        return compute_jwk_thumbprint(self.jwk)
+HolderKey: TypeAlias = P256PublicKey
+"""The holder's proof-of-possession public key, as the verified proof gave it: decoded and checked on the curve once
+(``protocol.proof.verify_jwt_proof``), with its JWK, COSE_Key and thumbprint derived from that one decoding.
+``HolderKey.from_jwk(jwk)`` makes one from a JWK (raises ``JwkError`` when it is not a P-256 public key)."""
 
 
 @dataclass(frozen=True)

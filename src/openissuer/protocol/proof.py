@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from openissuer.crypto.jwk import JwkError
-from openissuer.crypto.jws import CompactJws, JwsError, parse_compact_jws, public_jwk_from_x5c, verify_es256_jws
+from openissuer.crypto.jws import CompactJws, JwsError, parse_compact_jws, public_key_from_x5c, verify_es256_jws
+from openissuer.crypto.p256_public_key import P256PublicKey
 from openissuer.errors import InvalidProofError
 
 PROOF_TYP = "openid4vci-proof+jwt"
@@ -30,12 +31,18 @@ _PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 class VerifiedProof:
     """What a verified proof establishes: the holder's public key, the ``c_nonce`` it carries and when it was made.
 
-    ``jwk`` holds only the public members ``kty``, ``crv``, ``x``, ``y``; ``nonce`` is ``None`` when absent.
+    ``key`` is the decoded key the signature verified with, ready for binding (JWK, COSE_Key, thumbprint);
+    ``nonce`` is ``None`` when absent.
     """
 
-    jwk: dict[str, str]
+    key: P256PublicKey
     nonce: str | None
     issued_at: datetime
+
+    @property
+    def jwk(self) -> dict[str, str]:
+        """The holder key as a JWK with only the public members ``kty``, ``crv``, ``x``, ``y``."""
+        return self.key.jwk
 
 
 def verify_jwt_proof(
@@ -67,12 +74,13 @@ def verify_jwt_proof(
     _verify_typ(jws.header)
     _verify_alg(jws.header, allowed_algs)
     _verify_no_crit(jws.header)
-    jwk = _verify_signature(jws, _resolve_key(jws.header))
+    key = _resolve_key(jws.header)
+    _verify_signature(jws, key)
     _verify_aud(jws.payload, audience)
     issued_at = _verify_iat(jws.payload, now, max_age, future_skew)
     _verify_exp(jws.payload, now)
     _verify_iss(jws.payload, client_id)
-    return VerifiedProof(jwk=jwk, nonce=_read_nonce(jws.payload), issued_at=issued_at)
+    return VerifiedProof(key=key, nonce=_read_nonce(jws.payload), issued_at=issued_at)
 
 
 def _check_arguments(now: datetime, allowed_algs: frozenset[str]) -> None:
@@ -125,7 +133,7 @@ def _verify_no_crit(header: Mapping[str, Any]) -> None:
         raise InvalidProofError("the proof header must not contain crit: no JWS extensions are supported")
 
 
-def _resolve_key(header: Mapping[str, Any]) -> Mapping[str, object]:
+def _resolve_key(header: Mapping[str, Any]) -> P256PublicKey:
     # F.1: kid "MUST NOT be present if jwk or x5c is present"; jwk "MUST NOT be present if kid or x5c is present";
     # x5c "MUST NOT be present if kid or jwk is present".
     present = [name for name in _KEY_MEMBERS if name in header]
@@ -140,29 +148,30 @@ def _resolve_key(header: Mapping[str, Any]) -> Mapping[str, object]:
     return _key_from_jwk(header["jwk"])
 
 
-def _key_from_jwk(jwk: object) -> Mapping[str, object]:
-    # Only the shape here; that it is a P-256 public key is checked by the signature step, which decodes it once.
+def _key_from_jwk(jwk: object) -> P256PublicKey:
+    # Decoded once, here: the signature check and everything after (thumbprint, COSE_Key, record) use this value.
     if not isinstance(jwk, dict):
         raise InvalidProofError("the proof header jwk must be a JSON object")
     # §8.2.1.1: the header must not contain a private key; checked before anything else about the jwk.
     if _PRIVATE_JWK_MEMBERS & jwk.keys():
         raise InvalidProofError("the proof header jwk must not contain private key material")
-    return jwk
-
-
-def _key_from_x5c(x5c: object) -> dict[str, str]:
     try:
-        return public_jwk_from_x5c(x5c)
+        return P256PublicKey.from_jwk(jwk)
+    except JwkError as exc:
+        # JwkError messages name members only, never their values.
+        raise InvalidProofError(f"the proof header jwk must be a public EC P-256 key for ES256: {exc}") from exc
+
+
+def _key_from_x5c(x5c: object) -> P256PublicKey:
+    try:
+        return public_key_from_x5c(x5c)
     except JwsError as exc:
         raise InvalidProofError(f"the proof header x5c is not usable: {exc}") from exc
 
 
-def _verify_signature(jws: CompactJws, jwk: Mapping[str, object]) -> dict[str, str]:
+def _verify_signature(jws: CompactJws, key: P256PublicKey) -> None:
     try:
-        return verify_es256_jws(jws, jwk)
-    except JwkError as exc:
-        # JwkError messages name members only, never their values.
-        raise InvalidProofError(f"the proof header jwk must be a public EC P-256 key for ES256: {exc}") from exc
+        verify_es256_jws(jws, key)
     except JwsError as exc:
         raise InvalidProofError("the proof signature does not verify with the header key") from exc
 

@@ -39,7 +39,6 @@ from openissuer.claims import (
 )
 from openissuer.claims.claim_type import ClaimTypeError
 from openissuer.claims.temporal import coerce_date_time
-from openissuer.crypto.jwk import JwkError
 from openissuer.crypto.jws import CompactJws
 from openissuer.domain.ids import new_id
 from openissuer.domain.issued import IssuedCredentialRecord
@@ -248,10 +247,7 @@ class IssuanceService:
             verified = verify_jwt_proof(jws, audience=tenant.issuer, now=now)
             if verified.nonce is None:
                 raise InvalidProofError("The proof must contain the c_nonce from the nonce endpoint")
-            try:
-                keys.append(HolderKey(verified.jwk))
-            except JwkError as exc:
-                raise InvalidProofError("The proof key must be a P-256 public JWK", detail=str(exc)) from exc
+            keys.append(verified.key)
             nonces.append(verified.nonce)
         if len({key.thumbprint for key in keys}) != len(keys):
             raise InvalidProofError("Each proof in a batch must use a different key")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import given
+from hypothesis import strategies as st
 from joserfc.jwk import ECKey
 
 from openissuer.crypto.base64url import decode_base64url, encode_base64url
@@ -103,3 +107,8 @@ def test_es256_verification_fails_for_other_data_or_bad_length(private_key: ec.E
         verify_es256(jwk, b"other", raw)
     with pytest.raises(InvalidSignatureError):
         verify_es256(jwk, b"data", raw[:-1])
+
+
+@given(st.binary(max_size=300))
+def test_base64url_encoding_is_the_standard_library_s_without_padding(data: bytes) -> None:
+    assert encode_base64url(data) == base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import enum
+from collections import OrderedDict
 from datetime import UTC, date, datetime, timedelta, timezone
+from types import MappingProxyType
 
 import cbor2
 import pytest
@@ -45,3 +48,26 @@ def test_values_without_an_encoding_are_refused_without_quoting_them(value: obje
     with pytest.raises(ElementValueError) as caught:
         encode_element_value(value)
     assert "int key" not in str(caught.value)
+
+
+class _Code(enum.StrEnum):
+    B = "B"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ((1, "a"), [1, "a"]),
+        (OrderedDict(a=date(2020, 5, 6)), {"a": cbor2.CBORTag(1004, "2020-05-06")}),
+        (_Code.B, _Code.B),
+        ([[bytearray(b"x")]], [[b"x"]]),
+        (MappingProxyType({"k": 1}), {"k": 1}),
+    ],
+)
+def test_other_containers_and_subclasses_take_the_general_path(value: object, expected: object) -> None:
+    assert encode_element_value(value) == expected
+
+
+def test_a_plain_dict_with_a_non_string_key_is_refused() -> None:
+    with pytest.raises(ElementValueError, match="string keys"):
+        encode_element_value({"a": {2: "b"}})

@@ -64,7 +64,7 @@ def issue(document_signer: SoftwareSigner, holder: SoftwareSigner, now: datetime
     def run(seed: int = 1, **overrides: Any) -> IssuedCredential:
         arguments: dict[str, Any] = {
             "claims": CLAIMS,
-            "holder_key": HolderKey(holder.public_jwk),
+            "holder_key": HolderKey.from_jwk(holder.public_jwk),
             "config": CONFIG,
             "signer": document_signer,
             "now": now,
@@ -171,7 +171,7 @@ def test_the_holder_key_is_the_device_key(issue: Issue, holder: SoftwareSigner) 
     assert device_key == cose_key_from_jwk(holder.public_jwk)
     assert jwk_from_cose_key(device_key) == holder.public_jwk
     assert issued.details["devicePublicKey"] == holder.public_jwk
-    assert issued.holder_key_thumbprint == HolderKey(holder.public_jwk).thumbprint
+    assert issued.holder_key_thumbprint == HolderKey.from_jwk(holder.public_jwk).thumbprint
 
 
 def test_structure_follows_iso_18013_5(issue: Issue, now: datetime) -> None:
@@ -284,4 +284,4 @@ def test_an_unencodable_value_names_the_claim_but_not_the_value(issue: Issue) ->
 
 def test_holder_keys_must_be_p256_public_jwks(holder: SoftwareSigner) -> None:
     with pytest.raises(ValueError):
-        HolderKey({**holder.public_jwk, "crv": "P-384"})
+        HolderKey.from_jwk({**holder.public_jwk, "crv": "P-384"})

@@ -16,6 +16,9 @@ from joserfc import jws
 from joserfc.jwk import ECKey, OctKey
 from joserfc.registry import HeaderParameter
 
+from openissuer.crypto import p256_public_key
+from openissuer.crypto.base64url import decode_base64url
+from openissuer.crypto.p256_public_key import P256PublicKey
 from openissuer.errors import InvalidProofError
 from openissuer.protocol.proof import PROOF_TYP, VerifiedProof, verify_jwt_proof
 
@@ -112,8 +115,26 @@ def x5c_key_and_header(curve: ec.EllipticCurve | None = None) -> tuple[ECKey, li
 def test_a_valid_proof_returns_the_public_jwk_nonce_and_issue_time() -> None:
     proof = make_proof(header={"kid_hint": "ignored"}, claims={"jti": "ignored", "extra": {"x": 1}})
     verified = verify_jwt_proof(proof, audience=AUDIENCE, now=NOW)
-    assert verified == VerifiedProof(jwk=public_jwk(HOLDER), nonce=NONCE, issued_at=NOW)
+    assert verified == VerifiedProof(key=P256PublicKey.from_jwk(public_jwk(HOLDER)), nonce=NONCE, issued_at=NOW)
     assert set(verified.jwk) == set(PUBLIC_MEMBERS)
+
+
+def test_the_header_key_is_decoded_once_for_the_signature_and_every_later_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    decodings: list[bytes] = []
+    decode = p256_public_key.public_key_from_coordinates
+
+    def counted(x: bytes, y: bytes) -> Any:
+        decodings.append(x)
+        return decode(x, y)
+
+    monkeypatch.setattr(p256_public_key, "public_key_from_coordinates", counted)
+    verified = verify_jwt_proof(make_proof(), audience=AUDIENCE, now=NOW)
+    assert (verified.key.thumbprint, verified.key.cose_key[-2], verified.jwk) == (
+        HOLDER.thumbprint(),
+        decode_base64url(public_jwk(HOLDER)["x"]),
+        public_jwk(HOLDER),
+    )
+    assert len(decodings) == 1
 
 
 def test_the_returned_jwk_drops_other_public_members() -> None:

@@ -8,11 +8,12 @@ proof key (a JWK from the ``jwt`` proof) becomes the MSO ``deviceKeyInfo.deviceK
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from openissuer.crypto.base64url import encode_base64url
-from openissuer.crypto.cose import ALG_ES256, cose_key_from_jwk, create_cose_sign1
+from openissuer.crypto.cose import ALG_ES256, create_cose_sign1
 from openissuer.crypto.signer import ES256, Signer
 from openissuer.domain.pki import PUBLIC_IACAS_PATH, SignerKind
 from openissuer.errors import CredentialRequestDeniedError, ErrorDetail
@@ -28,13 +29,8 @@ from openissuer.formats.base import (
     UnusableSignerError,
 )
 from openissuer.formats.credential_metadata import create_credential_metadata
-from openissuer.formats.mso_mdoc.issuer_signed import (
-    collect_element_digests,
-    create_mobile_security_object,
-    create_signed_elements,
-    encode_issuer_signed,
-    encode_mobile_security_object,
-)
+from openissuer.formats.mso_mdoc.issuer_signed import SignedElement, create_signed_elements, encode_issuer_signed
+from openissuer.formats.mso_mdoc.mobile_security_object import encode_mobile_security_object
 from openissuer.formats.mso_mdoc.validity import compute_validity_window, find_validity_problem
 
 MSO_MDOC = "mso_mdoc"
@@ -144,18 +140,16 @@ class MsoMdocFormat:
         elements = create_signed_elements(claims, random_bytes)
         if not elements:
             raise CredentialRequestDeniedError("The mDoc would contain no claims")
-        mso = create_mobile_security_object(
+        payload = encode_mobile_security_object(
             elements,
-            device_key=cose_key_from_jwk(holder_key.jwk),
+            device_key=holder_key,
             doc_type=config.credential_type,
             signed=window.signed,
             valid_from=window.valid_from,
             valid_until=window.valid_until,
             status=status,
         )
-        payload = encode_mobile_security_object(mso)
         issuer_auth = create_cose_sign1(payload, signer)
-        digests = collect_element_digests(elements)
         return IssuedCredential(
             format_id=MSO_MDOC,
             credential_type=config.credential_type,
@@ -164,22 +158,28 @@ class MsoMdocFormat:
             valid_from=window.valid_from,
             valid_until=window.valid_until,
             holder_key_thumbprint=holder_key.thumbprint,
-            details={
-                # Reference §5.2's user credential record: digests, never values.
-                "docType": config.credential_type,
-                "devicePublicKey": dict(holder_key.jwk),
-                "namespaces": {
-                    namespace: {
-                        element: {"digestID": digest.digest_id, "digest": encode_base64url(digest.digest)}
-                        for element, digest in elements_digests.items()
-                    }
-                    for namespace, elements_digests in digests.items()
-                },
-                # msoHash: SHA-256 over the signed MobileSecurityObjectBytes (the COSE_Sign1 payload).
-                "msoHash": encode_base64url(hashlib.sha256(payload).digest()),
-            },
+            details=describe_issued_mdoc(config.credential_type, holder_key, elements, payload),
             status=status,
         )
+
+
+def describe_issued_mdoc(
+    doc_type: str, holder_key: HolderKey, elements: Sequence[SignedElement], payload: bytes
+) -> dict[str, Any]:
+    """Return the format's part of the issuance record (reference §5.2's user credential record): digests, never
+    values; ``msoHash`` is the SHA-256 over the signed MobileSecurityObjectBytes (the COSE_Sign1 payload)."""
+    namespaces: dict[str, dict[str, dict[str, Any]]] = {}
+    for element in elements:
+        namespaces.setdefault(element.namespace, {})[element.identifier] = {
+            "digestID": element.digest_id,
+            "digest": encode_base64url(element.digest),
+        }
+    return {
+        "docType": doc_type,
+        "devicePublicKey": holder_key.jwk,
+        "namespaces": namespaces,
+        "msoHash": encode_base64url(hashlib.sha256(payload).digest()),
+    }
 
 
 _TYPE_REQUIRED = "is required when mapFrom is used"

@@ -22,14 +22,25 @@ class ElementValueError(TypeError):
 
 def encode_tdate(moment: datetime) -> cbor2.CBORTag:
     """Return ``moment`` as tag 0 ``tdate``: "fractional seconds shall not be used", UTC with ``Z`` (§7.2.1)."""
+    return cbor2.CBORTag(TAG_TDATE, format_tdate(moment))
+
+
+def format_tdate(moment: datetime) -> str:
+    """Return the text of a ``tdate``: ``YYYY-MM-DDTHH:MM:SSZ`` in UTC, whole seconds (§7.2.1)."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ElementValueError("a date-time value must be timezone-aware")
     utc = moment.astimezone(UTC).replace(microsecond=0, tzinfo=None)
-    return cbor2.CBORTag(TAG_TDATE, utc.isoformat() + "Z")
+    return utc.isoformat() + "Z"
 
 
 def encode_element_value(value: object) -> object:
     """Return the cbor2-encodable form of one claim value (see the module docstring for the mapping)."""
+    if type(value) in _AS_IS:  # the common cases first, without walking the ABCs below
+        return value
+    if isinstance(value, dict):
+        return _encode_map(value)
+    if isinstance(value, list):
+        return [encode_element_value(item) for item in value]
     if value is None:
         raise ElementValueError("null claim values are not issued")
     if isinstance(value, bool | int | float | str | bytes):
@@ -41,9 +52,19 @@ def encode_element_value(value: object) -> object:
     if isinstance(value, date):
         return cbor2.CBORTag(TAG_FULL_DATE, value.isoformat())
     if isinstance(value, Mapping):
-        if not all(isinstance(key, str) for key in value):
-            raise ElementValueError("map claim values must have string keys")
-        return {key: encode_element_value(item) for key, item in value.items()}
+        return _encode_map(value)
     if isinstance(value, Sequence) and not isinstance(value, str):
         return [encode_element_value(item) for item in value]
     raise ElementValueError(f"values of type {type(value).__name__} cannot be encoded in an mdoc")
+
+
+def _encode_map(value: Mapping[object, object]) -> dict[str, object]:
+    encoded: dict[str, object] = {}
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise ElementValueError("map claim values must have string keys")
+        encoded[key] = encode_element_value(item)
+    return encoded
+
+
+_AS_IS = frozenset({str, int, float, bool, bytes})
