@@ -156,6 +156,13 @@ class CredentialRequestDeniedError(OAuthError):
     code = "credential_request_denied"
 
 
+class TemporarilyUnavailableError(OAuthError):
+    """RFC 6749 §4.1.2.1 ``temporarily_unavailable``: the server cannot answer now (e.g. its database stays busy)."""
+
+    code = "temporarily_unavailable"
+    status = 503
+
+
 class OAuthNotFoundError(OAuthError):
     """A wallet-facing resource that does not exist, or no longer: e.g. a ``credential_offer_uri`` after the offer
     was redeemed, revoked or expired; 404 with an OAuth-shaped body (the caller is a wallet, not an API client).

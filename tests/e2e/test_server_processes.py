@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -260,3 +261,59 @@ def test_concurrent_writes_on_sqlite_never_fail(tmp_path: Path) -> None:
         ).json()
         responses = asyncio.run(create_offers(base, configuration["id"], headers))
     assert sorted({r.status_code for r in responses}) == [200], [r.text for r in responses if r.status_code != 200]
+
+
+def test_wallet_flows_on_two_sqlite_processes_never_fail(tmp_path: Path) -> None:
+    """The hot path's SQLite statements (sqlite3 on the event loop, async retries while busy) under concurrent
+    flows from two processes on one file: every request succeeds, none sees "database is locked"."""
+    import asyncio
+    from urllib.parse import parse_qs, urlsplit
+
+    from oi_wallet import PRE_AUTHORIZED_GRANT, make_proof, new_key
+
+    public_url = "https://issuer.example"
+    env = server_env(tmp_path, OPENISSUER_PUBLIC_URL=public_url, OPENISSUER_OFFER_MAX_TTL="3600")
+
+    async def flow(client: httpx.AsyncClient, base: str, uri: str, configuration_id: str) -> list[int]:
+        offer = json.loads(parse_qs(urlsplit(uri).query)["credential_offer"][0])
+        code = offer["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"]
+        form = {"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": code}
+        token = await client.post(f"{base}/v1/oauth/token", data=form)
+        nonce = await client.post(f"{base}/v1/openid/nonce")
+        proof = make_proof(new_key(), audience=public_url, nonce=nonce.json()["c_nonce"])
+        body = {"credential_configuration_id": configuration_id, "proofs": {"jwt": [proof]}}
+        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        credential = await client.post(f"{base}/v1/openid/credential", json=body, headers=headers)
+        return [token.status_code, nonce.status_code, credential.status_code]
+
+    with running_server(env) as first, running_server(env) as second:
+        headers = admin_headers(first)
+        iaca = httpx.post(f"{first}/v2/credentials/mobile/iacas", headers=headers, json={"country": "NZ"}).json()
+        httpx.put(f"{first}/v2/credentials/mobile/iacas/{iaca['id']}", headers=headers, json={"active": True})
+        configuration = httpx.post(
+            f"{first}/v2/credentials/mobile/configurations",
+            headers=headers,
+            json={
+                "type": "org.example.c",
+                "claimMappings": {"ns": {"a": {"defaultValue": "x"}}},
+                "expiresIn": {"days": 1},
+            },
+        ).json()
+        uris = [
+            httpx.post(
+                f"{first}/v1/openid/offers/pre-authorized",
+                headers=headers,
+                json={"credentials": [configuration["id"]], "expiresIn": {"minutes": 30}},
+            ).json()["uri"]
+            for _ in range(40)
+        ]
+
+        async def run() -> list[list[int]]:
+            async with httpx.AsyncClient(timeout=60) as client:
+                bases = (first, second)
+                return await asyncio.gather(
+                    *(flow(client, bases[i % 2], uri, configuration["id"]) for i, uri in enumerate(uris))
+                )
+
+        outcomes = asyncio.run(run())
+    assert outcomes == [[200, 200, 200]] * 40

@@ -4,7 +4,7 @@ Each call takes microseconds, so it runs on the event loop thread itself: no thr
 IMMEDIATE; …; COMMIT`` with no ``await`` in between, so the write lock is held for microseconds. When another
 connection (another process, or the management API's SQLAlchemy engine) holds the lock, SQLite answers "busy" at
 once (busy timeout 0) and the call waits asynchronously and tries again (jittered backoff, up to 30 s): the loop is
-never blocked and a request never fails with "database is locked".
+never blocked and a request never fails with "database is locked" (past 30 s: 503 ``temporarily_unavailable``).
 
 Values are stored exactly as the SQLAlchemy tables store them on SQLite (times as ``YYYY-MM-DD HH:MM:SS.ffffff`` in
 UTC, JSON as text, booleans as 0/1), so both see the same rows.
@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from openissuer.adapters.sql.wallet_rows import grant_from_row, offer_from_row
 from openissuer.domain.offers import GrantState, PreAuthorizedOffer
-from openissuer.errors import ServiceUnavailableError
+from openissuer.errors import TemporarilyUnavailableError
 from openissuer.ports.wallet_store import IssuanceWrite, IssuanceWriteOutcome, NewGrant
 
 T = TypeVar("T")
@@ -130,8 +130,10 @@ class SqliteWalletStore:
                 if getattr(exc, "sqlite_errorcode", None) not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                     raise
                 if time.monotonic() > deadline:
-                    raise ServiceUnavailableError(
-                        "The database is busy; try again", detail=f"SQLite busy for {BUSY_DEADLINE} s"
+                    raise TemporarilyUnavailableError(
+                        "The issuer is busy; try again",
+                        detail=f"SQLite busy for {BUSY_DEADLINE} s",
+                        headers={"Retry-After": "1"},
                     ) from exc
             await asyncio.sleep(delay * (0.5 + random.random()))  # noqa: S311 - jitter, not a secret
             delay = min(delay * 2, _MAX_DELAY)
