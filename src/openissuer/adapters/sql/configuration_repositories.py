@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from openissuer.adapters.sql.config_version import bump_config_version
 from openissuer.adapters.sql.rows import as_utc, insert_unless_taken, page_query, split_page, to_db_time
 from openissuer.adapters.sql.tables import credential_configurations, issued_credentials
+from openissuer.adapters.sql.wallet_rows import as_is, record_values
 from openissuer.domain.branding import Branding
 from openissuer.domain.configurations import CredentialConfiguration
 from openissuer.domain.durations import Duration
@@ -176,29 +177,6 @@ def _record_from_row(row: Any) -> IssuedCredentialRecord:
     )
 
 
-def issued_credential_values(record: IssuedCredentialRecord) -> dict[str, Any]:
-    """The row of an issued-credential record."""
-    return {
-        "id": record.id,
-        "tenant_id": record.tenant_id,
-        "configuration_id": record.configuration_id,
-        "format": record.format,
-        "profile": record.profile,
-        "credential_type": record.credential_type,
-        "user_id": record.user_id,
-        "offer_id": record.offer_id,
-        "signer_id": record.signer_id,
-        "holder_key_thumbprint": record.holder_key_thumbprint,
-        "created_at": to_db_time(record.issued_at),
-        "valid_from": to_db_time(record.valid_from),
-        "valid_until": to_db_time(record.valid_until),
-        "status": record.status,
-        "status_list_id": None if record.status_reference is None else record.status_reference.list_id,
-        "status_index": None if record.status_reference is None else record.status_reference.index,
-        "details": record.details,
-    }
-
-
 class SqlIssuedCredentialRepository:
     """Issued-credential records in SQL."""
 
@@ -207,7 +185,7 @@ class SqlIssuedCredentialRepository:
 
     async def add(self, record: IssuedCredentialRecord) -> None:
         """Insert a record."""
-        await self._conn.execute(insert(issued_credentials).values(issued_credential_values(record)))
+        await self._conn.execute(insert(issued_credentials).values(record_values(record, to_db_time, as_is)))
 
     async def get(self, tenant_id: str, id: str) -> IssuedCredentialRecord | None:
         """Return the tenant's record or None."""

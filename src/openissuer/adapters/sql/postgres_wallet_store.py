@@ -15,8 +15,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from openissuer.adapters.sql.wallet_rows import grant_from_row, offer_from_row
-from openissuer.domain.issued import IssuedCredentialRecord
+from openissuer.adapters.sql.wallet_rows import as_is, grant_from_row, offer_from_row, record_values
 from openissuer.domain.offers import GrantState, PreAuthorizedOffer
 from openissuer.ports.wallet_store import IssuanceWrite, IssuanceWriteOutcome, NewGrant
 
@@ -107,10 +106,6 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
         await connection.set_type_codec(name, encoder=_json_text, decoder=orjson.loads, schema="pg_catalog")
 
 
-def _same(value: Any) -> Any:
-    return value
-
-
 class PostgresWalletStore:
     """Implements ``ports.wallet_store.WalletStore`` on PostgreSQL; the pool is opened at first use."""
 
@@ -137,7 +132,7 @@ class PostgresWalletStore:
     ) -> PreAuthorizedOffer | None:
         """Redeem by code and add the grant: one statement."""
         row = await self._fetchrow(REDEEM_BY_CODE, tenant_id, code_hash, now, *_grant_arguments(grant))
-        return None if row is None else offer_from_row(row, _same, _same)
+        return None if row is None else offer_from_row(row, as_is, as_is)
 
     async def redeem_offer(self, tenant_id: str, offer_id: str, now: datetime, grant: NewGrant) -> bool:
         """Redeem by id and add the grant: one statement."""
@@ -147,12 +142,12 @@ class PostgresWalletStore:
     async def find_offer_by_code(self, tenant_id: str, code_hash: bytes) -> PreAuthorizedOffer | None:
         """Return the tenant's offer of a code."""
         row = await self._fetchrow(OFFER_BY_CODE, tenant_id, code_hash)
-        return None if row is None else offer_from_row(row, _same, _same)
+        return None if row is None else offer_from_row(row, as_is, as_is)
 
     async def get_offer(self, tenant_id: str, offer_id: str) -> PreAuthorizedOffer | None:
         """Return the tenant's offer."""
         row = await self._fetchrow(OFFER_BY_ID, tenant_id, offer_id)
-        return None if row is None else offer_from_row(row, _same, _same)
+        return None if row is None else offer_from_row(row, as_is, as_is)
 
     async def record_failed_tx_code(self, tenant_id: str, offer_id: str, max_attempts: int) -> int:
         """Count a wrong transaction code and lock at ``max_attempts``."""
@@ -167,7 +162,7 @@ class PostgresWalletStore:
         if row is None:
             return None
         return GrantState(
-            grant=grant_from_row(row, _same, _same),
+            grant=grant_from_row(row, as_is, as_is),
             user_claims=row["user_claims"] or {},
             config_version=int(row["config_version"]),
             issued={key: int(value) for key, value in row["issued"].items()},
@@ -185,7 +180,7 @@ class PostgresWalletStore:
             write.now,
             len(write.records),
             write.bound,
-            [_record_json(record) for record in write.records],
+            [record_values(record, _iso, as_is) for record in write.records],
             write.tenant_id,
             write.offer_id,
         )
@@ -230,26 +225,3 @@ def _grant_arguments(grant: NewGrant) -> tuple[Any, ...]:
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
-
-
-def _record_json(record: IssuedCredentialRecord) -> dict[str, Any]:
-    reference = record.status_reference
-    return {
-        "id": record.id,
-        "tenant_id": record.tenant_id,
-        "configuration_id": record.configuration_id,
-        "format": record.format,
-        "profile": record.profile,
-        "credential_type": record.credential_type,
-        "user_id": record.user_id,
-        "offer_id": record.offer_id,
-        "signer_id": record.signer_id,
-        "holder_key_thumbprint": record.holder_key_thumbprint,
-        "created_at": _iso(record.issued_at),
-        "valid_from": _iso(record.valid_from),
-        "valid_until": _iso(record.valid_until),
-        "status": record.status,
-        "status_list_id": None if reference is None else reference.list_id,
-        "status_index": None if reference is None else reference.index,
-        "details": record.details,
-    }

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from openissuer.adapters.sql.wallet_rows import grant_from_row, offer_from_row
+from openissuer.adapters.sql.wallet_rows import grant_from_row, offer_from_row, record_values
 from openissuer.domain.offers import GrantState, PreAuthorizedOffer
 from openissuer.errors import TemporarilyUnavailableError
 from openissuer.ports.wallet_store import IssuanceWrite, IssuanceWriteOutcome, NewGrant
@@ -246,7 +246,7 @@ class SqliteWalletStore:
             if counted is None:
                 outcome.append(IssuanceWriteOutcome.BOUND_REACHED)
                 return
-            connection.executemany(_RECORD, [_record_row(record) for record in write.records])
+            connection.executemany(_RECORD, [record_values(r, db_time, json.dumps) for r in write.records])
             if write.offer_id is not None:
                 connection.execute(_CLAIMED, (now, write.tenant_id, write.offer_id))
             outcome.append(IssuanceWriteOutcome.RECORDED)
@@ -276,26 +276,3 @@ class SqliteWalletStore:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
-
-
-def _record_row(record: Any) -> dict[str, Any]:
-    reference = record.status_reference
-    return {
-        "id": record.id,
-        "tenant_id": record.tenant_id,
-        "configuration_id": record.configuration_id,
-        "format": record.format,
-        "profile": record.profile,
-        "credential_type": record.credential_type,
-        "user_id": record.user_id,
-        "offer_id": record.offer_id,
-        "signer_id": record.signer_id,
-        "holder_key_thumbprint": record.holder_key_thumbprint,
-        "created_at": db_time(record.issued_at),
-        "valid_from": db_time(record.valid_from),
-        "valid_until": db_time(record.valid_until),
-        "status": record.status,
-        "status_list_id": None if reference is None else reference.list_id,
-        "status_index": None if reference is None else reference.index,
-        "details": json.dumps(record.details),
-    }

@@ -1,4 +1,4 @@
-"""Rows of the wallet store's drivers (asyncpg records, ``sqlite3.Row``) as domain objects.
+"""Rows of the SQL drivers (asyncpg records, ``sqlite3.Row``, SQLAlchemy rows) as domain objects and back.
 
 The drivers differ only in how times and JSON arrive, so those two conversions are arguments.
 """
@@ -9,9 +9,17 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from openissuer.domain.issued import IssuedCredentialRecord
 from openissuer.domain.offers import AccessGrant, PreAuthorizedOffer, TxCodeConfiguration, TxCodeInputMode
 
 TimeOf = Callable[[Any], datetime | None]
+
+
+def as_is(value: Any) -> Any:
+    """The conversion of a driver that already gives (or takes) the Python value."""
+    return value
+
+
 JsonOf = Callable[[Any], Any]
 
 
@@ -70,3 +78,29 @@ def _required(value: datetime | None) -> datetime:
     if value is None:
         raise ValueError("a required time column is NULL")
     return value
+
+
+def record_values(
+    record: IssuedCredentialRecord, time_to: Callable[[datetime], Any], json_to: Callable[[Any], Any]
+) -> dict[str, Any]:
+    """Return the ``issued_credentials`` row of a record; the drivers differ in how times and JSON are written."""
+    reference = record.status_reference
+    return {
+        "id": record.id,
+        "tenant_id": record.tenant_id,
+        "configuration_id": record.configuration_id,
+        "format": record.format,
+        "profile": record.profile,
+        "credential_type": record.credential_type,
+        "user_id": record.user_id,
+        "offer_id": record.offer_id,
+        "signer_id": record.signer_id,
+        "holder_key_thumbprint": record.holder_key_thumbprint,
+        "created_at": time_to(record.issued_at),
+        "valid_from": time_to(record.valid_from),
+        "valid_until": time_to(record.valid_until),
+        "status": record.status,
+        "status_list_id": None if reference is None else reference.list_id,
+        "status_index": None if reference is None else reference.index,
+        "details": json_to(record.details),
+    }
