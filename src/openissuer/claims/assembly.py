@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from itertools import pairwise
 from typing import Any
 
 from openissuer.claims.claim_type import ClaimTypeError
@@ -40,7 +41,7 @@ def apply_claim_mappings(mappings: ClaimMappings, context: ClaimsContext | Mappi
             continue
         pointer = mapping.pointer
         node: dict[Any, Any] = result
-        for segment, following in zip(pointer, pointer[1:], strict=False):
+        for segment, following in pairwise(pointer):
             nested = nested or isinstance(following, int)
             node = node.setdefault(segment, _Positions() if isinstance(following, int) else {})
         node[pointer[-1]] = value
