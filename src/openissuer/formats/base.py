@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 from openissuer.crypto.p256_public_key import P256PublicKey
 from openissuer.crypto.signer import Signer
@@ -116,7 +116,9 @@ class FormatConfiguration:
     """What a format needs from a credential configuration; claim values themselves arrive at ``issue``.
 
     ``expires_in`` is the validity relative to issuance (None when the configuration sets none); ``options`` are
-    the format's own fields (see ``ConfigurationSchema.options``), defaults filled in.
+    the format's own fields (see ``ConfigurationSchema.options``), defaults filled in. ``issuer`` is the credential
+    issuer identifier of the tenant issuing (OID4VCI ``credential_issuer``, an SD-JWT VC's ``iss``); empty where
+    no issuance is under way (metadata).
     """
 
     credential_type: str
@@ -125,6 +127,7 @@ class FormatConfiguration:
     branding: Branding | None = None
     include_status: bool = False
     options: Mapping[str, Any] = field(default_factory=dict)
+    issuer: str = ""
 
 
 @dataclass(frozen=True)
@@ -223,4 +226,13 @@ class CredentialFormat(Protocol):
         status: StatusListReference | None = None,
     ) -> IssuedCredential:
         """Sign one credential over ``claims`` bound to ``holder_key`` (None for a bearer credential) at ``now``."""
+        ...
+
+
+@runtime_checkable
+class TypeMetadataFormat(Protocol):
+    """A format whose credential types have a Type Metadata document the issuer can host (SD-JWT VC)."""
+
+    def type_metadata(self, config: FormatConfiguration) -> dict[str, Any]:
+        """Return the Type Metadata document of ``config.credential_type``."""
         ...

@@ -61,8 +61,9 @@ class PreparedConfiguration:
     mappings: ClaimMappings
     claims: tuple[ClaimDescription, ...]
 
-    def format_configuration(self, now: datetime) -> FormatConfiguration:
-        """Return what the format needs; ``expiresIn`` becomes the span it covers from ``now`` (calendar units)."""
+    def format_configuration(self, now: datetime, issuer: str = "") -> FormatConfiguration:
+        """Return what the format needs; ``expiresIn`` becomes the span it covers from ``now`` (calendar units);
+        ``issuer`` is the credential issuer identifier when a credential is being issued."""
         expires_in = self.configuration.expires_in
         return FormatConfiguration(
             credential_type=self.configuration.credential_type,
@@ -71,6 +72,7 @@ class PreparedConfiguration:
             branding=self.configuration.branding,
             include_status=self.configuration.include_status,
             options=self.configuration.options,
+            issuer=issuer,
         )
 
 

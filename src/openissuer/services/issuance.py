@@ -87,10 +87,16 @@ class IssuancePlan:
 
 
 def plan_issuance(
-    prepared: PreparedConfiguration, claims: Mapping[str, Any], subject: AuthenticatedSubject | None, now: datetime
+    prepared: PreparedConfiguration,
+    claims: Mapping[str, Any],
+    subject: AuthenticatedSubject | None,
+    now: datetime,
+    *,
+    issuer: str = "",
 ) -> IssuancePlan:
     """Map the claims through the configuration (reference §4.4); ``credential_request_denied`` when they do not
-    give a credential (a required claim missing, a value that cannot be coerced)."""
+    give a credential (a required claim missing, a value that cannot be coerced). ``issuer`` is the credential
+    issuer identifier the credentials are issued under."""
     configuration = prepared.configuration
     context = ClaimsContext(claims, subject, {"id": configuration.id, "type": configuration.credential_type}).to_dict()
     try:
@@ -101,7 +107,7 @@ def plan_issuance(
         valid_from=_mapped_time(configuration.valid_from_path, context, "validFrom"),
         valid_until=_mapped_time(configuration.valid_until_path, context, "validUntil"),
     )
-    format_configuration = prepared.format_configuration(now)
+    format_configuration = prepared.format_configuration(now, issuer)
     expires_in = format_configuration.expires_in
     valid_until = validity.valid_until or (now + expires_in if expires_in is not None else now)
     return IssuancePlan(prepared, format_configuration, values, validity, valid_until)
@@ -187,7 +193,7 @@ class IssuanceService:
             holder_keys = _holder_keys(prepared, keys, request)
             if state.issued.get(prepared.configuration.id, 0) + len(holder_keys) > self._per_grant:
                 raise _bound_reached(grant, self._per_grant)
-            plan = plan_issuance(prepared, _claims(state), _subject(grant), now)
+            plan = plan_issuance(prepared, _claims(state), _subject(grant), now, issuer=tenant.issuer)
             signer = await self._signer(prepared, tenant, state.config_version, plan.valid_until)
             issued = sign_credentials(plan, holder_keys, signer, now, self._random_bytes)
             await self._record(grant, prepared, issued, signer, used, now)
