@@ -63,6 +63,7 @@ from openissuer.protocol.credential_request import CredentialRequest, create_cre
 from openissuer.protocol.proof import parse_jwt_proof, read_proof_nonce, verify_jwt_proof
 from openissuer.services.configurations import ConfigurationCatalog, PreparedConfiguration
 from openissuer.services.nonces import CheckedNonce, NonceService
+from openissuer.services.notifications import notification_id_for
 from openissuer.services.signing import CredentialSigners, SelectedSigner
 from openissuer.services.tenancy import WalletTenant
 from openissuer.services.wallet_secrets import digest_secret
@@ -205,7 +206,8 @@ class IssuanceService:
             "credentials issued",
             extra={"offer_id": grant.offer_id, "count": len(issued), "format": prepared.format.format_id},
         )
-        return create_credential_response([c.credential for c in issued], grant.notification_id)
+        notification_id = notification_id_for(grant, prepared.configuration.id)
+        return create_credential_response([c.credential for c in issued], notification_id)
 
     def _live(self, state: GrantState | None) -> GrantState:
         if state is None or state.grant.revoked_at is not None or self._clock.now() >= state.grant.expires_at:
