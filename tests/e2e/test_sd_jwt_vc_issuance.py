@@ -11,6 +11,7 @@ import random
 from typing import Any
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from joserfc import jws
 from joserfc.jwk import ECKey
@@ -28,6 +29,7 @@ from oi_sd_jwt import (
     verify_sd_jwt_vc,
 )
 from oi_wallet import Wallet, new_key
+from openissuer.domain.api_clients import Role
 from openissuer.domain.ids import DEFAULT_TENANT_ID
 
 ISSUER = "https://issuer.example"
@@ -286,3 +288,45 @@ async def test_no_sd_jwt_vc_without_an_active_iaca_and_none_without_a_proof(api:
     }
     refused = await wallet.credential(metadata, access, body)
     assert refused.status_code == 400 and refused.json()["error"] == "credential_request_denied"
+
+
+@MEMORY_ONLY
+async def test_each_tenant_signs_as_itself_and_publishes_its_own_keys_and_types(api: Any) -> None:
+    created = await api.container.api_clients.create_client(
+        DEFAULT_TENANT_ID, name="platform", roles=(Role.PLATFORM_ADMIN,)
+    )
+    platform = await api.auth(created.client.client_id, created.client_secret)
+    default = await make_issuer(api)
+
+    async def tenant(url: str) -> dict[str, str]:
+        response = await api.http.post("/v1/tenants", headers=platform, json={"name": url, "publicUrl": url})
+        assert response.status_code == 201, response.text
+        client = response.json()["adminClient"]
+        return dict(await api.auth(client["clientId"], client["clientSecret"]))
+
+    alpha_headers = await tenant("https://alpha.example")
+    iaca = (await api.http.post("/v2/credentials/mobile/iacas", headers=alpha_headers, json={"country": "AU"})).json()
+    await api.http.put(f"/v2/credentials/mobile/iacas/{iaca['id']}", headers=alpha_headers, json={"active": True})
+    vct = "https://alpha.example/vct/identity"
+    configuration = await api.http.post(
+        "/v2/credentials/sd-jwt/configurations", headers=alpha_headers, json={**SD_JWT_CONFIGURATION, "vct": vct}
+    )
+    assert configuration.status_code == 201, configuration.text
+    alpha = Issuer(api, alpha_headers, iaca["certificatePem"], configuration.json())
+    wallet = Wallet(api.http)
+    (credential,) = await wallet.claim(await alpha.offer())
+    verified = verify_sd_jwt_vc(credential, alpha.iaca_pem, issuer="https://alpha.example", holder=wallet.key)
+    with pytest.raises(ValueError):  # not under the default tenant's IACA
+        verified.leaf.verify_directly_issued_by(x509.load_pem_x509_certificate(default.iaca_pem.encode()))
+    alpha_keys = (await api.http.get("https://alpha.example/.well-known/jwt-vc-issuer")).json()
+    assert alpha_keys["issuer"] == "https://alpha.example"
+    assert [k["kid"] for k in alpha_keys["jwks"]["keys"]] == [verified.header["kid"]]
+    assert (await api.http.get("/.well-known/jwt-vc-issuer")).json()["jwks"]["keys"] == []  # the default tenant's
+    assert (await api.http.get("https://alpha.example/vct/identity")).json()["vct"] == vct
+    assert (await api.http.get("/vct/identity")).json()["vct"] == SD_JWT_CONFIGURATION["vct"]
+    assert (await api.http.get("https://alpha.example/vct/other")).status_code == 404
+    # An issuer identifier with a path: the document is at the path-inserted well-known URL, and nowhere else.
+    await tenant("https://beta.example/tenant-b")
+    beta = await api.http.get("https://beta.example/.well-known/jwt-vc-issuer/tenant-b")
+    assert beta.status_code == 200 and beta.json()["issuer"] == "https://beta.example/tenant-b"
+    assert (await api.http.get("https://beta.example/.well-known/jwt-vc-issuer")).status_code == 404
