@@ -25,6 +25,7 @@ from openissuer.domain.urls import validate_outbound_url
 from openissuer.formats.base import CredentialFormat
 from openissuer.formats.mso_mdoc import MsoMdocFormat
 from openissuer.formats.registry import FormatRegistry
+from openissuer.formats.sd_jwt_vc import SdJwtVcFormat
 from openissuer.ports.clock import Clock, SystemClock
 from openissuer.ports.keys import KeyStore
 from openissuer.ports.uow import StorageHealth, UnitOfWork, UnitOfWorkFactory
@@ -33,9 +34,10 @@ from openissuer.services.api_clients import ApiClientService
 from openissuer.services.authentication_providers import AuthenticationProviderService
 from openissuer.services.authorization import AuthorizationService
 from openissuer.services.configurations import ConfigurationCatalog, ConfigurationService
-from openissuer.services.document_signers import DocumentSignerService
+from openissuer.services.document_signers import DocumentSignerService, SdJwtIssuerService
 from openissuer.services.iacas import IacaService
 from openissuer.services.issuance import IssuanceService
+from openissuer.services.jwt_vc_issuer import JwtVcIssuerService
 from openissuer.services.management_auth import ManagementAuthService
 from openissuer.services.metadata import MetadataService
 from openissuer.services.nonces import NonceService
@@ -53,7 +55,7 @@ MANAGEMENT_TOKEN_PURPOSE = "openissuer/management-token/v1"
 
 def default_formats() -> list[CredentialFormat]:
     """The credential formats openissuer issues out of the box (one line per format plugin)."""
-    return [MsoMdocFormat()]
+    return [MsoMdocFormat(), SdJwtVcFormat()]
 
 
 @dataclass
@@ -75,6 +77,8 @@ class Container:
     catalog: ConfigurationCatalog
     iacas: IacaService
     document_signers: DocumentSignerService
+    sd_jwt_issuers: SdJwtIssuerService
+    jwt_vc_issuer: JwtVcIssuerService
     offers: OfferService
     tokens: TokenService
     nonces: NonceService
@@ -164,6 +168,14 @@ def build(
         validity=timedelta(days=settings.document_signer_validity_days),
         rotation_age=timedelta(days=settings.document_signer_rotation_days),
     )
+    sd_jwt_issuers = SdJwtIssuerService(
+        uow_factory,
+        clock,
+        keys,
+        lambda tenant_id: _issuer_of(tenants, tenant_id),
+        validity=timedelta(days=settings.document_signer_validity_days),
+        rotation_age=timedelta(days=settings.document_signer_rotation_days),
+    )
     catalog = ConfigurationCatalog(uow_factory, store, clock, registry)
     nonces = NonceService(box, clock, ttl=timedelta(seconds=settings.nonce_ttl))
     fetcher = GuardedHttpFetcher(allow_private=settings.outbound_allow_private)
@@ -186,6 +198,8 @@ def build(
         catalog=catalog,
         iacas=IacaService(uow_factory, clock, keys, tenants),
         document_signers=document_signers,
+        sd_jwt_issuers=sd_jwt_issuers,
+        jwt_vc_issuer=JwtVcIssuerService(store, catalog, sd_jwt_issuers, clock),
         offers=OfferService(
             uow_factory,
             store,
@@ -211,7 +225,7 @@ def build(
             clock,
             nonces,
             catalog,
-            {SignerKind.DOCUMENT_SIGNER: document_signers},
+            {SignerKind.DOCUMENT_SIGNER: document_signers, SignerKind.SD_JWT_ISSUER: sd_jwt_issuers},
             credentials_per_grant=settings.resolved_credentials_per_grant,
         ),
         notifications=NotificationService(),
@@ -232,6 +246,10 @@ def build(
         client_id, secret = settings.bootstrap_client_id, settings.bootstrap_client_secret.get_secret_value()
         container.startup.append(lambda: container.api_clients.ensure_bootstrap_client(client_id, secret))
     return container
+
+
+async def _issuer_of(tenants: TenantDirectory, tenant_id: str) -> str:
+    return (await tenants.by_id(tenant_id)).issuer
 
 
 def migrate(settings: Settings) -> str | None:

@@ -567,16 +567,18 @@ async def test_access_grants_read_back_with_the_users_claims(uow_factory: Factor
     context = await wallet_store.load_grant(tid, from_code.token_hash)
     offer_context = await wallet_store.load_grant(tid, from_offer.token_hash)
     assert await wallet_store.load_grant(tid, digest()) is None
-    assert context is not None and context.grant == from_code
+    assert context is not None and context.grant == dataclasses.replace(from_code, user_claims=user.claims)
     assert context.user_claims == user.claims
     assert isinstance(context.grant.credential_configuration_ids, tuple)
     assert_utc(context.grant.expires_at, context.grant.created_at)
     assert offer_context is not None and offer_context.grant == from_offer and offer_context.user_claims == {}
-    async with uow_factory() as uow:  # the user's claims are read at use time, not copied into the grant
+    # The grant keeps the user's claims as they were when it was made: every credential it obtains, of every
+    # format, is mapped from the same claims, whatever happens to the user meanwhile.
+    async with uow_factory() as uow:
         assert await uow.users.update_claims(tid, user.id, {"family_name": "Changed"}, T0) is True
         await uow.commit()
     again = await wallet_store.load_grant(tid, from_code.token_hash)
-    assert again is not None and again.user_claims == {"family_name": "Changed"}
+    assert again is not None and again.user_claims == user.claims
 
 
 async def test_revoke_for_code_revokes_every_grant_of_that_code(

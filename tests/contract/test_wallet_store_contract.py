@@ -327,3 +327,26 @@ def _authorization_code(tenant_id: str, code_hash: bytes) -> AuthorizationCode:
         expires_at=T0 + timedelta(minutes=1),
         created_at=T0,
     )
+
+
+async def test_a_redeemed_grant_keeps_the_users_claims_as_they_were(
+    uow_factory: Factory, wallet_store: WalletStore
+) -> None:
+    """Every credential of one grant (of every format in a multi-format offer) is mapped from the same claims."""
+    tid = await tenant(uow_factory)
+    user = User(id=new_id(), tenant_id=tid, claims={"family_name": "Ngata"}, created_at=T0, updated_at=T0)
+    by_code, by_id = (dataclasses.replace(offer(tid, tx=tx), user_id=user.id) for tx in (False, True))
+    async with uow_factory() as uow:
+        await uow.users.add(user)
+        await uow.commit()
+    await added(uow_factory, by_code, by_id)
+    first, second = new_grant(), new_grant()
+    assert await wallet_store.redeem_code(tid, by_code.code_hash, T0, first) is not None
+    assert await wallet_store.redeem_offer(tid, by_id.id, T0, second) is True
+    async with uow_factory() as uow:
+        assert await uow.users.update_claims(tid, user.id, {"family_name": "Changed"}, T0) is True
+        await uow.commit()
+    for grant in (first, second):
+        state = await wallet_store.load_grant(tid, grant.token_hash)
+        assert state is not None and state.user_claims == {"family_name": "Ngata"}
+        assert state.grant.user_claims == {"family_name": "Ngata"} and state.grant.claims == by_code.claims

@@ -24,15 +24,17 @@ from openissuer.claims.assembly import apply_claim_mappings, resolve_claim_mappi
 from openissuer.claims.claim_type import ClaimType, ClaimTypeError
 from openissuer.claims.coercion import coerce_claim_value
 from openissuer.claims.context import CONTEXT_ROOTS, AuthenticatedSubject, ClaimsContext
-from openissuer.claims.mappings import ClaimMapping, ClaimMappings, parse_claim_mappings
+from openissuer.claims.mappings import ClaimLabel, ClaimMapping, ClaimMappings, parse_claim_mappings
 from openissuer.claims.path import (
     MISSING,
     ClaimPath,
     ClaimPathSegment,
     ClaimPathSyntaxError,
+    ClaimPointer,
     Missing,
     format_claim_path,
     parse_claim_path,
+    parse_claim_pointer,
     resolve_claim_path,
 )
 from openissuer.claims.sources import merge_claim_sources
@@ -41,11 +43,13 @@ __all__ = [
     "CONTEXT_ROOTS",
     "MISSING",
     "AuthenticatedSubject",
+    "ClaimLabel",
     "ClaimMapping",
     "ClaimMappings",
     "ClaimPath",
     "ClaimPathSegment",
     "ClaimPathSyntaxError",
+    "ClaimPointer",
     "ClaimType",
     "ClaimTypeError",
     "ClaimsContext",
@@ -56,6 +60,7 @@ __all__ = [
     "merge_claim_sources",
     "parse_claim_mappings",
     "parse_claim_path",
+    "parse_claim_pointer",
     "resolve_claim_mapping",
     "resolve_claim_path",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from itertools import pairwise
 from typing import Any
 
 from openissuer.claims.claim_type import ClaimTypeError
@@ -20,22 +21,44 @@ from openissuer.errors import ClaimMappingError
 
 
 def apply_claim_mappings(mappings: ClaimMappings, context: ClaimsContext | Mapping[str, Any]) -> dict[str, Any]:
-    """Build the credential's claims: ``{namespace: {claim: value}}``, or ``{claim: value}`` for namespace None.
+    """Build the credential's claims: ``{namespace: {claim: value}}``, or ``{claim: value}`` for namespace None;
+    when claim names are positions, each value is placed there (``address.locality`` -> ``{"address":
+    {"locality": v}}``, ``nationalities[1]`` -> the second element of ``nationalities``).
 
     Raises ``ClaimMappingError`` naming the namespace and claim for a missing required value or an uncoercible
-    one. A namespace whose claims were all omitted does not appear (ISO 18013-5 namespaces are non-empty).
+    one. A namespace (a container) whose claims were all omitted does not appear (ISO 18013-5 namespaces are
+    non-empty); an array whose configured positions are partly omitted closes up, keeping their order.
+    Flag entries carry no value and are skipped.
     """
     data = context.to_dict() if isinstance(context, ClaimsContext) else context
-    result: dict[str, Any] = {}
+    result: dict[Any, Any] = {}
+    nested = False
     for mapping in mappings.mappings:
+        if mapping.is_flag_entry:
+            continue
         value = resolve_claim_mapping(mapping, data)
         if value is MISSING:
             continue
-        if mapping.namespace is None:
-            result[mapping.claim] = value
-        else:
-            result.setdefault(mapping.namespace, {})[mapping.claim] = value
-    return result
+        pointer = mapping.pointer
+        node: dict[Any, Any] = result
+        for segment, following in pairwise(pointer):
+            nested = nested or isinstance(following, int)
+            node = node.setdefault(segment, _Positions() if isinstance(following, int) else {})
+        node[pointer[-1]] = value
+    return _close_arrays(result) if nested else result
+
+
+class _Positions(dict[Any, Any]):
+    """An array being filled by position; becomes a list once every mapping has run."""
+
+
+def _close_arrays(node: dict[Any, Any]) -> Any:
+    for key, value in node.items():
+        if isinstance(value, _Positions) or (type(value) is dict and value):
+            node[key] = _close_arrays(value)
+    if isinstance(node, _Positions):
+        return [node[index] for index in sorted(node)]
+    return node
 
 
 def resolve_claim_mapping(mapping: ClaimMapping, data: Mapping[str, Any]) -> object:

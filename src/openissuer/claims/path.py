@@ -13,6 +13,10 @@ Grammar (MATTR VII reference §4.5, a strict subset of lodash ``get``)::
 So ``claims.address.street``, ``claims['given name']``, ``claims["x.y"]`` and ``claims.emails[0]`` are paths.
 A quoted key may be empty (``claims['']``: JSON allows an empty key); a bare name may not.
 An index only reads a list and a key only reads an object: ``claims.emails.0`` looks up the key ``"0"``.
+
+The same grammar names where a claim goes in a credential whose claims nest (``parse_claim_pointer``: SD-JWT VC
+claim names such as ``address.locality`` or ``nationalities[0]``), plus one more bracket, ``[*]``, "every element
+of the array", written ``None`` in the result as in an OID4VCI claims path pointer (Appendix C).
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ ClaimPathSegment = str | int
 
 ClaimPath = tuple[ClaimPathSegment, ...]
 """A parsed ``mapFrom`` path: never empty, the first segment is always a key."""
+
+ClaimPointer = tuple[str | int | None, ...]
+"""Where a claim sits in a credential: keys, array positions and ``None`` ("every element"), as in an OID4VCI
+claims path pointer; never empty, the first segment is always a key."""
 
 _NAME = re.compile(r"[^.\[\]'\"\\\s]+")
 _INDEX = re.compile(r"0|[1-9][0-9]*")
@@ -66,21 +74,32 @@ def parse_claim_path(text: str) -> ClaimPath:
 
     Enforces reference §4.5: dot paths plus bracket notation (``['…']`` keys and ``[n]`` indexes).
     """
+    return tuple(segment for segment in _parse(text, every=False) if segment is not None)
+
+
+def parse_claim_pointer(text: str) -> ClaimPointer:
+    """Parse a claim name that says where the claim goes (``address.locality``, ``degrees[0].type``,
+    ``nationalities[*]``) into its segments, ``[*]`` as ``None``; raise ``ClaimPathSyntaxError`` when malformed."""
+    return _parse(text, every=True)
+
+
+def _parse(text: str, *, every: bool) -> ClaimPointer:
     if not text:
         raise ClaimPathSyntaxError(text, 0, "the path is empty")
-    segments: list[ClaimPathSegment] = []
+    segments: list[str | int | None] = []
     pos = 0
     while pos < len(text):
         char = text[pos]
+        segment: str | int | None
         if char == "[":
-            segment, pos = _parse_bracket(text, pos)
+            segment, pos = _parse_bracket(text, pos, every=every)
         elif char == "." and segments:
             segment, pos = _parse_name(text, pos + 1)
         elif not segments:
             segment, pos = _parse_name(text, pos)
         else:
             raise ClaimPathSyntaxError(text, pos, f"expected '.' or '[' but found {char!r}")
-        if not segments and isinstance(segment, int):
+        if not segments and not isinstance(segment, str):
             raise ClaimPathSyntaxError(text, 0, "a path must start with a key, not an index")
         segments.append(segment)
     return tuple(segments)
@@ -97,7 +116,7 @@ def _parse_name(text: str, pos: int) -> tuple[str, int]:
     return match.group(), match.end()
 
 
-def _parse_bracket(text: str, pos: int) -> tuple[ClaimPathSegment, int]:
+def _parse_bracket(text: str, pos: int, *, every: bool) -> tuple[str | int | None, int]:
     start = pos + 1
     if start < len(text) and text[start] in "'\"":
         key, end = _parse_quoted(text, start)
@@ -106,6 +125,8 @@ def _parse_bracket(text: str, pos: int) -> tuple[ClaimPathSegment, int]:
         if close == -1:
             raise ClaimPathSyntaxError(text, pos, "unterminated '[' (missing ']')")
         raw = text[start:close]
+        if every and raw == "*":
+            return None, close + 1
         if _INDEX.fullmatch(raw) is None:
             found = "empty brackets '[]'" if not raw else f"bad index {raw!r}"
             raise ClaimPathSyntaxError(text, start, f"{found}; expected a non-negative integer or a quoted key")
@@ -135,11 +156,14 @@ def _parse_quoted(text: str, pos: int) -> tuple[str, int]:
     raise ClaimPathSyntaxError(text, pos, f"unterminated quoted key (missing closing {quote!r})")
 
 
-def format_claim_path(path: ClaimPath) -> str:
-    """Render segments back into canonical path text that ``parse_claim_path`` reads to the same segments."""
+def format_claim_path(path: ClaimPointer) -> str:
+    """Render segments back into canonical path text that ``parse_claim_path`` (``parse_claim_pointer`` when it
+    holds ``None``) reads to the same segments."""
     parts: list[str] = []
     for segment in path:
-        if isinstance(segment, int):
+        if segment is None:
+            parts.append("[*]")
+        elif isinstance(segment, int):
             parts.append(f"[{segment}]")
         elif _NAME.fullmatch(segment):
             parts.append(f".{segment}" if parts else segment)

@@ -48,6 +48,17 @@ def read_certificate_info(certificate: bytes) -> CertificateInfo:
     )
 
 
+@functools.lru_cache(maxsize=64)
+def read_subject_alternative_uris(certificate: bytes) -> tuple[str, ...]:
+    """Return the uniformResourceIdentifier entries of a DER certificate's subjectAlternativeName (empty: none)."""
+    parsed = x509.load_der_x509_certificate(certificate)
+    try:
+        names = parsed.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return ()
+    return tuple(names.get_values_for_type(x509.UniformResourceIdentifier))
+
+
 def public_jwk_from_certificate(certificate: bytes) -> dict[str, str]:
     """Return the P-256 public key of a DER certificate as a JWK."""
     public_key = x509.load_der_x509_certificate(certificate).public_key()

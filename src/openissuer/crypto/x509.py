@@ -8,15 +8,21 @@ randomness as arguments; ``certificate_info`` reads certificates back. Profiles,
 - Document signer (Table B.3): issued by the IACA; subject C and ST copied from the IACA, CN; validity at most
   457 days and inside the IACA's; AKI = IACA SKI; SKI; keyUsage digitalSignature (critical); extKeyUsage
   1.0.18013.5.1.2 (critical); issuerAlternativeName and CRL distribution point copied from the IACA.
+- SD-JWT VC issuer (openissuer's profile, docs/sd-jwt-vc.md): the document-signer profile without the mDL
+  extKeyUsage (so an mDL verifier never takes it for a document signer), plus subjectAlternativeName with the
+  credential issuer identifier as uniformResourceIdentifier and its host as dNSName (or iPAddress), which is what
+  SD-JWT VC verifiers match the credential's ``iss`` against.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -123,6 +129,63 @@ def build_document_signer_certificate(
         .add_extension(_required_extension(iaca, x509.CRLDistributionPoints), critical=False)
     )
     return sign_certificate(builder, iaca_signer).public_bytes(serialization.Encoding.DER)
+
+
+def build_sd_jwt_issuer_certificate(
+    iaca_certificate: bytes,
+    iaca_signer: Signer,
+    issuer_public_jwk: Mapping[str, object],
+    *,
+    common_name: str,
+    issuer_uri: str,
+    not_before: datetime,
+    not_after: datetime,
+    random_bytes: RandomBytes = os.urandom,
+) -> bytes:
+    """Return an SD-JWT VC issuer certificate (DER) for a P-256 public key, issued by the IACA (profile above).
+
+    ``issuer_uri`` is the credential issuer identifier the credentials carry as ``iss``. Raises
+    CertificateProfileError when the validity exceeds 457 days or leaves the IACA's, when ``issuer_uri`` is not an
+    http(s) URL with a host, or when ``iaca_signer`` is not the IACA key.
+    """
+    iaca = x509.load_der_x509_certificate(iaca_certificate)
+    _check_signer_matches(iaca, iaca_signer)
+    if not common_name.strip():
+        raise CertificateProfileError("commonName must not be empty")
+    host = urlsplit(issuer_uri).hostname if _URI.fullmatch(issuer_uri) else None
+    if not host:
+        raise CertificateProfileError(f"{issuer_uri!r} is not an http(s) URL with a host")
+    start, end = _validity(not_before, not_after, MAX_DOCUMENT_SIGNER_VALIDITY)
+    if start < iaca.not_valid_before_utc or end > iaca.not_valid_after_utc:
+        raise CertificateProfileError("the issuer certificate's validity must lie inside the IACA's validity")
+    public_key = public_key_from_jwk(issuer_public_jwk)
+    inherited = [a for a in iaca.subject if a.oid in (NameOID.COUNTRY_NAME, NameOID.STATE_OR_PROVINCE_NAME)]
+    subject = x509.Name([*inherited, x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(iaca.subject)
+        .public_key(public_key)
+        .serial_number(generate_serial_number(random_bytes))
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(_authority_key_identifier(iaca), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(_key_usage(digital_signature=True), critical=True)
+        .add_extension(x509.SubjectAlternativeName(_issuer_names(issuer_uri, host)), critical=False)
+        .add_extension(_required_extension(iaca, x509.IssuerAlternativeName), critical=False)
+        .add_extension(_required_extension(iaca, x509.CRLDistributionPoints), critical=False)
+    )
+    return sign_certificate(builder, iaca_signer).public_bytes(serialization.Encoding.DER)
+
+
+def _issuer_names(issuer_uri: str, host: str) -> list[x509.GeneralName]:
+    names: list[x509.GeneralName] = [x509.UniformResourceIdentifier(issuer_uri)]
+    try:
+        names.append(x509.IPAddress(ipaddress.ip_address(host)))
+    except ValueError:
+        names.append(x509.DNSName(host))
+    return names
 
 
 def build_crl(

@@ -62,6 +62,8 @@ class AccessGrant:
     grant's own claims: the offer's (Pre-authorized Code) or the ID token's (Authorization Code), whose provider
     and subject are ``provider_url`` / ``subject_id``. ``offer_id`` is set for pre-authorized offers,
     ``authorization_code_hash`` for tokens from an authorization code (so a replayed code can revoke them).
+    ``user_claims`` are the user's persisted claims as they were when the grant was made (None for a grant stored
+    before they were kept): every credential of the grant, of every format, is mapped from the same claims.
     """
 
     token_hash: bytes
@@ -78,11 +80,13 @@ class AccessGrant:
     provider_url: str | None = None
     subject_id: str | None = None
     revoked_at: datetime | None = None
+    user_claims: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
 class GrantState:
-    """An access grant with what the credential endpoint reads together with it: the user's persisted claims,
+    """An access grant with what the credential endpoint reads together with it: the user's persisted claims (as
+    the grant keeps them),
     the tenant's configuration version (to tell whether cached configurations are current), how many
     credentials of each configuration were already issued under the grant, and which of the request's nonces
     were already used."""

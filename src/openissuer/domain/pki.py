@@ -1,4 +1,5 @@
-"""The mDoc trust chain (reference platform §8): IACAs and the document signers they certify."""
+"""The tenant's X.509 trust chain (reference platform §8): IACAs and the signing certificates they certify (mDoc
+document signers; SD-JWT VC issuer certificates)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ class SignerKind(enum.StrEnum):
 
     DOCUMENT_SIGNER = "document-signer"
     """An X.509 document signer certified by the tenant's active IACA (ISO/IEC 18013-5 Annex B)."""
+
+    SD_JWT_ISSUER = "sd-jwt-issuer"
+    """An X.509 SD-JWT VC issuer certificate certified by the tenant's active IACA, naming the credential issuer
+    identifier in its subjectAlternativeName (docs/sd-jwt-vc.md)."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,11 @@ class Iaca:
 
 @dataclass(frozen=True)
 class DocumentSigner:
-    """A document signer certificate under an IACA; signs MSOs. Managed: created and rotated automatically."""
+    """A signing certificate under an IACA, with its sealed key. Managed: created and rotated automatically.
+
+    ``kind`` says what it signs: MSOs (``DOCUMENT_SIGNER``) or SD-JWT VCs (``SD_JWT_ISSUER``). One table holds
+    both, so the IACA's CRL lists every revoked certificate it issued and deleting the IACA deletes them all.
+    """
 
     id: str
     tenant_id: str
@@ -60,3 +69,4 @@ class DocumentSigner:
     sealed_private_key: bytes
     created_at: datetime
     revoked_at: datetime | None = None
+    kind: SignerKind = SignerKind.DOCUMENT_SIGNER

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 from openissuer.crypto.p256_public_key import P256PublicKey
 from openissuer.crypto.signer import Signer
@@ -61,7 +61,9 @@ class ConfigurationSchema:
     ``claimMappings`` is ``{namespace: {claim: mapping}}`` or ``{claim: mapping}``; ``status_field`` the wire
     name of the switch that makes credentials revocable (None: no such switch) and ``status_default`` its default;
     ``validity_mapping`` whether ``validFrom`` / ``validUntil`` may be mapped from claims; ``options`` the fields
-    only this format has.
+    only this format has. ``claim_paths`` (flat mappings only) makes claim names positions in a nested credential
+    (``address.locality``, ``nationalities[*]``); ``claim_flags`` are boolean fields the format reads per claim
+    (e.g. ``selectivelyDisclosable``), which arrive as ``ClaimDescription.flags``.
     """
 
     type_field: str = "type"
@@ -72,6 +74,8 @@ class ConfigurationSchema:
     validity_mapping: bool = False
     expires_in_required: bool = True
     options: Mapping[str, ConfigurationOption] = field(default_factory=dict)
+    claim_paths: bool = False
+    claim_flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,16 +86,29 @@ class ClaimDisplay:
     locale: str | None = None
 
 
+ClaimPathPointer: TypeAlias = tuple[str | int | None, ...]
+"""An OID4VCI claims path pointer (Appendix C): keys, array positions, ``None`` for every element."""
+
+
 @dataclass(frozen=True)
 class ClaimDescription:
-    """A claim the configuration issues: its path (``(namespace, claim)`` when namespaced), whether it is always
-    present, whether it is read from the claims (``mapped``) and the type it is coerced to (``value_type``)."""
+    """A claim the configuration issues: its path (``(namespace, claim)`` when namespaced, the parsed claim name
+    when the schema has ``claim_paths``), whether it is always present, whether it is read from the claims
+    (``mapped``) and the type it is coerced to (``value_type``). ``flags`` are the schema's ``claim_flags`` the
+    configuration set for it; ``flags_only`` marks an entry that carries no value, only flags (a container that
+    other claims fill, or every element of an array)."""
 
-    path: tuple[str, ...]
+    path: ClaimPathPointer
     mandatory: bool = False
     display: tuple[ClaimDisplay, ...] = ()
     mapped: bool = False
     value_type: str | None = None
+    flags: tuple[tuple[str, bool], ...] = ()
+    flags_only: bool = False
+
+    def flag(self, name: str) -> bool | None:
+        """Return the flag's configured value, or None when it was not set."""
+        return next((value for key, value in self.flags if key == name), None)
 
 
 @dataclass(frozen=True)
@@ -99,7 +116,9 @@ class FormatConfiguration:
     """What a format needs from a credential configuration; claim values themselves arrive at ``issue``.
 
     ``expires_in`` is the validity relative to issuance (None when the configuration sets none); ``options`` are
-    the format's own fields (see ``ConfigurationSchema.options``), defaults filled in.
+    the format's own fields (see ``ConfigurationSchema.options``), defaults filled in. ``issuer`` is the credential
+    issuer identifier of the tenant issuing (OID4VCI ``credential_issuer``, an SD-JWT VC's ``iss``); empty where
+    no issuance is under way (metadata).
     """
 
     credential_type: str
@@ -108,6 +127,7 @@ class FormatConfiguration:
     branding: Branding | None = None
     include_status: bool = False
     options: Mapping[str, Any] = field(default_factory=dict)
+    issuer: str = ""
 
 
 @dataclass(frozen=True)
@@ -206,4 +226,13 @@ class CredentialFormat(Protocol):
         status: StatusListReference | None = None,
     ) -> IssuedCredential:
         """Sign one credential over ``claims`` bound to ``holder_key`` (None for a bearer credential) at ``now``."""
+        ...
+
+
+@runtime_checkable
+class TypeMetadataFormat(Protocol):
+    """A format whose credential types have a Type Metadata document the issuer can host (SD-JWT VC)."""
+
+    def type_metadata(self, config: FormatConfiguration) -> dict[str, Any]:
+        """Return the Type Metadata document of ``config.credential_type``."""
         ...

@@ -59,7 +59,7 @@ def find_claim_description_problems(config: FormatConfiguration) -> list[ErrorDe
     are refused here rather than published.
     """
     problems: list[ErrorDetail] = []
-    seen: set[tuple[str, ...]] = set()
+    seen: set[tuple[str | int | None, ...]] = set()
     for claim in config.claims:
         if claim.path in seen:
             problems.append(_problem(_claim_param(claim), "is configured more than once"))
@@ -95,7 +95,7 @@ def _claim(claim: ClaimDescription) -> dict[str, Any]:
 
 
 def _claim_param(claim: ClaimDescription) -> str:
-    return "claimMappings." + ".".join(claim.path)
+    return "claimMappings." + ".".join("*" if part is None else str(part) for part in claim.path)
 
 
 def _problem(param: str, msg: str) -> ErrorDetail:

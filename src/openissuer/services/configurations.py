@@ -24,7 +24,7 @@ from openissuer.domain.durations import Duration
 from openissuer.domain.ids import new_id
 from openissuer.domain.pages import Page, PageKey
 from openissuer.errors import ConflictError, ErrorDetail, NotFoundError, ValidationError
-from openissuer.formats.base import ClaimDescription, CredentialFormat, FormatConfiguration
+from openissuer.formats.base import ClaimDescription, ClaimDisplay, CredentialFormat, FormatConfiguration
 from openissuer.formats.credential_metadata import find_branding_problems, find_claim_description_problems
 from openissuer.formats.registry import FormatRegistry, UnknownFormatError
 from openissuer.ports.clock import Clock
@@ -61,8 +61,9 @@ class PreparedConfiguration:
     mappings: ClaimMappings
     claims: tuple[ClaimDescription, ...]
 
-    def format_configuration(self, now: datetime) -> FormatConfiguration:
-        """Return what the format needs; ``expiresIn`` becomes the span it covers from ``now`` (calendar units)."""
+    def format_configuration(self, now: datetime, issuer: str = "") -> FormatConfiguration:
+        """Return what the format needs; ``expiresIn`` becomes the span it covers from ``now`` (calendar units);
+        ``issuer`` is the credential issuer identifier when a credential is being issued."""
         expires_in = self.configuration.expires_in
         return FormatConfiguration(
             credential_type=self.configuration.credential_type,
@@ -71,6 +72,7 @@ class PreparedConfiguration:
             branding=self.configuration.branding,
             include_status=self.configuration.include_status,
             options=self.configuration.options,
+            issuer=issuer,
         )
 
 
@@ -78,18 +80,29 @@ def prepare_configuration(
     configuration: CredentialConfiguration, credential_format: CredentialFormat
 ) -> PreparedConfiguration:
     """Parse a stored configuration's mappings (validated when it was saved) for its format."""
-    mappings = parse_claim_mappings(configuration.claim_mappings, namespaced=credential_format.schema.claims_namespaced)
+    mappings = parse_format_claim_mappings(configuration.claim_mappings, credential_format)
     return PreparedConfiguration(configuration, credential_format, mappings, describe_claims(mappings))
+
+
+def parse_format_claim_mappings(raw: object, credential_format: CredentialFormat) -> ClaimMappings:
+    """Parse ``claimMappings`` the way the format's schema shapes them (namespaces, claim paths, flags)."""
+    schema = credential_format.schema
+    return parse_claim_mappings(
+        raw, namespaced=schema.claims_namespaced, claim_paths=schema.claim_paths, flags=schema.claim_flags
+    )
 
 
 def describe_claims(mappings: ClaimMappings) -> tuple[ClaimDescription, ...]:
     """Return the claims a configuration issues, as formats see them."""
     return tuple(
         ClaimDescription(
-            path=(m.claim,) if m.namespace is None else (m.namespace, m.claim),
+            path=m.pointer,
             mandatory=m.required,
+            display=tuple(ClaimDisplay(label.name, label.locale) for label in m.display),
             mapped=m.map_from is not None,
             value_type=None if m.claim_type is None else m.claim_type.value,
+            flags=m.flags,
+            flags_only=m.is_flag_entry,
         )
         for m in mappings.mappings
     )
@@ -268,7 +281,7 @@ class ConfigurationService:
         details: list[ErrorDetail] = []
         mappings: ClaimMappings | None = None
         try:
-            mappings = parse_claim_mappings(data.claim_mappings, namespaced=schema.claims_namespaced)
+            mappings = parse_format_claim_mappings(data.claim_mappings, credential_format)
         except ValidationError as exc:
             details += exc.details
         for param, path in (("validFrom.mapFrom", data.valid_from_path), ("validUntil.mapFrom", data.valid_until_path)):

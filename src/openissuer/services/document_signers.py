@@ -1,25 +1,33 @@
-"""Managed document signers (reference platform §8.1, §8.3): chosen, created and rotated under the active IACA.
+"""Managed signing certificates under the tenant's active IACA (reference platform §8.1, §8.3): chosen, created
+and rotated on demand. Two kinds share the machinery and the table: mDoc document signers and SD-JWT VC issuer
+certificates (``SignerKind``); what differs is the certificate profile (``SignerProfile``).
 
 A signer is used while it is younger than the rotation age and its certificate covers the credential's whole
 validity; otherwise a new one is created, valid for the configured validity or as long as the credential needs,
-within ISO 18013-5's 457 days and the IACA's validity. So credentials valid longer than 457 days cannot be signed
-(a verifier would reject the expired signer certificate before the credential expired), and the longer credentials
-are valid, the sooner a signer stops covering them and a new one is made. Two processes may both create one at
-the same moment; that is harmless (the newest is used from then on). In one process, one creation at a time per
-tenant.
+within 457 days (ISO 18013-5's limit for document signers, kept for both kinds) and the IACA's validity. So
+credentials valid longer than 457 days cannot be signed (a verifier would reject the expired signer certificate
+before the credential expired), and the longer credentials are valid, the sooner a signer stops covering them and a
+new one is made. Two processes may both create one at the same moment; that is harmless (the newest is used from
+then on). In one process, one creation at a time per tenant and kind.
 """
 
 from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from openissuer.crypto.certificate_info import read_certificate_info
-from openissuer.crypto.x509 import MAX_DOCUMENT_SIGNER_VALIDITY, build_document_signer_certificate
+from openissuer.crypto.certificate_info import read_certificate_info, read_subject_alternative_uris
+from openissuer.crypto.signer import Signer
+from openissuer.crypto.x509 import (
+    MAX_DOCUMENT_SIGNER_VALIDITY,
+    build_document_signer_certificate,
+    build_sd_jwt_issuer_certificate,
+)
 from openissuer.domain.ids import new_id
-from openissuer.domain.pki import DocumentSigner, Iaca
+from openissuer.domain.pki import DocumentSigner, Iaca, SignerKind
 from openissuer.errors import CredentialRequestDeniedError
 from openissuer.ports.clock import Clock
 from openissuer.ports.keys import KeyStore
@@ -30,6 +38,12 @@ from openissuer.services.versioned_cache import Versioned, VersionedCache
 
 # Verifiers with a clock slightly behind ours must already accept a brand-new signer.
 BACKDATE = timedelta(minutes=5)
+# SD-JWT VC issuer certificates start a day earlier still: credentials carry an ``iat`` up to a day before their
+# issuance (formats/sd_jwt_vc/validity.py), which should not predate the certificate (unless the IACA is younger).
+SD_JWT_ISSUER_BACKDATE = timedelta(days=1, minutes=5)
+
+IssuerOf = Callable[[str], Awaitable[str]]
+"""Return a tenant's credential issuer identifier (its public URL)."""
 
 
 def signer_key_aad(signer_id: str) -> bytes:
@@ -37,9 +51,79 @@ def signer_key_aad(signer_id: str) -> bytes:
     return f"openissuer/document-signer/{signer_id}".encode()
 
 
+def sd_jwt_issuer_key_aad(signer_id: str) -> bytes:
+    """The associated data binding a sealed SD-JWT VC issuer key to its row."""
+    return f"openissuer/sd-jwt-issuer/{signer_id}".encode()
+
+
+@dataclass(frozen=True)
+class SignerProfile:
+    """What one kind of signer under the IACA looks like: its certificate, its name, how its key is sealed.
+
+    ``build`` receives the IACA, the IACA's Signer, the new key's public JWK, the tenant's issuer identifier and
+    the validity, and returns the DER certificate; ``fits`` tells whether a stored signer may still sign for the
+    tenant's current issuer identifier (an SD-JWT VC issuer certificate names it).
+    """
+
+    kind: SignerKind
+    backdate: timedelta
+    key_aad: Callable[[str], bytes]
+    build: Callable[[Iaca, Signer, dict[str, str], str, datetime, datetime], bytes]
+    fits: Callable[[DocumentSigner, str], bool]
+
+
+def _build_document_signer(
+    iaca: Iaca, iaca_signer: Signer, public_jwk: dict[str, str], issuer: str, not_before: datetime, not_after: datetime
+) -> bytes:
+    return build_document_signer_certificate(
+        iaca.certificate_der,
+        iaca_signer,
+        public_jwk,
+        common_name=_common_name(iaca, "Document Signer"),
+        not_before=not_before,
+        not_after=not_after,
+        random_bytes=secrets.token_bytes,
+    )
+
+
+def _build_sd_jwt_issuer(
+    iaca: Iaca, iaca_signer: Signer, public_jwk: dict[str, str], issuer: str, not_before: datetime, not_after: datetime
+) -> bytes:
+    return build_sd_jwt_issuer_certificate(
+        iaca.certificate_der,
+        iaca_signer,
+        public_jwk,
+        common_name=_common_name(iaca, "SD-JWT VC Issuer"),
+        issuer_uri=issuer,
+        not_before=not_before,
+        not_after=not_after,
+        random_bytes=secrets.token_bytes,
+    )
+
+
+def _common_name(iaca: Iaca, suffix: str) -> str:
+    return f"{iaca.data.common_name.removesuffix(' IACA')} {suffix}"[:64]
+
+
+DOCUMENT_SIGNER_PROFILE = SignerProfile(
+    kind=SignerKind.DOCUMENT_SIGNER,
+    backdate=BACKDATE,
+    key_aad=signer_key_aad,
+    build=_build_document_signer,
+    fits=lambda record, issuer: True,
+)
+SD_JWT_ISSUER_PROFILE = SignerProfile(
+    kind=SignerKind.SD_JWT_ISSUER,
+    backdate=SD_JWT_ISSUER_BACKDATE,
+    key_aad=sd_jwt_issuer_key_aad,
+    build=_build_sd_jwt_issuer,
+    fits=lambda record, issuer: issuer in read_subject_alternative_uris(record.certificate_der),
+)
+
+
 @dataclass(frozen=True)
 class SignerCandidates:
-    """The tenant's active IACAs (newest first) and each one's signers (newest first)."""
+    """The tenant's active IACAs (newest first) and each one's signers of one kind (newest first)."""
 
     tenant_id: str
     iacas: tuple[Iaca, ...]
@@ -56,11 +140,15 @@ class SignerCandidates:
         return replace(self, signers=signers)
 
 
-class DocumentSignerService:
-    """Select the document signer for a credential valid until a given time, creating one when needed.
+async def _same_issuer(tenant_id: str) -> str:
+    return ""
 
-    Implements ``CredentialSigners`` for ``SignerKind.DOCUMENT_SIGNER``. The active IACA and its signers are cached
-    per tenant configuration version (adding an IACA or a signer raises the version).
+
+class IacaSignerService:
+    """Select the signer of one kind for a credential valid until a given time, creating one when needed.
+
+    Implements ``CredentialSigners`` for ``profile.kind``. The active IACAs and their signers are cached per
+    tenant configuration version (adding an IACA or a signer raises the version).
     """
 
     def __init__(
@@ -68,15 +156,19 @@ class DocumentSignerService:
         uow_factory: UnitOfWorkFactory,
         clock: Clock,
         keys: KeyStore,
+        profile: SignerProfile,
         *,
+        issuer_of: IssuerOf = _same_issuer,
         validity: timedelta = MAX_DOCUMENT_SIGNER_VALIDITY,
         rotation_age: timedelta = timedelta(days=90),
     ) -> None:
         if validity > MAX_DOCUMENT_SIGNER_VALIDITY:
-            raise ValueError(f"document signer validity is at most {MAX_DOCUMENT_SIGNER_VALIDITY.days} days")
+            raise ValueError(f"signer certificate validity is at most {MAX_DOCUMENT_SIGNER_VALIDITY.days} days")
         self._uow = uow_factory
         self._clock = clock
         self._keys = keys
+        self._profile = profile
+        self._issuer_of = issuer_of
         self._validity = validity
         self._rotation_age = rotation_age
         self._candidates: VersionedCache[SignerCandidates] = VersionedCache(self._load)
@@ -88,28 +180,42 @@ class DocumentSignerService:
         Raises CredentialRequestDeniedError when the tenant has no active IACA, or when no new certificate could
         cover ``valid_until`` (it would outlive the IACA).
         """
+        issuer = await self._issuer_of(tenant_id)
         candidates = await self._candidates.get(tenant_id, version)
-        found = self._usable(candidates, valid_until)
+        found = self._usable(candidates, valid_until, issuer)
         if found is not None:
             return found
         # One creation at a time per tenant in this process; the others then find the new signer.
         async with self._creating.setdefault(tenant_id, asyncio.Lock()):
             candidates = await self._candidates.get(tenant_id, version)
-            found = self._usable(candidates, valid_until)
+            found = self._usable(candidates, valid_until, issuer)
             if found is not None:
                 return found
-            record = await self._create(candidates, valid_until)
+            record = await self._create(candidates, valid_until, issuer)
             self._candidates.put(tenant_id, Versioned(version, candidates.with_signer(record)))
             return self._selected(record)
+
+    async def certificates(self, tenant_id: str, version: int) -> list[DocumentSigner]:
+        """Return the unrevoked, unexpired signers of this kind under the tenant's active IACAs, newest first."""
+        candidates = await self._candidates.get(tenant_id, version)
+        now = self._clock.now()
+        return [
+            record
+            for iaca in candidates.iacas
+            for record in candidates.signers.get(iaca.id, ())
+            if record.revoked_at is None and now < record.not_after
+        ]
 
     async def _load(self, tenant_id: str) -> Versioned[SignerCandidates]:
         async with self._uow(read_only=True) as uow:
             version = await uow.tenants.get_config_version(tenant_id)  # before the data: see VersionedCache
             iacas = tuple(await uow.iacas.list_active(tenant_id))
             signers = {i.id: tuple(await uow.document_signers.list_for_iaca(tenant_id, i.id)) for i in iacas}
-        return Versioned(version or 0, SignerCandidates(tenant_id=tenant_id, iacas=iacas, signers=signers))
+        kind = self._profile.kind
+        mine = {iaca_id: tuple(s for s in found if s.kind is kind) for iaca_id, found in signers.items()}
+        return Versioned(version or 0, SignerCandidates(tenant_id=tenant_id, iacas=iacas, signers=mine))
 
-    def _usable(self, candidates: SignerCandidates, valid_until: datetime) -> SelectedSigner | None:
+    def _usable(self, candidates: SignerCandidates, valid_until: datetime, issuer: str) -> SelectedSigner | None:
         now = self._clock.now()
         iaca = candidates.iaca_at(now)
         if iaca is None:
@@ -122,22 +228,24 @@ class DocumentSignerService:
                 and record.not_before <= now
                 and valid_until <= record.not_after
                 and now - record.created_at < self._rotation_age
+                and self._profile.fits(record, issuer)
             ):
                 return self._selected(record)
         return None
 
     def _selected(self, record: DocumentSigner) -> SelectedSigner:
-        signer = self._keys.load(record.sealed_private_key, aad=signer_key_aad(record.id), x5c=[record.certificate_der])
+        aad = self._profile.key_aad(record.id)
+        signer = self._keys.load(record.sealed_private_key, aad=aad, x5c=[record.certificate_der])
         return SelectedSigner(signer_id=record.id, signer=signer)
 
-    async def _create(self, candidates: SignerCandidates, valid_until: datetime) -> DocumentSigner:
+    async def _create(self, candidates: SignerCandidates, valid_until: datetime, issuer: str) -> DocumentSigner:
         now = self._clock.now()
         iaca = candidates.iaca_at(now)
         if iaca is None:
             raise CredentialRequestDeniedError(
                 "The issuer cannot sign this credential now", detail=f"tenant {candidates.tenant_id} has no usable IACA"
             )
-        not_before = max(now.replace(microsecond=0) - BACKDATE, iaca.data.not_before)
+        not_before = max(now.replace(microsecond=0) - self._profile.backdate, iaca.data.not_before)
         # Long enough for the configured validity and for this credential, within the ISO limit and the IACA.
         wanted = max(not_before + self._validity, valid_until)
         not_after = min(wanted, not_before + MAX_DOCUMENT_SIGNER_VALIDITY, iaca.data.not_after)
@@ -147,17 +255,9 @@ class DocumentSignerService:
                 detail=f"validUntil {valid_until.isoformat()} is after {not_after.isoformat()} (IACA {iaca.id})",
             )
         id = new_id()
-        signer, sealed = self._keys.generate(aad=signer_key_aad(id))
+        signer, sealed = self._keys.generate(aad=self._profile.key_aad(id))
         iaca_signer = self._keys.load(iaca.sealed_private_key, aad=iaca_key_aad(iaca.id))
-        certificate = build_document_signer_certificate(
-            iaca.certificate_der,
-            iaca_signer,
-            signer.public_jwk,
-            common_name=f"{iaca.data.common_name.removesuffix(' IACA')} Document Signer"[:64],
-            not_before=not_before,
-            not_after=not_after,
-            random_bytes=secrets.token_bytes,
-        )
+        certificate = self._profile.build(iaca, iaca_signer, signer.public_jwk, issuer, not_before, not_after)
         info = read_certificate_info(certificate)
         record = DocumentSigner(
             id=id,
@@ -169,8 +269,51 @@ class DocumentSignerService:
             not_after=info.not_after,
             sealed_private_key=sealed,
             created_at=now,
+            kind=self._profile.kind,
         )
         async with self._uow() as uow:
             await uow.document_signers.add(record)
             await uow.commit()
         return record
+
+
+class DocumentSignerService(IacaSignerService):
+    """mDoc document signers (ISO/IEC 18013-5 Table B.3) under the active IACA: ``SignerKind.DOCUMENT_SIGNER``."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        keys: KeyStore,
+        *,
+        validity: timedelta = MAX_DOCUMENT_SIGNER_VALIDITY,
+        rotation_age: timedelta = timedelta(days=90),
+    ) -> None:
+        super().__init__(
+            uow_factory, clock, keys, DOCUMENT_SIGNER_PROFILE, validity=validity, rotation_age=rotation_age
+        )
+
+
+class SdJwtIssuerService(IacaSignerService):
+    """SD-JWT VC issuer certificates under the active IACA, naming the tenant's issuer identifier:
+    ``SignerKind.SD_JWT_ISSUER``. A certificate naming another identifier (the public URL changed) is not used."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        keys: KeyStore,
+        issuer_of: IssuerOf,
+        *,
+        validity: timedelta = MAX_DOCUMENT_SIGNER_VALIDITY,
+        rotation_age: timedelta = timedelta(days=90),
+    ) -> None:
+        super().__init__(
+            uow_factory,
+            clock,
+            keys,
+            SD_JWT_ISSUER_PROFILE,
+            issuer_of=issuer_of,
+            validity=validity,
+            rotation_age=rotation_age,
+        )

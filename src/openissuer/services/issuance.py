@@ -63,6 +63,7 @@ from openissuer.protocol.credential_request import CredentialRequest, create_cre
 from openissuer.protocol.proof import parse_jwt_proof, read_proof_nonce, verify_jwt_proof
 from openissuer.services.configurations import ConfigurationCatalog, PreparedConfiguration
 from openissuer.services.nonces import CheckedNonce, NonceService
+from openissuer.services.notifications import notification_id_for
 from openissuer.services.signing import CredentialSigners, SelectedSigner
 from openissuer.services.tenancy import WalletTenant
 from openissuer.services.wallet_secrets import digest_secret
@@ -87,10 +88,16 @@ class IssuancePlan:
 
 
 def plan_issuance(
-    prepared: PreparedConfiguration, claims: Mapping[str, Any], subject: AuthenticatedSubject | None, now: datetime
+    prepared: PreparedConfiguration,
+    claims: Mapping[str, Any],
+    subject: AuthenticatedSubject | None,
+    now: datetime,
+    *,
+    issuer: str = "",
 ) -> IssuancePlan:
     """Map the claims through the configuration (reference §4.4); ``credential_request_denied`` when they do not
-    give a credential (a required claim missing, a value that cannot be coerced)."""
+    give a credential (a required claim missing, a value that cannot be coerced). ``issuer`` is the credential
+    issuer identifier the credentials are issued under."""
     configuration = prepared.configuration
     context = ClaimsContext(claims, subject, {"id": configuration.id, "type": configuration.credential_type}).to_dict()
     try:
@@ -101,7 +108,7 @@ def plan_issuance(
         valid_from=_mapped_time(configuration.valid_from_path, context, "validFrom"),
         valid_until=_mapped_time(configuration.valid_until_path, context, "validUntil"),
     )
-    format_configuration = prepared.format_configuration(now)
+    format_configuration = prepared.format_configuration(now, issuer)
     expires_in = format_configuration.expires_in
     valid_until = validity.valid_until or (now + expires_in if expires_in is not None else now)
     return IssuancePlan(prepared, format_configuration, values, validity, valid_until)
@@ -187,7 +194,7 @@ class IssuanceService:
             holder_keys = _holder_keys(prepared, keys, request)
             if state.issued.get(prepared.configuration.id, 0) + len(holder_keys) > self._per_grant:
                 raise _bound_reached(grant, self._per_grant)
-            plan = plan_issuance(prepared, _claims(state), _subject(grant), now)
+            plan = plan_issuance(prepared, _claims(state), _subject(grant), now, issuer=tenant.issuer)
             signer = await self._signer(prepared, tenant, state.config_version, plan.valid_until)
             issued = sign_credentials(plan, holder_keys, signer, now, self._random_bytes)
             await self._record(grant, prepared, issued, signer, used, now)
@@ -199,7 +206,8 @@ class IssuanceService:
             "credentials issued",
             extra={"offer_id": grant.offer_id, "count": len(issued), "format": prepared.format.format_id},
         )
-        return create_credential_response([c.credential for c in issued], grant.notification_id)
+        notification_id = notification_id_for(grant, prepared.configuration.id)
+        return create_credential_response([c.credential for c in issued], notification_id)
 
     def _live(self, state: GrantState | None) -> GrantState:
         if state is None or state.grant.revoked_at is not None or self._clock.now() >= state.grant.expires_at:

@@ -22,6 +22,7 @@ from openissuer.web.routers import (
     management_auth,
     offers,
     ops,
+    sd_jwt_vc,
     tenants,
     wallet,
     well_known,
@@ -76,4 +77,5 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(authorization.router)
     app.include_router(wallet.router)
     app.include_router(well_known.router)
+    app.include_router(sd_jwt_vc.router)
     return app

@@ -79,8 +79,10 @@ class InMemoryAccessGrantRepository:
         self._state = state
 
     async def add(self, grant: AccessGrant) -> None:
-        """Store a grant."""
-        self._state.access_grants[grant.token_hash] = grant
+        """Store a grant with a snapshot of its user's persisted claims (``user_claims``)."""
+        user = self._state.users.get(grant.user_id)
+        snapshot = dict(user.claims) if user is not None and user.tenant_id == grant.tenant_id else None
+        self._state.access_grants[grant.token_hash] = dataclasses.replace(grant, user_claims=snapshot)
 
     async def revoke_for_code(self, code_hash: bytes, now: datetime) -> int:
         """Revoke every token issued from an authorization code."""

@@ -46,6 +46,7 @@ class InMemoryWalletStore:
     def _redeem(self, offer: PreAuthorizedOffer, grant: NewGrant, now: datetime) -> None:
         state = self._store.state
         state.offers[offer.id] = dataclasses.replace(offer, redeemed_at=now, sealed_code=None)
+        user = state.users.get(offer.user_id)
         state.access_grants[grant.token_hash] = AccessGrant(
             token_hash=grant.token_hash,
             tenant_id=offer.tenant_id,
@@ -57,6 +58,7 @@ class InMemoryWalletStore:
             expires_at=grant.expires_at,
             created_at=grant.created_at,
             offer_id=offer.id,
+            user_claims=dict(user.claims) if user is not None and user.tenant_id == offer.tenant_id else None,
         )
 
     async def find_offer_by_code(self, tenant_id: str, code_hash: bytes) -> PreAuthorizedOffer | None:
@@ -93,7 +95,11 @@ class InMemoryWalletStore:
         tenant = state.tenants.get(tenant_id)
         return GrantState(
             grant=grant,
-            user_claims=user.claims if user is not None and user.tenant_id == tenant_id else {},
+            user_claims=grant.user_claims
+            if grant.user_claims is not None
+            else user.claims
+            if user is not None and user.tenant_id == tenant_id
+            else {},
             config_version=0 if tenant is None else tenant.config_version,
             issued={cid: count for (token, cid), count in state.grant_issuances.items() if token == token_hash},
             used_nonces=frozenset(h for h in nonce_hashes if h in state.used_nonces),

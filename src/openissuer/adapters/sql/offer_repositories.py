@@ -179,7 +179,8 @@ class SqlAccessGrantRepository:
         self._conn = connection
 
     async def add(self, grant: AccessGrant) -> None:
-        """Insert a grant."""
+        """Insert a grant with a snapshot of its user's persisted claims (``user_claims``), read in the same
+        statement."""
         await self._conn.execute(
             insert(access_grants).values(
                 token_hash=grant.token_hash,
@@ -191,6 +192,9 @@ class SqlAccessGrantRepository:
                 credential_identifiers=grant.credential_identifiers,
                 notification_id=grant.notification_id,
                 claims=grant.claims,
+                user_claims=select(users.c.claims)
+                .where(users.c.id == grant.user_id, users.c.tenant_id == grant.tenant_id)
+                .scalar_subquery(),
                 provider_url=grant.provider_url,
                 subject_id=grant.subject_id,
                 expires_at=to_db_time(grant.expires_at),

@@ -12,7 +12,7 @@ from openissuer.adapters.sql.config_version import bump_config_version
 from openissuer.adapters.sql.rows import as_utc, page_query, split_page, to_db_time
 from openissuer.adapters.sql.tables import document_signers, iacas
 from openissuer.domain.pages import Page, PageKey
-from openissuer.domain.pki import CertificateData, DocumentSigner, Iaca
+from openissuer.domain.pki import CertificateData, DocumentSigner, Iaca, SignerKind
 
 # Statements of the credential hot path, built once (see offer_repositories.py).
 _ACTIVE_IACAS = (
@@ -125,6 +125,7 @@ def _signer_from_row(row: Any) -> DocumentSigner:
         sealed_private_key=bytes(row.sealed_private_key),
         created_at=as_utc(row.created_at),
         revoked_at=as_utc(row.revoked_at) if row.revoked_at else None,
+        kind=SignerKind(row.kind),
     )
 
 
@@ -148,6 +149,7 @@ class SqlDocumentSignerRepository:
                 sealed_private_key=signer.sealed_private_key,
                 created_at=to_db_time(signer.created_at),
                 revoked_at=to_db_time(signer.revoked_at) if signer.revoked_at else None,
+                kind=signer.kind.value,
             )
         )
         await bump_config_version(self._conn, signer.tenant_id)

@@ -28,8 +28,10 @@ WITH redeemed AS (
   RETURNING *
 ), granted AS (
   INSERT INTO access_grants (token_hash, tenant_id, offer_id, user_id, credential_configuration_ids,
-                             credential_identifiers, notification_id, claims, expires_at, created_at)
-  SELECT $5, tenant_id, id, user_id, credential_configuration_ids, $6::json, $7, claims, $8, $3 FROM redeemed
+                             credential_identifiers, notification_id, claims, user_claims, expires_at, created_at)
+  SELECT $5, tenant_id, id, user_id, credential_configuration_ids, $6::json, $7, claims,
+    (SELECT u.claims FROM users u WHERE u.id = redeemed.user_id AND u.tenant_id = redeemed.tenant_id), $8, $3
+  FROM redeemed
 )
 SELECT * FROM redeemed"""
 REDEEM_BY_ID = """
@@ -41,8 +43,10 @@ WITH redeemed AS (
   RETURNING *
 ), granted AS (
   INSERT INTO access_grants (token_hash, tenant_id, offer_id, user_id, credential_configuration_ids,
-                             credential_identifiers, notification_id, claims, expires_at, created_at)
-  SELECT $5, tenant_id, id, user_id, credential_configuration_ids, $6::json, $7, claims, $8, $3 FROM redeemed
+                             credential_identifiers, notification_id, claims, user_claims, expires_at, created_at)
+  SELECT $5, tenant_id, id, user_id, credential_configuration_ids, $6::json, $7, claims,
+    (SELECT u.claims FROM users u WHERE u.id = redeemed.user_id AND u.tenant_id = redeemed.tenant_id), $8, $3
+  FROM redeemed
 )
 SELECT * FROM redeemed"""
 OFFER_BY_CODE = "SELECT * FROM offers WHERE tenant_id = $1 AND code_hash = $2"
@@ -51,7 +55,7 @@ FAILED_TX_CODE = """
 UPDATE offers SET tx_attempts = tx_attempts + 1, locked = locked OR tx_attempts + 1 >= $3
 WHERE tenant_id = $1 AND id = $2 RETURNING tx_attempts"""
 LOAD_GRANT = """
-SELECT g.*, u.claims AS user_claims, t.config_version,
+SELECT g.*, coalesce(g.user_claims, u.claims) AS holder_claims, t.config_version,
   (SELECT coalesce(json_object_agg(i.credential_configuration_id, i.count), '{}'::json)
      FROM grant_issuances i WHERE i.token_hash = g.token_hash) AS issued,
   (SELECT coalesce(array_agg(n.nonce_hash), '{}'::bytea[])
@@ -163,7 +167,7 @@ class PostgresWalletStore:
             return None
         return GrantState(
             grant=grant_from_row(row, as_is, as_is),
-            user_claims=row["user_claims"] or {},
+            user_claims=row["holder_claims"] or {},
             config_version=int(row["config_version"]),
             issued={key: int(value) for key, value in row["issued"].items()},
             used_nonces=frozenset(bytes(h) for h in row["used"]),

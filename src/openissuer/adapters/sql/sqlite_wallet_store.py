@@ -44,12 +44,13 @@ _REDEEM_BY_ID = (
 )
 _INSERT_GRANT = (
     "INSERT INTO access_grants (token_hash, tenant_id, offer_id, authorization_code_hash, user_id, "
-    "credential_configuration_ids, credential_identifiers, notification_id, claims, provider_url, subject_id, "
-    "expires_at, created_at, revoked_at) VALUES (:token, :tenant, :offer, NULL, :user, :configurations, "
-    ":identifiers, :notification, :claims, NULL, NULL, :expires, :created, NULL)"
+    "credential_configuration_ids, credential_identifiers, notification_id, claims, user_claims, provider_url, "
+    "subject_id, expires_at, created_at, revoked_at) VALUES (:token, :tenant, :offer, NULL, :user, :configurations, "
+    ":identifiers, :notification, :claims, (SELECT claims FROM users WHERE id = :user AND tenant_id = :tenant), "
+    "NULL, NULL, :expires, :created, NULL)"
 )
 _GRANT = (
-    "SELECT g.*, u.claims AS user_claims, t.config_version FROM access_grants g "
+    "SELECT g.*, coalesce(g.user_claims, u.claims) AS holder_claims, t.config_version FROM access_grants g "
     "JOIN tenants t ON t.id = g.tenant_id "
     "LEFT JOIN users u ON u.id = g.user_id AND u.tenant_id = g.tenant_id "
     "WHERE g.token_hash = ? AND g.tenant_id = ?"
@@ -221,7 +222,7 @@ class SqliteWalletStore:
                 connection.execute("COMMIT")
             return GrantState(
                 grant=grant_from_row(row, _time, json.loads),
-                user_claims=json.loads(row["user_claims"]) if row["user_claims"] is not None else {},
+                user_claims=json.loads(row["holder_claims"]) if row["holder_claims"] is not None else {},
                 config_version=int(row["config_version"]),
                 issued=issued,
                 used_nonces=used,

@@ -96,6 +96,7 @@ document_signers = Table(
     Column("sealed_private_key", LargeBinary, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("kind", String(32), nullable=False, server_default="document-signer"),
     Index("ix_document_signers_iaca", "tenant_id", "iaca_id", "created_at"),
 )
 
@@ -173,6 +174,7 @@ access_grants = Table(
     Column("credential_identifiers", JSON, nullable=False),
     Column("notification_id", String(64), nullable=False),
     Column("claims", JSON, nullable=False),
+    Column("user_claims", JSON, nullable=True),
     Column("provider_url", Text, nullable=True),
     Column("subject_id", String(255), nullable=True),
     Column("expires_at", DateTime(timezone=True), nullable=False),

@@ -71,6 +71,7 @@ def grant_from_row(row: Any, time_of: TimeOf, json_of: JsonOf) -> AccessGrant:
         expires_at=_required(time_of(row["expires_at"])),
         created_at=_required(time_of(row["created_at"])),
         revoked_at=time_of(row["revoked_at"]),
+        user_claims=None if row["user_claims"] is None else json_of(row["user_claims"]),
     )
 
 

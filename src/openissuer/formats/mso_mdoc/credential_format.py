@@ -73,7 +73,7 @@ class MsoMdocFormat:
         if not config.claims:
             problems.append(_problem("claimMappings", "must configure at least one claim"))
         for claim in config.claims:
-            if len(claim.path) != 2 or not all(part.strip() for part in claim.path):
+            if len(claim.path) != 2 or not all(isinstance(part, str) and part.strip() for part in claim.path):
                 problems.append(_problem("claimMappings", "each claim needs a namespace and an element identifier"))
             elif claim.mapped and claim.value_type is None:
                 problems.append(_problem(f"claimMappings.{claim.path[0]}.{claim.path[1]}.type", _TYPE_REQUIRED))

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 from openissuer.domain.branding import Branding
 from openissuer.domain.configurations import CredentialConfiguration
 from openissuer.domain.durations import Duration
-from openissuer.formats.base import CredentialFormat
+from openissuer.formats.base import ConfigurationSchema, CredentialFormat
 from openissuer.services.configurations import ConfigurationInput
 from openissuer.web.deps import ContainerDep, PrincipalDep
 from openissuer.web.pagination import PageParams, render_page
@@ -59,8 +59,21 @@ class BrandingBody(_Strict):
     issuerIcon: str | None = Field(None, description="data:image/svg+xml;base64,…")  # noqa: N815
 
 
-_NAMESPACED = "`{namespace: {elementIdentifier: {mapFrom, type, required, defaultValue}}}`"
-_FLAT = "`{claimName: {mapFrom, type, required, defaultValue}}`"
+_NAMESPACED = "`{namespace: {elementIdentifier: {mapFrom, type, required, defaultValue, display}}}`"
+_FLAT = "`{claimName: {mapFrom, type, required, defaultValue, display}}`"
+
+
+def _claim_mappings_description(schema: ConfigurationSchema) -> str:
+    if schema.claims_namespaced:
+        return _NAMESPACED
+    if not schema.claim_paths:
+        return _FLAT
+    flags = ", ".join(schema.claim_flags)
+    return (
+        f"`{{claimName: {{mapFrom, type, required, defaultValue, display, {flags}}}}}`. Claim names are positions "
+        "in the credential in the mapFrom grammar (`address.locality`, `degrees[0].type`, `nationalities[*]` for "
+        f"every element); an entry with only {flags} describes a container or the elements of an array."
+    )
 
 
 def _fields(credential_format: CredentialFormat) -> dict[str, Any]:
@@ -70,7 +83,7 @@ def _fields(credential_format: CredentialFormat) -> dict[str, Any]:
         schema.type_field: (str, Field(min_length=1, max_length=1024, description=schema.type_description)),
         "claimMappings": (
             dict[str, Any],
-            Field(description=_NAMESPACED if schema.claims_namespaced else _FLAT),
+            Field(description=_claim_mappings_description(schema)),
         ),
         "expiresIn": (DurationBody, ...) if schema.expires_in_required else (DurationBody | None, None),
         "claimSourceId": (str | None, None),
