@@ -603,3 +603,28 @@ async def _store_source(container: Any, url: str) -> str:
         await uow.claim_sources.add(source)
         await uow.commit()
     return id
+
+
+# --- the documentation's example ---------------------------------------------------------------------------------
+
+
+async def test_the_documented_claims_source_works(setup: Setup, tmp_path: Path) -> None:
+    """docs/claims-sources.md's smallest claims source, copied as a reader would, with the documented source."""
+    from oi_docs import running_example
+
+    with running_example("claims-sources.md", "claims_source.py", tmp_path) as port:
+        body = {
+            "name": "Licence register",
+            "url": f"http://127.0.0.1:{port}/claims",
+            "requestMethod": "GET",
+            "requestParameters": {
+                "email": {"mapFrom": "claims.email"},
+                "doctype": {"mapFrom": "credentialConfiguration.type"},
+                "channel": {"defaultValue": "wallet"},
+            },
+            "authorization": {"type": "api-key", "value": "change-me-to-a-long-random-key"},
+        }
+        await add_source(setup, body)
+        wallet, response = await claim(setup)
+    values = issued_values(setup, wallet, response)
+    assert values["document_number"] == "DL-77" and values["family_name"] == "Ngata"

@@ -445,3 +445,29 @@ async def test_private_loopback_and_metadata_hook_urls_are_refused_with_the_guar
     assert response.status_code == 400, response.text
     assert [d["param"] for d in response.json()["details"]] == ["interactionHook.url"]
     assert accepted.status_code == 200
+
+
+# --- the documentation's example ---------------------------------------------------------------------------------
+
+
+@MEMORY_ONLY
+async def test_the_documented_hook_works(api: Any, idp: IdP, hook_app: HookApp, tmp_path: Path) -> None:
+    """docs/interaction-hook.md's smallest hook, copied as a reader would, in a full flow."""
+    from oi_docs import running_example
+
+    flow = await make_hook_flow(api, idp, hook_app)
+    configured = await api.http.get("/v1/openid/configuration", headers=flow.setup.headers)
+    secret = configured.json()["interactionHook"]["secret"]
+    with running_example("interaction-hook.md", "hook.py", tmp_path, HOOK_SECRET=secret, ISSUER=ISSUER) as port:
+        url = f"http://127.0.0.1:{port}/hook"
+        body = {"interactionHook": {"url": url, "claims": ["given_name", "email"], "sessionTimeoutInSec": 600}}
+        assert (
+            await api.http.put("/v1/openid/configuration", headers=flow.setup.headers, json=body)
+        ).status_code == 200
+        hook_url = await flow.to_hook()
+        assert hook_url.startswith(url + "?session_token=")
+        async with httpx.AsyncClient() as browser:
+            answer = await browser.get(hook_url)
+        assert answer.status_code == 302, answer.text
+        _, values = await flow.credential(await flow.back(answer.headers["location"]))
+    assert values["document_number"] == "LN-42"

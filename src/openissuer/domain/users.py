@@ -25,8 +25,9 @@ class UserSearch:
     """A users search (reference §5.2 ``POST /v1/users/search``): every given field must match exactly.
 
     ``claims`` is matched recursively: an object in the filter matches an object that has each of its keys with
-    a matching value (other keys may exist); any other value (string, number, boolean, array) must be equal, with
-    ``1`` and ``1.0`` equal but ``true`` never equal to ``1``. ``provider_id`` / ``subject_id`` match the user's
+    a matching value (other keys may exist); an array matches an array of the same length whose elements match in
+    order; any other value must be equal and of the same JSON type (``1`` and ``1.0`` are equal, ``true`` and ``1``
+    are not). ``provider_id`` / ``subject_id`` match the user's
     authentication provider and subject. An empty search matches every user.
     """
 

@@ -150,8 +150,9 @@ async def list_users(
     response_model=UserPage,
     response_model_exclude_none=True,
     summary="Search users",
-    description="Exact match on every given field of `claims` (objects match recursively; arrays, strings, numbers "
-    "and booleans must be equal) and of `authenticationProvider`; paged with `limit` and `cursor` in the body.",
+    description="Exact match on every given field of `claims` (an object matches an object with each of its keys "
+    "matching, other keys allowed; arrays match element by element; other values must be equal and of the same JSON "
+    "type) and of `authenticationProvider`; paged with `limit` and `cursor` in the body.",
 )
 async def search_users(body: UserSearchBody, principal: PrincipalDep, container: ContainerDep) -> Any:
     subject = body.authenticationProvider
