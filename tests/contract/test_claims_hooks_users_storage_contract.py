@@ -8,6 +8,7 @@ searched in pages, exactly. Each test makes its own tenants, so tests sharing on
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import secrets
 from collections.abc import Callable
@@ -163,6 +164,30 @@ async def test_configurations_referencing_a_source(uow_factory: Factory) -> None
         assert await uow.claim_sources.lock(tid, source.id, exclusive=False)
         assert set(await uow.claim_sources.referencing_configurations(tid, source.id)) == {c.id for c in using}
         assert await uow.claim_sources.referencing_configurations(tid, new_id()) == []
+
+
+async def test_a_delete_sees_a_configuration_that_took_the_source_before_it(uow_factory: Factory) -> None:
+    """The shared lock of a configuration being saved holds back the delete's exclusive one until it commits, so
+    the delete then sees the reference (and refuses with 409) instead of leaving it dangling."""
+    tid = await tenant(uow_factory)
+    source = api_key_source(tid)
+    async with uow_factory() as uow:
+        await uow.claim_sources.add(source)
+        await uow.commit()
+    using = configuration(tid, source.id)
+
+    async def delete() -> list[str]:
+        async with uow_factory() as deleting:
+            assert await deleting.claim_sources.lock(tid, source.id, exclusive=True)
+            return list(await deleting.claim_sources.referencing_configurations(tid, source.id))
+
+    async with uow_factory() as saving:
+        assert await saving.claim_sources.lock(tid, source.id, exclusive=False)
+        await saving.credential_configurations.add(using)
+        racing = asyncio.create_task(delete())
+        await asyncio.sleep(0.2)  # the delete starts while the configuration is not yet committed
+        await saving.commit()
+    assert await racing == [using.id]
 
 
 # --- the interaction hook ----------------------------------------------------------------------------------------
