@@ -628,3 +628,20 @@ async def test_the_documented_claims_source_works(setup: Setup, tmp_path: Path) 
         wallet, response = await claim(setup)
     values = issued_values(setup, wallet, response)
     assert values["document_number"] == "DL-77" and values["family_name"] == "Ngata"
+
+
+async def test_a_source_answering_json_nested_beyond_the_parser_is_a_failure(
+    setup: Setup, source: ClaimsSourceApp
+) -> None:
+    source.people[EMAIL] = {}
+    source.mode = "ok"
+    await add_source(setup, source_body(source, strict=True))
+    original = source.answer
+
+    def deep(seen: Any) -> tuple[int, dict[str, str], bytes]:
+        if seen.path == "/claims":
+            return 200, {"Content-Type": "application/json"}, b"[" * 100_000 + b"]" * 100_000
+        return original(seen)
+
+    source.answer = deep  # type: ignore[method-assign]
+    assert "claims" in denied((await claim(setup))[1])  # refused, not a server error

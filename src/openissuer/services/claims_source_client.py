@@ -80,7 +80,6 @@ class ClaimsSourceClient:
         self._timeout = timeout
         self._tokens: dict[tuple[str, str], _TokenSlot] = {}
         self._parameters: dict[tuple[str, datetime], RequestParameters] = {}
-        self.token_requests = 0  # how many times a token endpoint was called (operations insight, tests)
 
     async def fetch(self, source: ClaimSource, context: Mapping[str, Any]) -> ClaimsSourceAnswer:
         """Call ``source`` with its parameters resolved against ``context`` (``{claims, credentialConfiguration}``)
@@ -151,7 +150,6 @@ class ClaimsSourceClient:
 
     async def _fetch_token(self, source: ClaimSource, auth: OAuthClientCredentials, deadline: float) -> _Token:
         """RFC 6749 §4.4.2 with the configured client authentication (§2.3.1)."""
-        self.token_requests += 1
         form = {"grant_type": "client_credentials"}
         if auth.audience:
             form["audience"] = auth.audience
@@ -168,7 +166,7 @@ class ClaimsSourceClient:
             raise ClaimsSourceError(f"the token endpoint answered {response.status}")
         try:
             body = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ClaimsSourceError("the token endpoint answered something that is not JSON") from None
         if not isinstance(body, dict) or not isinstance(body.get("access_token"), str) or not body["access_token"]:
             raise ClaimsSourceError("the token endpoint answered no access_token")
@@ -188,7 +186,10 @@ class ClaimsSourceClient:
     def _secret(self, source: ClaimSource) -> str:
         auth = source.authorization
         sealed = auth.sealed_value if isinstance(auth, ApiKeyAuthorization) else auth.sealed_client_secret
-        return self._box.open(sealed, aad=claim_source_secret_aad(source.id)).decode()
+        try:
+            return self._box.open(sealed, aad=claim_source_secret_aad(source.id)).decode()
+        except ValueError:  # sealed under another master key, or altered in the database
+            raise ClaimsSourceError("the source's secret cannot be opened with this master key") from None
 
     def _parsed(self, source: ClaimSource) -> RequestParameters:
         key = (source.id, source.updated_at)
@@ -206,7 +207,7 @@ def _read_claims(response: HttpResponse) -> ClaimsSourceAnswer:
         return ClaimsSourceAnswer(failure=f"the claims source answered {response.status}")
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than the parser goes
         return ClaimsSourceAnswer(failure="the claims source answered something that is not JSON")
     if not isinstance(body, dict):
         return ClaimsSourceAnswer(failure="the claims source answered JSON that is not an object")
