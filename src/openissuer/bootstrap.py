@@ -27,15 +27,19 @@ from openissuer.formats.mso_mdoc import MsoMdocFormat
 from openissuer.formats.registry import FormatRegistry
 from openissuer.formats.sd_jwt_vc import SdJwtVcFormat
 from openissuer.ports.clock import Clock, SystemClock
+from openissuer.ports.http import HttpFetcher
 from openissuer.ports.keys import KeyStore
 from openissuer.ports.uow import StorageHealth, UnitOfWork, UnitOfWorkFactory
 from openissuer.ports.wallet_store import WalletStore
 from openissuer.services.api_clients import ApiClientService
 from openissuer.services.authentication_providers import AuthenticationProviderService
 from openissuer.services.authorization import AuthorizationService
+from openissuer.services.claim_sources import ClaimSourceService
+from openissuer.services.claims_source_client import ClaimsSourceClient
 from openissuer.services.configurations import ConfigurationCatalog, ConfigurationService
 from openissuer.services.document_signers import DocumentSignerService, SdJwtIssuerService
 from openissuer.services.iacas import IacaService
+from openissuer.services.interaction_hooks import InteractionHookService
 from openissuer.services.issuance import IssuanceService
 from openissuer.services.jwt_vc_issuer import JwtVcIssuerService
 from openissuer.services.management_auth import ManagementAuthService
@@ -47,6 +51,7 @@ from openissuer.services.tenancy import TenantDirectory
 from openissuer.services.tenants import TenantService
 from openissuer.services.tokens import TokenService
 from openissuer.services.upstream_oidc import UpstreamOidcClient
+from openissuer.services.users import UserService
 from openissuer.services.wallet_clients import WalletClientService
 
 MEMORY_DATABASE_URL = "memory://"
@@ -88,6 +93,10 @@ class Container:
     authentication_providers: AuthenticationProviderService
     wallet_clients: WalletClientService
     authorization: AuthorizationService
+    claim_sources: ClaimSourceService
+    claims_source_client: ClaimsSourceClient
+    interaction_hooks: InteractionHookService
+    users: UserService
     batch_size: int
     startup: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -147,11 +156,22 @@ def validate_provider_url(url: str, *, allow_private: bool) -> str:
     )
 
 
+def validate_callout_url(url: str, *, allow_private: bool) -> str:
+    """Reference §1.3 for claims sources and interaction hooks: https, not an IP, no query or fragment; with the
+    outbound guard on, also a name under a public TLD (never ``localhost``, ``.internal``, ``metadata``…)."""
+    return validate_outbound_url(url, allow_private=allow_private, require_public_tld=not allow_private)
+
+
 def build(
-    settings: Settings, *, clock: Clock | None = None, formats: Sequence[CredentialFormat] | None = None
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    formats: Sequence[CredentialFormat] | None = None,
+    fetcher: HttpFetcher | None = None,
 ) -> Container:
     """Wire the services for ``settings``; ``clock`` lets tests move time, ``formats`` replaces the built-in
-    credential formats (a format plugin is one more entry here)."""
+    credential formats (a format plugin is one more entry here), ``fetcher`` the guarded outbound HTTP client
+    (tests; the caller then closes it)."""
     clock = clock or SystemClock()
     registry = FormatRegistry(default_formats() if formats is None else formats)
     storage = _storage(settings.resolved_database_url)
@@ -178,10 +198,16 @@ def build(
     )
     catalog = ConfigurationCatalog(uow_factory, store, clock, registry)
     nonces = NonceService(box, clock, ttl=timedelta(seconds=settings.nonce_ttl))
-    fetcher = GuardedHttpFetcher(allow_private=settings.outbound_allow_private)
+    own_fetcher = None
+    if fetcher is None:
+        own_fetcher = fetcher = GuardedHttpFetcher(allow_private=settings.outbound_allow_private)
+    allow_private = settings.outbound_allow_private
     providers = AuthenticationProviderService(
-        uow_factory, clock, box, partial(validate_provider_url, allow_private=settings.outbound_allow_private)
+        uow_factory, clock, box, partial(validate_provider_url, allow_private=allow_private)
     )
+    callout_url = partial(validate_callout_url, allow_private=allow_private)
+    claims_source_client = ClaimsSourceClient(fetcher, box, clock, timeout=settings.claims_source_timeout)
+    hooks = InteractionHookService(uow_factory, clock, box, callout_url)
     container = Container(
         public_url=settings.public_url,
         clock=clock,
@@ -209,6 +235,7 @@ def build(
             default_ttl=timedelta(seconds=settings.offer_default_ttl),
             max_ttl=timedelta(seconds=settings.offer_max_ttl),
             by_reference=settings.offer_by_reference,
+            catalog=catalog,
         ),
         tokens=TokenService(
             uow_factory,
@@ -227,6 +254,7 @@ def build(
             catalog,
             {SignerKind.DOCUMENT_SIGNER: document_signers, SignerKind.SD_JWT_ISSUER: sd_jwt_issuers},
             credentials_per_grant=settings.resolved_credentials_per_grant,
+            claims_sources=claims_source_client,
         ),
         notifications=NotificationService(),
         metadata=MetadataService(catalog, batch_size=settings.batch_size, display_name=settings.issuer_name),
@@ -238,9 +266,14 @@ def build(
             providers,
             UpstreamOidcClient(fetcher, clock),
             allow_unregistered_public_clients=settings.allow_unregistered_public_clients,
+            hooks=hooks,
         ),
+        claim_sources=ClaimSourceService(uow_factory, clock, box, callout_url),
+        claims_source_client=claims_source_client,
+        interaction_hooks=hooks,
+        users=UserService(uow_factory, clock),
         batch_size=settings.batch_size,
-        closers=[*storage.closers, fetcher.aclose],
+        closers=[*storage.closers, *([own_fetcher.aclose] if own_fetcher else [])],
     )
     if settings.bootstrap_client_id and settings.bootstrap_client_secret:
         client_id, secret = settings.bootstrap_client_id, settings.bootstrap_client_secret.get_secret_value()

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
         le=1000,
         description="Most credentials of one configuration per access token, across requests (default: batch_size).",
     )
+    claims_source_timeout: float = Field(
+        default=3.0, gt=0, le=30, description="How long a claims source may take to answer, token included (s)."
+    )
     allow_unregistered_public_clients: bool = Field(
         default=False,
         description="Accept any public wallet client (with PKCE) at the authorization endpoint; dev only.",

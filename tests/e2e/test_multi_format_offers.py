@@ -142,7 +142,9 @@ def assert_same_person(mdl: dict[str, Any], sd_jwt: dict[str, Any], test: dict[s
 
 async def test_a_multi_format_offer_by_the_pre_authorized_code_flow(api: Any) -> None:
     issuer = await make_issuer(api)
-    earlier = await issuer.setup.offer(claims={"document_number": "DL-1"}, claimsToPersist=["document_number"])
+    earlier = await issuer.setup.offer(
+        claims={**PERSON, "document_number": "DL-1"}, claimsToPersist=["document_number"]
+    )
     created = await api.http.post(
         "/v1/openid/offers/pre-authorized",
         headers=issuer.setup.headers,

@@ -10,9 +10,11 @@ from openissuer.ports.repositories import (
     ApiClientRepository,
     AuthenticationProviderRepository,
     AuthorizationFlowRepository,
+    ClaimSourceRepository,
     CredentialConfigurationRepository,
     DocumentSignerRepository,
     IacaRepository,
+    InteractionHookRepository,
     IssuedCredentialRepository,
     OfferRepository,
     TenantRepository,
@@ -59,6 +61,12 @@ class UnitOfWork(Protocol):
 
     @property
     def authorization(self) -> AuthorizationFlowRepository: ...
+
+    @property
+    def claim_sources(self) -> ClaimSourceRepository: ...
+
+    @property
+    def interaction_hooks(self) -> InteractionHookRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

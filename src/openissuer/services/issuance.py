@@ -7,8 +7,9 @@ For one credential request:
    ``c_nonce`` values were already used (their MACs and expiry need no lookup);
 2. **decide, before any signing** — the token is live; the proofs verify; every nonce is fresh; the configuration
    is known and the token covers it; the credentials stay within the per-grant bound;
-3. **prepare** — the configuration and its parsed mappings (cached per configuration version), the claims, and
-   the key that signs (from the format's signer kind);
+3. **prepare** — the configuration and its parsed mappings (cached per configuration version), the claims (with
+   the configuration's claims source called, when it has one), and the key that signs (from the format's signer
+   kind);
 4. **issue** — a pure function of (prepared configuration, holder keys, claims, clock, randomness, signer);
 5. **write** — in one statement: the nonces used up, the count reserved under the bound, the records, the offer
    marked claimed.
@@ -61,6 +62,7 @@ from openissuer.ports.clock import Clock
 from openissuer.ports.wallet_store import IssuanceWrite, IssuanceWriteOutcome, WalletStore
 from openissuer.protocol.credential_request import CredentialRequest, create_credential_response
 from openissuer.protocol.proof import parse_jwt_proof, read_proof_nonce, verify_jwt_proof
+from openissuer.services.claims_source_client import ClaimsSourceAnswer, ClaimsSourceClient
 from openissuer.services.configurations import ConfigurationCatalog, PreparedConfiguration
 from openissuer.services.nonces import CheckedNonce, NonceService
 from openissuer.services.notifications import notification_id_for
@@ -99,7 +101,7 @@ def plan_issuance(
     give a credential (a required claim missing, a value that cannot be coerced). ``issuer`` is the credential
     issuer identifier the credentials are issued under."""
     configuration = prepared.configuration
-    context = ClaimsContext(claims, subject, {"id": configuration.id, "type": configuration.credential_type}).to_dict()
+    context = ClaimsContext(claims, subject, prepared.context).to_dict()
     try:
         values = apply_claim_mappings(prepared.mappings, context)
     except ClaimMappingError as exc:
@@ -153,6 +155,7 @@ class IssuanceService:
         *,
         credentials_per_grant: int,
         random_bytes: RandomBytes = secrets.token_bytes,
+        claims_sources: ClaimsSourceClient | None = None,
     ) -> None:
         self._store = store
         self._nonces = nonces
@@ -161,6 +164,7 @@ class IssuanceService:
         self._signers = dict(signers)
         self._per_grant = credentials_per_grant
         self._random_bytes = random_bytes
+        self._claims_sources = claims_sources
 
     async def grant_state(self, tenant: WalletTenant, access_token: str | None) -> GrantState:
         """Return the live grant of a bearer token in the tenant; RFC 6750 ``invalid_token`` (401) otherwise."""
@@ -194,7 +198,8 @@ class IssuanceService:
             holder_keys = _holder_keys(prepared, keys, request)
             if state.issued.get(prepared.configuration.id, 0) + len(holder_keys) > self._per_grant:
                 raise _bound_reached(grant, self._per_grant)
-            plan = plan_issuance(prepared, _claims(state), _subject(grant), now, issuer=tenant.issuer)
+            claims = await self._claims(state, prepared)
+            plan = plan_issuance(prepared, claims, _subject(grant), now, issuer=tenant.issuer)
             signer = await self._signer(prepared, tenant, state.config_version, plan.valid_until)
             issued = sign_credentials(plan, holder_keys, signer, now, self._random_bytes)
             await self._record(grant, prepared, issued, signer, used, now)
@@ -208,6 +213,40 @@ class IssuanceService:
         )
         notification_id = notification_id_for(grant, prepared.configuration.id)
         return create_credential_response([c.credential for c in issued], notification_id)
+
+    async def _claims(self, state: GrantState, prepared: PreparedConfiguration) -> dict[str, Any]:
+        """Reference §4.4: persisted user claims < the offer's (pre-authorized) or the ID token's (overlaid by the
+        interaction hook's when the sign-in went through one) < the configuration's claims source, called with the
+        claims merged so far. §6.4: a source that fails is logged and gives nothing, unless it is ``strict``."""
+        layers = _claim_layers(state)
+        claims = merge_claim_sources(**layers)
+        configuration = prepared.configuration
+        if configuration.claim_source_id is None:
+            return claims
+        source = prepared.claim_source
+        if source is None or self._claims_sources is None:
+            answer = ClaimsSourceAnswer(failure="the claims source no longer exists")
+        else:
+            context = {"claims": claims, "credentialConfiguration": prepared.context}
+            answer = await self._claims_sources.fetch(source, context)
+        if answer.failure is None:
+            return merge_claim_sources(**layers, claims_source=answer.claims)
+        strict = source is not None and source.strict
+        log.warning(
+            "claims source failed",
+            extra={
+                "claim_source_id": configuration.claim_source_id,
+                "configuration_id": configuration.id,
+                "tenant_id": configuration.tenant_id,
+                "reason": answer.failure,
+                "strict": strict,
+            },
+        )
+        if strict:
+            raise CredentialRequestDeniedError(
+                "The issuer could not obtain the claims this credential needs", detail=answer.failure
+            )
+        return claims
 
     def _live(self, state: GrantState | None) -> GrantState:
         if state is None or state.grant.revoked_at is not None or self._clock.now() >= state.grant.expires_at:
@@ -335,11 +374,12 @@ def _bound_reached(grant: AccessGrant, bound: int) -> CredentialRequestDeniedErr
     )
 
 
-def _claims(state: GrantState) -> dict[str, Any]:
-    """Reference §4.4: persisted user claims, overridden by the offer's (pre-authorized) or the ID token's."""
+def _claim_layers(state: GrantState) -> dict[str, Mapping[str, Any]]:
+    """The grant's claim sources by precedence name: the user's persisted claims, and the offer's (pre-authorized)
+    or the ID token's (an Authorization Code grant's claims are the ID token's overlaid by the hook's)."""
     if state.grant.offer_id is not None:
-        return merge_claim_sources(persisted=state.user_claims, offer=state.grant.claims)
-    return merge_claim_sources(persisted=state.user_claims, id_token=state.grant.claims)
+        return {"persisted": state.user_claims, "offer": state.grant.claims}
+    return {"persisted": state.user_claims, "id_token": state.grant.claims}
 
 
 def _subject(grant: AccessGrant) -> AuthenticatedSubject | None:

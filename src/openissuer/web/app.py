@@ -17,13 +17,16 @@ from openissuer.web.routers import (
     api_clients,
     authorization,
     authorization_management,
+    claim_sources,
     configurations,
     iacas,
+    interaction_hook,
     management_auth,
     offers,
     ops,
     sd_jwt_vc,
     tenants,
+    users,
     wallet,
     well_known,
 )
@@ -73,6 +76,11 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(offers.router)
     app.include_router(authorization_management.offers)
     app.include_router(authorization_management.providers)
+    app.include_router(users.router)  # after the providers: /v1/users/authentication-providers is not a user id
+    app.include_router(claim_sources.router)
+    app.include_router(claim_sources.legacy_router)
+    app.include_router(interaction_hook.router)
+    app.include_router(interaction_hook.public_router)
     app.include_router(authorization_management.clients)
     app.include_router(authorization.router)
     app.include_router(wallet.router)

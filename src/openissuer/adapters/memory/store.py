@@ -16,8 +16,10 @@ from openissuer.domain.authorization import (
     PushedRequest,
     WalletClient,
 )
+from openissuer.domain.claim_sources import ClaimSource
 from openissuer.domain.configurations import CredentialConfiguration
 from openissuer.domain.ids import DEFAULT_TENANT_ID
+from openissuer.domain.interaction_hooks import HookSession, InteractionHook
 from openissuer.domain.issued import IssuedCredentialRecord
 from openissuer.domain.offers import AccessGrant, PreAuthorizedOffer
 from openissuer.domain.pki import DocumentSigner, Iaca
@@ -46,6 +48,9 @@ class MemoryState:
     pushed_requests: dict[bytes, tuple[PushedRequest, datetime | None]] = field(default_factory=dict)
     authorization_sessions: dict[bytes, AuthorizationSession] = field(default_factory=dict)
     authorization_codes: dict[bytes, AuthorizationCode] = field(default_factory=dict)
+    claim_sources: dict[str, ClaimSource] = field(default_factory=dict)
+    interaction_hooks: dict[str, InteractionHook] = field(default_factory=dict)
+    hook_sessions: dict[bytes, HookSession] = field(default_factory=dict)
 
     def copy(self) -> MemoryState:
         """Return a copy whose dicts can change without touching this one (values are immutable)."""

@@ -10,18 +10,17 @@ from openissuer.adapters.memory.authorization_repositories import (
     InMemoryAuthorizationFlowRepository,
     InMemoryWalletClientRepository,
 )
+from openissuer.adapters.memory.claim_source_repositories import InMemoryClaimSourceRepository
 from openissuer.adapters.memory.configuration_repositories import (
     InMemoryCredentialConfigurationRepository,
     InMemoryIssuedCredentialRepository,
 )
-from openissuer.adapters.memory.offer_repositories import (
-    InMemoryAccessGrantRepository,
-    InMemoryOfferRepository,
-    InMemoryUserRepository,
-)
+from openissuer.adapters.memory.interaction_hook_repositories import InMemoryInteractionHookRepository
+from openissuer.adapters.memory.offer_repositories import InMemoryAccessGrantRepository, InMemoryOfferRepository
 from openissuer.adapters.memory.pki_repositories import InMemoryDocumentSignerRepository, InMemoryIacaRepository
 from openissuer.adapters.memory.repositories import InMemoryApiClientRepository, InMemoryTenantRepository
 from openissuer.adapters.memory.store import InMemoryStore, MemoryState
+from openissuer.adapters.memory.user_repositories import InMemoryUserRepository
 
 
 class InMemoryUnitOfWork:
@@ -39,6 +38,8 @@ class InMemoryUnitOfWork:
     authentication_providers: InMemoryAuthenticationProviderRepository
     wallet_clients: InMemoryWalletClientRepository
     authorization: InMemoryAuthorizationFlowRepository
+    claim_sources: InMemoryClaimSourceRepository
+    interaction_hooks: InMemoryInteractionHookRepository
 
     def __init__(self, store: InMemoryStore, *, read_only: bool = False) -> None:
         self._store = store
@@ -65,6 +66,8 @@ class InMemoryUnitOfWork:
         self.authentication_providers = InMemoryAuthenticationProviderRepository(self._working)
         self.wallet_clients = InMemoryWalletClientRepository(self._working)
         self.authorization = InMemoryAuthorizationFlowRepository(self._working)
+        self.claim_sources = InMemoryClaimSourceRepository(self._working)
+        self.interaction_hooks = InMemoryInteractionHookRepository(self._working)
 
     async def __aexit__(
         self,

@@ -13,19 +13,18 @@ from openissuer.adapters.sql.authorization_repositories import (
     SqlAuthorizationFlowRepository,
     SqlWalletClientRepository,
 )
+from openissuer.adapters.sql.claim_source_repositories import SqlClaimSourceRepository
 from openissuer.adapters.sql.configuration_repositories import (
     SqlCredentialConfigurationRepository,
     SqlIssuedCredentialRepository,
 )
 from openissuer.adapters.sql.engine import READ_ONLY_OPTION
+from openissuer.adapters.sql.interaction_hook_repositories import SqlInteractionHookRepository
 from openissuer.adapters.sql.migrate import current_revision
-from openissuer.adapters.sql.offer_repositories import (
-    SqlAccessGrantRepository,
-    SqlOfferRepository,
-    SqlUserRepository,
-)
+from openissuer.adapters.sql.offer_repositories import SqlAccessGrantRepository, SqlOfferRepository
 from openissuer.adapters.sql.pki_repositories import SqlDocumentSignerRepository, SqlIacaRepository
 from openissuer.adapters.sql.repositories import SqlApiClientRepository, SqlTenantRepository
+from openissuer.adapters.sql.user_repositories import SqlUserRepository
 
 
 class SqlUnitOfWork:
@@ -43,6 +42,8 @@ class SqlUnitOfWork:
     authentication_providers: SqlAuthenticationProviderRepository
     wallet_clients: SqlWalletClientRepository
     authorization: SqlAuthorizationFlowRepository
+    claim_sources: SqlClaimSourceRepository
+    interaction_hooks: SqlInteractionHookRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -71,6 +72,8 @@ class SqlUnitOfWork:
         self.authentication_providers = SqlAuthenticationProviderRepository(self._conn)
         self.wallet_clients = SqlWalletClientRepository(self._conn)
         self.authorization = SqlAuthorizationFlowRepository(self._conn)
+        self.claim_sources = SqlClaimSourceRepository(self._conn)
+        self.interaction_hooks = SqlInteractionHookRepository(self._conn)
         return self
 
     async def __aexit__(
