@@ -43,7 +43,7 @@ from lean_http import Client
 from lean_wallet import STEPS, FlowResult, Metadata, Offer, Wallet, discover, new_timings, resolve_offer, run_flows
 from peer_process import DEFAULT_PEER_DIR, PreparedPeer, prepared_peer, running_peer
 from pg_wire import PgWireCounter
-from proc_stats import machine_busy_seconds, process_tree, rss_mib, usage, usage_delta, worker_pids
+from proc_stats import all_processes_cpu, machine_times, process_tree, rss_mib, usage, usage_delta, worker_pids
 from server_process import (
     ADMIN_ID,
     ADMIN_SECRET,
@@ -127,17 +127,26 @@ class Meter:
     def start(self) -> None:
         self._srv = usage(process_tree(self.root_pid))
         self._db = self._database()
-        self._machine = machine_busy_seconds()
+        self._processes = all_processes_cpu()
+        self._machine = machine_times()
         self._wall = time.perf_counter()
         self._client = time.process_time()
 
-    def stop(self) -> dict[str, float]:
+    def stop(self) -> dict[str, Any]:
         client = time.process_time() - self._client
         wall = time.perf_counter() - self._wall
-        machine = machine_busy_seconds() - self._machine
-        user, system, switches = usage_delta(self._srv, usage(process_tree(self.root_pid)))
-        db_user, db_system, _ = usage_delta(self._db, self._database())
+        machine = machine_times()
+        processes = all_processes_cpu()
+        tree = process_tree(self.root_pid)
+        user, system, switches = usage_delta(self._srv, usage(tree))
+        backends = postgres_backend_pids(self.postgres_url, self.database) if self.database else []
+        db_user, db_system, _ = usage_delta(self._db, usage(backends))
         server, db = user + system, db_user + db_system
+        ours = {*tree, *backends, os.getpid()}
+        others: Counter[str] = Counter()
+        for pid, (name, seconds) in processes.items():
+            if pid not in ours and (spent := seconds - self._processes.get(pid, (name, seconds))[1]) > 0:
+                others[name] += spent
         return {
             "wall_s": wall,
             "server_cpu_s": server,
@@ -145,7 +154,9 @@ class Meter:
             "server_switches": switches,
             "db_cpu_s": db if self.database else float("nan"),
             "client_cpu_s": client,
-            "other_cpu_s": max(machine - server - db - client, 0.0),
+            "other_cpu_s": max(machine["busy"] - self._machine["busy"] - server - db - client, 0.0),
+            "steal_s": machine["steal"] - self._machine["steal"],
+            "other_processes": {name: round(seconds / wall, 2) for name, seconds in others.most_common(3)},
         }
 
 
@@ -307,6 +318,8 @@ def _summary(result: FlowResult, cpu: dict[str, float]) -> dict[str, Any]:
         "db_cores": cpu["db_cpu_s"] / wall,
         "client_cores": cpu["client_cpu_s"] / wall,
         "other_cores": cpu["other_cpu_s"] / wall,
+        "steal_cores": cpu["steal_s"] / wall,
+        "other_processes": cpu["other_processes"],
     }
 
 
@@ -551,7 +564,26 @@ def _peer(args: argparse.Namespace, prepared: PreparedPeer, label: str) -> Itera
         yield Target("peer", label, None, 1, args.server_cpus, peer.base_url, peer.root_pid, None)
 
 
+def wait_until_quiet(max_seconds: float, threshold: float = 0.15, window: float = 3.0) -> dict[str, Any]:
+    """Wait (at most ``max_seconds``) until the machine's CPU use over ``window`` s is below ``threshold`` cores.
+
+    On a shared machine other people's work (test suites) comes and goes; starting a run in a quiet moment makes
+    its numbers comparable. Nothing of ours runs while waiting, so all the load seen is other load.
+    """
+    started = time.monotonic()
+    while True:
+        before = machine_times()["busy"]
+        time.sleep(window)
+        load = (machine_times()["busy"] - before) / window
+        waited = time.monotonic() - started
+        if load < threshold or waited >= max_seconds:
+            return {"waited_s": round(waited, 1), "load_cores": round(load, 2), "quiet": load < threshold}
+
+
 def run_target(args: argparse.Namespace, context: Any) -> dict[str, Any]:
+    quiet = wait_until_quiet(args.wait_quiet) if args.wait_quiet else None
+    if quiet and not quiet["quiet"]:
+        print(f"machine not quiet after {quiet['waited_s']} s ({quiet['load_cores']} cores busy)", file=sys.stderr)
     with context as target:
         admin = OpenissuerAdmin(target.base_url) if target.issuer == "openissuer" else PeerAdmin(target.base_url)
         started = time.strftime("%H:%M:%S")
@@ -563,6 +595,7 @@ def run_target(args: argparse.Namespace, context: Any) -> dict[str, Any]:
         "workers": target.workers,
         "cpus": target.cpus,
         "started": started,
+        "quiet": quiet,
         **report,
     }
 
@@ -649,6 +682,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rt-flows", type=int, default=30, help="Flows counted for round trips (0: skip; 30).")
     parser.add_argument("--rt-warmup", type=int, default=60, help="Flows before counting round trips (60).")
     parser.add_argument("--rt-settle", type=float, default=0.02, help="Pause (s) before reading the counters.")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0,
+        help="Before each server: wait up to this many seconds for the machine to be idle (< 0.15 cores busy).",
+    )
     parser.add_argument("--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL))
     parser.add_argument("--output", type=Path, help="Also write the Markdown report here.")
     parser.add_argument("--json", type=Path, help="Also write every number as JSON here.")

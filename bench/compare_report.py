@@ -129,6 +129,26 @@ def throughput_table(report: dict[str, Any]) -> list[str]:
             f"{lv['client_cpu_ms']:.2f} | {lv['client_cores']:.2f} | {lv['other_cores']:.2f} | "
             f"{', '.join(f'{r:.0f}' for r in lv['rss_mib'])} | {len(lv['errors'])} |"
         )
+    noisy = [
+        f"{run['label']} {lv['other_cores']:.2f} ("
+        + ", ".join(f"{name} {cores:.2f}" for name, cores in lv["other_processes"].items())
+        + ")"
+        for run, lv in _levels(report)
+        if lv["other_cores"] >= 0.1
+    ]
+    steal = max((lv["steal_cores"] for _, lv in _levels(report)), default=0.0)
+    waits = [
+        f"{run['label']} {run['quiet']['waited_s']:.0f} s" + ("" if run["quiet"]["quiet"] else " (not quiet)")
+        for run in report["runs"]
+        if run.get("quiet")
+    ]
+    lines += [
+        "",
+        "Other load, in cores, with the busiest other processes over the measured phase: "
+        + ("; ".join(noisy) if noisy else "below 0.1 core in every run")
+        + f". Steal time (the hypervisor running something else): at most {steal:.2f} cores."
+        + (f" Waited for a quiet machine (`--wait-quiet`) before: {', '.join(waits)}." if waits else ""),
+    ]
     client = [lv["client_cpu_ms"] for _, lv in _levels(report)]
     busy = [lv["client_cores"] for _, lv in _levels(report)]
     if client:
