@@ -145,12 +145,20 @@ def _head(method: str, url: Url, *headers: str) -> bytes:
 
 def _answer(step: str, status: int, body: bytes, field_name: str) -> Any:
     """The JSON body's ``field_name`` of a 200 answer; anything else is a FlowError naming the step."""
+    return _document(step, status, body, field_name)[field_name]
+
+
+def _document(step: str, status: int, body: bytes, *required: str) -> dict[str, Any]:
+    """The JSON object of a 200 answer that has the ``required`` fields; anything else is a FlowError."""
     if status != 200:
         raise FlowError(f"{step}: HTTP {status} {body[:300]!r}")
     try:
-        return json.loads(body)[field_name]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise FlowError(f"{step}: no {field_name} in the answer") from exc
+        document = json.loads(body)
+    except ValueError as exc:
+        raise FlowError(f"{step}: the answer is not JSON") from exc
+    if not isinstance(document, dict) or any(name not in document for name in required):
+        raise FlowError(f"{step}: the answer lacks {', '.join(required)}")
+    return document
 
 
 Probe = Callable[[str], Awaitable[None]]
@@ -215,7 +223,10 @@ class Wallet:
         body = _TOKEN_BODY_PREFIX + quote(offer.pre_authorized_code, safe="").encode()
         response = await self._token_connection.send(self._token_head + b"%d\r\n\r\n" % len(body) + body)
         after_token = time.perf_counter()
-        access_token = _answer("token", response.status, response.body, "access_token")
+        token = _document("token", response.status, response.body, "access_token", "token_type")
+        if token["token_type"].lower() != "bearer":  # RFC 6749 §7.1: case-insensitive; no DPoP here
+            raise FlowError(f"token: token_type {token['token_type']!r}, the bench sends Bearer tokens")
+        access_token = token["access_token"]
         if probe is not None:
             await probe("token")
         before_nonce = time.perf_counter()
