@@ -131,7 +131,7 @@ def throughput_table(report: dict[str, Any]) -> list[str]:
         )
     noisy = [
         f"{run['label']} {lv['other_cores']:.2f} ("
-        + ", ".join(f"{name} {cores:.2f}" for name, cores in lv["other_processes"].items())
+        + ", ".join(f"{name} {cores:.2f}" for name, cores in lv["other_processes"].items() if cores >= 0.01)
         + ")"
         for run, lv in _levels(report)
         if lv["other_cores"] >= 0.1
@@ -142,12 +142,25 @@ def throughput_table(report: dict[str, Any]) -> list[str]:
         for run in report["runs"]
         if run.get("quiet")
     ]
+    repeated = [
+        f"{run['label']} ({len(run['attempts'])} attempts, other load "
+        + " / ".join(f"{load:.2f}" for load in run["attempts"])
+        + ")"
+        for run in report["runs"]
+        if len(run.get("attempts", [])) > 1
+    ]
     lines += [
         "",
-        "Other load, in cores, with the busiest other processes over the measured phase: "
+        "Other load, in cores, with the busiest other processes over the measured phase (processes that start and "
+        "end within the phase may escape the names): "
         + ("; ".join(noisy) if noisy else "below 0.1 core in every run")
         + f". Steal time (the hypervisor running something else): at most {steal:.2f} cores."
-        + (f" Waited for a quiet machine (`--wait-quiet`) before: {', '.join(waits)}." if waits else ""),
+        + (f" Waited for a quiet machine (`--wait-quiet`) before: {', '.join(waits)}." if waits else "")
+        + (
+            f" Repeated because of other load (`--retries`, the least noisy attempt shown): {'; '.join(repeated)}."
+            if repeated
+            else ""
+        ),
     ]
     client = [lv["client_cpu_ms"] for _, lv in _levels(report)]
     busy = [lv["client_cores"] for _, lv in _levels(report)]
