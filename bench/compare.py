@@ -138,7 +138,12 @@ class Meter:
         machine = machine_times()
         processes = all_processes_cpu()
         tree = process_tree(self.root_pid)
-        user, system, switches = usage_delta(self._srv, usage(tree))
+        after = usage(tree)
+        user, system, switches = usage_delta(self._srv, after)
+        per_process = {
+            pid: after.user[pid] + after.system[pid] - self._srv.user.get(pid, 0.0) - self._srv.system.get(pid, 0.0)
+            for pid in after.user
+        }
         backends = postgres_backend_pids(self.postgres_url, self.database) if self.database else []
         db_user, db_system, _ = usage_delta(self._db, usage(backends))
         server, db = user + system, db_user + db_system
@@ -157,6 +162,9 @@ class Meter:
             "other_cpu_s": max(machine["busy"] - self._machine["busy"] - server - db - client, 0.0),
             "steal_s": machine["steal"] - self._machine["steal"],
             "other_processes": {name: round(seconds / wall, 2) for name, seconds in others.most_common(3)},
+            "server_process_cores": sorted(
+                (round(cpu / wall, 2) for cpu in per_process.values() if cpu / wall >= 0.01), reverse=True
+            ),
         }
 
 
@@ -320,6 +328,7 @@ def _summary(result: FlowResult, cpu: dict[str, float]) -> dict[str, Any]:
         "other_cores": cpu["other_cpu_s"] / wall,
         "steal_cores": cpu["steal_s"] / wall,
         "other_processes": cpu["other_processes"],
+        "server_process_cores": cpu["server_process_cores"],
     }
 
 
@@ -368,7 +377,13 @@ async def measure(target: Target, admin: Any, args: argparse.Namespace, postgres
     for wallets in levels:
         offers, phase = await prepare_offers(admin, args.issuances, args.offer_concurrency or wallets, meter)
         meter.start()
-        flows = await run_flows(metadata, offers, wallets, time.monotonic() + MAX_SECONDS_PER_PHASE)
+        flows = await run_flows(
+            metadata,
+            offers,
+            wallets,
+            time.monotonic() + MAX_SECONDS_PER_PHASE,
+            new_connection_per_flow=args.new_connection_per_flow,
+        )
         level = _summary(flows, meter.stop())
         level.update(wallets=wallets, offers=phase, rss_mib=_rss(target))
         report["levels"].append(level)
@@ -391,7 +406,13 @@ async def soak(target: Target, admin: Any, metadata: Metadata, meter: Meter, arg
         chunk = min(args.soak_sample, args.soak - done)
         offers, phase = await prepare_offers(admin, chunk, wallets, None)
         meter.start()
-        flows = await run_flows(metadata, offers, wallets, time.monotonic() + MAX_SECONDS_PER_PHASE)
+        flows = await run_flows(
+            metadata,
+            offers,
+            wallets,
+            time.monotonic() + MAX_SECONDS_PER_PHASE,
+            new_connection_per_flow=args.new_connection_per_flow,
+        )
         level = _summary(flows, meter.stop())
         done += flows.issued
         samples.append({**level, "issued": done, "rss_mib": _rss(target), "offer_errors": phase["errors"]})
@@ -700,6 +721,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--db", default="sqlite,postgres", help="openissuer databases: sqlite, postgres or both.")
     parser.add_argument("--workers", default="1,2", help="openissuer worker counts, e.g. 1,2 (default).")
     parser.add_argument("--offer-concurrency", type=int, help="Concurrent offer creations (default: the wallets).")
+    parser.add_argument(
+        "--new-connection-per-flow",
+        action="store_true",
+        help="Each flow opens its own connection (as a new wallet would); default: a wallet keeps its connection.",
+    )
     parser.add_argument("--no-peer", action="store_true", help="Measure openissuer only.")
     parser.add_argument("--peer-dir", type=Path, default=DEFAULT_PEER_DIR, help=f"Default {DEFAULT_PEER_DIR}.")
     parser.add_argument("--peer-runs", type=int, default=2, choices=(1, 2), help="2: the peer runs first and last.")

@@ -86,7 +86,13 @@ def header(report: dict[str, Any]) -> list[str]:
         "run on whichever core is free.",
         "- Flow: offers by reference, created through each issuer's own API and fetched (`credential_offer_uri`) "
         "before the measured phase, both measured apart; measured: each wallet (own P-256 key, own keep-alive "
-        "connection) runs token → nonce → credential (`proofs.jwt`, ES256). Server CPU = utime + stime of the "
+        "connection"
+        + (
+            ", **a new connection for every flow**, the connect counted in the token step"
+            if args.get("new_connection_per_flow")
+            else ", kept from flow to flow"
+        )
+        + ") runs token → nonce → credential (`proofs.jwt`, ES256). Server CPU = utime + stime of the "
         "server's process tree from /proc over the measured phase ÷ issuances.",
         f"- Credential: an mDL with {report['elements']} elements (16 + a 10 KB portrait) from both; median "
         f"credential size (base64url IssuerSigned, characters): {sizes or '—'}.",
@@ -233,8 +239,8 @@ def workers_table(report: dict[str, Any]) -> list[str]:
         f"## Workers (relative to {first})",
         "",
         "| db | wallets | workers | cores | issuances/s | × throughput | server CPU ms/issuance | server cores busy | "
-        "PG backends cores busy | client core busy | other load (cores) |",
-        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        "by process | PG backends cores busy | client core busy | other load (cores) |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---|---:|---:|---:|",
     ]
     for db in dict.fromkeys(run["db"] for run in report["runs"] if run["issuer"] == "openissuer"):
         for wallets in sorted({lv["wallets"] for _, lv in _levels(report)}):
@@ -248,8 +254,8 @@ def workers_table(report: dict[str, Any]) -> list[str]:
                 lines.append(
                     f"| {db} | {wallets} | {run['workers']} | {run['cpus']} | {lv['issuances_per_s']:.1f} | "
                     f"{lv['issuances_per_s'] / base['issuances_per_s']:.2f} | {lv['server_cpu_ms']:.2f} | "
-                    f"{lv['server_cores']:.2f} | {_f(lv['db_cores'])} | {lv['client_cores']:.2f} | "
-                    f"{lv['other_cores']:.2f} |"
+                    f"{lv['server_cores']:.2f} | {' + '.join(f'{c:.2f}' for c in lv['server_process_cores'])} | "
+                    f"{_f(lv['db_cores'])} | {lv['client_cores']:.2f} | {lv['other_cores']:.2f} |"
                 )
     return [*lines, ""]
 
@@ -400,7 +406,8 @@ def targets_table(report: dict[str, Any]) -> list[str]:
                 if more:
                     workers_parts.append(
                         f"{name} {run['workers']} workers ÷ 1: {more['issuances_per_s'] / one['issuances_per_s']:.2f}× "
-                        f"(server cores busy {one['server_cores']:.2f} → {more['server_cores']:.2f})"
+                        f"(server cores busy {one['server_cores']:.2f} → {more['server_cores']:.2f}, by process "
+                        f"{' + '.join(f'{c:.2f}' for c in more['server_process_cores'])})"
                     )
         lat = one["latency_ms"]
         tail_parts.append(

@@ -285,12 +285,20 @@ class FlowResult:
 
 
 async def run_flows(
-    metadata: Metadata, offers: list[Offer], wallets: int, deadline: float, *, max_errors: int = 50
+    metadata: Metadata,
+    offers: list[Offer],
+    wallets: int,
+    deadline: float,
+    *,
+    max_errors: int = 50,
+    new_connection_per_flow: bool = False,
 ) -> FlowResult:
     """``wallets`` concurrent wallets (each its own key and connection) claim one credential per offer.
 
     Stops when the offers are used up, at ``deadline`` (time.monotonic()), or after ``max_errors`` failed flows.
-    A failed flow is counted and reported, never retried.
+    A failed flow is counted and reported, never retried. With ``new_connection_per_flow`` each flow opens its
+    own connection (as a new wallet device would; the connect is part of the token step), otherwise a wallet keeps
+    its connection from flow to flow.
     """
     pool = [Wallet(metadata) for _ in range(wallets)]
     timings = new_timings()
@@ -304,6 +312,8 @@ async def run_flows(
         while position < len(offers) and len(errors) < max_errors and time.monotonic() < deadline:
             offer = offers[position]
             position += 1
+            if new_connection_per_flow:
+                wallet.close()
             try:
                 credential = await wallet.claim(offer, timings)
                 if not checked:  # once per wallet: the credential is bound to this wallet's key
