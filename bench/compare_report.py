@@ -359,17 +359,18 @@ def soak_table(report: dict[str, Any]) -> list[str]:
     lines = [
         f"## Soak: {report['args']['soak']:,} issuances, one worker, RSS every {report['args']['soak_sample']:,}",
         "",
-        "| run | issued | RSS MiB | issuances/s | server CPU ms/issuance | credential p50 ms | issuance p99 ms |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| run | issued | RSS MiB | issuances/s | server CPU ms/issuance | credential p50 ms | issuance p99 ms | "
+        "other load (cores) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for run in runs:
         rss = ", ".join(f"{r:.1f}" for r in run["rss_after_warmup"])
-        lines.append(f"| {run['label']} | 0 (after warm-up) | {rss} | | | | |")
+        lines.append(f"| {run['label']} | 0 (after warm-up) | {rss} | | | | | |")
         for s in run["soak"]:
             lines.append(
                 f"| {run['label']} | {s['issued']:,} | {', '.join(f'{r:.1f}' for r in s['rss_mib'])} | "
                 f"{s['issuances_per_s']:.1f} | {s['server_cpu_ms']:.2f} | {s['latency_ms']['credential']['p50']:.1f} "
-                f"| {s['latency_ms']['flow']['p99']:.1f} |"
+                f"| {s['latency_ms']['flow']['p99']:.1f} | {s['other_cores']:.2f} |"
             )
     lines.append("")
     for run in runs:
