@@ -16,6 +16,9 @@ class SignerKind(enum.StrEnum):
     DOCUMENT_SIGNER = "document-signer"
     """An X.509 document signer certified by the tenant's active IACA (ISO/IEC 18013-5 Annex B)."""
 
+    DID_WEB = "did-web"
+    """A P-256 key in the tenant's ``did:web`` DID document; the Signer's ``kid`` is the DID URL ``<did>#<kid>``."""
+
 
 @dataclass(frozen=True)
 class CertificateData:

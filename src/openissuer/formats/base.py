@@ -19,6 +19,7 @@ from openissuer.crypto.p256_public_key import P256PublicKey
 from openissuer.crypto.signer import Signer
 from openissuer.domain.branding import Branding
 from openissuer.domain.pki import SignerKind
+from openissuer.domain.status_lists import StatusListKind
 from openissuer.errors import ErrorDetail
 
 ClaimValue: TypeAlias = "str | int | float | bool | date | datetime | bytes | list[ClaimValue] | dict[str, ClaimValue]"
@@ -61,7 +62,8 @@ class ConfigurationSchema:
     ``claimMappings`` is ``{namespace: {claim: mapping}}`` or ``{claim: mapping}``; ``status_field`` the wire
     name of the switch that makes credentials revocable (None: no such switch) and ``status_default`` its default;
     ``validity_mapping`` whether ``validFrom`` / ``validUntil`` may be mapped from claims; ``options`` the fields
-    only this format has.
+    only this format has; ``status_list`` the kind of status list the pipeline puts the credentials of a
+    configuration with the status switch on (None: the format has no status lists yet, so the switch is refused).
     """
 
     type_field: str = "type"
@@ -72,6 +74,7 @@ class ConfigurationSchema:
     validity_mapping: bool = False
     expires_in_required: bool = True
     options: Mapping[str, ConfigurationOption] = field(default_factory=dict)
+    status_list: StatusListKind | None = None
 
 
 @dataclass(frozen=True)
@@ -85,13 +88,15 @@ class ClaimDisplay:
 @dataclass(frozen=True)
 class ClaimDescription:
     """A claim the configuration issues: its path (``(namespace, claim)`` when namespaced), whether it is always
-    present, whether it is read from the claims (``mapped``) and the type it is coerced to (``value_type``)."""
+    present, whether it is read from the claims (``mapped``), the type it is coerced to (``value_type``) and the
+    JSON type of its ``defaultValue`` (``default_type``, None without one)."""
 
     path: tuple[str, ...]
     mandatory: bool = False
     display: tuple[ClaimDisplay, ...] = ()
     mapped: bool = False
     value_type: str | None = None
+    default_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,7 +125,7 @@ class RequestedValidity:
 
 @dataclass(frozen=True)
 class StatusListReference:
-    """Where the credential's status lives (IETF Token Status List): list token URI and index."""
+    """Where the credential's status lives, as the pipeline allocated it: the list's public URI and the index."""
 
     uri: str
     idx: int
@@ -132,7 +137,8 @@ class IssuedCredential:
 
     ``credential`` is the value for the Credential Response. ``details`` is the format's part of the issued-
     credential record, plain JSON data (e.g. digests, never values). ``holder_key_thumbprint`` is None for a
-    bearer credential.
+    bearer credential. ``credential_id``, when the format gives one, is the record's id (a CWT's ``jti``, which the
+    reference's revocation API addresses it by); otherwise the pipeline makes one.
     """
 
     format_id: str
@@ -144,6 +150,7 @@ class IssuedCredential:
     holder_key_thumbprint: str | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
     status: StatusListReference | None = None
+    credential_id: str | None = None
 
 
 class CredentialFormat(Protocol):

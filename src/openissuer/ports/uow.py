@@ -11,10 +11,12 @@ from openissuer.ports.repositories import (
     AuthenticationProviderRepository,
     AuthorizationFlowRepository,
     CredentialConfigurationRepository,
+    DidKeyRepository,
     DocumentSignerRepository,
     IacaRepository,
     IssuedCredentialRepository,
     OfferRepository,
+    StatusListRepository,
     TenantRepository,
     UserRepository,
     WalletClientRepository,
@@ -59,6 +61,12 @@ class UnitOfWork(Protocol):
 
     @property
     def authorization(self) -> AuthorizationFlowRepository: ...
+
+    @property
+    def did_keys(self) -> DidKeyRepository: ...
+
+    @property
+    def status_lists(self) -> StatusListRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from openissuer.claims import CONTEXT_ROOTS, ClaimMappings, parse_claim_mappings, parse_claim_path
+from openissuer.claims import CONTEXT_ROOTS, MISSING, ClaimMappings, parse_claim_mappings, parse_claim_path
+from openissuer.claims.claim_type import describe_json_type
 from openissuer.claims.path import ClaimPathSyntaxError
 from openissuer.domain.api_clients import ManagementPrincipal
 from openissuer.domain.branding import Branding
@@ -90,6 +91,7 @@ def describe_claims(mappings: ClaimMappings) -> tuple[ClaimDescription, ...]:
             mandatory=m.required,
             mapped=m.map_from is not None,
             value_type=None if m.claim_type is None else m.claim_type.value,
+            default_type=None if m.default_value is MISSING else describe_json_type(m.default_value),
         )
         for m in mappings.mappings
     )
@@ -287,7 +289,7 @@ class ConfigurationService:
             details.append(ErrorDetail("body", "expiresIn", "must be a positive duration"))
         if data.claim_source_id is not None:
             details.append(ErrorDetail("body", "claimSourceId", "no claims source with this id", data.claim_source_id))
-        if data.include_status and schema.status_field is not None:
+        if data.include_status and schema.status_field is not None and schema.status_list is None:
             details.append(
                 ErrorDetail(
                     "body", schema.status_field, "revocable credentials need status lists, which this issuer lacks"

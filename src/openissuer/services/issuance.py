@@ -7,9 +7,11 @@ For one credential request:
    ``c_nonce`` values were already used (their MACs and expiry need no lookup);
 2. **decide, before any signing** — the token is live; the proofs verify; every nonce is fresh; the configuration
    is known and the token covers it; the credentials stay within the per-grant bound;
-3. **prepare** — the configuration and its parsed mappings (cached per configuration version), the claims, and
-   the key that signs (from the format's signer kind);
-4. **issue** — a pure function of (prepared configuration, holder keys, claims, clock, randomness, signer);
+3. **prepare** — the configuration and its parsed mappings (cached per configuration version), the claims, the
+   key that signs (from the format's signer kind) and, for a configuration with the status switch on, the
+   credentials' status-list entries (one statement reserves them: their indexes are in what is signed);
+4. **issue** — a pure function of (prepared configuration, holder keys, claims, clock, randomness, signer, status
+   entries);
 5. **write** — in one statement: the nonces used up, the count reserved under the bound, the records, the offer
    marked claimed.
 
@@ -41,9 +43,10 @@ from openissuer.claims.claim_type import ClaimTypeError
 from openissuer.claims.temporal import coerce_date_time
 from openissuer.crypto.jws import CompactJws
 from openissuer.domain.ids import new_id
-from openissuer.domain.issued import IssuedCredentialRecord
+from openissuer.domain.issued import IssuedCredentialRecord, StatusReference
 from openissuer.domain.offers import AccessGrant, GrantState
 from openissuer.domain.pki import SignerKind
+from openissuer.domain.status_lists import StatusAllocation
 from openissuer.errors import (
     ClaimMappingError,
     CredentialRequestDeniedError,
@@ -56,7 +59,14 @@ from openissuer.errors import (
     UnknownCredentialConfigurationError,
     UnknownCredentialIdentifierError,
 )
-from openissuer.formats.base import FormatConfiguration, HolderKey, IssuedCredential, RandomBytes, RequestedValidity
+from openissuer.formats.base import (
+    FormatConfiguration,
+    HolderKey,
+    IssuedCredential,
+    RandomBytes,
+    RequestedValidity,
+    StatusListReference,
+)
 from openissuer.ports.clock import Clock
 from openissuer.ports.wallet_store import IssuanceWrite, IssuanceWriteOutcome, WalletStore
 from openissuer.protocol.credential_request import CredentialRequest, create_credential_response
@@ -64,6 +74,7 @@ from openissuer.protocol.proof import parse_jwt_proof, read_proof_nonce, verify_
 from openissuer.services.configurations import ConfigurationCatalog, PreparedConfiguration
 from openissuer.services.nonces import CheckedNonce, NonceService
 from openissuer.services.signing import CredentialSigners, SelectedSigner
+from openissuer.services.status_lists import StatusListAllocator
 from openissuer.services.tenancy import WalletTenant
 from openissuer.services.wallet_secrets import digest_secret
 
@@ -113,12 +124,15 @@ def sign_credentials(
     signer: SelectedSigner,
     now: datetime,
     random_bytes: RandomBytes,
+    statuses: Sequence[StatusListReference | None] | None = None,
 ) -> list[IssuedCredential]:
-    """Sign one credential per holder key (None: one bearer credential); nothing is stored.
+    """Sign one credential per holder key (None: one bearer credential), each with its status-list entry when
+    ``statuses`` gives one; nothing is stored.
 
     Each credential gets its own randomness (salts, digest ids), so the credentials of a batch are unlinkable.
     """
     credential_format = plan.prepared.format
+    entries = statuses if statuses is not None else [None] * len(holder_keys)
     return [
         credential_format.issue(
             plan.values,
@@ -128,8 +142,9 @@ def sign_credentials(
             now,
             random_bytes=random_bytes,
             validity=plan.validity,
+            status=status,
         )
-        for holder_key in holder_keys
+        for holder_key, status in zip(holder_keys, entries, strict=True)
     ]
 
 
@@ -145,9 +160,11 @@ class IssuanceService:
         signers: Mapping[SignerKind, CredentialSigners],
         *,
         credentials_per_grant: int,
+        status_lists: StatusListAllocator | None = None,
         random_bytes: RandomBytes = secrets.token_bytes,
     ) -> None:
         self._store = store
+        self._status_lists = status_lists
         self._nonces = nonces
         self._clock = clock
         self._catalog = catalog
@@ -189,8 +206,10 @@ class IssuanceService:
                 raise _bound_reached(grant, self._per_grant)
             plan = plan_issuance(prepared, _claims(state), _subject(grant), now)
             signer = await self._signer(prepared, tenant, state.config_version, plan.valid_until)
-            issued = sign_credentials(plan, holder_keys, signer, now, self._random_bytes)
-            await self._record(grant, prepared, issued, signer, used, now)
+            allocations = await self._allocate(tenant, plan, len(holder_keys))
+            statuses = [_status_reference(tenant, prepared, a) for a in allocations]
+            issued = sign_credentials(plan, holder_keys, signer, now, self._random_bytes, statuses)
+            await self._record(grant, prepared, issued, signer, used, now, allocations)
         except IssuerError:
             if used:
                 await self._store.use_nonces([c.digest for c in used], max(c.expires_at for c in used))
@@ -258,6 +277,16 @@ class IssuanceService:
     ) -> SelectedSigner:
         return await self._signers[prepared.format.signer_kind].signer_for(tenant.id, version, valid_until)
 
+    async def _allocate(self, tenant: WalletTenant, plan: IssuancePlan, count: int) -> list[StatusAllocation | None]:
+        """Reserve the credentials' status-list entries when the configuration's status switch is on: one
+        statement, and only for such configurations (the others cost nothing here)."""
+        kind = plan.prepared.format.schema.status_list
+        if not plan.format_configuration.include_status or kind is None:
+            return [None] * count
+        if self._status_lists is None:
+            raise CredentialRequestDeniedError("The issuer cannot issue revocable credentials", detail="no allocator")
+        return list(await self._status_lists.allocate(tenant.id, kind, count))
+
     async def _record(
         self,
         grant: AccessGrant,
@@ -266,6 +295,7 @@ class IssuanceService:
         signer: SelectedSigner,
         nonces: Sequence[CheckedNonce],
         now: datetime,
+        allocations: Sequence[StatusAllocation | None],
     ) -> None:
         """Use the nonces up, count the credentials under the bound and store the records: one statement."""
         outcome = await self._store.commit_issuance(
@@ -276,7 +306,10 @@ class IssuanceService:
                 bound=self._per_grant,
                 nonce_hashes=tuple(c.digest for c in nonces),
                 nonces_expire_at=max((c.expires_at for c in nonces), default=now),
-                records=tuple(_record(grant, prepared, credential, signer) for credential in issued),
+                records=tuple(
+                    _record(grant, prepared, credential, signer, allocation)
+                    for credential, allocation in zip(issued, allocations, strict=True)
+                ),
                 offer_id=grant.offer_id,
                 now=now,
             )
@@ -352,12 +385,25 @@ def _mapped_time(path: str | None, context: Mapping[str, Any], field: str) -> da
         raise CredentialRequestDeniedError(f"The {field} claim is not a date-time", detail=str(exc)) from exc
 
 
+def _status_reference(
+    tenant: WalletTenant, prepared: PreparedConfiguration, allocation: StatusAllocation | None
+) -> StatusListReference | None:
+    kind = prepared.format.schema.status_list
+    if allocation is None or kind is None:
+        return None
+    return StatusListReference(uri=kind.list_url(tenant.issuer, allocation.list_id), idx=allocation.index)
+
+
 def _record(
-    grant: AccessGrant, prepared: PreparedConfiguration, credential: IssuedCredential, signer: SelectedSigner
+    grant: AccessGrant,
+    prepared: PreparedConfiguration,
+    credential: IssuedCredential,
+    signer: SelectedSigner,
+    allocation: StatusAllocation | None,
 ) -> IssuedCredentialRecord:
     configuration = prepared.configuration
     return IssuedCredentialRecord(
-        id=new_id(),
+        id=credential.credential_id or new_id(),
         tenant_id=grant.tenant_id,
         configuration_id=configuration.id,
         format=credential.format_id,
@@ -370,5 +416,6 @@ def _record(
         offer_id=grant.offer_id,
         signer_id=signer.signer_id,
         holder_key_thumbprint=credential.holder_key_thumbprint,
+        status_reference=None if allocation is None else StatusReference(allocation.list_id, allocation.index),
         details=dict(credential.details),
     )

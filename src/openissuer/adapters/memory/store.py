@@ -17,10 +17,12 @@ from openissuer.domain.authorization import (
     WalletClient,
 )
 from openissuer.domain.configurations import CredentialConfiguration
+from openissuer.domain.dids import DidKey
 from openissuer.domain.ids import DEFAULT_TENANT_ID
 from openissuer.domain.issued import IssuedCredentialRecord
 from openissuer.domain.offers import AccessGrant, PreAuthorizedOffer
 from openissuer.domain.pki import DocumentSigner, Iaca
+from openissuer.domain.status_lists import StatusList
 from openissuer.domain.tenants import Tenant
 from openissuer.domain.users import User
 
@@ -46,6 +48,8 @@ class MemoryState:
     pushed_requests: dict[bytes, tuple[PushedRequest, datetime | None]] = field(default_factory=dict)
     authorization_sessions: dict[bytes, AuthorizationSession] = field(default_factory=dict)
     authorization_codes: dict[bytes, AuthorizationCode] = field(default_factory=dict)
+    did_keys: dict[str, DidKey] = field(default_factory=dict)
+    status_lists: dict[str, StatusList] = field(default_factory=dict)
 
     def copy(self) -> MemoryState:
         """Return a copy whose dicts can change without touching this one (values are immutable)."""

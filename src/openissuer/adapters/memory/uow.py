@@ -14,6 +14,7 @@ from openissuer.adapters.memory.configuration_repositories import (
     InMemoryCredentialConfigurationRepository,
     InMemoryIssuedCredentialRepository,
 )
+from openissuer.adapters.memory.did_key_repositories import InMemoryDidKeyRepository
 from openissuer.adapters.memory.offer_repositories import (
     InMemoryAccessGrantRepository,
     InMemoryOfferRepository,
@@ -21,6 +22,7 @@ from openissuer.adapters.memory.offer_repositories import (
 )
 from openissuer.adapters.memory.pki_repositories import InMemoryDocumentSignerRepository, InMemoryIacaRepository
 from openissuer.adapters.memory.repositories import InMemoryApiClientRepository, InMemoryTenantRepository
+from openissuer.adapters.memory.status_lists import InMemoryStatusListRepository
 from openissuer.adapters.memory.store import InMemoryStore, MemoryState
 
 
@@ -39,6 +41,8 @@ class InMemoryUnitOfWork:
     authentication_providers: InMemoryAuthenticationProviderRepository
     wallet_clients: InMemoryWalletClientRepository
     authorization: InMemoryAuthorizationFlowRepository
+    did_keys: InMemoryDidKeyRepository
+    status_lists: InMemoryStatusListRepository
 
     def __init__(self, store: InMemoryStore, *, read_only: bool = False) -> None:
         self._store = store
@@ -65,6 +69,8 @@ class InMemoryUnitOfWork:
         self.authentication_providers = InMemoryAuthenticationProviderRepository(self._working)
         self.wallet_clients = InMemoryWalletClientRepository(self._working)
         self.authorization = InMemoryAuthorizationFlowRepository(self._working)
+        self.did_keys = InMemoryDidKeyRepository(self._working)
+        self.status_lists = InMemoryStatusListRepository(self._working)
 
     async def __aexit__(
         self,

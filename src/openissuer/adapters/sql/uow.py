@@ -17,6 +17,7 @@ from openissuer.adapters.sql.configuration_repositories import (
     SqlCredentialConfigurationRepository,
     SqlIssuedCredentialRepository,
 )
+from openissuer.adapters.sql.did_key_repositories import SqlDidKeyRepository
 from openissuer.adapters.sql.engine import READ_ONLY_OPTION
 from openissuer.adapters.sql.migrate import current_revision
 from openissuer.adapters.sql.offer_repositories import (
@@ -26,6 +27,7 @@ from openissuer.adapters.sql.offer_repositories import (
 )
 from openissuer.adapters.sql.pki_repositories import SqlDocumentSignerRepository, SqlIacaRepository
 from openissuer.adapters.sql.repositories import SqlApiClientRepository, SqlTenantRepository
+from openissuer.adapters.sql.status_list_repositories import SqlStatusListRepository
 
 
 class SqlUnitOfWork:
@@ -43,6 +45,8 @@ class SqlUnitOfWork:
     authentication_providers: SqlAuthenticationProviderRepository
     wallet_clients: SqlWalletClientRepository
     authorization: SqlAuthorizationFlowRepository
+    did_keys: SqlDidKeyRepository
+    status_lists: SqlStatusListRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -71,6 +75,8 @@ class SqlUnitOfWork:
         self.authentication_providers = SqlAuthenticationProviderRepository(self._conn)
         self.wallet_clients = SqlWalletClientRepository(self._conn)
         self.authorization = SqlAuthorizationFlowRepository(self._conn)
+        self.did_keys = SqlDidKeyRepository(self._conn)
+        self.status_lists = SqlStatusListRepository(self._conn)
         return self
 
     async def __aexit__(
