@@ -24,8 +24,8 @@ WHERE id = (SELECT id FROM status_lists WHERE tenant_id = $1 AND kind = $2 ORDER
 RETURNING id, size, allocated - $3 AS first, permutation_key"""
 START_LIST = """
 INSERT INTO status_lists (id, tenant_id, kind, sequence, size, allocated, revision, permutation_key, created_at)
-SELECT $4, $1, $2, coalesce(max(sequence) + 1, 0), $5, $3, 0, $6, $7
-FROM status_lists WHERE tenant_id = $1 AND kind = $2
+SELECT $4::text, $1::text, $2::text, coalesce(max(sequence) + 1, 0), $5::int, $3::int, 0, $6::bytea, $7::timestamptz
+FROM status_lists WHERE tenant_id = $1::text AND kind = $2::text
 ON CONFLICT (tenant_id, kind, sequence) DO NOTHING
 RETURNING id, size, 0 AS first, permutation_key"""
 MAX_ATTEMPTS = 8
