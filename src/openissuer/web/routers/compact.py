@@ -246,7 +246,6 @@ def _parse(model: type[VerifyBody], value: Any) -> VerifyBody:
 
 
 async def _read_multipart(request: Request) -> tuple[bytes, VerifyOptions]:
-    length = request.headers.get("content-length")
     form = await request.form(max_files=1, max_fields=10)
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
