@@ -3,8 +3,9 @@
 The common case is one ``UPDATE … RETURNING``: add ``count`` to the newest list's ``allocated`` if it stays within
 ``size``. PostgreSQL re-checks that condition on the row's latest version when concurrent updates queue on the row
 lock, so no two statements get the same positions. When it updates nothing (no list yet, or the newest is full),
-one ``INSERT … ON CONFLICT DO NOTHING`` starts the next list with this reservation's positions already taken; if
-another process started it first, the loop goes back to the update.
+one ``INSERT … ON CONFLICT DO NOTHING`` starts the next list with this reservation's positions already taken, but
+only while the newest list still cannot take them (a request whose update ran before another one started the first
+list must not start a second one); if another process started it first, the loop goes back to the update.
 """
 
 from __future__ import annotations
@@ -24,8 +25,11 @@ WHERE id = (SELECT id FROM status_lists WHERE tenant_id = $1 AND kind = $2 ORDER
 RETURNING id, size, allocated - $3 AS first, permutation_key"""
 START_LIST = """
 INSERT INTO status_lists (id, tenant_id, kind, sequence, size, allocated, revision, permutation_key, created_at)
-SELECT $4::text, $1::text, $2::text, coalesce(max(sequence) + 1, 0), $5::int, $3::int, 0, $6::bytea, $7::timestamptz
-FROM status_lists WHERE tenant_id = $1::text AND kind = $2::text
+SELECT $4::text, $1::text, $2::text, coalesce(max(s.sequence) + 1, 0), $5::int, $3::int, 0, $6::bytea, $7::timestamptz
+FROM status_lists s WHERE s.tenant_id = $1::text AND s.kind = $2::text
+HAVING NOT EXISTS (
+  SELECT 1 FROM status_lists n
+  WHERE n.tenant_id = $1::text AND n.kind = $2::text AND n.sequence = max(s.sequence) AND n.allocated + $3 <= n.size)
 ON CONFLICT (tenant_id, kind, sequence) DO NOTHING
 RETURNING id, size, 0 AS first, permutation_key"""
 MAX_ATTEMPTS = 8
