@@ -2,8 +2,8 @@
 each reservation got rather than a win count).
 
 Each worker opens its own hot-path store (asyncpg pool or SQLite connection), warms up, says ``ready`` and waits;
-for a round the parent sends a tenant (which must exist), a list kind and a list size, every worker makes ``tasks`` concurrent reservations of 1-3
-positions and answers with ``[list_id, first, count]`` for each.
+for a round the parent sends a tenant (which must exist), a list kind and a list size; every worker makes ``tasks``
+concurrent reservations of 1-3 positions and answers with ``[list_id, first, count]`` for each.
 """
 
 from __future__ import annotations
@@ -47,12 +47,13 @@ async def _work(url: str, tasks: int) -> None:
         while line := await asyncio.to_thread(sys.stdin.readline):
             round_ = json.loads(line)
 
-            async def reserve(n: int) -> list[Any]:
+            async def reserve(n: int, tenant: str, kind: str, size: int) -> list[Any]:
                 candidate = NewStatusList(new_id(), secrets.token_bytes(32), datetime.now(UTC))
-                got = await store.reserve(round_["tenant"], round_["kind"], round_["size"], 1 + n % 3, candidate)
+                got = await store.reserve(tenant, kind, size, 1 + n % 3, candidate)
                 return [got.list_id, got.first, got.count]
 
-            print(json.dumps(await asyncio.gather(*(reserve(n) for n in range(tasks)))), flush=True)
+            tries = (reserve(n, round_["tenant"], round_["kind"], round_["size"]) for n in range(tasks))
+            print(json.dumps(await asyncio.gather(*tries)), flush=True)
     finally:
         await wallet.aclose()
 
