@@ -13,7 +13,6 @@ position into an index (the keyed permutation) for a list of 1,000,000 entries.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import secrets
 import statistics
@@ -63,7 +62,8 @@ async def _measure(name: str, wallet: object, lists: object) -> None:
         return await wallet.config_version(DEFAULT_TENANT_ID)  # type: ignore[attr-defined]
 
     reserve_us, trip_us = await _median_us(reserve), await _median_us(round_trip)
-    print(f"{name:10} reserve {reserve_us:7.1f} µs   bare statement {trip_us:7.1f} µs   difference {reserve_us - trip_us:6.1f} µs")
+    difference = reserve_us - trip_us
+    print(f"{name:10} reserve {reserve_us:7.1f} µs   bare statement {trip_us:7.1f} µs   difference {difference:6.1f} µs")
 
 
 def _permutation_us() -> tuple[float, float]:
