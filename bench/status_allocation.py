@@ -63,7 +63,9 @@ async def _measure(name: str, wallet: object, lists: object) -> None:
 
     reserve_us, trip_us = await _median_us(reserve), await _median_us(round_trip)
     difference = reserve_us - trip_us
-    print(f"{name:10} reserve {reserve_us:7.1f} µs   bare statement {trip_us:7.1f} µs   difference {difference:6.1f} µs")
+    print(
+        f"{name:10} reserve {reserve_us:7.1f} µs   bare statement {trip_us:7.1f} µs   difference {difference:6.1f} µs"
+    )
 
 
 def _permutation_us() -> tuple[float, float]:
