@@ -300,3 +300,21 @@ async def test_the_direct_apis_need_a_permitted_role(api: Any) -> None:
     status = f"/v2/credentials/compact/{signed['id']}/revocation-status"
     assert (await api.http.post(status, headers=auditor, json={"isRevoked": True})).status_code == 403
     assert (await api.http.post(SIGN, json={"payload": {}})).status_code == 401
+
+
+async def test_another_tenant_can_neither_revoke_nor_read_a_tenants_credentials_and_lists(api: Any) -> None:
+    headers = await api.auth()
+    signed = await _sign(api, headers, revocable=True)
+    other = await api.container.tenant_admin.create("Other", "https://other.example")
+    other_headers = await api.auth(other.admin_client.client_id, other.admin_client_secret)
+    path = f"/v2/credentials/compact/{signed['id']}/revocation-status"
+    assert (await api.http.post(path, headers=other_headers, json={"isRevoked": True})).status_code == 404
+    assert (await api.http.get(path, headers=other_headers)).status_code == 404
+    list_path = signed["decoded"]["status"]["url"].removeprefix("https://issuer.example")
+    assert (await api.http.get("https://other.example" + list_path)).status_code == 404
+    assert (await api.http.get(list_path)).status_code == 200
+    lists = await api.http.get("/v2/credentials/compact/revocation-lists", headers=other_headers)
+    assert lists.json() == {"data": []}
+    result = await _verify(api, other_headers, signed["encoded"])
+    assert result["error"]["type"] == "IssuerNotTrusted"  # the other tenant's DID is not this one's
+    assert (await _verify(api, headers, signed["encoded"]))["verified"] is True
