@@ -318,3 +318,33 @@ async def test_another_tenant_can_neither_revoke_nor_read_a_tenants_credentials_
     result = await _verify(api, other_headers, signed["encoded"])
     assert result["error"]["type"] == "IssuerNotTrusted"  # the other tenant's DID is not this one's
     assert (await _verify(api, headers, signed["encoded"]))["verified"] is True
+
+
+async def test_cwt_configurations_follow_the_reference_rules(api: Any) -> None:
+    headers = await api.auth()
+    path = "/v2/credentials/compact/configurations"
+    body = {"type": "Course Credential", "claimMappings": {"name": {"mapFrom": "claims.name"}}}
+    created = await api.http.post(path, headers=headers, json=body)
+    assert created.status_code == 201, created.text
+    assert created.json()["revocable"] is True and "expiresIn" not in created.json()
+    assert (await api.http.post(path, headers=headers, json=body)).status_code == 409
+    refused = await api.http.post(
+        path,
+        headers=headers,
+        json={
+            "type": "VerifiableCredential",
+            "claimMappings": {"iss": {"defaultValue": "x"}, "tags": {"defaultValue": ["a"]}},
+            "pdfTemplateId": "not-a-uuid",
+            "expiresIn": {"days": 0},
+        },
+    )
+    assert refused.status_code == 400
+    assert {d["param"] for d in refused.json()["details"]} == {
+        "type",
+        "claimMappings.iss",
+        "claimMappings.tags.defaultValue",
+        "pdfTemplateId",
+        "expiresIn",
+    }
+    listed = await api.http.get(path, headers=headers, params={"type": "Course Credential"})
+    assert [c["id"] for c in listed.json()["data"]] == [created.json()["id"]]
