@@ -18,10 +18,12 @@ from openissuer.domain.authorization import (
 from openissuer.domain.claim_sources import ClaimSource
 from openissuer.domain.configurations import CredentialConfiguration
 from openissuer.domain.interaction_hooks import HookSession, InteractionHook
+from openissuer.domain.dids import DidKey
 from openissuer.domain.issued import IssuedCredentialRecord
 from openissuer.domain.offers import AccessGrant, PreAuthorizedOffer
 from openissuer.domain.pages import Page, PageKey
 from openissuer.domain.pki import DocumentSigner, Iaca
+from openissuer.domain.status_lists import StatusList
 from openissuer.domain.tenants import Tenant
 from openissuer.domain.users import User, UserSearch
 
@@ -121,6 +123,12 @@ class DocumentSignerRepository(Protocol):
 
 
 class IssuedCredentialRepository(Protocol):
+    async def set_status(self, tenant_id: str, id: str, status: str) -> bool:
+        """Set the status of the tenant's record; tell whether it exists."""
+
+    async def find_by_status_entry(self, tenant_id: str, list_id: str, index: int) -> IssuedCredentialRecord | None:
+        """Return the tenant's record at ``index`` of status list ``list_id``, or None."""
+
     async def add(self, record: IssuedCredentialRecord) -> None:
         """Store the record of an issued credential."""
 
@@ -131,6 +139,32 @@ class IssuedCredentialRepository(Protocol):
         self, tenant_id: str, *, limit: int, after: PageKey | None, user_id: str | None = None
     ) -> Page[IssuedCredentialRecord]:
         """Return one page of the tenant's records in issuance order, optionally one user's only."""
+
+
+class DidKeyRepository(Protocol):
+    """The keys of tenants' DID documents; adding one raises the tenant's configuration version."""
+
+    async def add(self, key: DidKey) -> bool:
+        """Store a key; False (nothing stored) when the tenant already has a key with its ``kid``."""
+
+    async def list(self, tenant_id: str) -> Sequence[DidKey]:
+        """Return the tenant's keys, newest first."""
+
+
+class StatusListRepository(Protocol):
+    """Status lists and the statuses of the credentials on them (management and publication, not allocation)."""
+
+    async def get(self, tenant_id: str, id: str) -> StatusList | None:
+        """Return the tenant's list or None."""
+
+    async def list(self, tenant_id: str, kind: str, *, limit: int, after: PageKey | None) -> Page[StatusList]:
+        """Return one page of the tenant's lists of a kind, ordered by ``(created_at, id)``."""
+
+    async def indexes_with_status(self, tenant_id: str, list_id: str, status: str) -> Sequence[int]:
+        """Return the indexes of the list's credentials that have ``status``."""
+
+    async def bump_revision(self, tenant_id: str, id: str) -> None:
+        """Raise the list's revision (a status on it changed), in the unit's transaction."""
 
 
 class UserRepository(Protocol):

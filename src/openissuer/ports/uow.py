@@ -12,11 +12,13 @@ from openissuer.ports.repositories import (
     AuthorizationFlowRepository,
     ClaimSourceRepository,
     CredentialConfigurationRepository,
+    DidKeyRepository,
     DocumentSignerRepository,
     IacaRepository,
     InteractionHookRepository,
     IssuedCredentialRepository,
     OfferRepository,
+    StatusListRepository,
     TenantRepository,
     UserRepository,
     WalletClientRepository,
@@ -67,6 +69,12 @@ class UnitOfWork(Protocol):
 
     @property
     def interaction_hooks(self) -> InteractionHookRepository: ...
+
+    @property
+    def did_keys(self) -> DidKeyRepository: ...
+
+    @property
+    def status_lists(self) -> StatusListRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

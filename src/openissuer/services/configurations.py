@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from openissuer.claims import CONTEXT_ROOTS, ClaimMappings, parse_claim_mappings, parse_claim_path
+from openissuer.claims import CONTEXT_ROOTS, MISSING, ClaimMappings, parse_claim_mappings, parse_claim_path
+from openissuer.claims.claim_type import describe_json_type
 from openissuer.claims.path import ClaimPathSyntaxError
 from openissuer.domain.api_clients import ManagementPrincipal
 from openissuer.domain.branding import Branding
@@ -114,6 +115,7 @@ def describe_claims(mappings: ClaimMappings) -> tuple[ClaimDescription, ...]:
             value_type=None if m.claim_type is None else m.claim_type.value,
             flags=m.flags,
             flags_only=m.is_flag_entry,
+            default_type=None if m.default_value is MISSING else describe_json_type(m.default_value),
         )
         for m in mappings.mappings
     )
@@ -315,7 +317,7 @@ class ConfigurationService:
                 details.append(ErrorDetail("body", param, exc.description, path))
         if data.expires_in is not None and data.expires_in.is_zero():
             details.append(ErrorDetail("body", "expiresIn", "must be a positive duration"))
-        if data.include_status and schema.status_field is not None:
+        if data.include_status and schema.status_field is not None and schema.status_list is None:
             details.append(
                 ErrorDetail(
                     "body", schema.status_field, "revocable credentials need status lists, which this issuer lacks"

@@ -8,9 +8,11 @@ For one credential request:
 2. **decide, before any signing** — the token is live; the proofs verify; every nonce is fresh; the configuration
    is known and the token covers it; the credentials stay within the per-grant bound;
 3. **prepare** — the configuration and its parsed mappings (cached per configuration version), the claims (with
-   the configuration's claims source called, when it has one), and the key that signs (from the format's signer
-   kind);
-4. **issue** — a pure function of (prepared configuration, holder keys, claims, clock, randomness, signer);
+   the configuration's claims source called, when it has one), the key that signs (from the format's signer kind)
+   and, for a configuration with the status switch on, the credentials' status-list entries (one statement
+   reserves them: their indexes are in what is signed);
+4. **issue** — a pure function of (prepared configuration, holder keys, claims, clock, randomness, signer, status
+   entries);
 5. **write** — in one statement: the nonces used up, the count reserved under the bound, the records, the offer
    marked claimed.
 
@@ -42,9 +44,10 @@ from openissuer.claims.claim_type import ClaimTypeError
 from openissuer.claims.temporal import coerce_date_time
 from openissuer.crypto.jws import CompactJws
 from openissuer.domain.ids import new_id
-from openissuer.domain.issued import IssuedCredentialRecord
+from openissuer.domain.issued import IssuedCredentialRecord, StatusReference
 from openissuer.domain.offers import AccessGrant, GrantState
 from openissuer.domain.pki import SignerKind
+from openissuer.domain.status_lists import StatusAllocation
 from openissuer.errors import (
     ClaimMappingError,
     CredentialRequestDeniedError,
@@ -57,7 +60,14 @@ from openissuer.errors import (
     UnknownCredentialConfigurationError,
     UnknownCredentialIdentifierError,
 )
-from openissuer.formats.base import FormatConfiguration, HolderKey, IssuedCredential, RandomBytes, RequestedValidity
+from openissuer.formats.base import (
+    FormatConfiguration,
+    HolderKey,
+    IssuedCredential,
+    RandomBytes,
+    RequestedValidity,
+    StatusListReference,
+)
 from openissuer.ports.clock import Clock
 from openissuer.ports.wallet_store import IssuanceWrite, IssuanceWriteOutcome, WalletStore
 from openissuer.protocol.credential_request import CredentialRequest, create_credential_response
@@ -67,6 +77,7 @@ from openissuer.services.configurations import ConfigurationCatalog, PreparedCon
 from openissuer.services.nonces import CheckedNonce, NonceService
 from openissuer.services.notifications import notification_id_for
 from openissuer.services.signing import CredentialSigners, SelectedSigner
+from openissuer.services.status_lists import StatusListAllocator
 from openissuer.services.tenancy import WalletTenant
 from openissuer.services.wallet_secrets import digest_secret
 
@@ -122,12 +133,15 @@ def sign_credentials(
     signer: SelectedSigner,
     now: datetime,
     random_bytes: RandomBytes,
+    statuses: Sequence[StatusListReference | None] | None = None,
 ) -> list[IssuedCredential]:
-    """Sign one credential per holder key (None: one bearer credential); nothing is stored.
+    """Sign one credential per holder key (None: one bearer credential), each with its status-list entry when
+    ``statuses`` gives one; nothing is stored.
 
     Each credential gets its own randomness (salts, digest ids), so the credentials of a batch are unlinkable.
     """
     credential_format = plan.prepared.format
+    entries = statuses if statuses is not None else [None] * len(holder_keys)
     return [
         credential_format.issue(
             plan.values,
@@ -137,8 +151,9 @@ def sign_credentials(
             now,
             random_bytes=random_bytes,
             validity=plan.validity,
+            status=status,
         )
-        for holder_key in holder_keys
+        for holder_key, status in zip(holder_keys, entries, strict=True)
     ]
 
 
@@ -154,10 +169,12 @@ class IssuanceService:
         signers: Mapping[SignerKind, CredentialSigners],
         *,
         credentials_per_grant: int,
+        status_lists: StatusListAllocator | None = None,
         random_bytes: RandomBytes = secrets.token_bytes,
         claims_sources: ClaimsSourceClient | None = None,
     ) -> None:
         self._store = store
+        self._status_lists = status_lists
         self._nonces = nonces
         self._clock = clock
         self._catalog = catalog
@@ -201,8 +218,10 @@ class IssuanceService:
             claims = await self._claims(state, prepared)
             plan = plan_issuance(prepared, claims, _subject(grant), now, issuer=tenant.issuer)
             signer = await self._signer(prepared, tenant, state.config_version, plan.valid_until)
-            issued = sign_credentials(plan, holder_keys, signer, now, self._random_bytes)
-            await self._record(grant, prepared, issued, signer, used, now)
+            allocations = await self._allocate(tenant, plan, len(holder_keys))
+            statuses = [_status_reference(tenant, prepared, a) for a in allocations]
+            issued = sign_credentials(plan, holder_keys, signer, now, self._random_bytes, statuses)
+            await self._record(grant, prepared, issued, signer, used, now, allocations)
         except IssuerError:
             if used:
                 await self._store.use_nonces([c.digest for c in used], max(c.expires_at for c in used))
@@ -305,6 +324,16 @@ class IssuanceService:
     ) -> SelectedSigner:
         return await self._signers[prepared.format.signer_kind].signer_for(tenant.id, version, valid_until)
 
+    async def _allocate(self, tenant: WalletTenant, plan: IssuancePlan, count: int) -> list[StatusAllocation | None]:
+        """Reserve the credentials' status-list entries when the configuration's status switch is on: one
+        statement, and only for such configurations (the others cost nothing here)."""
+        kind = plan.prepared.format.schema.status_list
+        if not plan.format_configuration.include_status or kind is None:
+            return [None] * count
+        if self._status_lists is None:
+            raise CredentialRequestDeniedError("The issuer cannot issue revocable credentials", detail="no allocator")
+        return list(await self._status_lists.allocate(tenant.id, kind, count))
+
     async def _record(
         self,
         grant: AccessGrant,
@@ -313,6 +342,7 @@ class IssuanceService:
         signer: SelectedSigner,
         nonces: Sequence[CheckedNonce],
         now: datetime,
+        allocations: Sequence[StatusAllocation | None],
     ) -> None:
         """Use the nonces up, count the credentials under the bound and store the records: one statement."""
         outcome = await self._store.commit_issuance(
@@ -323,7 +353,10 @@ class IssuanceService:
                 bound=self._per_grant,
                 nonce_hashes=tuple(c.digest for c in nonces),
                 nonces_expire_at=max((c.expires_at for c in nonces), default=now),
-                records=tuple(_record(grant, prepared, credential, signer) for credential in issued),
+                records=tuple(
+                    _record(grant, prepared, credential, signer, allocation)
+                    for credential, allocation in zip(issued, allocations, strict=True)
+                ),
                 offer_id=grant.offer_id,
                 now=now,
             )
@@ -400,12 +433,25 @@ def _mapped_time(path: str | None, context: Mapping[str, Any], field: str) -> da
         raise CredentialRequestDeniedError(f"The {field} claim is not a date-time", detail=str(exc)) from exc
 
 
+def _status_reference(
+    tenant: WalletTenant, prepared: PreparedConfiguration, allocation: StatusAllocation | None
+) -> StatusListReference | None:
+    kind = prepared.format.schema.status_list
+    if allocation is None or kind is None:
+        return None
+    return StatusListReference(uri=kind.list_url(tenant.issuer, allocation.list_id), idx=allocation.index)
+
+
 def _record(
-    grant: AccessGrant, prepared: PreparedConfiguration, credential: IssuedCredential, signer: SelectedSigner
+    grant: AccessGrant,
+    prepared: PreparedConfiguration,
+    credential: IssuedCredential,
+    signer: SelectedSigner,
+    allocation: StatusAllocation | None,
 ) -> IssuedCredentialRecord:
     configuration = prepared.configuration
     return IssuedCredentialRecord(
-        id=new_id(),
+        id=credential.credential_id or new_id(),
         tenant_id=grant.tenant_id,
         configuration_id=configuration.id,
         format=credential.format_id,
@@ -418,5 +464,6 @@ def _record(
         offer_id=grant.offer_id,
         signer_id=signer.signer_id,
         holder_key_thumbprint=credential.holder_key_thumbprint,
+        status_reference=None if allocation is None else StatusReference(allocation.list_id, allocation.index),
         details=dict(credential.details),
     )

@@ -18,7 +18,9 @@ from openissuer.web.routers import (
     authorization,
     authorization_management,
     claim_sources,
+    compact,
     configurations,
+    did_documents,
     iacas,
     interaction_hook,
     management_auth,
@@ -71,6 +73,9 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(tenants.router)
     for credential_format in container.formats:
         app.include_router(configurations.create_router(credential_format))
+    app.include_router(compact.router)
+    app.include_router(compact.public_router)
+    app.include_router(did_documents.router)
     app.include_router(iacas.router)
     app.include_router(iacas.public_router)
     app.include_router(offers.router)

@@ -18,11 +18,13 @@ from openissuer.domain.authorization import (
 )
 from openissuer.domain.claim_sources import ClaimSource
 from openissuer.domain.configurations import CredentialConfiguration
+from openissuer.domain.dids import DidKey
 from openissuer.domain.ids import DEFAULT_TENANT_ID
 from openissuer.domain.interaction_hooks import HookSession, InteractionHook
 from openissuer.domain.issued import IssuedCredentialRecord
 from openissuer.domain.offers import AccessGrant, PreAuthorizedOffer
 from openissuer.domain.pki import DocumentSigner, Iaca
+from openissuer.domain.status_lists import StatusList
 from openissuer.domain.tenants import Tenant
 from openissuer.domain.users import User
 
@@ -51,6 +53,8 @@ class MemoryState:
     claim_sources: dict[str, ClaimSource] = field(default_factory=dict)
     interaction_hooks: dict[str, InteractionHook] = field(default_factory=dict)
     hook_sessions: dict[bytes, HookSession] = field(default_factory=dict)
+    did_keys: dict[str, DidKey] = field(default_factory=dict)
+    status_lists: dict[str, StatusList] = field(default_factory=dict)
 
     def copy(self) -> MemoryState:
         """Return a copy whose dicts can change without touching this one (values are immutable)."""

@@ -17,8 +17,10 @@ from openissuer.adapters.memory.configuration_repositories import (
 )
 from openissuer.adapters.memory.interaction_hook_repositories import InMemoryInteractionHookRepository
 from openissuer.adapters.memory.offer_repositories import InMemoryAccessGrantRepository, InMemoryOfferRepository
+from openissuer.adapters.memory.did_key_repositories import InMemoryDidKeyRepository
 from openissuer.adapters.memory.pki_repositories import InMemoryDocumentSignerRepository, InMemoryIacaRepository
 from openissuer.adapters.memory.repositories import InMemoryApiClientRepository, InMemoryTenantRepository
+from openissuer.adapters.memory.status_lists import InMemoryStatusListRepository
 from openissuer.adapters.memory.store import InMemoryStore, MemoryState
 from openissuer.adapters.memory.user_repositories import InMemoryUserRepository
 
@@ -40,6 +42,8 @@ class InMemoryUnitOfWork:
     authorization: InMemoryAuthorizationFlowRepository
     claim_sources: InMemoryClaimSourceRepository
     interaction_hooks: InMemoryInteractionHookRepository
+    did_keys: InMemoryDidKeyRepository
+    status_lists: InMemoryStatusListRepository
 
     def __init__(self, store: InMemoryStore, *, read_only: bool = False) -> None:
         self._store = store
@@ -68,6 +72,8 @@ class InMemoryUnitOfWork:
         self.authorization = InMemoryAuthorizationFlowRepository(self._working)
         self.claim_sources = InMemoryClaimSourceRepository(self._working)
         self.interaction_hooks = InMemoryInteractionHookRepository(self._working)
+        self.did_keys = InMemoryDidKeyRepository(self._working)
+        self.status_lists = InMemoryStatusListRepository(self._working)
 
     async def __aexit__(
         self,

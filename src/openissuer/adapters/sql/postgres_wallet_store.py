@@ -135,6 +135,10 @@ class PostgresWalletStore:
                     )
         return self._pool
 
+    async def pool(self) -> asyncpg.Pool:
+        """Return the pool (opened at first use), for other hot-path stores that share its connections."""
+        return await self._connections()
+
     async def _fetchrow(self, statement: str, *arguments: Any) -> Any:
         return await (await self._connections()).fetchrow(statement, *arguments)
 

@@ -175,6 +175,10 @@ class SqliteWalletStore:
             await asyncio.sleep(delay * (0.5 + random.random()))  # noqa: S311 - jitter, not a secret
             delay = min(delay * 2, _MAX_DELAY)
 
+    async def run(self, work: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
+        """Run ``work`` on this store's connection as ``_run`` does, for other hot-path stores that share it."""
+        return await self._run(work, write=write)
+
     async def redeem_code(
         self, tenant_id: str, code_hash: bytes, now: datetime, grant: NewGrant
     ) -> PreAuthorizedOffer | None:

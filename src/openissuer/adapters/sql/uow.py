@@ -18,6 +18,7 @@ from openissuer.adapters.sql.configuration_repositories import (
     SqlCredentialConfigurationRepository,
     SqlIssuedCredentialRepository,
 )
+from openissuer.adapters.sql.did_key_repositories import SqlDidKeyRepository
 from openissuer.adapters.sql.engine import READ_ONLY_OPTION
 from openissuer.adapters.sql.interaction_hook_repositories import SqlInteractionHookRepository
 from openissuer.adapters.sql.migrate import current_revision
@@ -25,6 +26,7 @@ from openissuer.adapters.sql.offer_repositories import SqlAccessGrantRepository,
 from openissuer.adapters.sql.pki_repositories import SqlDocumentSignerRepository, SqlIacaRepository
 from openissuer.adapters.sql.repositories import SqlApiClientRepository, SqlTenantRepository
 from openissuer.adapters.sql.user_repositories import SqlUserRepository
+from openissuer.adapters.sql.status_list_repositories import SqlStatusListRepository
 
 
 class SqlUnitOfWork:
@@ -44,6 +46,8 @@ class SqlUnitOfWork:
     authorization: SqlAuthorizationFlowRepository
     claim_sources: SqlClaimSourceRepository
     interaction_hooks: SqlInteractionHookRepository
+    did_keys: SqlDidKeyRepository
+    status_lists: SqlStatusListRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -74,6 +78,8 @@ class SqlUnitOfWork:
         self.authorization = SqlAuthorizationFlowRepository(self._conn)
         self.claim_sources = SqlClaimSourceRepository(self._conn)
         self.interaction_hooks = SqlInteractionHookRepository(self._conn)
+        self.did_keys = SqlDidKeyRepository(self._conn)
+        self.status_lists = SqlStatusListRepository(self._conn)
         return self
 
     async def __aexit__(
