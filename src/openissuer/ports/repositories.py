@@ -17,8 +17,8 @@ from openissuer.domain.authorization import (
 )
 from openissuer.domain.claim_sources import ClaimSource
 from openissuer.domain.configurations import CredentialConfiguration
-from openissuer.domain.interaction_hooks import HookSession, InteractionHook
 from openissuer.domain.dids import DidKey
+from openissuer.domain.interaction_hooks import HookSession, InteractionHook
 from openissuer.domain.issued import IssuedCredentialRecord
 from openissuer.domain.offers import AccessGrant, PreAuthorizedOffer
 from openissuer.domain.pages import Page, PageKey

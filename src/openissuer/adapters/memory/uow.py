@@ -15,9 +15,9 @@ from openissuer.adapters.memory.configuration_repositories import (
     InMemoryCredentialConfigurationRepository,
     InMemoryIssuedCredentialRepository,
 )
+from openissuer.adapters.memory.did_key_repositories import InMemoryDidKeyRepository
 from openissuer.adapters.memory.interaction_hook_repositories import InMemoryInteractionHookRepository
 from openissuer.adapters.memory.offer_repositories import InMemoryAccessGrantRepository, InMemoryOfferRepository
-from openissuer.adapters.memory.did_key_repositories import InMemoryDidKeyRepository
 from openissuer.adapters.memory.pki_repositories import InMemoryDocumentSignerRepository, InMemoryIacaRepository
 from openissuer.adapters.memory.repositories import InMemoryApiClientRepository, InMemoryTenantRepository
 from openissuer.adapters.memory.status_lists import InMemoryStatusListRepository

@@ -25,8 +25,8 @@ from openissuer.adapters.sql.migrate import current_revision
 from openissuer.adapters.sql.offer_repositories import SqlAccessGrantRepository, SqlOfferRepository
 from openissuer.adapters.sql.pki_repositories import SqlDocumentSignerRepository, SqlIacaRepository
 from openissuer.adapters.sql.repositories import SqlApiClientRepository, SqlTenantRepository
-from openissuer.adapters.sql.user_repositories import SqlUserRepository
 from openissuer.adapters.sql.status_list_repositories import SqlStatusListRepository
+from openissuer.adapters.sql.user_repositories import SqlUserRepository
 
 
 class SqlUnitOfWork:
