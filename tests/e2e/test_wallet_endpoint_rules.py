@@ -276,7 +276,7 @@ async def test_issuer_and_authorization_server_metadata(setup: Setup) -> None:
     assert issuer["credential_endpoint"] == f"{ISSUER}/v1/openid/credential"
     assert issuer["nonce_endpoint"] == f"{ISSUER}/v1/openid/nonce"
     assert issuer["notification_endpoint"] == f"{ISSUER}/v1/openid/notification"
-    assert issuer["mdoc_iacas_uri"] == f"{ISSUER}/v1/openid/iacas"
+    assert issuer["mdoc_iacas_uri"] == f"{ISSUER}/core/v1/openid/iacas"
     assert issuer["batch_credential_issuance"] == {"batch_size": 10}
     entry = issuer["credential_configurations_supported"][setup.configuration_id]
     assert entry["format"] == "mso_mdoc" and entry["doctype"] == "org.iso.18013.5.1.mDL"

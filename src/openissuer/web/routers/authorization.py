@@ -71,7 +71,6 @@ async def pushed_authorization_request(
 
 
 @router.get(CALLBACK_PATH, summary="The identity provider's redirect back to openissuer", response_class=Response)
-@router.get("/core" + CALLBACK_PATH, include_in_schema=False, response_class=Response)
 async def authentication_callback(request: Request, container: ContainerDep, tenant: WalletTenantDep) -> Response:
     try:
         query = single_values(list(request.query_params.multi_items()))

@@ -121,7 +121,6 @@ async def get_openid_configuration(principal: PrincipalDep, container: Container
     response_class=Response,
     responses={302: {"description": "To the wallet"}, 400: {"description": "An HTML page"}},
 )
-@public_router.get("/core" + INTERACTION_HOOK_CALLBACK_PATH, include_in_schema=False, response_class=Response)
 async def interaction_hook_callback(request: Request, container: ContainerDep, tenant: WalletTenantDep) -> Response:
     try:
         query = single_values(list(request.query_params.multi_items()))

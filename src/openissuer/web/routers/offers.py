@@ -14,6 +14,7 @@ from openissuer.domain.durations import Duration
 from openissuer.domain.offers import TxCodeConfiguration, TxCodeInputMode
 from openissuer.services.offers import OfferInput
 from openissuer.web.deps import ContainerDep, PrincipalDep
+from openissuer.web.path_ids import IdParam
 
 router = APIRouter(prefix="/v1/openid/offers", tags=["Credential offers"])
 
@@ -85,7 +86,7 @@ async def create_pre_authorized_offer(
 
 
 @router.delete("/pre-authorized/{id}", status_code=204, summary="Revoke an unredeemed pre-authorized offer")
-async def revoke_pre_authorized_offer(id: str, principal: PrincipalDep, container: ContainerDep) -> Response:
+async def revoke_pre_authorized_offer(id: IdParam, principal: PrincipalDep, container: ContainerDep) -> Response:
     await container.offers.revoke_as(principal, id)
     return Response(status_code=204)
 
@@ -97,7 +98,7 @@ async def revoke_pre_authorized_offer(id: str, principal: PrincipalDep, containe
     responses={200: {"content": {"image/png": {}, "image/svg+xml": {}}}},
 )
 async def offer_qrcode(
-    id: str,
+    id: IdParam,
     principal: PrincipalDep,
     container: ContainerDep,
     format: Annotated[Literal["png", "svg"], Query(description="png or svg")] = "png",
