@@ -31,7 +31,7 @@ from openissuer.formats.registry import FormatRegistry, UnknownFormatError
 from openissuer.ports.clock import Clock
 from openissuer.ports.uow import UnitOfWorkFactory
 from openissuer.ports.wallet_store import WalletStore
-from openissuer.services.access import ISSUERS, READERS_AND_ISSUERS, authorize
+from openissuer.services.access import ISSUERS, READERS_AND_OPERATORS, authorize
 from openissuer.services.claim_sources import verify_claim_source_reference
 from openissuer.services.versioned_cache import Versioned, VersionedCache
 
@@ -251,7 +251,7 @@ class ConfigurationService:
 
     async def get_as(self, principal: ManagementPrincipal, format_id: str, id: str) -> CredentialConfiguration:
         """Return one of the caller's tenant's configurations of this format."""
-        authorize(principal, READERS_AND_ISSUERS)
+        authorize(principal, READERS_AND_OPERATORS)
         async with self._uow(read_only=True) as uow:
             configuration = await uow.credential_configurations.get(principal.tenant_id, id)
         if configuration is None or configuration.format != format_id:
@@ -268,7 +268,7 @@ class ConfigurationService:
         credential_type: str | None = None,
     ) -> Page[CredentialConfiguration]:
         """List the caller's tenant's configurations of this format, optionally of one type."""
-        authorize(principal, READERS_AND_ISSUERS)
+        authorize(principal, READERS_AND_OPERATORS)
         async with self._uow(read_only=True) as uow:
             return await uow.credential_configurations.list(
                 principal.tenant_id, format=format_id, limit=limit, after=after, credential_type=credential_type

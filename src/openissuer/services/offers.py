@@ -28,7 +28,7 @@ from openissuer.protocol.credential_offer import (
     create_pre_authorized_offer,
 )
 from openissuer.protocol.tx_code import MAX_DESCRIPTION_LENGTH, MAX_LENGTH, MIN_LENGTH, generate_tx_code
-from openissuer.services.access import ISSUERS, authorize
+from openissuer.services.access import OPERATORS, authorize
 from openissuer.services.configurations import ConfigurationCatalog, TenantConfigurations
 from openissuer.services.offer_claims import find_non_finite_numbers, find_offer_claim_problems
 from openissuer.services.tenancy import TenantDirectory, WalletTenant
@@ -97,7 +97,7 @@ class OfferService:
 
     async def create_pre_authorized_as(self, principal: ManagementPrincipal, data: OfferInput) -> CreatedOffer:
         """Create an offer for a new or existing user; persist ``claimsToPersist`` on the user now."""
-        authorize(principal, ISSUERS)
+        authorize(principal, OPERATORS)
         now = self._clock.now()
         expires_at = self._check_shape(data, now)
         id, code = new_id(), new_secret()
@@ -228,7 +228,7 @@ class OfferService:
         self, principal: ManagementPrincipal, configuration_ids: list[str], request_parameters: dict[str, Any]
     ) -> str:
         """Create a reusable Authorization Code offer; return its URI. Any number of holders may claim it."""
-        authorize(principal, ISSUERS)
+        authorize(principal, OPERATORS)
         if not configuration_ids:
             raise ValidationError(
                 "Validation Error",
@@ -258,7 +258,7 @@ class OfferService:
 
     async def revoke_as(self, principal: ManagementPrincipal, id: str) -> None:
         """Revoke an unredeemed offer: its code stops working at once."""
-        authorize(principal, ISSUERS)
+        authorize(principal, OPERATORS)
         async with self._uow() as uow:
             revoked = await uow.offers.revoke(principal.tenant_id, id, self._clock.now())
             offer = None if revoked else await uow.offers.get(principal.tenant_id, id)
@@ -288,7 +288,7 @@ class OfferService:
 
     async def offer_uri_as(self, principal: ManagementPrincipal, id: str) -> str:
         """Return the offer's URI again (for its QR code) while it is redeemable."""
-        authorize(principal, ISSUERS)
+        authorize(principal, OPERATORS)
         async with self._uow(read_only=True) as uow:
             offer = await uow.offers.get(principal.tenant_id, id)
         if offer is None:
