@@ -47,7 +47,9 @@ from openissuer.services.metadata import MetadataService
 from openissuer.services.nonces import NonceService
 from openissuer.services.notifications import NotificationService
 from openissuer.services.offers import OfferService
+from openissuer.services.signer_certificates import DOCUMENT_SIGNERS, STATUS_LIST_SIGNERS, SignerCertificateService
 from openissuer.services.tenancy import TenantDirectory
+from openissuer.services.tenant_settings import TenantSettingsService
 from openissuer.services.tenants import TenantService
 from openissuer.services.tokens import TokenService
 from openissuer.services.upstream_oidc import UpstreamOidcClient
@@ -98,6 +100,8 @@ class Container:
     interaction_hooks: InteractionHookService
     users: UserService
     batch_size: int
+    signer_certificates: dict[SignerKind, SignerCertificateService]
+    tenant_settings: TenantSettingsService
     startup: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -273,6 +277,11 @@ def build(
         interaction_hooks=hooks,
         users=UserService(uow_factory, clock),
         batch_size=settings.batch_size,
+        signer_certificates={
+            profile.kind: SignerCertificateService(uow_factory, clock, keys, profile)
+            for profile in (DOCUMENT_SIGNERS, STATUS_LIST_SIGNERS)
+        },
+        tenant_settings=TenantSettingsService(uow_factory, clock),
         closers=[*storage.closers, *([own_fetcher.aclose] if own_fetcher else [])],
     )
     if settings.bootstrap_client_id and settings.bootstrap_client_secret:

@@ -21,6 +21,8 @@ from openissuer.ports.repositories import (
     UserRepository,
     WalletClientRepository,
 )
+from openissuer.ports.signers import SignerRepository
+from openissuer.ports.tenant_settings import TenantSettingsRepository
 
 
 class UnitOfWork(Protocol):
@@ -67,6 +69,12 @@ class UnitOfWork(Protocol):
 
     @property
     def interaction_hooks(self) -> InteractionHookRepository: ...
+
+    @property
+    def signers(self) -> SignerRepository: ...
+
+    @property
+    def tenant_settings(self) -> TenantSettingsRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -26,6 +26,8 @@ from openissuer.web.routers import (
     offers,
     ops,
     sd_jwt_vc,
+    signers,
+    tenant_settings,
     tenants,
     users,
     wallet,
@@ -77,6 +79,9 @@ def create_app(container: Container) -> FastAPI:
         app.include_router(configurations.create_router(credential_format))
     app.include_router(iacas.router)
     app.include_router(iacas.public_router)
+    app.include_router(signers.document_signers)
+    app.include_router(signers.status_list_signers)
+    app.include_router(tenant_settings.router)
     app.include_router(offers.router)
     app.include_router(authorization_management.offers)
     app.include_router(authorization_management.providers)

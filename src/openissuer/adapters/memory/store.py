@@ -23,6 +23,8 @@ from openissuer.domain.interaction_hooks import HookSession, InteractionHook
 from openissuer.domain.issued import IssuedCredentialRecord
 from openissuer.domain.offers import AccessGrant, PreAuthorizedOffer
 from openissuer.domain.pki import DocumentSigner, Iaca
+from openissuer.domain.signer_requests import SignerRequest
+from openissuer.domain.tenant_settings import TenantSettings
 from openissuer.domain.tenants import Tenant
 from openissuer.domain.users import User
 
@@ -51,6 +53,8 @@ class MemoryState:
     claim_sources: dict[str, ClaimSource] = field(default_factory=dict)
     interaction_hooks: dict[str, InteractionHook] = field(default_factory=dict)
     hook_sessions: dict[bytes, HookSession] = field(default_factory=dict)
+    signer_requests: dict[str, SignerRequest] = field(default_factory=dict)
+    tenant_settings: dict[str, TenantSettings] = field(default_factory=dict)
 
     def copy(self) -> MemoryState:
         """Return a copy whose dicts can change without touching this one (values are immutable)."""

@@ -19,7 +19,9 @@ from openissuer.adapters.memory.interaction_hook_repositories import InMemoryInt
 from openissuer.adapters.memory.offer_repositories import InMemoryAccessGrantRepository, InMemoryOfferRepository
 from openissuer.adapters.memory.pki_repositories import InMemoryDocumentSignerRepository, InMemoryIacaRepository
 from openissuer.adapters.memory.repositories import InMemoryApiClientRepository, InMemoryTenantRepository
+from openissuer.adapters.memory.signer_repositories import InMemorySignerRepository
 from openissuer.adapters.memory.store import InMemoryStore, MemoryState
+from openissuer.adapters.memory.tenant_settings_repositories import InMemoryTenantSettingsRepository
 from openissuer.adapters.memory.user_repositories import InMemoryUserRepository
 
 
@@ -40,6 +42,8 @@ class InMemoryUnitOfWork:
     authorization: InMemoryAuthorizationFlowRepository
     claim_sources: InMemoryClaimSourceRepository
     interaction_hooks: InMemoryInteractionHookRepository
+    signers: InMemorySignerRepository
+    tenant_settings: InMemoryTenantSettingsRepository
 
     def __init__(self, store: InMemoryStore, *, read_only: bool = False) -> None:
         self._store = store
@@ -68,6 +72,8 @@ class InMemoryUnitOfWork:
         self.authorization = InMemoryAuthorizationFlowRepository(self._working)
         self.claim_sources = InMemoryClaimSourceRepository(self._working)
         self.interaction_hooks = InMemoryInteractionHookRepository(self._working)
+        self.signers = InMemorySignerRepository(self._working)
+        self.tenant_settings = InMemoryTenantSettingsRepository(self._working)
 
     async def __aexit__(
         self,

@@ -24,6 +24,8 @@ from openissuer.adapters.sql.migrate import current_revision
 from openissuer.adapters.sql.offer_repositories import SqlAccessGrantRepository, SqlOfferRepository
 from openissuer.adapters.sql.pki_repositories import SqlDocumentSignerRepository, SqlIacaRepository
 from openissuer.adapters.sql.repositories import SqlApiClientRepository, SqlTenantRepository
+from openissuer.adapters.sql.signer_repositories import SqlSignerRepository
+from openissuer.adapters.sql.tenant_settings_repositories import SqlTenantSettingsRepository
 from openissuer.adapters.sql.user_repositories import SqlUserRepository
 
 
@@ -44,6 +46,8 @@ class SqlUnitOfWork:
     authorization: SqlAuthorizationFlowRepository
     claim_sources: SqlClaimSourceRepository
     interaction_hooks: SqlInteractionHookRepository
+    signers: SqlSignerRepository
+    tenant_settings: SqlTenantSettingsRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -74,6 +78,8 @@ class SqlUnitOfWork:
         self.authorization = SqlAuthorizationFlowRepository(self._conn)
         self.claim_sources = SqlClaimSourceRepository(self._conn)
         self.interaction_hooks = SqlInteractionHookRepository(self._conn)
+        self.signers = SqlSignerRepository(self._conn)
+        self.tenant_settings = SqlTenantSettingsRepository(self._conn)
         return self
 
     async def __aexit__(
