@@ -287,7 +287,8 @@ async def test_users_are_found_by_provider_and_subject_and_persist_claims(api: A
 )
 async def test_redirect_uri_must_match_exactly(flow: Flow, redirect_uri: str | None) -> None:
     response = await flow.start(flow.authorize_params(redirect_uri=redirect_uri))  # type: ignore[arg-type]
-    assert response.status_code == 400
+    # Reference §3.2: 403 for a known client asking with an unregistered redirect URI; 400 without one.
+    assert response.status_code == (400 if redirect_uri is None else 403)
     assert "location" not in response.headers
     assert response.headers["content-type"].startswith("text/html")
     assert "Traceback" not in response.text
@@ -296,7 +297,7 @@ async def test_redirect_uri_must_match_exactly(flow: Flow, redirect_uri: str | N
 @MEMORY_ONLY
 async def test_unknown_client_gets_a_page_not_a_redirect(flow: Flow) -> None:
     response = await flow.start(flow.authorize_params(client_id="who-knows"))
-    assert response.status_code == 400
+    assert response.status_code == 401  # reference §3.2: "401 client not recognised"
     assert "location" not in response.headers
 
 
@@ -505,9 +506,12 @@ async def test_metadata_advertises_the_authorization_code_flow(flow: Flow) -> No
         "authorization_code",
         "urn:ietf:params:oauth:grant-type:pre-authorized_code",
     }
-    assert server["scopes_supported"] == [MDL]
+    assert server["scopes_supported"] == [f"mso_mdoc:{MDL}"]  # reference §3.2: "<format>:<type>"
+    assert server["response_modes_supported"] == ["query", "fragment"]
+    assert server["token_endpoint_auth_methods_supported"] == ["none"]
     issuer = (await flow.http.get("/.well-known/openid-credential-issuer")).json()
-    assert issuer["credential_configurations_supported"][flow.setup.configuration_id]["scope"] == MDL
+    assert issuer["credential_configurations_supported"][flow.setup.configuration_id]["scope"] == f"mso_mdoc:{MDL}"
+    assert issuer["authorization_endpoint"] == server["authorization_endpoint"]  # repeated, as the reference does
 
 
 async def test_provider_api_masks_the_secret_and_reports_the_callback(flow: Flow) -> None:

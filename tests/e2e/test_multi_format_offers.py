@@ -266,7 +266,7 @@ async def test_an_sd_jwt_vc_by_the_authorization_code_flow(api: Any, idp: IdP) -
     flow, _ = await make_code_flow(api, idp, issuer)
     metadata, as_metadata = await Wallet(api.http).discover(ISSUER)
     scope = metadata["credential_configurations_supported"][issuer.sd_jwt_id]["scope"]
-    assert scope == SD_JWT_CONFIGURATION["vct"] and scope in as_metadata["scopes_supported"]
+    assert scope == "dc+sd-jwt:" + SD_JWT_CONFIGURATION["vct"] and scope in as_metadata["scopes_supported"]
     token = await flow.token("ana", {**PERSON, "nationalities": ["NZ"]}, scope=scope)
     wallet = Wallet(api.http)
     credentials, _ = await claim_each(

@@ -128,6 +128,8 @@ class TenantConfigurations:
     scopes: Mapping[str, str]
     formats: tuple[CredentialFormat, ...]
     has_authentication_provider: bool
+    scope_aliases: Mapping[str, str] = field(default_factory=dict)
+    """Scopes accepted but not advertised (a format's bare scope) -> configuration id."""
 
     def issuer_metadata(self, issuer: str) -> dict[str, Any]:
         """Return the members the tenant's formats add to its issuer metadata (e.g. ``mdoc_iacas_uri``)."""
@@ -180,16 +182,23 @@ class ConfigurationCatalog:
         now = self._clock.now()
         entries: dict[str, dict[str, Any]] = {}
         scopes: dict[str, str] = {}
+        aliases: dict[str, str] = {}
         for configuration_id, prepared in by_id.items():
             format_config = prepared.format_configuration(now)
             scope = prepared.format.scope(format_config)
-            entries[configuration_id] = {**prepared.format.metadata(format_config), "scope": scope}
-            scopes.setdefault(scope, configuration_id)
+            # Reference §3.2: scopes are "<format>:<type>" (mso_mdoc:org.iso.18013.5.1.mDL); that form is
+            # advertised, and the format's own (the bare type) is accepted too.
+            prefix = f"{prepared.format.format_id}:"
+            advertised = scope if scope.startswith(prefix) else prefix + scope
+            entries[configuration_id] = {**prepared.format.metadata(format_config), "scope": advertised}
+            scopes.setdefault(advertised, configuration_id)
+            aliases.setdefault(scope, configuration_id)
         present = {p.format.format_id: p.format for p in by_id.values()}
         snapshot = TenantConfigurations(
             by_id=by_id,
             metadata_entries=entries,
             scopes=scopes,
+            scope_aliases={alias: cid for alias, cid in aliases.items() if alias not in scopes},
             formats=tuple(present.values()),
             has_authentication_provider=provider is not None,
         )

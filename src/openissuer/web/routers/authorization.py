@@ -37,7 +37,9 @@ def _redirect(location: str) -> RedirectResponse:
     response_class=Response,
     responses={
         302: {"description": "To the identity provider, or back to the wallet with an error"},
-        400: {"description": "An HTML page: unknown client, redirect URI or request_uri"},
+        400: {"description": "An HTML page: a malformed request, or an unknown or used request_uri"},
+        401: {"description": "An HTML page: the client_id is not a registered client"},
+        403: {"description": "An HTML page: the client may not use this redirect URI or the authorization code grant"},
     },
 )
 async def authorize(request: Request, container: ContainerDep, tenant: WalletTenantDep) -> Response:
@@ -48,7 +50,7 @@ async def authorize(request: Request, container: ContainerDep, tenant: WalletTen
     except InvalidRequestError as exc:
         return render_page("This sign-in link is not valid", exc.description)
     except AuthorizationPageError as exc:
-        return render_page(exc.title, exc.description, return_url=exc.return_url)
+        return render_page(exc.title, exc.description, return_url=exc.return_url, status=exc.status)
 
 
 @router.post(
