@@ -17,7 +17,7 @@ router = APIRouter(prefix="/v1/api-clients", tags=["API clients"])
 
 
 class ApiClientCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     name: str = Field(min_length=1, max_length=200)
     roles: list[Role] = Field(

@@ -24,7 +24,7 @@ offers = APIRouter(prefix="/v1/openid/offers", tags=["Credential offers"])
 
 
 class ProviderBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     url: str = Field(description="The provider's issuer URL (https; discovery at /.well-known/openid-configuration).")
     clientId: str = Field(min_length=1)  # noqa: N815
@@ -141,7 +141,7 @@ async def delete_provider(id: IdParam, principal: PrincipalDep, container: Conta
 
 
 class WalletClientBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     clientId: str | None = Field(None, description="Default: generated.")  # noqa: N815
     clientName: str | None = None  # noqa: N815
@@ -230,11 +230,14 @@ async def delete_client(id: IdParam, principal: PrincipalDep, container: Contain
 
 
 class AuthorizationOfferBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     credentials: list[str] = Field(description="Credential configuration ids.")
     request_parameters: dict[str, Any] = Field(
         default_factory=dict, description="Parameters the wallet should add to its authorization request."
+    )
+    credentialOfferEndpoint: str | None = Field(  # noqa: N815
+        None, description="Where the URI points; default: the tenant's credentialOfferEndpoint (/v1/config/tenant)."
     )
 
 
@@ -250,5 +253,7 @@ class AuthorizationOfferOut(BaseModel):
 async def create_authorization_offer(
     body: AuthorizationOfferBody, principal: PrincipalDep, container: ContainerDep
 ) -> Any:
-    uri = await container.offers.create_authorization_code_as(principal, body.credentials, body.request_parameters)
+    uri = await container.offers.create_authorization_code_as(
+        principal, body.credentials, body.request_parameters, body.credentialOfferEndpoint
+    )
     return {"uri": uri}

@@ -34,14 +34,14 @@ PUT, omit one to keep it. A source used by a credential configuration cannot be 
 
 
 class ApiKeyAuthorizationBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     type: Literal["api-key"]
     value: str | None = Field(None, description="Sent as `x-api-key`. Write-only; required on create.")
 
 
 class OAuthAuthorizationBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     type: Literal["oauth-client-credentials"]
     tokenEndpoint: str = Field(description="https; the client credentials grant is used there.")  # noqa: N815
@@ -52,7 +52,7 @@ class OAuthAuthorizationBody(BaseModel):
 
 
 class ClaimSourceBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     name: str = Field(description="A label.")
     url: str = Field(description="https, a host name (not an IP address), no query string.")

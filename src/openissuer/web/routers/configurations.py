@@ -22,11 +22,16 @@ from openissuer.web.path_ids import IdParam
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Unknown members are ignored, as the reference platform does (docs/compatibility.md); claimMappings entries
+    # are parsed by the claims engine, which refuses unknown fields (a misspelt mapFrom would lose a claim).
+    model_config = ConfigDict(extra="ignore")
 
 
-class DurationBody(_Strict):
+class DurationBody(BaseModel):
     """Any combination of units; calendar units (years, months) follow the calendar."""
+
+    # Unlike other members, an unknown unit is refused: ignoring it would change the duration silently.
+    model_config = ConfigDict(extra="forbid")
 
     years: int = Field(0, ge=0, le=100)
     months: int = Field(0, ge=0, le=1200)
@@ -90,9 +95,10 @@ def _fields(credential_format: CredentialFormat) -> dict[str, Any]:
         "claimSourceId": (str | None, None),
         "branding": (BrandingBody | None, None),
     }
-    if schema.validity_mapping:
-        fields["validFrom"] = (MapFromBody | None, None)
-        fields["validUntil"] = (MapFromBody | None, None)
+    # Every format takes them, so a format without validity mapping answers "is not supported by this format"
+    # instead of silently ignoring them as unknown members.
+    fields["validFrom"] = (MapFromBody | None, None)
+    fields["validUntil"] = (MapFromBody | None, None)
     if schema.status_field is not None:
         fields[schema.status_field] = (
             bool | None,

@@ -34,7 +34,7 @@ is shown to admin and issuer clients and masked for auditors."""
 
 
 class InteractionHookBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     url: str = Field(description="https, a host name (not an IP address), no query string.")
     claims: list[str] = Field(default_factory=list, description="Claims copied into the outgoing session token.")
@@ -47,7 +47,7 @@ class InteractionHookBody(BaseModel):
 
 
 class OpenIdConfigurationBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     interactionHook: InteractionHookBody | None = None  # noqa: N815
 

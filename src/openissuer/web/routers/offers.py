@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1/openid/offers", tags=["Credential offers"])
 
 
 class TxCodeBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     inputMode: TxCodeInputMode = TxCodeInputMode.NUMERIC  # noqa: N815
     length: int = Field(6, description="4-12 characters")
@@ -28,6 +28,7 @@ class TxCodeBody(BaseModel):
 
 
 class OfferExpiry(BaseModel):
+    # Unlike other members, an unknown unit is refused: ignoring it would change the lifetime silently.
     model_config = ConfigDict(extra="forbid")
 
     minutes: int = Field(0, ge=0, le=1440)
@@ -35,7 +36,7 @@ class OfferExpiry(BaseModel):
 
 
 class PreAuthorizedOfferBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     credentials: list[str] = Field(description="Credential configuration ids to offer.")
     userId: str | None = Field(None, description="An existing user; default: a new user.")  # noqa: N815
@@ -44,6 +45,11 @@ class PreAuthorizedOfferBody(BaseModel):
     transactionCodeConfiguration: TxCodeBody | None = None  # noqa: N815
     expiresIn: OfferExpiry | None = Field(None, description="Default 5 minutes; at most the configured maximum.")  # noqa: N815
     byReference: bool | None = Field(None, description="Pass the offer as credential_offer_uri.")  # noqa: N815
+    credentialOfferEndpoint: str | None = Field(  # noqa: N815
+        None,
+        description="Where the URI points (a wallet's private scheme `com.example.wallet://` or claimed https link); "
+        "default: the tenant's credentialOfferEndpoint, else `openid-credential-offer://`.",
+    )
 
 
 class PreAuthorizedOfferOut(BaseModel):
@@ -74,6 +80,7 @@ async def create_pre_authorized_offer(
         if body.expiresIn is None
         else Duration(minutes=body.expiresIn.minutes, seconds=body.expiresIn.seconds),
         by_reference=body.byReference,
+        credential_offer_endpoint=body.credentialOfferEndpoint,
     )
     created = await container.offers.create_pre_authorized_as(principal, data)
     return {

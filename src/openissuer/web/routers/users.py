@@ -23,14 +23,14 @@ router = APIRouter(prefix="/v1/users", tags=["Users"])
 
 
 class SubjectBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     providerId: str = Field(description="The tenant's authentication provider.")  # noqa: N815
     subjectId: str = Field(description="The holder's `sub` at that provider.")  # noqa: N815
 
 
 class UserBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     claims: dict[str, Any] = Field(default_factory=dict, description="Persisted claims, read as `claims.*`.")
     authenticationProvider: SubjectBody | None = None  # noqa: N815
@@ -54,14 +54,14 @@ class UserPage(BaseModel):
 
 
 class SearchSubjectBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     providerId: str | None = None  # noqa: N815
     subjectId: str | None = None  # noqa: N815
 
 
 class UserSearchBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     claims: dict[str, Any] | None = Field(
         None, description="Exact match on every given field; nested objects match recursively."
