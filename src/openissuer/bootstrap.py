@@ -34,6 +34,7 @@ from openissuer.ports.wallet_store import WalletStore
 from openissuer.services.api_clients import ApiClientService
 from openissuer.services.authentication_providers import AuthenticationProviderService
 from openissuer.services.authorization import AuthorizationService
+from openissuer.services.branding_images import BrandingImages
 from openissuer.services.claim_sources import ClaimSourceService
 from openissuer.services.claims_source_client import ClaimsSourceClient
 from openissuer.services.configurations import ConfigurationCatalog, ConfigurationService
@@ -166,6 +167,14 @@ def validate_callout_url(url: str, *, allow_private: bool) -> str:
     return validate_outbound_url(url, allow_private=allow_private, require_public_tld=not allow_private)
 
 
+def validate_image_url(url: str, *, allow_private: bool) -> str:
+    """Branding image URLs (reference §4.2): https, not an IP, a public TLD with the guard on; a query is allowed
+    (image hosts and CDNs use them)."""
+    return validate_outbound_url(
+        url, allow_private=allow_private, allow_query=True, require_public_tld=not allow_private
+    )
+
+
 def build(
     settings: Settings,
     *,
@@ -224,7 +233,12 @@ def build(
         api_clients=ApiClientService(uow_factory, clock),
         management_auth=ManagementAuthService(uow_factory, clock, codec, settings.management_token_ttl),
         keys=keys,
-        configurations=ConfigurationService(uow_factory, clock, registry),
+        configurations=ConfigurationService(
+            uow_factory,
+            clock,
+            registry,
+            images=BrandingImages(fetcher, partial(validate_image_url, allow_private=allow_private)),
+        ),
         catalog=catalog,
         iacas=IacaService(uow_factory, clock, keys, tenants),
         document_signers=document_signers,

@@ -32,6 +32,7 @@ from openissuer.ports.clock import Clock
 from openissuer.ports.uow import UnitOfWorkFactory
 from openissuer.ports.wallet_store import WalletStore
 from openissuer.services.access import ISSUERS, READERS_AND_OPERATORS, authorize
+from openissuer.services.branding_images import BrandingImages
 from openissuer.services.claim_sources import verify_claim_source_reference
 from openissuer.services.versioned_cache import Versioned, VersionedCache
 
@@ -209,10 +210,24 @@ class ConfigurationService:
     """Manage a tenant's credential configurations of every registered format; every rule is checked before
     anything is stored."""
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock, formats: FormatRegistry) -> None:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        formats: FormatRegistry,
+        *,
+        images: BrandingImages | None = None,
+    ) -> None:
         self._uow = uow_factory
         self._clock = clock
         self._formats = formats
+        self._images = images
+
+    async def _with_images(self, data: ConfigurationInput) -> ConfigurationInput:
+        """Branding image URLs fetched and inlined (``services/branding_images.py``), once the rest is valid."""
+        if self._images is None or data.branding is None:
+            return data
+        return replace(data, branding=await self._images.inline(data.branding))
 
     def format(self, format_id: str) -> CredentialFormat:
         """Return a registered format."""
@@ -226,6 +241,7 @@ class ConfigurationService:
         credential_format = self._formats.get(format_id)
         data = self._complete(credential_format, data)
         self._validate(credential_format, data)
+        data = await self._with_images(data)
         now = self._clock.now()
         configuration = _build(new_id(), principal.tenant_id, format_id, data, now, now)
         async with self._uow() as uow:
@@ -245,6 +261,7 @@ class ConfigurationService:
         credential_format = self._formats.get(format_id)
         data = self._complete(credential_format, data)
         self._validate(credential_format, data)
+        data = await self._with_images(data)
         async with self._uow() as uow:
             existing = await uow.credential_configurations.get(principal.tenant_id, id)
             if existing is None or existing.format != format_id:
