@@ -21,12 +21,15 @@ MANAGEMENT_TOKEN_PATH = "/v1/auth/token"
 
 def resolve_alias(method: str, path: str) -> str | None:
     """Return the canonical path of an aliased ``path``, or None when it is not an alias."""
+    canonical = None
     if path.startswith(CORE_PREFIX):
         rest = path[len(CORE_PREFIX) :]
-        return rest if rest.startswith("/") and len(rest) > 1 else None
+        if not rest.startswith("/") or len(rest) == 1:
+            return None
+        canonical = path = rest
     if path == MANAGEMENT_TOKEN_ALIAS and method == "POST":
         return MANAGEMENT_TOKEN_PATH
-    return None
+    return canonical
 
 
 class PathAliases:
@@ -40,6 +43,8 @@ class PathAliases:
             canonical = resolve_alias(scope["method"], scope["path"])
             if canonical is not None:
                 raw = scope.get("raw_path") or b""
-                raw = raw[len(CORE_PREFIX) :] if raw.startswith(CORE_PREFIX.encode()) else canonical.encode()
+                only_prefix = canonical == scope["path"][len(CORE_PREFIX) :] and raw.startswith(CORE_PREFIX.encode())
+                # The raw path keeps its percent-encoding when only the prefix went.
+                raw = raw[len(CORE_PREFIX) :] if only_prefix else canonical.encode()
                 scope = {**scope, "path": canonical, "raw_path": raw}
         await self.app(scope, receive, send)
