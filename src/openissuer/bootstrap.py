@@ -41,6 +41,7 @@ from openissuer.ports.wallet_store import WalletStore
 from openissuer.services.api_clients import ApiClientService
 from openissuer.services.authentication_providers import AuthenticationProviderService
 from openissuer.services.authorization import AuthorizationService
+from openissuer.services.branding_images import BrandingImages
 from openissuer.services.claim_sources import ClaimSourceService
 from openissuer.services.claims_source_client import ClaimsSourceClient
 from openissuer.services.compact_credentials import CompactCredentialService
@@ -58,8 +59,10 @@ from openissuer.services.nonces import NonceService
 from openissuer.services.notifications import NotificationService
 from openissuer.services.offers import OfferService
 from openissuer.services.revocation_lists import RevocationListService
+from openissuer.services.signer_certificates import DOCUMENT_SIGNERS, STATUS_LIST_SIGNERS, SignerCertificateService
 from openissuer.services.status_lists import StatusListAllocator
 from openissuer.services.tenancy import TenantDirectory
+from openissuer.services.tenant_settings import TenantSettingsService
 from openissuer.services.tenants import TenantService
 from openissuer.services.tokens import TokenService
 from openissuer.services.upstream_oidc import UpstreamOidcClient
@@ -113,6 +116,8 @@ class Container:
     revocation_lists: RevocationListService
     compact_credentials: CompactCredentialService
     batch_size: int
+    signer_certificates: dict[SignerKind, SignerCertificateService]
+    tenant_settings: TenantSettingsService
     startup: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -180,6 +185,14 @@ def validate_callout_url(url: str, *, allow_private: bool) -> str:
     """Reference §1.3 for claims sources and interaction hooks: https, not an IP, no query or fragment; with the
     outbound guard on, also a name under a public TLD (never ``localhost``, ``.internal``, ``metadata``…)."""
     return validate_outbound_url(url, allow_private=allow_private, require_public_tld=not allow_private)
+
+
+def validate_image_url(url: str, *, allow_private: bool) -> str:
+    """Branding image URLs (reference §4.2): https, not an IP, a public TLD with the guard on; a query is allowed
+    (image hosts and CDNs use them)."""
+    return validate_outbound_url(
+        url, allow_private=allow_private, allow_query=True, require_public_tld=not allow_private
+    )
 
 
 def build(
@@ -252,7 +265,12 @@ def build(
         api_clients=ApiClientService(uow_factory, clock),
         management_auth=ManagementAuthService(uow_factory, clock, codec, settings.management_token_ttl),
         keys=keys,
-        configurations=ConfigurationService(uow_factory, clock, registry),
+        configurations=ConfigurationService(
+            uow_factory,
+            clock,
+            registry,
+            images=BrandingImages(fetcher, partial(validate_image_url, allow_private=allow_private)),
+        ),
         catalog=catalog,
         iacas=IacaService(uow_factory, clock, keys, tenants),
         document_signers=document_signers,
@@ -324,6 +342,11 @@ def build(
             SegnoZxingQrCodes(),
         ),
         batch_size=settings.batch_size,
+        signer_certificates={
+            profile.kind: SignerCertificateService(uow_factory, clock, keys, profile)
+            for profile in (DOCUMENT_SIGNERS, STATUS_LIST_SIGNERS)
+        },
+        tenant_settings=TenantSettingsService(uow_factory, clock),
         closers=[*storage.closers, *([own_fetcher.aclose] if own_fetcher else [])],
     )
     if settings.bootstrap_client_id and settings.bootstrap_client_secret:

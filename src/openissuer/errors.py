@@ -194,6 +194,20 @@ class AuthorizationPageError(IssuerError):
         self.return_url = return_url
 
 
+class UnknownClientPageError(AuthorizationPageError):
+    """The authorization request's ``client_id`` is not a registered client: 401 (reference §3.2: "401 client not
+    recognised")."""
+
+    status = 401
+
+
+class ClientNotAllowedPageError(AuthorizationPageError):
+    """A registered client asked with a redirect URI or grant it did not register: 403 (reference §3.2: "403
+    client recognised but not allowed")."""
+
+    status = 403
+
+
 # --- Management API errors ------------------------------------------------------------------------------------
 
 

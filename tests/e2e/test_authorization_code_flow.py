@@ -287,7 +287,8 @@ async def test_users_are_found_by_provider_and_subject_and_persist_claims(api: A
 )
 async def test_redirect_uri_must_match_exactly(flow: Flow, redirect_uri: str | None) -> None:
     response = await flow.start(flow.authorize_params(redirect_uri=redirect_uri))  # type: ignore[arg-type]
-    assert response.status_code == 400
+    # Reference §3.2: 403 for a known client asking with an unregistered redirect URI; 400 without one.
+    assert response.status_code == (400 if redirect_uri is None else 403)
     assert "location" not in response.headers
     assert response.headers["content-type"].startswith("text/html")
     assert "Traceback" not in response.text
@@ -296,7 +297,7 @@ async def test_redirect_uri_must_match_exactly(flow: Flow, redirect_uri: str | N
 @MEMORY_ONLY
 async def test_unknown_client_gets_a_page_not_a_redirect(flow: Flow) -> None:
     response = await flow.start(flow.authorize_params(client_id="who-knows"))
-    assert response.status_code == 400
+    assert response.status_code == 401  # reference §3.2: "401 client not recognised"
     assert "location" not in response.headers
 
 
@@ -310,6 +311,7 @@ async def test_unknown_client_gets_a_page_not_a_redirect(flow: Flow) -> None:
         ({"response_type": "token"}, "unsupported_response_type"),
         ({"scope": "unknown-scope"}, "invalid_scope"),
         ({"scope": None, "authorization_details": '[{"type": "other"}]'}, "invalid_authorization_details"),
+        ({"response_mode": "form_post"}, "invalid_request"),
     ],
 )
 async def test_request_errors_go_back_to_the_wallet(flow: Flow, overrides: dict[str, Any], error: str) -> None:
@@ -505,9 +507,12 @@ async def test_metadata_advertises_the_authorization_code_flow(flow: Flow) -> No
         "authorization_code",
         "urn:ietf:params:oauth:grant-type:pre-authorized_code",
     }
-    assert server["scopes_supported"] == [MDL]
+    assert server["scopes_supported"] == [f"mso_mdoc:{MDL}"]  # reference §3.2: "<format>:<type>"
+    assert server["response_modes_supported"] == ["query", "fragment"]
+    assert server["token_endpoint_auth_methods_supported"] == ["none"]
     issuer = (await flow.http.get("/.well-known/openid-credential-issuer")).json()
-    assert issuer["credential_configurations_supported"][flow.setup.configuration_id]["scope"] == MDL
+    assert issuer["credential_configurations_supported"][flow.setup.configuration_id]["scope"] == f"mso_mdoc:{MDL}"
+    assert issuer["authorization_endpoint"] == server["authorization_endpoint"]  # repeated, as the reference does
 
 
 async def test_provider_api_masks_the_secret_and_reports_the_callback(flow: Flow) -> None:
@@ -676,3 +681,53 @@ async def test_wallet_client_crud(flow: Flow) -> None:
     assert {c["clientId"] for c in listed} == {"my-app", flow.client_id}
     assert (await flow.http.delete(path, headers=headers)).status_code == 204
     assert (await flow.http.get(path, headers=headers)).status_code == 404
+
+
+@MEMORY_ONLY
+@pytest.mark.parametrize("scope", [f"mso_mdoc:{MDL}", MDL, f"openid mso_mdoc:{MDL} unknown"])
+async def test_scopes_of_either_form_and_the_token_responses_scope(flow: Flow, scope: str) -> None:
+    """Reference §3.2: scopes are "<format>:<type>"; the bare type still works; the token response carries the
+    scope values that named a configuration (§3.5 "{access_token, token_type, expires_in, scope}")."""
+    response = await flow.sign_in(
+        await flow.start(flow.authorize_params(scope=scope)), "alice", _id_token_mapped(ALICE)
+    )
+    token = await flow.token(await flow.code_from(response))
+    assert token.status_code == 200, token.text
+    assert token.json()["scope"] == (MDL if scope == MDL else f"mso_mdoc:{MDL}")
+
+
+@MEMORY_ONLY
+async def test_no_scope_in_the_token_response_of_authorization_details(flow: Flow) -> None:
+    details = json.dumps([{"type": "openid_credential", "credential_configuration_id": flow.setup.configuration_id}])
+    params = flow.authorize_params(scope=None, authorization_details=details)  # type: ignore[arg-type]
+    code = await flow.code_from(await flow.sign_in(await flow.start(params), "alice", _id_token_mapped(ALICE)))
+    token = (await flow.token(code)).json()
+    assert "scope" not in token and token["authorization_details"]
+
+
+@MEMORY_ONLY
+async def test_the_fragment_response_mode(flow: Flow) -> None:
+    """AS metadata lists ["query", "fragment"] as the reference does, and both work."""
+    start = await flow.start(flow.authorize_params(response_mode="fragment"))
+    back = await flow.sign_in(start, "alice", _id_token_mapped(ALICE))
+    location = urlsplit(back.headers["location"])
+    assert location.query == ""
+    fragment = parse_qs(location.fragment)
+    assert fragment["state"] == ["wallet-state-1"] and fragment["iss"] == ["https://issuer.example"]
+    assert (await flow.token(fragment["code"][0])).status_code == 200
+    refused = await flow.start(flow.authorize_params(response_mode="fragment", scope="unknown-scope"))
+    assert parse_qs(urlsplit(refused.headers["location"]).fragment)["error"] == ["invalid_scope"]
+
+
+@MEMORY_ONLY
+async def test_a_client_without_the_authorization_code_grant_gets_403(flow: Flow) -> None:
+    created = await flow.http.post(
+        "/v1/openid/clients",
+        headers=flow.setup.headers,
+        json={
+            "redirectUris": [WALLET_REDIRECT],
+            "grantTypes": ["urn:ietf:params:oauth:grant-type:pre-authorized_code"],
+        },
+    )
+    response = await flow.start(flow.authorize_params(client_id=created.json()["clientId"]))
+    assert response.status_code == 403 and "location" not in response.headers

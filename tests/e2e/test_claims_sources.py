@@ -449,7 +449,6 @@ async def test_configurations_name_only_existing_sources_of_their_tenant(setup: 
             },
             "authorization.clientSecret",
         ),
-        ({"surprise": 1}, "surprise"),
     ],
 )
 async def test_claims_source_validation(

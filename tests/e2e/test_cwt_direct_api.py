@@ -300,6 +300,9 @@ async def test_the_direct_apis_need_a_permitted_role(api: Any) -> None:
     status = f"/v2/credentials/compact/{signed['id']}/revocation-status"
     assert (await api.http.post(status, headers=auditor, json={"isRevoked": True})).status_code == 403
     assert (await api.http.post(SIGN, json={"payload": {}})).status_code == 401
+    created = await api.http.post("/v1/api-clients", headers=headers, json={"name": "m", "roles": ["managed-issuer"]})
+    managed_issuer = await api.auth(created.json()["clientId"], created.json()["clientSecret"])
+    assert (await _sign(api, managed_issuer))["encoded"].startswith("CSC:/1/")  # reference §9.4: it may sign
 
 
 async def test_another_tenant_can_neither_revoke_nor_read_a_tenants_credentials_and_lists(api: Any) -> None:

@@ -71,6 +71,7 @@ async def test_a_plugin_format_is_configured_published_and_issued(api: Any) -> N
     metadata = (await api.http.get("/.well-known/openid-credential-issuer")).json()
     entry = metadata["credential_configurations_supported"][configuration["id"]]
     assert entry == {
+        "id": configuration["id"],
         "format": "jwt_test",
         "type": "test:membership",
         "scope": "jwt_test:test:membership",
@@ -101,11 +102,14 @@ async def test_the_generic_api_applies_the_plugin_schema_and_rules(api: Any) -> 
     headers = await api.auth()
     path = "/v2/credentials/test-jws/configurations"
     refused = await api.http.post(
-        path, headers=headers, json={"type": "membership", "claimMappings": {}, "audience": 7, "validFrom": {}}
+        path,
+        headers=headers,
+        json={"type": "membership", "claimMappings": {}, "audience": 7, "validFrom": {"mapFrom": "claims.from"}},
     )
     assert refused.status_code == 400
-    params = {detail["param"] for detail in refused.json()["details"]}
-    assert "validFrom" in params  # no validity mapping in this format's schema: an unknown field
+    details = {detail["param"]: detail["msg"] for detail in refused.json()["details"]}
+    # No validity mapping in this format's schema: refused by name, never silently ignored.
+    assert details["validFrom"] == "is not supported by this format"
     good = {"type": "test:a", "claimMappings": {"name": {"mapFrom": "claims.name"}}}
     bad_rules = await api.http.post(path, headers=headers, json={**good, "type": "a", "audience": 7})
     assert bad_rules.status_code == 400

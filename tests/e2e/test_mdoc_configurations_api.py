@@ -146,7 +146,6 @@ INVALID = [
     ),
     pytest.param(_with(["branding", "issuerIcon"], "https://x.example/i.svg"), "branding.issuerIcon", id="icon-url"),
     pytest.param(_with(["branding", "name"], " "), "branding.name", id="blank-name"),
-    pytest.param(mdl_body(unknown=1), "unknown", id="unknown-field"),
 ]
 
 
@@ -195,10 +194,10 @@ async def test_credential_configurations_supported_entry(api: Any) -> None:
     created = (await api.http.post(PATH, headers=await api.auth(), json=mdl_body())).json()
     metadata = (await api.http.get("/.well-known/openid-credential-issuer")).json()
     entry = metadata["credential_configurations_supported"][created["id"]]
-    assert metadata["mdoc_iacas_uri"] == "https://issuer.example/v1/openid/iacas"
+    assert metadata["mdoc_iacas_uri"] == "https://issuer.example/core/v1/openid/iacas"
     assert entry["format"] == "mso_mdoc"
     assert entry["doctype"] == MDL
-    assert entry["scope"] == MDL
+    assert entry["scope"] == f"mso_mdoc:{MDL}"
     assert entry["cryptographic_binding_methods_supported"] == ["cose_key", "jwk"]
     assert entry["credential_signing_alg_values_supported"] == [-7]
     assert entry["proof_types_supported"] == {"jwt": {"proof_signing_alg_values_supported": ["ES256"]}}

@@ -1,7 +1,7 @@
 """One offer, several formats, one token: an mDL, an SD-JWT VC, a CWT and a credential of the test-only plugin
-format of the same person, claimed in one flow by each grant (the Pre-authorized Code flow, and the Authorization Code flow
-against a real OpenID provider process), on memory, SQLite and PostgreSQL. Also the SD-JWT VC alone by the
-Authorization Code flow.
+format of the same person, claimed in one flow by each grant (the Pre-authorized Code flow, and the Authorization
+Code flow against a real OpenID provider process), on memory, SQLite and PostgreSQL. Also the SD-JWT VC alone by
+the Authorization Code flow.
 
 Each credential request names one configuration (one request per configuration, each with a fresh c_nonce);
 every credential is verified by an independent implementation; all of them carry the same person's claims,
@@ -290,7 +290,7 @@ async def test_an_sd_jwt_vc_by_the_authorization_code_flow(api: Any, idp: IdP) -
     flow, _ = await make_code_flow(api, idp, issuer)
     metadata, as_metadata = await Wallet(api.http).discover(ISSUER)
     scope = metadata["credential_configurations_supported"][issuer.sd_jwt_id]["scope"]
-    assert scope == SD_JWT_CONFIGURATION["vct"] and scope in as_metadata["scopes_supported"]
+    assert scope == "dc+sd-jwt:" + SD_JWT_CONFIGURATION["vct"] and scope in as_metadata["scopes_supported"]
     token = await flow.token("ana", {**PERSON, "nationalities": ["NZ"]}, scope=scope)
     wallet = Wallet(api.http)
     credentials, _ = await claim_each(

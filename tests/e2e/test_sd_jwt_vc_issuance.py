@@ -195,7 +195,7 @@ async def test_metadata_type_metadata_and_the_issuers_keys(api: Any) -> None:
     metadata = (await api.http.get("/.well-known/openid-credential-issuer")).json()
     entry = metadata["credential_configurations_supported"][configuration_id]
     assert entry["format"] == "dc+sd-jwt" and entry["vct"] == SD_JWT_CONFIGURATION["vct"]
-    assert entry["scope"] == SD_JWT_CONFIGURATION["vct"]
+    assert entry["scope"] == "dc+sd-jwt:" + SD_JWT_CONFIGURATION["vct"]
     assert entry["cryptographic_binding_methods_supported"] == ["jwk"]
     assert entry["credential_signing_alg_values_supported"] == ["ES256"]
     assert entry["proof_types_supported"] == {"jwt": {"proof_signing_alg_values_supported": ["ES256"]}}

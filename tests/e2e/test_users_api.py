@@ -180,8 +180,9 @@ async def test_another_tenants_users_are_not_found(setup: Setup) -> None:
     ):
         response = await http.request(method, path + suffix, headers=other, json=body)
         assert response.status_code == 404, (method, suffix)
+        param = "userId" if suffix else "id"  # the path parameter's name: /v1/users/{userId}/credentials
         assert response.json()["details"] == [
-            {"location": "params", "param": "id", "msg": "Resource Not Found", "value": user["id"]}
+            {"location": "params", "param": param, "msg": "Resource Not Found", "value": user["id"]}
         ]
     assert (await http.get("/v1/users", headers=other)).json() == {"data": []}
     assert (await http.post("/v1/users/search", headers=other, json={"claims": {"name": "Ana"}})).json() == {"data": []}

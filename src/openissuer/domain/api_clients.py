@@ -8,11 +8,14 @@ from datetime import datetime
 
 
 class Role(enum.StrEnum):
-    """What an API client may do within its tenant. ``auditor`` is read-only. ``platform-admin`` manages the
-    deployment's tenants; only clients of the default tenant may hold it, and it grants nothing inside any tenant."""
+    """What an API client may do within its tenant. ``auditor`` is read-only. ``managed-issuer`` (reference §1.2)
+    issues on the tenant's existing set-up: offers, users, claims sources and the interaction hook, and reads
+    configurations; it cannot change configurations or the PKI. ``platform-admin`` manages the deployment's
+    tenants; only clients of the default tenant may hold it, and it grants nothing inside any tenant."""
 
     ADMIN = "admin"
     ISSUER = "issuer"
+    MANAGED_ISSUER = "managed-issuer"
     AUDITOR = "auditor"
     PLATFORM_ADMIN = "platform-admin"
 

@@ -69,6 +69,9 @@ class AuthorizationRequest:
     by_authorization_details: bool
     issuer_state: str | None
     forwarded_parameters: dict[str, str]
+    scope: str | None = None
+    """The requested scope values that named configurations (echoed in the token response), None when none."""
+    response_mode: str = "query"
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ class AuthorizationCode:
     expires_at: datetime
     created_at: datetime
     consumed_at: datetime | None = None
+    scope: str | None = None
 
 
 @dataclass(frozen=True)

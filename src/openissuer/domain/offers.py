@@ -47,6 +47,8 @@ class PreAuthorizedOffer:
     redeemed_at: datetime | None = None
     claimed_at: datetime | None = None
     revoked_at: datetime | None = None
+    credential_offer_endpoint: str | None = None
+    """The wallet endpoint its URI was made for (None: the tenant's default), so the QR code shows the same URI."""
 
     def is_redeemable(self, now: datetime) -> bool:
         """Tell whether the pre-authorized code may still be exchanged for an access token."""

@@ -23,6 +23,10 @@ class SignerKind(enum.StrEnum):
     DID_WEB = "did-web"
     """A P-256 key in the tenant's ``did:web`` DID document; the Signer's ``kid`` is the DID URL ``<did>#<kid>``."""
 
+    STATUS_LIST_SIGNER = "status-list-signer"
+    """An X.509 status list signer certificate (reference §8.4) certified by the tenant's IACA: what signs status
+    list tokens. Unmanaged IACAs certify it through a certificate request (docs/compatibility.md)."""
+
 
 @dataclass(frozen=True)
 class CertificateData:
@@ -40,6 +44,8 @@ class Iaca:
     """An Issuing Authority Certificate Authority (ISO/IEC 18013-5 Annex B): the root wallets trust.
 
     ``sealed_private_key`` is the private key encrypted with the master key; it never leaves the key store in clear.
+    An unmanaged IACA (reference §8.1: uploaded, its key kept by its holder) has none: its signers are certified
+    through certificate requests, and its CRL is published by its holder.
     """
 
     id: str
@@ -48,7 +54,7 @@ class Iaca:
     certificate_der: bytes
     fingerprint: str
     data: CertificateData
-    sealed_private_key: bytes
+    sealed_private_key: bytes | None
     created_at: datetime
     is_managed: bool = True
 
@@ -57,8 +63,10 @@ class Iaca:
 class DocumentSigner:
     """A signing certificate under an IACA, with its sealed key. Managed: created and rotated automatically.
 
-    ``kind`` says what it signs: MSOs (``DOCUMENT_SIGNER``) or SD-JWT VCs (``SD_JWT_ISSUER``). One table holds
-    both, so the IACA's CRL lists every revoked certificate it issued and deleting the IACA deletes them all.
+    ``kind`` says what it signs: MSOs (``DOCUMENT_SIGNER``), SD-JWT VCs (``SD_JWT_ISSUER``) or status lists
+    (``STATUS_LIST_SIGNER``). One table holds them all, so the IACA's CRL lists every revoked certificate it
+    issued and deleting the IACA deletes them all. ``csr_der`` is the certificate request it was certified
+    through (an unmanaged IACA's signer, reference §8.3); ``active`` False keeps it from signing.
     """
 
     id: str
@@ -72,3 +80,5 @@ class DocumentSigner:
     created_at: datetime
     revoked_at: datetime | None = None
     kind: SignerKind = SignerKind.DOCUMENT_SIGNER
+    active: bool = True
+    csr_der: bytes | None = None

@@ -20,7 +20,7 @@ from openissuer.formats.base import ClaimDescription, FormatConfiguration
 
 _COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
 _LOGO = re.compile(r"(https://|data:image/)\S+")
-_WATERMARK = re.compile(r"data:image/png;base64,[A-Za-z0-9+/=]+")
+_WATERMARK = re.compile(r"https://\S+|data:image/png;base64,[A-Za-z0-9+/=]+")
 _ICON = re.compile(r"data:image/svg\+xml;base64,[A-Za-z0-9+/=]+")
 
 
@@ -46,7 +46,7 @@ def find_branding_problems(branding: Branding | None) -> list[ErrorDetail]:
     if branding.issuer_logo is not None and not _LOGO.fullmatch(branding.issuer_logo):
         problems.append(_problem("branding.issuerLogo", "must be an https: URL or a data:image/ URI"))
     if branding.watermark_image is not None and not _WATERMARK.fullmatch(branding.watermark_image):
-        problems.append(_problem("branding.watermarkImage", "must be a data:image/png;base64 URI"))
+        problems.append(_problem("branding.watermarkImage", "must be an https: URL or a data:image/png;base64 URI"))
     if branding.issuer_icon is not None and not _ICON.fullmatch(branding.issuer_icon):
         problems.append(_problem("branding.issuerIcon", "must be a data:image/svg+xml;base64 URI"))
     return problems

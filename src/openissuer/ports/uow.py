@@ -23,6 +23,8 @@ from openissuer.ports.repositories import (
     UserRepository,
     WalletClientRepository,
 )
+from openissuer.ports.signers import SignerRepository
+from openissuer.ports.tenant_settings import TenantSettingsRepository
 
 
 class UnitOfWork(Protocol):
@@ -75,6 +77,12 @@ class UnitOfWork(Protocol):
 
     @property
     def status_lists(self) -> StatusListRepository: ...
+
+    @property
+    def signers(self) -> SignerRepository: ...
+
+    @property
+    def tenant_settings(self) -> TenantSettingsRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

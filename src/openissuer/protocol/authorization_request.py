@@ -16,12 +16,19 @@ from openissuer.protocol.pkce import verify_challenge_parameters
 from openissuer.protocol.token_request import OPENID_CREDENTIAL
 
 REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
+QUERY = "query"
+FRAGMENT = "fragment"
+RESPONSE_MODES = (QUERY, FRAGMENT)
 
 
 class UnsupportedResponseTypeError(OAuthError):
     """RFC 6749 §4.1.2.1 ``unsupported_response_type``."""
 
     code = "unsupported_response_type"
+
+
+class UnregisteredRedirectUriError(InvalidRequestError):
+    """The client is registered, but not with this redirect URI."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +49,7 @@ def verify_redirect_uri(requested: str | None, registered: tuple[str, ...] | Non
         raise InvalidRequestError("redirect_uri is required")
     if registered is not None:
         if requested not in registered:
-            raise InvalidRequestError("redirect_uri is not registered for this client")
+            raise UnregisteredRedirectUriError("redirect_uri is not registered for this client")
         return requested
     parts = urlsplit(requested)
     if not parts.scheme or parts.fragment or (parts.scheme in ("http", "https") and not parts.netloc):
@@ -97,17 +104,32 @@ def verify_pkce_parameters(params: Mapping[str, str]) -> str:
     return verify_challenge_parameters(params.get("code_challenge"), params.get("code_challenge_method"))
 
 
-def create_redirect(redirect_uri: str, parameters: Mapping[str, str | None]) -> str:
-    """Return ``redirect_uri`` with ``parameters`` added to its query (RFC 6749 §4.1.2; existing query kept)."""
+def parse_response_mode(params: Mapping[str, str]) -> str:
+    """Return the response mode (OAuth 2.0 Multiple Response Type Encoding Practices §2.1): ``query`` (the
+    default for ``code``) or ``fragment``; any other is ``invalid_request``."""
+    mode = params.get("response_mode") or QUERY
+    if mode not in RESPONSE_MODES:
+        raise InvalidRequestError(f"response_mode must be one of {', '.join(RESPONSE_MODES)}")
+    return mode
+
+
+def create_redirect(redirect_uri: str, parameters: Mapping[str, str | None], *, response_mode: str = "query") -> str:
+    """Return ``redirect_uri`` with ``parameters`` added to its query (RFC 6749 §4.1.2; existing query kept), or
+    as its fragment when ``response_mode`` is ``fragment``."""
     parts = urlsplit(redirect_uri)
     extra = urlencode({k: v for k, v in parameters.items() if v is not None})
+    if response_mode == FRAGMENT:
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, extra))
     query = f"{parts.query}&{extra}" if parts.query else extra
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
 
 
-def create_error_redirect(redirect_uri: str, error: OAuthError, *, state: str | None, issuer: str) -> str:
+def create_error_redirect(
+    redirect_uri: str, error: OAuthError, *, state: str | None, issuer: str, response_mode: str = "query"
+) -> str:
     """Return the error redirect of RFC 6749 §4.1.2.1 with ``iss`` (RFC 9207)."""
     return create_redirect(
         redirect_uri,
         {"error": error.code, "error_description": error.description, "state": state, "iss": issuer},
+        response_mode=response_mode,
     )

@@ -1,4 +1,8 @@
-"""Credential Offers (OID4VCI 1.0 §4.1): the object and the URI a wallet receives."""
+"""Credential Offers (OID4VCI 1.0 §4.1): the object and the URI a wallet receives.
+
+Offers carry the draft-era ``credentials`` member beside ``credential_configuration_ids``, with the same ids, as the
+reference platform's offers do (§2.2, "backward compatibility with older wallets"); OID4VCI 1.0 wallets ignore it.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,9 @@ from urllib.parse import quote
 
 from openissuer.domain.offers import TxCodeConfiguration
 from openissuer.protocol.metadata import PRE_AUTHORIZED_GRANT
+from openissuer.protocol.offer_delivery import DEFAULT_CREDENTIAL_OFFER_ENDPOINT, create_offer_uri
 
-OFFER_SCHEME = "openid-credential-offer://"
+OFFER_SCHEME = DEFAULT_CREDENTIAL_OFFER_ENDPOINT
 
 
 def create_pre_authorized_offer(
@@ -29,6 +34,7 @@ def create_pre_authorized_offer(
             grant["tx_code"]["description"] = tx_code.description
     return {
         "credential_issuer": credential_issuer,
+        "credentials": list(configuration_ids),
         "credential_configuration_ids": list(configuration_ids),
         "grants": {PRE_AUTHORIZED_GRANT: grant},
     }
@@ -48,6 +54,7 @@ def create_authorization_code_offer(
     """
     offer: dict[str, Any] = {
         "credential_issuer": credential_issuer,
+        "credentials": list(configuration_ids),
         "credential_configuration_ids": list(configuration_ids),
         "grants": {"authorization_code": {"issuer_state": issuer_state}},
     }
@@ -56,12 +63,14 @@ def create_authorization_code_offer(
     return offer
 
 
-def create_offer_uri_by_value(offer: dict[str, Any]) -> str:
-    """Return ``openid-credential-offer://?credential_offer=<URL-encoded JSON>`` (§4.1.2)."""
+def create_offer_uri_by_value(offer: dict[str, Any], endpoint: str | None = None) -> str:
+    """Return ``openid-credential-offer://?credential_offer=<URL-encoded JSON>`` (§4.1.2), or the same query at
+    the wallet's ``endpoint`` (``protocol/offer_delivery.py``)."""
     encoded = quote(json.dumps(offer, separators=(",", ":")), safe="")
-    return f"{OFFER_SCHEME}?credential_offer={encoded}"
+    return create_offer_uri(endpoint, "credential_offer", encoded)
 
 
-def create_offer_uri_by_reference(offer_url: str) -> str:
-    """Return ``openid-credential-offer://?credential_offer_uri=<URL-encoded https URL>`` (§4.1.3)."""
-    return f"{OFFER_SCHEME}?credential_offer_uri={quote(offer_url, safe='')}"
+def create_offer_uri_by_reference(offer_url: str, endpoint: str | None = None) -> str:
+    """Return ``openid-credential-offer://?credential_offer_uri=<URL-encoded https URL>`` (§4.1.3), or the same
+    query at the wallet's ``endpoint``."""
+    return create_offer_uri(endpoint, "credential_offer_uri", quote(offer_url, safe=""))

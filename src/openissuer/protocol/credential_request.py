@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from openissuer.errors import InvalidCredentialRequestError, InvalidEncryptionParametersError, InvalidProofError
+from openissuer.protocol.legacy_credential_request import LegacySelector, is_legacy_request, parse_legacy_request
 
 JWT_PROOF = "jwt"
 
@@ -24,12 +25,18 @@ class CredentialRequest:
     credential_configuration_id: str | None
     jwt_proofs: tuple[str, ...]
     singular_proof: bool = False
+    legacy: LegacySelector | None = None
+    """Set for a draft-era ``{format, doctype, proof}`` request (``protocol/legacy_credential_request.py``)."""
 
 
 def parse_credential_request(body: object, *, batch_size: int) -> CredentialRequest:
-    """Parse a JSON credential request; unknown members are ignored (§8.2)."""
+    """Parse a JSON credential request; unknown members are ignored (§8.2). A draft-era request (``format``, no
+    1.0 identifier) is parsed as such."""
     if not isinstance(body, dict):
         raise InvalidCredentialRequestError("The credential request must be a JSON object")
+    if "format" in body and is_legacy_request(body):
+        selector, proofs = parse_legacy_request(body)
+        return CredentialRequest(None, None, proofs, legacy=selector)
     identifier = _optional_string(body, "credential_identifier")
     configuration_id = _optional_string(body, "credential_configuration_id")
     if (identifier is None) == (configuration_id is None):

@@ -61,7 +61,7 @@ def create_authorization_server_metadata(
             pushed_authorization_request_endpoint=endpoints.pushed_authorization_request,
             require_pushed_authorization_requests=False,
             response_types_supported=["code"],
-            response_modes_supported=["query"],
+            response_modes_supported=["query", "fragment"],
             code_challenge_methods_supported=["S256"],
             authorization_response_iss_parameter_supported=True,
             scopes_supported=authorization_code_scopes,

@@ -99,10 +99,13 @@ def parse_authorization_details(raw: str) -> tuple[str, ...]:
 
 
 def create_token_response(
-    access_token: str, expires_in: int, credential_identifiers: Mapping[str, str] | None
+    access_token: str, expires_in: int, credential_identifiers: Mapping[str, str] | None, *, scope: str | None = None
 ) -> dict[str, Any]:
-    """Return the token response; with ``authorization_details`` (identifiers per configuration) when requested."""
+    """Return the token response; with ``authorization_details`` (identifiers per configuration) when requested,
+    and ``scope`` when the authorization was asked for by scope (RFC 6749 §5.1; the reference always sends it)."""
     response: dict[str, Any] = {"access_token": access_token, "token_type": "Bearer", "expires_in": expires_in}
+    if scope:
+        response["scope"] = scope
     if credential_identifiers is not None:
         by_configuration: dict[str, list[str]] = {}
         for identifier, configuration_id in credential_identifiers.items():

@@ -9,6 +9,10 @@ ADMIN_ONLY = frozenset({Role.ADMIN})
 READERS = frozenset({Role.ADMIN, Role.AUDITOR})
 ISSUERS = frozenset({Role.ADMIN, Role.ISSUER})
 READERS_AND_ISSUERS = frozenset({Role.ADMIN, Role.ISSUER, Role.AUDITOR})
+# Reference §1.2: "on newer endpoints managed-issuer" (pre-authorized offers, claims sources, the interaction hook);
+# users and configuration reads go with them, since an offer names both.
+OPERATORS = frozenset({Role.ADMIN, Role.ISSUER, Role.MANAGED_ISSUER})
+READERS_AND_OPERATORS = frozenset({Role.ADMIN, Role.ISSUER, Role.MANAGED_ISSUER, Role.AUDITOR})
 PLATFORM_ADMINS = frozenset({Role.PLATFORM_ADMIN})
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from openissuer.domain.api_clients import ManagementPrincipal
 from openissuer.domain.authorization import DEFAULT_PROVIDER_SCOPE, TOKEN_AUTH_METHODS, AuthenticationProvider
 from openissuer.domain.ids import new_id
+from openissuer.domain.pages import MAX_PAGE_LIMIT, Page, PageKey
 from openissuer.errors import ErrorDetail, NotFoundError, ValidationError
 from openissuer.ports.clock import Clock
 from openissuer.ports.secrets import SecretBox
@@ -160,12 +161,18 @@ class AuthenticationProviderService:
             raise NotFoundError.for_id(id)
         return provider
 
-    async def list_as(self, principal: ManagementPrincipal) -> list[AuthenticationProvider]:
-        """Return the tenant's providers (zero or one)."""
+    async def list_as(
+        self, principal: ManagementPrincipal, *, limit: int = MAX_PAGE_LIMIT, after: PageKey | None = None
+    ) -> Page[AuthenticationProvider]:
+        """Return a page of the tenant's providers (zero or one), with the usual ``limit`` and cursor."""
         authorize(principal, READERS_AND_ISSUERS)
         async with self._uow(read_only=True) as uow:
             provider = await uow.authentication_providers.get_for_tenant(principal.tenant_id)
-        return [] if provider is None else [provider]
+        if provider is None or (
+            after is not None and (provider.created_at, provider.id) <= (after.created_at, after.id)
+        ):
+            return Page(items=[], next_key=None)
+        return Page(items=[provider], next_key=None)
 
     async def delete_as(self, principal: ManagementPrincipal, id: str) -> None:
         """Delete the provider: Authorization Code sign-ins stop until another is configured."""

@@ -24,20 +24,26 @@ from openissuer.domain.users import User
 from openissuer.errors import (
     AccessDeniedError,
     AuthorizationPageError,
+    ClientNotAllowedPageError,
     ConflictError,
     IdentityProviderError,
     InvalidClientError,
     InvalidRequestError,
     OAuthError,
     UnauthorizedClientError,
+    UnknownClientPageError,
 )
 from openissuer.ports.clock import Clock
 from openissuer.ports.uow import UnitOfWork, UnitOfWorkFactory
 from openissuer.protocol.authorization_request import (
+    QUERY,
     REQUEST_URI_PREFIX,
+    RESPONSE_MODES,
+    UnregisteredRedirectUriError,
     create_error_redirect,
     create_redirect,
     parse_requested_credentials,
+    parse_response_mode,
     verify_pkce_parameters,
     verify_redirect_uri,
     verify_response_type,
@@ -139,6 +145,7 @@ class AuthorizationService:
 
     def _validate_rest(self, params: dict[str, str], scopes: ScopeMap) -> tuple[str, Any]:
         verify_response_type(params)
+        parse_response_mode(params)
         challenge = verify_pkce_parameters(params)
         requested = parse_requested_credentials(params, scopes.by_scope, scopes.ids)
         return challenge, requested
@@ -155,15 +162,17 @@ class AuthorizationService:
                 registered = await self._registered_redirect_uris(uow, tenant_id, params.get("client_id"))
                 redirect_uri = verify_redirect_uri(params.get("redirect_uri"), registered)
             except OAuthError as exc:
-                raise AuthorizationPageError("This sign-in link is not valid", exc.description) from exc
+                raise _page_error(exc) from exc
             provider = await uow.authentication_providers.get_for_tenant(tenant_id)
         state = params.get("state")
+        requested_mode = params.get("response_mode") or QUERY
+        mode = requested_mode if requested_mode in RESPONSE_MODES else QUERY  # an unknown one is refused below
         try:
             challenge, requested = self._validate_rest(params, scopes)
             if provider is None:
                 raise InvalidRequestError("The issuer has no authentication provider configured")
         except OAuthError as exc:
-            return create_error_redirect(redirect_uri, exc, state=state, issuer=tenant.issuer)
+            return create_error_redirect(redirect_uri, exc, state=state, issuer=tenant.issuer, response_mode=mode)
         request = AuthorizationRequest(
             client_id=params["client_id"],
             redirect_uri=redirect_uri,
@@ -173,6 +182,8 @@ class AuthorizationService:
             by_authorization_details=requested.by_authorization_details,
             issuer_state=params.get("issuer_state"),
             forwarded_parameters=_forwarded(provider, params),
+            scope=None if requested.by_authorization_details else _granted_scope(params, scopes),
+            response_mode=mode,
         )
         return await self._start_sign_in(tenant, provider, request)
 
@@ -236,6 +247,7 @@ class AuthorizationService:
             AccessDeniedError("The sign-in at the identity provider failed"),
             state=request.state,
             issuer=tenant.issuer,
+            response_mode=request.response_mode,
         )
         return AuthorizationPageError(
             "Sign-in is not available", error.description, return_url=back, detail=error.detail
@@ -347,11 +359,13 @@ class AuthorizationService:
                     subject_id=subject,
                     expires_at=now + self._code_ttl,
                     created_at=now,
+                    scope=request.scope,
                 )
             )
             await uow.commit()
         log.info("holder signed in", extra={"user_id": user.id, "session_id": session_id})
-        return create_redirect(request.redirect_uri, {"code": code, "state": request.state, "iss": tenant.issuer})
+        parameters = {"code": code, "state": request.state, "iss": tenant.issuer}
+        return create_redirect(request.redirect_uri, parameters, response_mode=request.response_mode)
 
     async def _user_for(
         self,
@@ -389,6 +403,23 @@ class AuthorizationService:
         if persisted:
             await uow.users.update_claims(provider.tenant_id, user.id, {**user.claims, **persisted}, now)
         return user
+
+
+def _page_error(error: OAuthError) -> AuthorizationPageError:
+    """The page for a request that cannot be answered by redirect, with the reference's status (§3.2): 401 for an
+    unknown client, 403 for a known one asking with an unregistered redirect URI or grant, else 400."""
+    title, description = "This sign-in link is not valid", error.description
+    if isinstance(error, InvalidClientError):
+        return UnknownClientPageError(title, description)
+    if isinstance(error, UnauthorizedClientError | UnregisteredRedirectUriError):
+        return ClientNotAllowedPageError(title, description)
+    return AuthorizationPageError(title, description)
+
+
+def _granted_scope(params: Mapping[str, str], scopes: ScopeMap) -> str | None:
+    """The requested scope values that name a configuration, in request order (the token response's ``scope``)."""
+    granted = [value for value in dict.fromkeys((params.get("scope") or "").split()) if value in scopes.by_scope]
+    return " ".join(granted) or None
 
 
 def _forwarded(provider: AuthenticationProvider, params: dict[str, str]) -> dict[str, str]:

@@ -29,7 +29,7 @@ from openissuer.errors import ConflictError, ErrorDetail, NotFoundError, Validat
 from openissuer.ports.clock import Clock
 from openissuer.ports.secrets import SecretBox
 from openissuer.ports.uow import UnitOfWork, UnitOfWorkFactory
-from openissuer.services.access import ISSUERS, READERS_AND_ISSUERS, authorize
+from openissuer.services.access import OPERATORS, READERS_AND_OPERATORS, authorize
 
 MAX_NAME_LENGTH = 200
 MAX_SECRET_LENGTH = 4096
@@ -83,7 +83,7 @@ class ClaimSourceService:
 
     async def create_as(self, principal: ManagementPrincipal, data: ClaimSourceInput) -> ClaimSource:
         """Create a claims source in the caller's tenant (admin, issuer)."""
-        authorize(principal, ISSUERS)
+        authorize(principal, OPERATORS)
         now, id = self._clock.now(), new_id()
         source = self._build(id, principal.tenant_id, data, None, now, now)
         async with self._uow() as uow:
@@ -93,7 +93,7 @@ class ClaimSourceService:
 
     async def replace_as(self, principal: ManagementPrincipal, id: str, data: ClaimSourceInput) -> ClaimSource:
         """Replace every field; an omitted secret keeps the stored one when the authorization kind is unchanged."""
-        authorize(principal, ISSUERS)
+        authorize(principal, OPERATORS)
         async with self._uow() as uow:
             existing = await uow.claim_sources.get(principal.tenant_id, id)
             if existing is None:
@@ -105,7 +105,7 @@ class ClaimSourceService:
 
     async def get_as(self, principal: ManagementPrincipal, id: str) -> ClaimSource:
         """Return one of the tenant's claims sources."""
-        authorize(principal, READERS_AND_ISSUERS)
+        authorize(principal, READERS_AND_OPERATORS)
         async with self._uow(read_only=True) as uow:
             source = await uow.claim_sources.get(principal.tenant_id, id)
         if source is None:
@@ -114,13 +114,13 @@ class ClaimSourceService:
 
     async def list_as(self, principal: ManagementPrincipal, *, limit: int, after: PageKey | None) -> Page[ClaimSource]:
         """List the tenant's claims sources."""
-        authorize(principal, READERS_AND_ISSUERS)
+        authorize(principal, READERS_AND_OPERATORS)
         async with self._uow(read_only=True) as uow:
             return await uow.claim_sources.list(principal.tenant_id, limit=limit, after=after)
 
     async def delete_as(self, principal: ManagementPrincipal, id: str) -> None:
         """Delete a claims source no configuration uses (409 naming the configurations otherwise)."""
-        authorize(principal, ISSUERS)
+        authorize(principal, OPERATORS)
         async with self._uow() as uow:
             # Lock first, then look for references: a configuration committed meanwhile is seen.
             if not await uow.claim_sources.lock(principal.tenant_id, id, exclusive=True):

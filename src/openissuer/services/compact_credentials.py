@@ -36,7 +36,7 @@ from openissuer.ports.clock import Clock
 from openissuer.ports.http import HttpFetcher, OutboundRequestError
 from openissuer.ports.qr_codes import QrCodeError, QrCodes
 from openissuer.ports.uow import UnitOfWorkFactory
-from openissuer.services.access import ISSUERS, READERS_AND_ISSUERS, authorize
+from openissuer.services.access import ISSUERS, OPERATORS, READERS_AND_ISSUERS, authorize
 from openissuer.services.compact_codec import CompactCredentialCodec
 from openissuer.services.did_keys import DidKeyService
 from openissuer.services.did_resolution import DidWebResolver
@@ -122,9 +122,9 @@ class CompactCredentialService:
         self._random_bytes = random_bytes
 
     async def sign_as(self, principal: ManagementPrincipal, data: SignInput) -> SignedCompactCredential:
-        """Sign a compact credential in the caller's tenant (admin, issuer); record it; allocate its revocation
-        entry when ``revocable``."""
-        authorize(principal, ISSUERS)
+        """Sign a compact credential in the caller's tenant (admin, issuer, managed-issuer: reference §9.4); record
+        it; allocate its revocation entry when ``revocable``."""
+        authorize(principal, OPERATORS)
         tenant = await self._tenants.by_id(principal.tenant_id)
         did = create_did_web(tenant.issuer)
         claims = _parse_payload(data, did, self._random_bytes(TOKEN_ID_LENGTH))

@@ -32,7 +32,8 @@ from openissuer.formats.registry import FormatRegistry, UnknownFormatError
 from openissuer.ports.clock import Clock
 from openissuer.ports.uow import UnitOfWorkFactory
 from openissuer.ports.wallet_store import WalletStore
-from openissuer.services.access import ISSUERS, READERS_AND_ISSUERS, authorize
+from openissuer.services.access import ISSUERS, READERS_AND_OPERATORS, authorize
+from openissuer.services.branding_images import BrandingImages
 from openissuer.services.claim_sources import verify_claim_source_reference
 from openissuer.services.versioned_cache import Versioned, VersionedCache
 
@@ -130,6 +131,8 @@ class TenantConfigurations:
     scopes: Mapping[str, str]
     formats: tuple[CredentialFormat, ...]
     has_authentication_provider: bool
+    scope_aliases: Mapping[str, str] = field(default_factory=dict)
+    """Scopes accepted but not advertised (a format's bare scope) -> configuration id."""
 
     def issuer_metadata(self, issuer: str) -> dict[str, Any]:
         """Return the members the tenant's formats add to its issuer metadata (e.g. ``mdoc_iacas_uri``)."""
@@ -182,16 +185,23 @@ class ConfigurationCatalog:
         now = self._clock.now()
         entries: dict[str, dict[str, Any]] = {}
         scopes: dict[str, str] = {}
+        aliases: dict[str, str] = {}
         for configuration_id, prepared in by_id.items():
             format_config = prepared.format_configuration(now)
             scope = prepared.format.scope(format_config)
-            entries[configuration_id] = {**prepared.format.metadata(format_config), "scope": scope}
-            scopes.setdefault(scope, configuration_id)
+            # Reference §3.2: scopes are "<format>:<type>" (mso_mdoc:org.iso.18013.5.1.mDL); that form is
+            # advertised, and the format's own (the bare type) is accepted too.
+            prefix = f"{prepared.format.format_id}:"
+            advertised = scope if scope.startswith(prefix) else prefix + scope
+            entries[configuration_id] = {**prepared.format.metadata(format_config), "scope": advertised}
+            scopes.setdefault(advertised, configuration_id)
+            aliases.setdefault(scope, configuration_id)
         present = {p.format.format_id: p.format for p in by_id.values()}
         snapshot = TenantConfigurations(
             by_id=by_id,
             metadata_entries=entries,
             scopes=scopes,
+            scope_aliases={alias: cid for alias, cid in aliases.items() if alias not in scopes},
             formats=tuple(present.values()),
             has_authentication_provider=provider is not None,
         )
@@ -202,10 +212,24 @@ class ConfigurationService:
     """Manage a tenant's credential configurations of every registered format; every rule is checked before
     anything is stored."""
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock, formats: FormatRegistry) -> None:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        formats: FormatRegistry,
+        *,
+        images: BrandingImages | None = None,
+    ) -> None:
         self._uow = uow_factory
         self._clock = clock
         self._formats = formats
+        self._images = images
+
+    async def _with_images(self, data: ConfigurationInput) -> ConfigurationInput:
+        """Branding image URLs fetched and inlined (``services/branding_images.py``), once the rest is valid."""
+        if self._images is None or data.branding is None:
+            return data
+        return replace(data, branding=await self._images.inline(data.branding))
 
     def format(self, format_id: str) -> CredentialFormat:
         """Return a registered format."""
@@ -219,6 +243,7 @@ class ConfigurationService:
         credential_format = self._formats.get(format_id)
         data = self._complete(credential_format, data)
         self._validate(credential_format, data)
+        data = await self._with_images(data)
         now = self._clock.now()
         configuration = _build(new_id(), principal.tenant_id, format_id, data, now, now)
         async with self._uow() as uow:
@@ -238,6 +263,7 @@ class ConfigurationService:
         credential_format = self._formats.get(format_id)
         data = self._complete(credential_format, data)
         self._validate(credential_format, data)
+        data = await self._with_images(data)
         async with self._uow() as uow:
             existing = await uow.credential_configurations.get(principal.tenant_id, id)
             if existing is None or existing.format != format_id:
@@ -253,7 +279,7 @@ class ConfigurationService:
 
     async def get_as(self, principal: ManagementPrincipal, format_id: str, id: str) -> CredentialConfiguration:
         """Return one of the caller's tenant's configurations of this format."""
-        authorize(principal, READERS_AND_ISSUERS)
+        authorize(principal, READERS_AND_OPERATORS)
         async with self._uow(read_only=True) as uow:
             configuration = await uow.credential_configurations.get(principal.tenant_id, id)
         if configuration is None or configuration.format != format_id:
@@ -270,7 +296,7 @@ class ConfigurationService:
         credential_type: str | None = None,
     ) -> Page[CredentialConfiguration]:
         """List the caller's tenant's configurations of this format, optionally of one type."""
-        authorize(principal, READERS_AND_ISSUERS)
+        authorize(principal, READERS_AND_OPERATORS)
         async with self._uow(read_only=True) as uow:
             return await uow.credential_configurations.list(
                 principal.tenant_id, format=format_id, limit=limit, after=after, credential_type=credential_type

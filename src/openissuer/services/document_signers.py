@@ -203,7 +203,7 @@ class IacaSignerService:
             record
             for iaca in candidates.iacas
             for record in candidates.signers.get(iaca.id, ())
-            if record.revoked_at is None and now < record.not_after
+            if record.revoked_at is None and record.active and now < record.not_after
         ]
 
     async def _load(self, tenant_id: str) -> Versioned[SignerCandidates]:
@@ -225,9 +225,11 @@ class IacaSignerService:
         for record in candidates.signers.get(iaca.id, ()):
             if (
                 record.revoked_at is None
+                and record.active
                 and record.not_before <= now
                 and valid_until <= record.not_after
-                and now - record.created_at < self._rotation_age
+                # An unmanaged IACA's signers are its holder's to rotate (reference §8.1).
+                and (not iaca.is_managed or now - record.created_at < self._rotation_age)
                 and self._profile.fits(record, issuer)
             ):
                 return self._selected(record)
@@ -244,6 +246,12 @@ class IacaSignerService:
         if iaca is None:
             raise CredentialRequestDeniedError(
                 "The issuer cannot sign this credential now", detail=f"tenant {candidates.tenant_id} has no usable IACA"
+            )
+        if iaca.sealed_private_key is None:
+            raise CredentialRequestDeniedError(
+                "The issuer cannot sign this credential now",
+                detail=f"unmanaged IACA {iaca.id} has no active {self._profile.kind.value} certificate covering "
+                f"{valid_until.isoformat()}; upload one (docs/compatibility.md)",
             )
         not_before = max(now.replace(microsecond=0) - self._profile.backdate, iaca.data.not_before)
         # Long enough for the configured validity and for this credential, within the ISO limit and the IACA.

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from openissuer.crypto.certificate_checks import CertificateCheckError, find_iaca_problems, parse_pem_certificate
 from openissuer.crypto.certificate_info import read_certificate_info
 from openissuer.crypto.x509 import build_crl, build_iaca_certificate
 from openissuer.domain.api_clients import ManagementPrincipal
@@ -44,13 +45,39 @@ def crl_url(issuer_url: str, iaca_id: str) -> str:
 
 @dataclass(frozen=True)
 class IacaInput:
-    """A create request; every field optional except ``country`` (no tenant region to derive it from)."""
+    """A create request; every field optional. ``country`` defaults to the tenant's ``defaultCountry`` (the
+    reference derives it from the tenant's region). ``certificate_pem`` uploads an unmanaged IACA (reference §8.1:
+    its key stays with its holder) and excludes the other fields, which come from the certificate."""
 
     country: str | None = None
     common_name: str | None = None
     state_or_province_name: str | None = None
     not_before: datetime | None = None
     not_after: datetime | None = None
+    certificate_pem: str | None = None
+
+
+def _check_room(count: int) -> None:
+    """Reference §8.2: "max 3 IACAs per tenant"; PM12 answers 409 ("Maximum number of IACA certificates")."""
+    if count >= MAX_IACAS_PER_TENANT:
+        raise ConflictError(
+            "Maximum number of IACA certificates reached; delete one before creating another",
+            details=[ErrorDetail("body", "", f"a tenant may have at most {MAX_IACAS_PER_TENANT} IACAs")],
+        )
+
+
+def _certificate_fields(data: IacaInput) -> list[tuple[str, object]]:
+    return [
+        ("country", data.country),
+        ("commonName", data.common_name),
+        ("stateOrProvinceName", data.state_or_province_name),
+        ("notBefore", data.not_before),
+        ("notAfter", data.not_after),
+    ]
+
+
+def _pem_problem(problem: str) -> ErrorDetail:
+    return ErrorDetail("body", "certificatePem", problem)
 
 
 class IacaService:
@@ -65,7 +92,11 @@ class IacaService:
     def _check(self, data: IacaInput, now: datetime, issuer_url: str) -> tuple[str, str, datetime, datetime]:
         details: list[ErrorDetail] = []
         country = data.country or ""
-        if not is_country_code(country):
+        if data.country is None:
+            details.append(
+                ErrorDetail("body", "country", "is required: the tenant has no defaultCountry (PUT /v1/config/tenant)")
+            )
+        elif not is_country_code(country):
             details.append(ErrorDetail("body", "country", "must be an ISO 3166-1 alpha-2 code, e.g. NZ", data.country))
         common_name = data.common_name if data.common_name is not None else f"{urlsplit(issuer_url).hostname} IACA"
         if not common_name.strip() or not _PRINTABLE_STRING.match(common_name) or len(common_name) > 64:
@@ -90,17 +121,19 @@ class IacaService:
         return country, common_name, not_before, not_after
 
     async def create_as(self, principal: ManagementPrincipal, data: IacaInput) -> Iaca:
-        """Create an inactive managed IACA with a new P-256 key (ISO 18013-5 Annex B profile)."""
+        """Create an inactive managed IACA with a new P-256 key (ISO 18013-5 Annex B profile), or register an
+        uploaded unmanaged one (``certificate_pem``)."""
         authorize(principal, ISSUERS)
         now = self._clock.now().replace(microsecond=0)
+        async with self._uow(read_only=True) as uow:
+            _check_room(await uow.iacas.count(principal.tenant_id))
+            settings = await uow.tenant_settings.get(principal.tenant_id)
+        if data.certificate_pem is not None:
+            return await self._add_unmanaged(principal.tenant_id, data, now)
+        if data.country is None:
+            data = replace(data, country=settings.default_country)
         issuer_url = (await self._tenants.by_id(principal.tenant_id)).issuer
         country, common_name, not_before, not_after = self._check(data, now, issuer_url)
-        async with self._uow() as uow:
-            if await uow.iacas.count(principal.tenant_id) >= MAX_IACAS_PER_TENANT:
-                raise ValidationError(
-                    "Validation Error",
-                    details=[ErrorDetail("body", "", f"a tenant may have at most {MAX_IACAS_PER_TENANT} IACAs")],
-                )
         id = new_id()
         signer, sealed = self._keys.generate(aad=iaca_key_aad(id))
         certificate = build_iaca_certificate(
@@ -132,6 +165,52 @@ class IacaService:
             created_at=now,
         )
         async with self._uow() as uow:
+            _check_room(await uow.iacas.count(principal.tenant_id))
+            await uow.iacas.add(iaca)
+            await uow.commit()
+        return iaca
+
+    async def _add_unmanaged(self, tenant_id: str, data: IacaInput, now: datetime) -> Iaca:
+        """Reference §8.2 ``certificatePem``: "upload an existing IACA cert (must be valid, unexpired)"; checked
+        against ISO/IEC 18013-5 B.1.2 (``crypto/certificate_checks.py``). Inactive until activated."""
+        given = [name for name, value in _certificate_fields(data) if value is not None]
+        details = [
+            ErrorDetail("body", name, "comes from the certificate; omit it with certificatePem") for name in given
+        ]
+        assert data.certificate_pem is not None
+        try:
+            certificate = parse_pem_certificate(data.certificate_pem)
+        except CertificateCheckError as exc:
+            raise ValidationError("Validation Error", details=[*details, _pem_problem(str(exc))]) from exc
+        details += [_pem_problem(problem) for problem in find_iaca_problems(certificate, now)]
+        if details:
+            raise ValidationError("Validation Error", details=details)
+        info = read_certificate_info(certificate)
+        iaca = Iaca(
+            id=new_id(),
+            tenant_id=tenant_id,
+            active=False,
+            certificate_der=certificate,
+            fingerprint=info.sha256_fingerprint,
+            data=CertificateData(
+                common_name=info.common_name or "",
+                country=info.country or "",
+                state_or_province_name=info.state_or_province,
+                not_before=info.not_before,
+                not_after=info.not_after,
+            ),
+            sealed_private_key=None,
+            created_at=now,
+            is_managed=False,
+        )
+        async with self._uow() as uow:
+            _check_room(await uow.iacas.count(tenant_id))
+            page = await uow.iacas.list(tenant_id, limit=MAX_IACAS_PER_TENANT + 1, after=None)
+            if any(existing.fingerprint == iaca.fingerprint for existing in page.items):
+                raise ConflictError(
+                    "The tenant already has this IACA",
+                    details=[ErrorDetail("body", "certificatePem", "is already one of the tenant's IACAs")],
+                )
             await uow.iacas.add(iaca)
             await uow.commit()
         return iaca
@@ -188,6 +267,11 @@ class IacaService:
             signers = await uow.document_signers.list_for_iaca(tenant_id, id) if iaca else []
         if iaca is None:
             raise NotFoundError.for_id(id)
+        if iaca.sealed_private_key is None:
+            raise NotFoundError(
+                "Resource Not Found",
+                details=[ErrorDetail("params", "id", "an unmanaged IACA's CRL is published by its holder", id)],
+            )
         now = self._clock.now().replace(microsecond=0)
         revoked = {s.serial_number: s.revoked_at for s in signers if s.revoked_at is not None}
         signer = self._keys.load(iaca.sealed_private_key, aad=iaca_key_aad(iaca.id))

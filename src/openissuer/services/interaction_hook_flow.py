@@ -117,6 +117,7 @@ class InteractionHookFlow:
             AccessDeniedError("The sign-in was not completed"),
             state=visit.request.state,
             issuer=tenant.issuer,
+            response_mode=visit.request.response_mode,
         )
         now = self._clock.now()
         try:

@@ -18,14 +18,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from openissuer.crypto.hmac_jwt import HmacJwtCodec, HmacJwtError
-from openissuer.domain.api_clients import ManagementPrincipal, Role
+from openissuer.domain.api_clients import ManagementPrincipal
 from openissuer.domain.interaction_hooks import DEFAULT_SESSION_TIMEOUT, MAX_SESSION_TIMEOUT, InteractionHook
 from openissuer.errors import ErrorDetail, ValidationError
 from openissuer.ports.clock import Clock
 from openissuer.ports.secrets import SecretBox
 from openissuer.ports.uow import UnitOfWorkFactory
 from openissuer.protocol.interaction_hook import HookTokenError, create_hook_session_claims
-from openissuer.services.access import ISSUERS, READERS_AND_ISSUERS, authorize
+from openissuer.services.access import OPERATORS, READERS_AND_OPERATORS, authorize
 from openissuer.services.tenancy import WalletTenant
 
 SECRET_BYTES = 32
@@ -76,14 +76,14 @@ class InteractionHookService:
 
     async def get_as(self, principal: ManagementPrincipal) -> HookView | None:
         """Return the tenant's hook (None when it has none)."""
-        authorize(principal, READERS_AND_ISSUERS)
+        authorize(principal, READERS_AND_OPERATORS)
         async with self._uow(read_only=True) as uow:
             hook = await uow.interaction_hooks.get(principal.tenant_id)
         return None if hook is None else self._view(principal, hook)
 
     async def put_as(self, principal: ManagementPrincipal, data: HookInput | None) -> HookView | None:
         """Configure (or, with None, remove) the tenant's hook; a new hook gets a new secret."""
-        authorize(principal, ISSUERS)
+        authorize(principal, OPERATORS)
         url, timeout = self._check(data) if data is not None else ("", 0)
         now = self._clock.now()
         async with self._uow() as uow:
@@ -112,7 +112,7 @@ class InteractionHookService:
         return self._view(principal, hook)
 
     def _view(self, principal: ManagementPrincipal, hook: InteractionHook) -> HookView:
-        if principal.has_any(frozenset({Role.ADMIN, Role.ISSUER})):
+        if principal.has_any(OPERATORS):
             return HookView(hook, self.secret(hook))
         return HookView(hook, MASKED_SECRET)
 

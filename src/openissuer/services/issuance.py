@@ -71,6 +71,7 @@ from openissuer.formats.base import (
 from openissuer.ports.clock import Clock
 from openissuer.ports.wallet_store import IssuanceWrite, IssuanceWriteOutcome, WalletStore
 from openissuer.protocol.credential_request import CredentialRequest, create_credential_response
+from openissuer.protocol.legacy_credential_request import LegacySelector, create_legacy_credential_response
 from openissuer.protocol.proof import parse_jwt_proof, read_proof_nonce, verify_jwt_proof
 from openissuer.services.claims_source_client import ClaimsSourceAnswer, ClaimsSourceClient
 from openissuer.services.configurations import ConfigurationCatalog, PreparedConfiguration
@@ -230,6 +231,8 @@ class IssuanceService:
             "credentials issued",
             extra={"offer_id": grant.offer_id, "count": len(issued), "format": prepared.format.format_id},
         )
+        if request.legacy is not None:
+            return create_legacy_credential_response(prepared.format.format_id, issued[0].credential)
         notification_id = notification_id_for(grant, prepared.configuration.id)
         return create_credential_response([c.credential for c in issued], notification_id)
 
@@ -282,6 +285,8 @@ class IssuanceService:
         DESIGN.md §3: known but not covered -> ``credential_request_denied``; unknown -> ``unknown_...``.
         """
         grant = state.grant
+        if request.legacy is not None:
+            return await self._legacy_configuration(tenant, state, request.legacy)
         if grant.credential_identifiers:
             if request.credential_identifier is None:
                 raise InvalidCredentialRequestError("Use a credential_identifier from the token response")
@@ -298,6 +303,21 @@ class IssuanceService:
             raise UnknownCredentialConfigurationError("Unknown credential configuration")
         if configuration_id not in grant.credential_configuration_ids:
             raise CredentialRequestDeniedError("The access token does not cover this credential configuration")
+        return prepared
+
+    async def _legacy_configuration(
+        self, tenant: WalletTenant, state: GrantState, selector: LegacySelector
+    ) -> PreparedConfiguration:
+        """The configuration a draft-era request names by format and type: the one the token covers, if any."""
+        configurations = await self._catalog.at_version(tenant.id, state.config_version)
+        matching = [cid for cid, entry in configurations.metadata_entries.items() if selector.matches_entry(entry)]
+        covered = [cid for cid in matching if cid in state.grant.credential_configuration_ids]
+        if not matching:
+            raise UnknownCredentialConfigurationError("No credential configuration has this format and type")
+        if not covered:
+            raise CredentialRequestDeniedError("The access token does not cover this credential configuration")
+        prepared = configurations.get(covered[0])
+        assert prepared is not None
         return prepared
 
     def _verify_proofs(

@@ -28,10 +28,11 @@ from openissuer.protocol.credential_offer import (
     create_pre_authorized_offer,
 )
 from openissuer.protocol.tx_code import MAX_DESCRIPTION_LENGTH, MAX_LENGTH, MIN_LENGTH, generate_tx_code
-from openissuer.services.access import ISSUERS, authorize
+from openissuer.services.access import OPERATORS, authorize
 from openissuer.services.configurations import ConfigurationCatalog, TenantConfigurations
 from openissuer.services.offer_claims import find_non_finite_numbers, find_offer_claim_problems
 from openissuer.services.tenancy import TenantDirectory, WalletTenant
+from openissuer.services.tenant_settings import find_credential_offer_endpoint_problem
 from openissuer.services.wallet_secrets import digest_secret, new_secret
 
 TX_CODE_MAC = "tx-code"
@@ -41,6 +42,13 @@ OFFER_REFERENCE_MAC = "offer-reference"
 def tx_code_digest(box: SecretBox, offer_id: str, tx_code: str) -> bytes:
     """The stored form of a transaction code: keyed and bound to its offer."""
     return box.mac(TX_CODE_MAC, f"{offer_id}:{tx_code}".encode())
+
+
+async def _offer_endpoint(uow: UnitOfWork, tenant_id: str, requested: str | None) -> str | None:
+    """The wallet endpoint an offer's URI points at: the offer's own, else the tenant's default (reference §11.1)."""
+    if requested is not None:
+        return requested
+    return (await uow.tenant_settings.get(tenant_id)).credential_offer_endpoint
 
 
 def _code_aad(offer_id: str) -> bytes:
@@ -58,6 +66,7 @@ class OfferInput:
     tx_code: TxCodeConfiguration | None = None
     expires_in: Duration | None = None
     by_reference: bool | None = None
+    credential_offer_endpoint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,7 +106,7 @@ class OfferService:
 
     async def create_pre_authorized_as(self, principal: ManagementPrincipal, data: OfferInput) -> CreatedOffer:
         """Create an offer for a new or existing user; persist ``claimsToPersist`` on the user now."""
-        authorize(principal, ISSUERS)
+        authorize(principal, OPERATORS)
         now = self._clock.now()
         expires_at = self._check_shape(data, now)
         id, code = new_id(), new_secret()
@@ -109,6 +118,7 @@ class OfferService:
             await self._check_references(uow, principal.tenant_id, data.configuration_ids, data.user_id)
             if configurations is not None:
                 await self._check_claims(uow, principal.tenant_id, data, configurations)
+            endpoint = await _offer_endpoint(uow, principal.tenant_id, data.credential_offer_endpoint)
             user_id = await self._persist_user(uow, principal.tenant_id, data)
             offer = PreAuthorizedOffer(
                 id=id,
@@ -123,6 +133,7 @@ class OfferService:
                 created_at=now,
                 tx_code=data.tx_code,
                 tx_code_hash=None if tx_code is None else tx_code_digest(self._box, id, tx_code),
+                credential_offer_endpoint=endpoint,
             )
             await uow.offers.add(offer)
             await uow.commit()
@@ -158,6 +169,11 @@ class OfferService:
         ttl = self._default_ttl if data.expires_in is None else data.expires_in.add_to(now) - now
         if data.expires_in is not None and not timedelta(0) < ttl <= self._max_ttl:
             details.append(ErrorDetail("body", "expiresIn", f"must be positive and at most {self._max_ttl}"))
+        endpoint_problem = find_credential_offer_endpoint_problem(
+            "credentialOfferEndpoint", data.credential_offer_endpoint
+        )
+        if endpoint_problem is not None:
+            details.append(endpoint_problem)
         if details:
             raise ValidationError("Validation Error", details=details)
         return now + ttl
@@ -207,9 +223,11 @@ class OfferService:
         return data.user_id
 
     def _uri(self, tenant: WalletTenant, offer: PreAuthorizedOffer, code: str) -> str:
+        endpoint = offer.credential_offer_endpoint
         if offer.by_reference:
-            return create_offer_uri_by_reference(tenant.endpoints.credential_offer(self._reference(offer.id)))
-        return create_offer_uri_by_value(self._offer_object(tenant, offer, code))
+            reference_url = tenant.endpoints.credential_offer(self._reference(offer.id))
+            return create_offer_uri_by_reference(reference_url, endpoint)
+        return create_offer_uri_by_value(self._offer_object(tenant, offer, code), endpoint)
 
     def _reference(self, offer_id: str) -> str:
         """The ``credential_offer_uri`` path segment: the offer id and a MAC only this issuer can compute."""
@@ -225,15 +243,22 @@ class OfferService:
         )
 
     async def create_authorization_code_as(
-        self, principal: ManagementPrincipal, configuration_ids: list[str], request_parameters: dict[str, Any]
+        self,
+        principal: ManagementPrincipal,
+        configuration_ids: list[str],
+        request_parameters: dict[str, Any],
+        credential_offer_endpoint: str | None = None,
     ) -> str:
         """Create a reusable Authorization Code offer; return its URI. Any number of holders may claim it."""
-        authorize(principal, ISSUERS)
+        authorize(principal, OPERATORS)
+        details = []
         if not configuration_ids:
-            raise ValidationError(
-                "Validation Error",
-                details=[ErrorDetail("body", "credentials", "must name at least one credential configuration")],
-            )
+            details.append(ErrorDetail("body", "credentials", "must name at least one credential configuration"))
+        endpoint_problem = find_credential_offer_endpoint_problem("credentialOfferEndpoint", credential_offer_endpoint)
+        if endpoint_problem is not None:
+            details.append(endpoint_problem)
+        if details:
+            raise ValidationError("Validation Error", details=details)
         offer = AuthorizationOffer(
             id=new_id(),
             tenant_id=principal.tenant_id,
@@ -244,6 +269,7 @@ class OfferService:
         )
         async with self._uow() as uow:
             await self._check_references(uow, principal.tenant_id, configuration_ids)
+            endpoint = await _offer_endpoint(uow, principal.tenant_id, credential_offer_endpoint)
             await uow.authorization.add_offer(offer)
             await uow.commit()
         tenant = await self._tenants.by_id(principal.tenant_id)
@@ -253,23 +279,24 @@ class OfferService:
                 configuration_ids=offer.configuration_ids,
                 issuer_state=offer.issuer_state,
                 request_parameters=request_parameters,
-            )
+            ),
+            endpoint,
         )
 
     async def revoke_as(self, principal: ManagementPrincipal, id: str) -> None:
         """Revoke an unredeemed offer: its code stops working at once."""
-        authorize(principal, ISSUERS)
+        authorize(principal, OPERATORS)
         async with self._uow() as uow:
             revoked = await uow.offers.revoke(principal.tenant_id, id, self._clock.now())
             offer = None if revoked else await uow.offers.get(principal.tenant_id, id)
             await uow.commit()
-        if revoked:
-            return
+        if revoked or (offer is not None and offer.revoked_at is not None):
+            return  # deleting a revoked offer again changes nothing (the reference documents 204, 400, 404 only)
         if offer is None:
             raise NotFoundError.for_id(id)
         raise ConflictError(
-            "The offer was already redeemed or revoked",
-            details=[ErrorDetail("params", "id", "already redeemed or revoked", id)],
+            "The offer was already redeemed",
+            details=[ErrorDetail("params", "id", "already redeemed: its access token is out already", id)],
         )
 
     async def offer_by_reference(self, tenant: WalletTenant, reference: str) -> dict[str, Any] | None:
@@ -288,7 +315,7 @@ class OfferService:
 
     async def offer_uri_as(self, principal: ManagementPrincipal, id: str) -> str:
         """Return the offer's URI again (for its QR code) while it is redeemable."""
-        authorize(principal, ISSUERS)
+        authorize(principal, OPERATORS)
         async with self._uow(read_only=True) as uow:
             offer = await uow.offers.get(principal.tenant_id, id)
         if offer is None:

@@ -155,7 +155,7 @@ class TokenService:
                 )
             )
             await uow.commit()
-        return create_token_response(token, int(self._ttl.total_seconds()), identifiers)
+        return create_token_response(token, int(self._ttl.total_seconds()), identifiers, scope=code.scope)
 
     async def _check_tx_code(self, offer: PreAuthorizedOffer, tx_code: str | None) -> None:
         """§6.1: tx_code "MUST be present if tx_code was in the offer"; wrong codes count toward the lock."""

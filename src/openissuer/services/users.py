@@ -20,7 +20,7 @@ from openissuer.domain.users import User, UserSearch
 from openissuer.errors import ErrorDetail, NotFoundError, ValidationError
 from openissuer.ports.clock import Clock
 from openissuer.ports.uow import UnitOfWork, UnitOfWorkFactory
-from openissuer.services.access import ISSUERS, READERS_AND_ISSUERS, authorize
+from openissuer.services.access import OPERATORS, READERS_AND_OPERATORS, authorize
 
 MAX_SUBJECT_LENGTH = 255
 
@@ -58,7 +58,7 @@ class UserService:
 
     async def create_as(self, principal: ManagementPrincipal, data: UserInput) -> UserView:
         """Create a user (409 when another has the same provider subject)."""
-        authorize(principal, ISSUERS)
+        authorize(principal, OPERATORS)
         now = self._clock.now()
         async with self._uow() as uow:
             provider = await self._provider(uow, principal.tenant_id, data.authentication_provider)
@@ -77,7 +77,7 @@ class UserService:
 
     async def replace_as(self, principal: ManagementPrincipal, id: str, data: UserInput) -> UserView:
         """Replace the user's claims and provider subject."""
-        authorize(principal, ISSUERS)
+        authorize(principal, OPERATORS)
         async with self._uow() as uow:
             existing = await uow.users.get(principal.tenant_id, id)
             if existing is None:
@@ -98,7 +98,7 @@ class UserService:
 
     async def get_as(self, principal: ManagementPrincipal, id: str) -> UserView:
         """Return one of the tenant's users."""
-        authorize(principal, READERS_AND_ISSUERS)
+        authorize(principal, READERS_AND_OPERATORS)
         async with self._uow(read_only=True) as uow:
             user = await uow.users.get(principal.tenant_id, id)
             provider = await uow.authentication_providers.get_for_tenant(principal.tenant_id)
@@ -108,7 +108,7 @@ class UserService:
 
     async def list_as(self, principal: ManagementPrincipal, *, limit: int, after: PageKey | None) -> Page[UserView]:
         """List the tenant's users."""
-        authorize(principal, READERS_AND_ISSUERS)
+        authorize(principal, READERS_AND_OPERATORS)
         async with self._uow(read_only=True) as uow:
             page = await uow.users.list(principal.tenant_id, limit=limit, after=after)
             provider = await uow.authentication_providers.get_for_tenant(principal.tenant_id)
@@ -118,7 +118,7 @@ class UserService:
         self, principal: ManagementPrincipal, search: UserSearch, *, limit: int, after: PageKey | None
     ) -> Page[UserView]:
         """Find the tenant's users whose claims and provider subject match ``search`` exactly."""
-        authorize(principal, READERS_AND_ISSUERS)
+        authorize(principal, READERS_AND_OPERATORS)
         async with self._uow(read_only=True) as uow:
             page = await uow.users.search(principal.tenant_id, search, limit=limit, after=after)
             provider = await uow.authentication_providers.get_for_tenant(principal.tenant_id)
@@ -126,7 +126,7 @@ class UserService:
 
     async def delete_as(self, principal: ManagementPrincipal, id: str) -> None:
         """Delete the user and its persisted claims; issued credentials stay valid."""
-        authorize(principal, ISSUERS)
+        authorize(principal, OPERATORS)
         async with self._uow() as uow:
             deleted = await uow.users.delete(principal.tenant_id, id)
             await uow.commit()
@@ -137,7 +137,7 @@ class UserService:
         self, principal: ManagementPrincipal, id: str, *, limit: int, after: PageKey | None
     ) -> Page[IssuedCredentialRecord]:
         """List the records of the credentials issued to one of the tenant's users (no claim values in them)."""
-        authorize(principal, READERS_AND_ISSUERS)
+        authorize(principal, READERS_AND_OPERATORS)
         async with self._uow(read_only=True) as uow:
             if await uow.users.get(principal.tenant_id, id) is None:
                 raise NotFoundError.for_id(id)

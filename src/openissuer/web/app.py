@@ -11,6 +11,7 @@ from starlette.types import Receive, Scope, Send
 
 from openissuer import __version__
 from openissuer.bootstrap import Container
+from openissuer.web.aliases import PathAliases
 from openissuer.web.errors import install_error_handlers
 from openissuer.web.middleware import RequestContextMiddleware
 from openissuer.web.routers import (
@@ -27,6 +28,8 @@ from openissuer.web.routers import (
     offers,
     ops,
     sd_jwt_vc,
+    signers,
+    tenant_settings,
     tenants,
     users,
     wallet,
@@ -36,9 +39,12 @@ from openissuer.web.wallet_http import WalletEndpoints
 
 DESCRIPTION = """openissuer issues verifiable credentials to wallets over OpenID for Verifiable Credential Issuance.
 
-**Management API**: obtain a token with `POST /v1/auth/token` (client credentials), then call the management
+**Management API**: obtain a token with `POST /v1/auth/token` (client credentials; also at the reference
+platform's `POST /oauth/token`), then call the management
 endpoints with `Authorization: Bearer <token>`. Lists are paginated with `limit` (1–1000, default 100) and the
-opaque `cursor` from the previous page's `nextCursor`. Errors are `{code, message, details[]}`.
+opaque `cursor` from the previous page's `nextCursor`. Errors are `{code, message, details[]}`. Every path is
+also served under the prefix `/core` (the reference platform's alias). Differences from the reference platform:
+docs/compatibility.md.
 """
 
 
@@ -47,7 +53,7 @@ class OpenIssuerApp(FastAPI):
 
     def __init__(self, container: Container, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._entry = RequestContextMiddleware(WalletEndpoints(container, super().__call__))
+        self._entry = PathAliases(RequestContextMiddleware(WalletEndpoints(container, super().__call__)))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._entry(scope, receive, send)
@@ -78,6 +84,9 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(did_documents.router)
     app.include_router(iacas.router)
     app.include_router(iacas.public_router)
+    app.include_router(signers.document_signers)
+    app.include_router(signers.status_list_signers)
+    app.include_router(tenant_settings.router)
     app.include_router(offers.router)
     app.include_router(authorization_management.offers)
     app.include_router(authorization_management.providers)

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from openissuer.errors import ErrorDetail, IssuerError, ManagementError, OAuthError
+from openissuer.web.path_ids import name_path_parameter
 
 log = logging.getLogger("openissuer.web")
 
@@ -26,7 +27,34 @@ _HTTP_CODES = {
     415: "UnsupportedMediaType",
     429: "TooManyRequests",
 }
-_SENSITIVE_PARAMS = ("secret", "password", "token", "code", "key", "proof", "nonce")
+# Fields whose values are secrets, matched exactly against the last segment of a detail's ``param`` (so
+# ``authorization.clientSecret`` is masked and ``tokenEndpointAuthMethod`` is not), or against the whole param.
+SECRET_FIELDS = frozenset(
+    {
+        "clientSecret",
+        "client_secret",
+        "secret",
+        "password",
+        "apiKey",
+        "privateKey",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "code",
+        "code_verifier",
+        "pre-authorized_code",
+        "preAuthorizedCode",
+        "tx_code",
+        "transactionCode",
+        "proof",
+        "proofs",
+        "jwt",
+        "session_token",
+        "c_nonce",
+        "nonce",
+    }
+)
+SECRET_PARAMS = frozenset({"authorization.value"})  # a claims source's API key
 
 
 def error_body(error: IssuerError) -> tuple[dict[str, Any], dict[str, str]]:
@@ -60,9 +88,14 @@ def render_error(error: IssuerError) -> JSONResponse:
     return JSONResponse(body, status_code=error.status, headers=headers)
 
 
+def is_secret_param(param: str) -> bool:
+    """Tell whether a detail's ``param`` names a secret field (exact names, not substrings)."""
+    return param in SECRET_PARAMS or param.rpartition(".")[2] in SECRET_FIELDS
+
+
 def _detail(detail: ErrorDetail) -> dict[str, Any]:
     value = detail.value
-    if value is not None and any(word in detail.param.lower() for word in _SENSITIVE_PARAMS):
+    if value is not None and is_secret_param(detail.param):
         value = "[redacted]"
     return {"location": detail.location, "param": detail.param, "msg": detail.msg, "value": value}
 
@@ -73,6 +106,11 @@ def _validation_details(exc: RequestValidationError) -> list[ErrorDetail]:
         loc = [str(part) for part in item.get("loc", ())]
         location = loc[0] if loc else "body"
         location = "params" if location == "path" else location
+        if item.get("type") == "json_invalid":
+            # The body as a whole: not a field, and the position is not a parameter name.
+            reason = (item.get("ctx") or {}).get("error", "invalid JSON")
+            details.append(ErrorDetail("body", "", f"is not valid JSON ({reason} at position {loc[-1]})"))
+            continue
         value = item.get("input")
         details.append(ErrorDetail(location, ".".join(loc[1:]), str(item.get("msg", "invalid")), _jsonable(value)))
     return details
@@ -89,9 +127,9 @@ def _jsonable(value: Any) -> Any:
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers: IssuerError, request validation, routing errors and the last-resort 500."""
 
-    async def on_issuer_error(_request: Request, exc: Exception) -> JSONResponse:
+    async def on_issuer_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, IssuerError)
-        return render_error(exc)
+        return render_error(name_path_parameter(exc, request.scope.get("path_params") or {}))
 
     async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

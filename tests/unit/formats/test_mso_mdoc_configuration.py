@@ -54,7 +54,7 @@ def test_the_format_describes_itself() -> None:
     )
     assert FORMAT.scope(_config()) == MDL
     assert FORMAT.issuer_metadata("https://issuer.example/t") == {
-        "mdoc_iacas_uri": "https://issuer.example/t/v1/openid/iacas"
+        "mdoc_iacas_uri": "https://issuer.example/t/core/v1/openid/iacas"
     }
 
 

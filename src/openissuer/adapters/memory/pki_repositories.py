@@ -57,6 +57,8 @@ class InMemoryIacaRepository:
         del self._rows[id]
         for signer_id in [s.id for s in self._signers.values() if s.iaca_id == id]:
             del self._signers[signer_id]
+        for request_id in [r.id for r in self._state.signer_requests.values() if r.iaca_id == id]:
+            del self._state.signer_requests[request_id]
         self._state.bump_config_version(tenant_id)
         return True
 

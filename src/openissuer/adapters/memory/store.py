@@ -24,7 +24,9 @@ from openissuer.domain.interaction_hooks import HookSession, InteractionHook
 from openissuer.domain.issued import IssuedCredentialRecord
 from openissuer.domain.offers import AccessGrant, PreAuthorizedOffer
 from openissuer.domain.pki import DocumentSigner, Iaca
+from openissuer.domain.signer_requests import SignerRequest
 from openissuer.domain.status_lists import StatusList
+from openissuer.domain.tenant_settings import TenantSettings
 from openissuer.domain.tenants import Tenant
 from openissuer.domain.users import User
 
@@ -55,6 +57,8 @@ class MemoryState:
     hook_sessions: dict[bytes, HookSession] = field(default_factory=dict)
     did_keys: dict[str, DidKey] = field(default_factory=dict)
     status_lists: dict[str, StatusList] = field(default_factory=dict)
+    signer_requests: dict[str, SignerRequest] = field(default_factory=dict)
+    tenant_settings: dict[str, TenantSettings] = field(default_factory=dict)
 
     def copy(self) -> MemoryState:
         """Return a copy whose dicts can change without touching this one (values are immutable)."""

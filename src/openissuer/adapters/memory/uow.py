@@ -20,8 +20,10 @@ from openissuer.adapters.memory.interaction_hook_repositories import InMemoryInt
 from openissuer.adapters.memory.offer_repositories import InMemoryAccessGrantRepository, InMemoryOfferRepository
 from openissuer.adapters.memory.pki_repositories import InMemoryDocumentSignerRepository, InMemoryIacaRepository
 from openissuer.adapters.memory.repositories import InMemoryApiClientRepository, InMemoryTenantRepository
+from openissuer.adapters.memory.signer_repositories import InMemorySignerRepository
 from openissuer.adapters.memory.status_lists import InMemoryStatusListRepository
 from openissuer.adapters.memory.store import InMemoryStore, MemoryState
+from openissuer.adapters.memory.tenant_settings_repositories import InMemoryTenantSettingsRepository
 from openissuer.adapters.memory.user_repositories import InMemoryUserRepository
 
 
@@ -44,6 +46,8 @@ class InMemoryUnitOfWork:
     interaction_hooks: InMemoryInteractionHookRepository
     did_keys: InMemoryDidKeyRepository
     status_lists: InMemoryStatusListRepository
+    signers: InMemorySignerRepository
+    tenant_settings: InMemoryTenantSettingsRepository
 
     def __init__(self, store: InMemoryStore, *, read_only: bool = False) -> None:
         self._store = store
@@ -74,6 +78,8 @@ class InMemoryUnitOfWork:
         self.interaction_hooks = InMemoryInteractionHookRepository(self._working)
         self.did_keys = InMemoryDidKeyRepository(self._working)
         self.status_lists = InMemoryStatusListRepository(self._working)
+        self.signers = InMemorySignerRepository(self._working)
+        self.tenant_settings = InMemoryTenantSettingsRepository(self._working)
 
     async def __aexit__(
         self,

@@ -212,6 +212,8 @@ def authorization_request_body(r: AuthorizationRequest) -> dict[str, Any]:
         "byAuthorizationDetails": r.by_authorization_details,
         "issuerState": r.issuer_state,
         "forwardedParameters": r.forwarded_parameters,
+        "scope": r.scope,
+        "responseMode": r.response_mode,
     }
 
 
@@ -225,6 +227,8 @@ def authorization_request_from_body(body: dict[str, Any]) -> AuthorizationReques
         by_authorization_details=bool(body["byAuthorizationDetails"]),
         issuer_state=body["issuerState"],
         forwarded_parameters=dict(body["forwardedParameters"]),
+        scope=body.get("scope"),
+        response_mode=body.get("responseMode", "query"),
     )
 
 
@@ -246,6 +250,7 @@ def _code_from_row(row: Any) -> AuthorizationCode:
         expires_at=as_utc(row.expires_at),
         created_at=as_utc(row.created_at),
         consumed_at=None if row.consumed_at is None else as_utc(row.consumed_at),
+        scope=body.get("scope"),
     )
 
 
@@ -385,6 +390,7 @@ class SqlAuthorizationFlowRepository:
             "claims": code.claims,
             "providerUrl": code.provider_url,
             "subjectId": code.subject_id,
+            "scope": code.scope,
         }
         await self._conn.execute(
             insert(authorization_codes).values(

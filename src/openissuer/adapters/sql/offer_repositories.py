@@ -53,6 +53,7 @@ def _offer_from_row(row: Any) -> PreAuthorizedOffer:
         redeemed_at=_opt_time(row.redeemed_at),
         claimed_at=_opt_time(row.claimed_at),
         revoked_at=_opt_time(row.revoked_at),
+        credential_offer_endpoint=row.credential_offer_endpoint,
     )
 
 
@@ -83,6 +84,7 @@ class SqlOfferRepository:
                 locked=offer.locked,
                 expires_at=to_db_time(offer.expires_at),
                 created_at=to_db_time(offer.created_at),
+                credential_offer_endpoint=offer.credential_offer_endpoint,
             )
         )
 

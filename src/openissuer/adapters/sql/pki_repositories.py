@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openissuer.adapters.sql.config_version import bump_config_version
 from openissuer.adapters.sql.rows import as_utc, page_query, split_page, to_db_time
-from openissuer.adapters.sql.tables import document_signers, iacas
+from openissuer.adapters.sql.tables import document_signers, iacas, signer_requests
 from openissuer.domain.pages import Page, PageKey
 from openissuer.domain.pki import CertificateData, DocumentSigner, Iaca, SignerKind
 
@@ -42,7 +42,7 @@ def _iaca_from_row(row: Any) -> Iaca:
             not_before=as_utc(row.not_before),
             not_after=as_utc(row.not_after),
         ),
-        sealed_private_key=bytes(row.sealed_private_key),
+        sealed_private_key=None if row.sealed_private_key is None else bytes(row.sealed_private_key),
         created_at=as_utc(row.created_at),
     )
 
@@ -107,13 +107,15 @@ class SqlIacaRepository:
         """Delete the IACA and its signers; tell whether it existed."""
         signers = document_signers
         await self._conn.execute(delete(signers).where(signers.c.tenant_id == tenant_id, signers.c.iaca_id == id))
+        requests = signer_requests
+        await self._conn.execute(delete(requests).where(requests.c.tenant_id == tenant_id, requests.c.iaca_id == id))
         result = await self._conn.execute(delete(iacas).where(iacas.c.tenant_id == tenant_id, iacas.c.id == id))
         if result.rowcount:
             await bump_config_version(self._conn, tenant_id)
         return bool(result.rowcount)
 
 
-def _signer_from_row(row: Any) -> DocumentSigner:
+def signer_from_row(row: Any) -> DocumentSigner:
     return DocumentSigner(
         id=row.id,
         tenant_id=row.tenant_id,
@@ -126,7 +128,28 @@ def _signer_from_row(row: Any) -> DocumentSigner:
         created_at=as_utc(row.created_at),
         revoked_at=as_utc(row.revoked_at) if row.revoked_at else None,
         kind=SignerKind(row.kind),
+        active=bool(row.active),
+        csr_der=None if row.csr_der is None else bytes(row.csr_der),
     )
+
+
+def signer_values(signer: DocumentSigner) -> dict[str, Any]:
+    """The ``document_signers`` row of a signer."""
+    return {
+        "id": signer.id,
+        "tenant_id": signer.tenant_id,
+        "iaca_id": signer.iaca_id,
+        "certificate_der": signer.certificate_der,
+        "serial_number": str(signer.serial_number),
+        "not_before": to_db_time(signer.not_before),
+        "not_after": to_db_time(signer.not_after),
+        "sealed_private_key": signer.sealed_private_key,
+        "created_at": to_db_time(signer.created_at),
+        "revoked_at": to_db_time(signer.revoked_at) if signer.revoked_at else None,
+        "kind": signer.kind.value,
+        "active": signer.active,
+        "csr_der": signer.csr_der,
+    }
 
 
 class SqlDocumentSignerRepository:
@@ -137,24 +160,10 @@ class SqlDocumentSignerRepository:
 
     async def add(self, signer: DocumentSigner) -> None:
         """Insert a signer."""
-        await self._conn.execute(
-            insert(document_signers).values(
-                id=signer.id,
-                tenant_id=signer.tenant_id,
-                iaca_id=signer.iaca_id,
-                certificate_der=signer.certificate_der,
-                serial_number=str(signer.serial_number),
-                not_before=to_db_time(signer.not_before),
-                not_after=to_db_time(signer.not_after),
-                sealed_private_key=signer.sealed_private_key,
-                created_at=to_db_time(signer.created_at),
-                revoked_at=to_db_time(signer.revoked_at) if signer.revoked_at else None,
-                kind=signer.kind.value,
-            )
-        )
+        await self._conn.execute(insert(document_signers).values(signer_values(signer)))
         await bump_config_version(self._conn, signer.tenant_id)
 
     async def list_for_iaca(self, tenant_id: str, iaca_id: str) -> Sequence[DocumentSigner]:
         """Return the IACA's signers, newest first."""
         rows = (await self._conn.execute(_SIGNERS_OF_IACA, {"tenant": tenant_id, "iaca": iaca_id})).all()
-        return [_signer_from_row(row) for row in rows]
+        return [signer_from_row(row) for row in rows]

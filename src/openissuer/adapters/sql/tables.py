@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 
 metadata = MetaData(
@@ -78,7 +79,7 @@ iacas = Table(
     Column("state_or_province_name", String(16), nullable=True),
     Column("not_before", DateTime(timezone=True), nullable=False),
     Column("not_after", DateTime(timezone=True), nullable=False),
-    Column("sealed_private_key", LargeBinary, nullable=False),
+    Column("sealed_private_key", LargeBinary, nullable=True),  # None: unmanaged, the key stays with its holder
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_iacas_tenant_page", "tenant_id", "created_at", "id"),
 )
@@ -97,7 +98,31 @@ document_signers = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
     Column("kind", String(32), nullable=False, server_default="document-signer"),
+    Column("active", Boolean, nullable=False, server_default=true()),
+    Column("csr_der", LargeBinary, nullable=True),  # set when certified through a request (unmanaged IACA)
     Index("ix_document_signers_iaca", "tenant_id", "iaca_id", "created_at"),
+)
+
+signer_requests = Table(
+    "signer_requests",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("iaca_id", String(36), ForeignKey("iacas.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("csr_der", LargeBinary, nullable=False),
+    Column("sealed_private_key", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_signer_requests_tenant_page", "tenant_id", "kind", "created_at", "id"),
+)
+
+tenant_settings = Table(
+    "tenant_settings",
+    metadata,
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    Column("body", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
 issued_credentials = Table(
@@ -161,6 +186,7 @@ offers = Table(
     Column("redeemed_at", DateTime(timezone=True), nullable=True),
     Column("claimed_at", DateTime(timezone=True), nullable=True),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("credential_offer_endpoint", Text, nullable=True),
 )
 
 access_grants = Table(

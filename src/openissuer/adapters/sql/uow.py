@@ -25,7 +25,9 @@ from openissuer.adapters.sql.migrate import current_revision
 from openissuer.adapters.sql.offer_repositories import SqlAccessGrantRepository, SqlOfferRepository
 from openissuer.adapters.sql.pki_repositories import SqlDocumentSignerRepository, SqlIacaRepository
 from openissuer.adapters.sql.repositories import SqlApiClientRepository, SqlTenantRepository
+from openissuer.adapters.sql.signer_repositories import SqlSignerRepository
 from openissuer.adapters.sql.status_list_repositories import SqlStatusListRepository
+from openissuer.adapters.sql.tenant_settings_repositories import SqlTenantSettingsRepository
 from openissuer.adapters.sql.user_repositories import SqlUserRepository
 
 
@@ -48,6 +50,8 @@ class SqlUnitOfWork:
     interaction_hooks: SqlInteractionHookRepository
     did_keys: SqlDidKeyRepository
     status_lists: SqlStatusListRepository
+    signers: SqlSignerRepository
+    tenant_settings: SqlTenantSettingsRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -80,6 +84,8 @@ class SqlUnitOfWork:
         self.interaction_hooks = SqlInteractionHookRepository(self._conn)
         self.did_keys = SqlDidKeyRepository(self._conn)
         self.status_lists = SqlStatusListRepository(self._conn)
+        self.signers = SqlSignerRepository(self._conn)
+        self.tenant_settings = SqlTenantSettingsRepository(self._conn)
         return self
 
     async def __aexit__(

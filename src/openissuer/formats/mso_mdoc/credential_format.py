@@ -104,8 +104,9 @@ class MsoMdocFormat:
         return entry
 
     def issuer_metadata(self, issuer: str) -> dict[str, Any]:
-        """``mdoc_iacas_uri``: where wallets find the tenant's active IACAs (reference §3.4)."""
-        return {"mdoc_iacas_uri": issuer + PUBLIC_IACAS_PATH}
+        """``mdoc_iacas_uri``: where wallets find the tenant's active IACAs, as the reference publishes it
+        (§3.4: ``https://{tenant}/core/v1/openid/iacas``; ``/core`` is an alias the web layer resolves)."""
+        return {"mdoc_iacas_uri": issuer + "/core" + PUBLIC_IACAS_PATH}
 
     def issue(
         self,

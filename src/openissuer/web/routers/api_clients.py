@@ -11,12 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from openissuer.domain.api_clients import ApiClient, Role
 from openissuer.web.deps import ContainerDep, PrincipalDep
 from openissuer.web.pagination import PageParams, render_page
+from openissuer.web.path_ids import IdParam
 
 router = APIRouter(prefix="/v1/api-clients", tags=["API clients"])
 
 
 class ApiClientCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     name: str = Field(min_length=1, max_length=200)
     roles: list[Role] = Field(
@@ -67,11 +68,11 @@ async def list_api_clients(
 
 
 @router.get("/{id}", response_model=ApiClientOut, summary="Retrieve an API client")
-async def get_api_client(id: str, principal: PrincipalDep, container: ContainerDep) -> Any:
+async def get_api_client(id: IdParam, principal: PrincipalDep, container: ContainerDep) -> Any:
     return _out(await container.api_clients.get_as(principal, id))
 
 
 @router.delete("/{id}", status_code=204, summary="Delete an API client (admin); its tokens stop working")
-async def delete_api_client(id: str, principal: PrincipalDep, container: ContainerDep) -> Response:
+async def delete_api_client(id: IdParam, principal: PrincipalDep, container: ContainerDep) -> Response:
     await container.api_clients.delete_as(principal, id)
     return Response(status_code=204)

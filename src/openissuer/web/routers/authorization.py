@@ -37,7 +37,9 @@ def _redirect(location: str) -> RedirectResponse:
     response_class=Response,
     responses={
         302: {"description": "To the identity provider, or back to the wallet with an error"},
-        400: {"description": "An HTML page: unknown client, redirect URI or request_uri"},
+        400: {"description": "An HTML page: a malformed request, or an unknown or used request_uri"},
+        401: {"description": "An HTML page: the client_id is not a registered client"},
+        403: {"description": "An HTML page: the client may not use this redirect URI or the authorization code grant"},
     },
 )
 async def authorize(request: Request, container: ContainerDep, tenant: WalletTenantDep) -> Response:
@@ -48,7 +50,7 @@ async def authorize(request: Request, container: ContainerDep, tenant: WalletTen
     except InvalidRequestError as exc:
         return render_page("This sign-in link is not valid", exc.description)
     except AuthorizationPageError as exc:
-        return render_page(exc.title, exc.description, return_url=exc.return_url)
+        return render_page(exc.title, exc.description, return_url=exc.return_url, status=exc.status)
 
 
 @router.post(
@@ -71,7 +73,6 @@ async def pushed_authorization_request(
 
 
 @router.get(CALLBACK_PATH, summary="The identity provider's redirect back to openissuer", response_class=Response)
-@router.get("/core" + CALLBACK_PATH, include_in_schema=False, response_class=Response)
 async def authentication_callback(request: Request, container: ContainerDep, tenant: WalletTenantDep) -> Response:
     try:
         query = single_values(list(request.query_params.multi_items()))

@@ -11,10 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from openissuer.bootstrap import Container
 from openissuer.domain.api_clients import ManagementPrincipal
 from openissuer.domain.authorization import DEFAULT_PROVIDER_SCOPE, AuthenticationProvider, WalletClient
+from openissuer.errors import ErrorDetail, ValidationError
 from openissuer.services.authentication_providers import ProviderInput, mask_secret
 from openissuer.services.wallet_clients import AUTHORIZATION_CODE, PUBLIC_CLIENT_AUTH, WalletClientInput
 from openissuer.web.deps import ContainerDep, PrincipalDep
 from openissuer.web.pagination import PageParams, render_page
+from openissuer.web.path_ids import IdParam
 
 providers = APIRouter(prefix="/v1/users/authentication-providers", tags=["Authentication provider"])
 clients = APIRouter(prefix="/v1/openid/clients", tags=["Wallet clients"])
@@ -22,7 +24,7 @@ offers = APIRouter(prefix="/v1/openid/offers", tags=["Credential offers"])
 
 
 class ProviderBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     url: str = Field(description="The provider's issuer URL (https; discovery at /.well-known/openid-configuration).")
     clientId: str = Field(min_length=1)  # noqa: N815
@@ -33,7 +35,10 @@ class ProviderBody(BaseModel):
     tokenEndpointAuthMethod: Literal["client_secret_basic", "client_secret_post"] = "client_secret_basic"  # noqa: N815
     staticRequestParameters: dict[str, Any] = Field(default_factory=dict)  # noqa: N815
     forwardedRequestParameters: list[str] = Field(default_factory=list)  # noqa: N815
-    claimsToPersist: list[str] = Field(default_factory=list)  # noqa: N815
+    claimsToPersist: list[str] | None = None  # noqa: N815
+    claimsToSync: list[str] | None = Field(  # noqa: N815
+        None, description="The reference platform's older name of claimsToPersist; give one of them."
+    )
 
 
 class ProviderOut(BaseModel):
@@ -51,6 +56,17 @@ class ProviderOut(BaseModel):
 
 class ProviderList(BaseModel):
     data: list[ProviderOut]
+    nextCursor: str | None = None  # noqa: N815
+
+
+def _claims_to_persist(body: ProviderBody) -> tuple[str, ...]:
+    """``claimsToSync`` is an alias of ``claimsToPersist`` (reference §5.1); both given must agree."""
+    if body.claimsToPersist is not None and body.claimsToSync is not None and body.claimsToPersist != body.claimsToSync:
+        raise ValidationError(
+            "Validation Error",
+            details=[ErrorDetail("body", "claimsToSync", "is an alias of claimsToPersist; give one of them")],
+        )
+    return tuple(body.claimsToPersist or body.claimsToSync or ())
 
 
 def _provider_input(body: ProviderBody) -> ProviderInput:
@@ -62,7 +78,7 @@ def _provider_input(body: ProviderBody) -> ProviderInput:
         token_endpoint_auth_method=body.tokenEndpointAuthMethod,
         static_request_parameters=body.staticRequestParameters,
         forwarded_request_parameters=tuple(body.forwardedRequestParameters),
-        claims_to_persist=tuple(body.claimsToPersist),
+        claims_to_persist=_claims_to_persist(body),
     )
 
 
@@ -92,32 +108,40 @@ async def create_provider(body: ProviderBody, principal: PrincipalDep, container
     return _provider_out(provider, await _callback(container, principal))
 
 
-@providers.get("", response_model=ProviderList, summary="List authentication providers (at most one)")
-async def list_providers(principal: PrincipalDep, container: ContainerDep) -> Any:
+@providers.get(
+    "",
+    response_model=ProviderList,
+    response_model_exclude_none=True,
+    summary="List authentication providers (at most one); paginated like every list",
+)
+async def list_providers(
+    principal: PrincipalDep, container: ContainerDep, page_params: Annotated[PageParams, Depends()]
+) -> Any:
     callback = await _callback(container, principal)
-    return {"data": [_provider_out(p, callback) for p in await container.authentication_providers.list_as(principal)]}
+    page = await container.authentication_providers.list_as(principal, limit=page_params.limit, after=page_params.after)
+    return render_page(page, [_provider_out(p, callback) for p in page.items])
 
 
 @providers.get("/{id}", response_model=ProviderOut, summary="Retrieve the authentication provider")
-async def get_provider(id: str, principal: PrincipalDep, container: ContainerDep) -> Any:
+async def get_provider(id: IdParam, principal: PrincipalDep, container: ContainerDep) -> Any:
     provider = await container.authentication_providers.get_as(principal, id)
     return _provider_out(provider, await _callback(container, principal))
 
 
 @providers.put("/{id}", response_model=ProviderOut, summary="Replace the authentication provider")
-async def replace_provider(id: str, body: ProviderBody, principal: PrincipalDep, container: ContainerDep) -> Any:
+async def replace_provider(id: IdParam, body: ProviderBody, principal: PrincipalDep, container: ContainerDep) -> Any:
     provider = await container.authentication_providers.replace_as(principal, id, _provider_input(body))
     return _provider_out(provider, await _callback(container, principal))
 
 
 @providers.delete("/{id}", status_code=204, summary="Delete the authentication provider")
-async def delete_provider(id: str, principal: PrincipalDep, container: ContainerDep) -> Response:
+async def delete_provider(id: IdParam, principal: PrincipalDep, container: ContainerDep) -> Response:
     await container.authentication_providers.delete_as(principal, id)
     return Response(status_code=204)
 
 
 class WalletClientBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     clientId: str | None = Field(None, description="Default: generated.")  # noqa: N815
     clientName: str | None = None  # noqa: N815
@@ -185,7 +209,7 @@ async def list_clients(
 @clients.get(
     "/{id}", response_model=WalletClientOut, response_model_exclude_none=True, summary="Retrieve a wallet client"
 )
-async def get_client(id: str, principal: PrincipalDep, container: ContainerDep) -> Any:
+async def get_client(id: IdParam, principal: PrincipalDep, container: ContainerDep) -> Any:
     return _client_out(await container.wallet_clients.get_as(principal, id))
 
 
@@ -195,22 +219,25 @@ async def get_client(id: str, principal: PrincipalDep, container: ContainerDep) 
     response_model_exclude_none=True,
     summary="Replace a wallet client (its clientId stays)",
 )
-async def replace_client(id: str, body: WalletClientBody, principal: PrincipalDep, container: ContainerDep) -> Any:
+async def replace_client(id: IdParam, body: WalletClientBody, principal: PrincipalDep, container: ContainerDep) -> Any:
     return _client_out(await container.wallet_clients.replace_as(principal, id, _client_input(body)))
 
 
 @clients.delete("/{id}", status_code=204, summary="Delete a wallet client")
-async def delete_client(id: str, principal: PrincipalDep, container: ContainerDep) -> Response:
+async def delete_client(id: IdParam, principal: PrincipalDep, container: ContainerDep) -> Response:
     await container.wallet_clients.delete_as(principal, id)
     return Response(status_code=204)
 
 
 class AuthorizationOfferBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     credentials: list[str] = Field(description="Credential configuration ids.")
     request_parameters: dict[str, Any] = Field(
         default_factory=dict, description="Parameters the wallet should add to its authorization request."
+    )
+    credentialOfferEndpoint: str | None = Field(  # noqa: N815
+        None, description="Where the URI points; default: the tenant's credentialOfferEndpoint (/v1/config/tenant)."
     )
 
 
@@ -226,5 +253,7 @@ class AuthorizationOfferOut(BaseModel):
 async def create_authorization_offer(
     body: AuthorizationOfferBody, principal: PrincipalDep, container: ContainerDep
 ) -> Any:
-    uri = await container.offers.create_authorization_code_as(principal, body.credentials, body.request_parameters)
+    uri = await container.offers.create_authorization_code_as(
+        principal, body.credentials, body.request_parameters, body.credentialOfferEndpoint
+    )
     return {"uri": uri}

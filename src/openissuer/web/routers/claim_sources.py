@@ -12,6 +12,7 @@ from openissuer.domain.claim_sources import ClaimSource, OAuthClientCredentials
 from openissuer.services.claim_sources import AuthorizationInput, ClaimSourceInput, mask_secret
 from openissuer.web.deps import ContainerDep, PrincipalDep
 from openissuer.web.pagination import PageParams, render_page
+from openissuer.web.path_ids import ClaimSourceIdParam
 
 TAG = "Claims sources"
 router = APIRouter(prefix="/v1/claim-sources", tags=[TAG])
@@ -33,14 +34,14 @@ PUT, omit one to keep it. A source used by a credential configuration cannot be 
 
 
 class ApiKeyAuthorizationBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     type: Literal["api-key"]
     value: str | None = Field(None, description="Sent as `x-api-key`. Write-only; required on create.")
 
 
 class OAuthAuthorizationBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     type: Literal["oauth-client-credentials"]
     tokenEndpoint: str = Field(description="https; the client credentials grant is used there.")  # noqa: N815
@@ -51,7 +52,7 @@ class OAuthAuthorizationBody(BaseModel):
 
 
 class ClaimSourceBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     name: str = Field(description="A label.")
     url: str = Field(description="https, a host name (not an IP address), no query string.")
@@ -142,15 +143,17 @@ async def list_claim_sources(
     return render_page(page, [render_claim_source(s) for s in page.items])
 
 
-async def get_claim_source(id: str, principal: PrincipalDep, container: ContainerDep) -> Any:
+async def get_claim_source(id: ClaimSourceIdParam, principal: PrincipalDep, container: ContainerDep) -> Any:
     return render_claim_source(await container.claim_sources.get_as(principal, id))
 
 
-async def replace_claim_source(id: str, body: ClaimSourceBody, principal: PrincipalDep, container: ContainerDep) -> Any:
+async def replace_claim_source(
+    id: ClaimSourceIdParam, body: ClaimSourceBody, principal: PrincipalDep, container: ContainerDep
+) -> Any:
     return render_claim_source(await container.claim_sources.replace_as(principal, id, _input(body)))
 
 
-async def delete_claim_source(id: str, principal: PrincipalDep, container: ContainerDep) -> Response:
+async def delete_claim_source(id: ClaimSourceIdParam, principal: PrincipalDep, container: ContainerDep) -> Response:
     await container.claim_sources.delete_as(principal, id)
     return Response(status_code=204)
 
@@ -169,17 +172,21 @@ for _router in (router, legacy_router):
         "", list_claim_sources, methods=["GET"], response_model=ClaimSourcePage, summary="List claims sources"
     )
     _router.add_api_route(
-        "/{id}", get_claim_source, methods=["GET"], response_model=ClaimSourceOut, summary="Retrieve a claims source"
+        "/{claimSourceId}",
+        get_claim_source,
+        methods=["GET"],
+        response_model=ClaimSourceOut,
+        summary="Retrieve a claims source",
     )
     _router.add_api_route(
-        "/{id}",
+        "/{claimSourceId}",
         replace_claim_source,
         methods=["PUT"],
         response_model=ClaimSourceOut,
         summary="Replace a claims source (the full body; omitted secrets are kept)",
     )
     _router.add_api_route(
-        "/{id}",
+        "/{claimSourceId}",
         delete_claim_source,
         methods=["DELETE"],
         status_code=204,

@@ -18,14 +18,20 @@ from openissuer.formats.base import ConfigurationSchema, CredentialFormat
 from openissuer.services.configurations import ConfigurationInput
 from openissuer.web.deps import ContainerDep, PrincipalDep
 from openissuer.web.pagination import PageParams, render_page
+from openissuer.web.path_ids import IdParam
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Unknown members are ignored, as the reference platform does (docs/compatibility.md); claimMappings entries
+    # are parsed by the claims engine, which refuses unknown fields (a misspelt mapFrom would lose a claim).
+    model_config = ConfigDict(extra="ignore")
 
 
-class DurationBody(_Strict):
+class DurationBody(BaseModel):
     """Any combination of units; calendar units (years, months) follow the calendar."""
+
+    # Unlike other members, an unknown unit is refused: ignoring it would change the duration silently.
+    model_config = ConfigDict(extra="forbid")
 
     years: int = Field(0, ge=0, le=100)
     months: int = Field(0, ge=0, le=1200)
@@ -89,9 +95,10 @@ def _fields(credential_format: CredentialFormat) -> dict[str, Any]:
         "claimSourceId": (str | None, None),
         "branding": (BrandingBody | None, None),
     }
-    if schema.validity_mapping:
-        fields["validFrom"] = (MapFromBody | None, None)
-        fields["validUntil"] = (MapFromBody | None, None)
+    # Every format takes them, so a format without validity mapping answers "is not supported by this format"
+    # instead of silently ignoring them as unknown members.
+    fields["validFrom"] = (MapFromBody | None, None)
+    fields["validUntil"] = (MapFromBody | None, None)
     if schema.status_field is not None:
         fields[schema.status_field] = (
             bool | None,
@@ -196,21 +203,21 @@ def create_router(credential_format: CredentialFormat) -> APIRouter:
         return render_page(page, [render_configuration(credential_format, c) for c in page.items])
 
     @router.get("/{id}", response_model=Out, response_model_exclude_none=True, summary=f"Retrieve an {label}")
-    async def get_configuration(id: str, principal: PrincipalDep, container: ContainerDep) -> Any:
+    async def get_configuration(id: IdParam, principal: PrincipalDep, container: ContainerDep) -> Any:
         configuration = await container.configurations.get_as(principal, format_id, id)
         return render_configuration(credential_format, configuration)
 
     @router.put(
         "/{id}", response_model=Out, response_model_exclude_none=True, summary=f"Replace an {label} (the full body)"
     )
-    async def replace_configuration(id: str, body: Body, principal: PrincipalDep, container: ContainerDep) -> Any:  # type: ignore[valid-type]
+    async def replace_configuration(id: IdParam, body: Body, principal: PrincipalDep, container: ContainerDep) -> Any:  # type: ignore[valid-type]
         configuration = await container.configurations.replace_as(
             principal, format_id, id, _input(credential_format, body)
         )
         return render_configuration(credential_format, configuration)
 
     @router.delete("/{id}", status_code=204, summary=f"Delete an {label}")
-    async def delete_configuration(id: str, principal: PrincipalDep, container: ContainerDep) -> Response:
+    async def delete_configuration(id: IdParam, principal: PrincipalDep, container: ContainerDep) -> Response:
         await container.configurations.delete_as(principal, format_id, id)
         return Response(status_code=204)
 

@@ -34,7 +34,7 @@ is shown to admin and issuer clients and masked for auditors."""
 
 
 class InteractionHookBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     url: str = Field(description="https, a host name (not an IP address), no query string.")
     claims: list[str] = Field(default_factory=list, description="Claims copied into the outgoing session token.")
@@ -47,7 +47,7 @@ class InteractionHookBody(BaseModel):
 
 
 class OpenIdConfigurationBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     interactionHook: InteractionHookBody | None = None  # noqa: N815
 
@@ -121,7 +121,6 @@ async def get_openid_configuration(principal: PrincipalDep, container: Container
     response_class=Response,
     responses={302: {"description": "To the wallet"}, 400: {"description": "An HTML page"}},
 )
-@public_router.get("/core" + INTERACTION_HOOK_CALLBACK_PATH, include_in_schema=False, response_class=Response)
 async def interaction_hook_callback(request: Request, container: ContainerDep, tenant: WalletTenantDep) -> Response:
     try:
         query = single_values(list(request.query_params.multi_items()))

@@ -14,12 +14,13 @@ from openissuer.domain.durations import Duration
 from openissuer.domain.offers import TxCodeConfiguration, TxCodeInputMode
 from openissuer.services.offers import OfferInput
 from openissuer.web.deps import ContainerDep, PrincipalDep
+from openissuer.web.path_ids import IdParam
 
 router = APIRouter(prefix="/v1/openid/offers", tags=["Credential offers"])
 
 
 class TxCodeBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     inputMode: TxCodeInputMode = TxCodeInputMode.NUMERIC  # noqa: N815
     length: int = Field(6, description="4-12 characters")
@@ -27,6 +28,7 @@ class TxCodeBody(BaseModel):
 
 
 class OfferExpiry(BaseModel):
+    # Unlike other members, an unknown unit is refused: ignoring it would change the lifetime silently.
     model_config = ConfigDict(extra="forbid")
 
     minutes: int = Field(0, ge=0, le=1440)
@@ -34,7 +36,7 @@ class OfferExpiry(BaseModel):
 
 
 class PreAuthorizedOfferBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     credentials: list[str] = Field(description="Credential configuration ids to offer.")
     userId: str | None = Field(None, description="An existing user; default: a new user.")  # noqa: N815
@@ -43,6 +45,11 @@ class PreAuthorizedOfferBody(BaseModel):
     transactionCodeConfiguration: TxCodeBody | None = None  # noqa: N815
     expiresIn: OfferExpiry | None = Field(None, description="Default 5 minutes; at most the configured maximum.")  # noqa: N815
     byReference: bool | None = Field(None, description="Pass the offer as credential_offer_uri.")  # noqa: N815
+    credentialOfferEndpoint: str | None = Field(  # noqa: N815
+        None,
+        description="Where the URI points (a wallet's private scheme `com.example.wallet://` or claimed https link); "
+        "default: the tenant's credentialOfferEndpoint, else `openid-credential-offer://`.",
+    )
 
 
 class PreAuthorizedOfferOut(BaseModel):
@@ -73,6 +80,7 @@ async def create_pre_authorized_offer(
         if body.expiresIn is None
         else Duration(minutes=body.expiresIn.minutes, seconds=body.expiresIn.seconds),
         by_reference=body.byReference,
+        credential_offer_endpoint=body.credentialOfferEndpoint,
     )
     created = await container.offers.create_pre_authorized_as(principal, data)
     return {
@@ -85,7 +93,7 @@ async def create_pre_authorized_offer(
 
 
 @router.delete("/pre-authorized/{id}", status_code=204, summary="Revoke an unredeemed pre-authorized offer")
-async def revoke_pre_authorized_offer(id: str, principal: PrincipalDep, container: ContainerDep) -> Response:
+async def revoke_pre_authorized_offer(id: IdParam, principal: PrincipalDep, container: ContainerDep) -> Response:
     await container.offers.revoke_as(principal, id)
     return Response(status_code=204)
 
@@ -97,7 +105,7 @@ async def revoke_pre_authorized_offer(id: str, principal: PrincipalDep, containe
     responses={200: {"content": {"image/png": {}, "image/svg+xml": {}}}},
 )
 async def offer_qrcode(
-    id: str,
+    id: IdParam,
     principal: PrincipalDep,
     container: ContainerDep,
     format: Annotated[Literal["png", "svg"], Query(description="png or svg")] = "png",

@@ -11,12 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from openissuer.domain.tenants import Tenant
 from openissuer.web.deps import ContainerDep, PrincipalDep
 from openissuer.web.pagination import PageParams, render_page
+from openissuer.web.path_ids import IdParam
 
 router = APIRouter(prefix="/v1/tenants", tags=["Tenants (platform administration)"])
 
 
 class TenantCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     name: str = Field(min_length=1, max_length=200)
     publicUrl: str = Field(  # noqa: N815
@@ -74,12 +75,12 @@ async def list_tenants(
 
 
 @router.get("/{id}", response_model=TenantOut, summary="Retrieve a tenant")
-async def get_tenant(id: str, principal: PrincipalDep, container: ContainerDep) -> Any:
+async def get_tenant(id: IdParam, principal: PrincipalDep, container: ContainerDep) -> Any:
     tenant = await container.tenant_admin.get_as(principal, id)
     return _out(tenant, container.tenant_admin.public_url_of(tenant))
 
 
 @router.delete("/{id}", status_code=204, summary="Delete a tenant and everything it holds")
-async def delete_tenant(id: str, principal: PrincipalDep, container: ContainerDep) -> Response:
+async def delete_tenant(id: IdParam, principal: PrincipalDep, container: ContainerDep) -> Response:
     await container.tenant_admin.delete_as(principal, id)
     return Response(status_code=204)

@@ -17,19 +17,20 @@ from openissuer.domain.users import UserSearch
 from openissuer.services.users import SubjectInput, UserInput, UserView
 from openissuer.web.deps import ContainerDep, PrincipalDep
 from openissuer.web.pagination import PageParams, decode_cursor, render_page
+from openissuer.web.path_ids import IdParam, UserIdParam
 
 router = APIRouter(prefix="/v1/users", tags=["Users"])
 
 
 class SubjectBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     providerId: str = Field(description="The tenant's authentication provider.")  # noqa: N815
     subjectId: str = Field(description="The holder's `sub` at that provider.")  # noqa: N815
 
 
 class UserBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     claims: dict[str, Any] = Field(default_factory=dict, description="Persisted claims, read as `claims.*`.")
     authenticationProvider: SubjectBody | None = None  # noqa: N815
@@ -53,14 +54,14 @@ class UserPage(BaseModel):
 
 
 class SearchSubjectBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     providerId: str | None = None  # noqa: N815
     subjectId: str | None = None  # noqa: N815
 
 
 class UserSearchBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     claims: dict[str, Any] | None = Field(
         None, description="Exact match on every given field; nested objects match recursively."
@@ -167,7 +168,7 @@ async def search_users(body: UserSearchBody, principal: PrincipalDep, container:
 
 
 @router.get("/{id}", response_model=UserOut, response_model_exclude_none=True, summary="Retrieve a user")
-async def get_user(id: str, principal: PrincipalDep, container: ContainerDep) -> Any:
+async def get_user(id: IdParam, principal: PrincipalDep, container: ContainerDep) -> Any:
     return render_user(await container.users.get_as(principal, id))
 
 
@@ -177,7 +178,7 @@ async def get_user(id: str, principal: PrincipalDep, container: ContainerDep) ->
     response_model_exclude_none=True,
     summary="Replace a user's claims and authentication provider subject",
 )
-async def replace_user(id: str, body: UserBody, principal: PrincipalDep, container: ContainerDep) -> Any:
+async def replace_user(id: IdParam, body: UserBody, principal: PrincipalDep, container: ContainerDep) -> Any:
     return render_user(await container.users.replace_as(principal, id, _input(body)))
 
 
@@ -187,19 +188,19 @@ async def replace_user(id: str, body: UserBody, principal: PrincipalDep, contain
     summary="Delete a user and its persisted claims (credentials issued to it stay valid)",
     response_class=Response,
 )
-async def delete_user(id: str, principal: PrincipalDep, container: ContainerDep) -> Response:
+async def delete_user(id: IdParam, principal: PrincipalDep, container: ContainerDep) -> Response:
     await container.users.delete_as(principal, id)
     return Response(status_code=204)
 
 
 @router.get(
-    "/{id}/credentials",
+    "/{userId}/credentials",
     response_model=IssuedCredentialPage,
     response_model_exclude_none=True,
     summary="List the credentials issued to a user (metadata only, no claim values)",
 )
 async def list_user_credentials(
-    id: str, principal: PrincipalDep, container: ContainerDep, page_params: Annotated[PageParams, Depends()]
+    id: UserIdParam, principal: PrincipalDep, container: ContainerDep, page_params: Annotated[PageParams, Depends()]
 ) -> Any:
     page = await container.users.credentials_as(principal, id, limit=page_params.limit, after=page_params.after)
     return render_page(page, [render_issued_credential(r) for r in page.items])

@@ -48,10 +48,17 @@ _TOKEN_FORM = {
 }
 _CREDENTIAL_REQUEST = {
     "type": "object",
-    "required": ["proofs"],
     "properties": {
         "credential_configuration_id": {"type": "string"},
         "credential_identifier": {"type": "string"},
+        "format": {"type": "string", "description": "Draft-era request: the format, with doctype or vct"},
+        "doctype": {"type": "string"},
+        "vct": {"type": "string"},
+        "proof": {
+            "type": "object",
+            "properties": {"proof_type": {"const": "jwt"}, "jwt": {"type": "string"}},
+            "description": "Draft-era request: one proof",
+        },
         "proofs": {
             "type": "object",
             "properties": {"jwt": {"type": "array", "items": {"type": "string"}, "minItems": 1}},
@@ -117,7 +124,8 @@ async def nonce(request: Request, container: ContainerDep) -> Response:
     summary="Credential endpoint",
     description="`Authorization: Bearer <access token>`; JSON `{credential_configuration_id | "
     "credential_identifier, proofs: {jwt: [...]}}`. One credential per proof, up to `batch_size`; a bearer "
-    "credential format needs no proof.",
+    "credential format needs no proof. The draft-era request of the reference platform's SDKs, `{format, "
+    "doctype | vct, proof: {proof_type: jwt, jwt}}`, is answered with `{format, credential}`.",
     responses=_OAUTH_ERRORS,
     openapi_extra=_body("application/json", _CREDENTIAL_REQUEST),
     response_class=Response,
