@@ -27,6 +27,7 @@ from openissuer.web.routers import (
     wallet,
     well_known,
 )
+from openissuer.web.strict_input import StrictInputMiddleware
 from openissuer.web.wallet_http import WalletEndpoints
 
 DESCRIPTION = """openissuer issues verifiable credentials to wallets over OpenID for Verifiable Credential Issuance.
@@ -42,7 +43,7 @@ class OpenIssuerApp(FastAPI):
 
     def __init__(self, container: Container, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._entry = RequestContextMiddleware(WalletEndpoints(container, super().__call__))
+        self._entry = RequestContextMiddleware(WalletEndpoints(container, StrictInputMiddleware(super().__call__)))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._entry(scope, receive, send)

@@ -14,12 +14,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from openissuer.bootstrap import Container
+from openissuer.domain.json_input import JsonInputError, parse_json_input
 from openissuer.errors import (
     InvalidCredentialRequestError,
     InvalidRequestError,
@@ -40,10 +41,10 @@ from openissuer.protocol.endpoints import (
 from openissuer.protocol.token_request import parse_token_request
 from openissuer.services.tenancy import WalletTenant
 from openissuer.web.errors import NO_STORE, SERVER_ERROR, error_body
+from openissuer.web.strict_input import FormInputError, parse_form_fields
 
 log = logging.getLogger("openissuer.web")
 
-MAX_FORM_FIELDS = 100
 _JSON = b"application/json"
 _TOKEN_HEADERS = {**NO_STORE, "Pragma": "no-cache"}
 _METADATA_HEADERS = {"Cache-Control": "public, max-age=60"}
@@ -99,29 +100,23 @@ def parse_form(request: WalletRequest) -> dict[str, str]:
     RFC 6749 §3.2: "Request and response parameters MUST NOT be included more than once".
     """
     if request.media_type != "application/x-www-form-urlencoded":
-        raise InvalidRequestError("The token request must be application/x-www-form-urlencoded")
+        raise InvalidRequestError("The request must be application/x-www-form-urlencoded")
     try:
-        pairs = parse_qsl(request.body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
-    except UnicodeDecodeError as exc:
-        raise InvalidRequestError("The request body is not UTF-8") from exc
-    except ValueError as exc:
-        raise InvalidRequestError(f"The request has more than {MAX_FORM_FIELDS} parameters") from exc
-    fields: dict[str, str] = {}
-    for key, value in pairs:
-        if key in fields:
-            raise InvalidRequestError(f"{key} appears more than once")
-        fields[key] = value
-    return fields
+        return parse_form_fields(request.body)
+    except FormInputError as exc:
+        raise InvalidRequestError(str(exc)) from exc
 
 
 def parse_json(request: WalletRequest, error: type[OAuthError]) -> Any:
-    """Return the JSON body; ``error`` when it is not ``application/json`` or not JSON."""
+    """Return the JSON body; ``error`` when it is not ``application/json`` or not strict JSON
+    (``domain/json_input.py``: no duplicate members, NaN, out-of-range numbers, lone surrogates, NUL, deep nesting).
+    """
     if request.media_type != "application/json":
         raise error("The request must be application/json")
     try:
-        return orjson.loads(request.body)
-    except orjson.JSONDecodeError as exc:
-        raise error("The request body is not valid JSON") from exc
+        return parse_json_input(request.body)
+    except JsonInputError as exc:
+        raise error(f"The request body is not acceptable JSON: {exc}") from exc
 
 
 def bearer_token(request: WalletRequest) -> str | None:
@@ -257,7 +252,10 @@ class WalletEndpoints:
         self._fallback = fallback
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route = _route(scope["method"], scope["path"]) if scope["type"] == "http" else None
+        # A NUL in the path goes to the fallback, whose edge check refuses it.
+        route = (
+            _route(scope["method"], scope["path"]) if scope["type"] == "http" and "\x00" not in scope["path"] else None
+        )
         if route is None:
             await self._fallback(scope, receive, send)
             return

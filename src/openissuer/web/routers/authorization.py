@@ -10,6 +10,7 @@ from openissuer.protocol.endpoints import AUTHORIZE_PATH, CALLBACK_PATH, PAR_PAT
 from openissuer.web.deps import ContainerDep, WalletTenantDep
 from openissuer.web.errors import NO_STORE
 from openissuer.web.pages import render_page
+from openissuer.web.strict_input import FormInputError, parse_form_fields
 
 router = APIRouter(tags=["OID4VCI (wallets)"])
 
@@ -63,8 +64,10 @@ async def pushed_authorization_request(
 ) -> JSONResponse:
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
         raise InvalidRequestError("The request must be application/x-www-form-urlencoded")
-    form = await request.form()
-    params = _single_values([(k, v) for k, v in form.multi_items() if isinstance(v, str)])
+    try:
+        params = parse_form_fields(await request.body())
+    except FormInputError as exc:
+        raise InvalidRequestError(str(exc)) from exc
     scopes = await container.metadata.scope_map(tenant)
     body = await container.authorization.push_authorization_request(params, scopes, tenant)
     return JSONResponse(body, status_code=201, headers=NO_STORE)
