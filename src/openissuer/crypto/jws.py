@@ -4,8 +4,8 @@ Only the compact serialization with a JSON-object header and a JSON-object paylo
 accepted: exactly three unpadded, canonical base64url parts, each no longer than its limit (checked before anything
 is decoded), whose header and payload are strict JSON (``domain/json_input.py``: no duplicate member names,
 ``NaN``, out-of-range numbers, lone surrogates, NUL characters or deep nesting). Verification is ES256 only (raw
-``r || s``, RFC 7518 §3.4) through ``crypto/ecdsa.py``; measured faster than joserfc (parse + verify about 125 µs against 155 µs for joserfc's
-``deserialize_compact`` with ``ECKey.import_key``) and it keeps one ECDSA code path.
+``r || s``, RFC 7518 §3.4) through ``crypto/ecdsa.py``; measured faster than joserfc (parse + verify about 125 µs
+against 155 µs for joserfc's ``deserialize_compact`` with ``ECKey.import_key``) and it keeps one ECDSA code path.
 
 ``JwsError`` messages are fixed texts that never contain the input, so callers may pass them on to clients.
 """
