@@ -13,6 +13,7 @@ from openissuer import __version__
 from openissuer.bootstrap import Container
 from openissuer.web.errors import install_error_handlers
 from openissuer.web.middleware import RequestContextMiddleware
+from openissuer.web.openapi_errors import install_error_responses
 from openissuer.web.routers import (
     api_clients,
     authorization,
@@ -79,4 +80,5 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(wallet.router)
     app.include_router(well_known.router)
     app.include_router(sd_jwt_vc.router)
+    install_error_responses(app)
     return app

@@ -24,7 +24,7 @@ from openissuer.web.errors import render_error
 
 MAX_FORM_FIELDS = 100
 MANAGEMENT_TOKEN_PATH = "/v1/auth/token"  # its errors carry RFC 6749 members too
-_WALLET_PREFIXES = ("/v1/oauth/", "/.well-known/", CREDENTIAL_OFFER_PATH + "/")
+_WALLET_PREFIXES = ("/v1/oauth/", "/.well-known/", CREDENTIAL_OFFER_PATH + "/", "/vct/")
 _WALLET_PATHS = frozenset({NONCE_PATH, CREDENTIAL_PATH, NOTIFICATION_PATH})
 
 
