@@ -22,6 +22,7 @@ from openissuer.domain.pages import Page, PageKey
 from openissuer.domain.pki import DocumentSigner, Iaca
 from openissuer.domain.tenants import Tenant
 from openissuer.domain.users import User
+from openissuer.domain.wallet_security import WalletSecurityPolicy
 
 
 class TenantRepository(Protocol):
@@ -235,3 +236,11 @@ class AuthorizationFlowRepository(Protocol):
 
     async def consume_code(self, code_hash: bytes, now: datetime) -> bool:
         """Use the code up if it is unused (one conditional UPDATE); tell whether this call did."""
+
+
+class WalletSecurityRepository(Protocol):
+    async def get(self, tenant_id: str) -> WalletSecurityPolicy | None:
+        """Return the tenant's wallet security policy (None: never set, the defaults apply)."""
+
+    async def put(self, tenant_id: str, policy: WalletSecurityPolicy) -> None:
+        """Store the tenant's policy (``updated_at`` set) and raise its configuration version."""

@@ -18,6 +18,7 @@ from openissuer.ports.repositories import (
     TenantRepository,
     UserRepository,
     WalletClientRepository,
+    WalletSecurityRepository,
 )
 
 
@@ -59,6 +60,9 @@ class UnitOfWork(Protocol):
 
     @property
     def authorization(self) -> AuthorizationFlowRepository: ...
+
+    @property
+    def wallet_security(self) -> WalletSecurityRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

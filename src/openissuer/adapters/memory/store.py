@@ -23,6 +23,7 @@ from openissuer.domain.offers import AccessGrant, PreAuthorizedOffer
 from openissuer.domain.pki import DocumentSigner, Iaca
 from openissuer.domain.tenants import Tenant
 from openissuer.domain.users import User
+from openissuer.domain.wallet_security import WalletSecurityPolicy
 
 
 @dataclass
@@ -46,6 +47,7 @@ class MemoryState:
     pushed_requests: dict[bytes, tuple[PushedRequest, datetime | None]] = field(default_factory=dict)
     authorization_sessions: dict[bytes, AuthorizationSession] = field(default_factory=dict)
     authorization_codes: dict[bytes, AuthorizationCode] = field(default_factory=dict)
+    wallet_security: dict[str, WalletSecurityPolicy] = field(default_factory=dict)
 
     def copy(self) -> MemoryState:
         """Return a copy whose dicts can change without touching this one (values are immutable)."""

@@ -22,6 +22,7 @@ from openissuer.adapters.memory.offer_repositories import (
 from openissuer.adapters.memory.pki_repositories import InMemoryDocumentSignerRepository, InMemoryIacaRepository
 from openissuer.adapters.memory.repositories import InMemoryApiClientRepository, InMemoryTenantRepository
 from openissuer.adapters.memory.store import InMemoryStore, MemoryState
+from openissuer.adapters.memory.wallet_security_repositories import InMemoryWalletSecurityRepository
 
 
 class InMemoryUnitOfWork:
@@ -39,6 +40,7 @@ class InMemoryUnitOfWork:
     authentication_providers: InMemoryAuthenticationProviderRepository
     wallet_clients: InMemoryWalletClientRepository
     authorization: InMemoryAuthorizationFlowRepository
+    wallet_security: InMemoryWalletSecurityRepository
 
     def __init__(self, store: InMemoryStore, *, read_only: bool = False) -> None:
         self._store = store
@@ -65,6 +67,7 @@ class InMemoryUnitOfWork:
         self.authentication_providers = InMemoryAuthenticationProviderRepository(self._working)
         self.wallet_clients = InMemoryWalletClientRepository(self._working)
         self.authorization = InMemoryAuthorizationFlowRepository(self._working)
+        self.wallet_security = InMemoryWalletSecurityRepository(self._working)
 
     async def __aexit__(
         self,

@@ -180,6 +180,8 @@ access_grants = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("client_id", String(255), nullable=True),
+    Column("dpop_jkt", String(64), nullable=True),
     Index("ix_access_grants_offer", "tenant_id", "offer_id"),
     Index("ix_access_grants_code", "authorization_code_hash"),
 )
@@ -271,4 +273,22 @@ authorization_codes = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("consumed_at", DateTime(timezone=True), nullable=True),
+)
+
+wallet_security = Table(
+    "wallet_security",
+    metadata,
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    Column("body", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+rate_counters = Table(
+    "rate_counters",
+    metadata,
+    Column("key_hash", LargeBinary(32), primary_key=True),
+    Column("window_start", Integer, primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_rate_counters_expires_at", "expires_at"),
 )

@@ -26,6 +26,7 @@ from openissuer.adapters.sql.offer_repositories import (
 )
 from openissuer.adapters.sql.pki_repositories import SqlDocumentSignerRepository, SqlIacaRepository
 from openissuer.adapters.sql.repositories import SqlApiClientRepository, SqlTenantRepository
+from openissuer.adapters.sql.wallet_security_repositories import SqlWalletSecurityRepository
 
 
 class SqlUnitOfWork:
@@ -43,6 +44,7 @@ class SqlUnitOfWork:
     authentication_providers: SqlAuthenticationProviderRepository
     wallet_clients: SqlWalletClientRepository
     authorization: SqlAuthorizationFlowRepository
+    wallet_security: SqlWalletSecurityRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -71,6 +73,7 @@ class SqlUnitOfWork:
         self.authentication_providers = SqlAuthenticationProviderRepository(self._conn)
         self.wallet_clients = SqlWalletClientRepository(self._conn)
         self.authorization = SqlAuthorizationFlowRepository(self._conn)
+        self.wallet_security = SqlWalletSecurityRepository(self._conn)
         return self
 
     async def __aexit__(
