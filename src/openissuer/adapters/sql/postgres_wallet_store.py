@@ -28,7 +28,7 @@ WITH {once}redeemed AS (
   RETURNING *
 ), granted AS (
   INSERT INTO access_grants (token_hash, tenant_id, offer_id, user_id, credential_configuration_ids,
-                             credential_identifiers, notification_id, claims, user_claims, expires_at, created_at{bound})
+    credential_identifiers, notification_id, claims, user_claims, expires_at, created_at{bound})
   SELECT $5, tenant_id, id, user_id, credential_configuration_ids, $6::json, $7, claims,
     (SELECT u.claims FROM users u WHERE u.id = redeemed.user_id AND u.tenant_id = redeemed.tenant_id), $8, $3{binding}
   FROM redeemed
