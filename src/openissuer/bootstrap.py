@@ -35,6 +35,8 @@ from openissuer.services.authentication_providers import AuthenticationProviderS
 from openissuer.services.authorization import AuthorizationService
 from openissuer.services.configurations import ConfigurationCatalog, ConfigurationService
 from openissuer.services.document_signers import DocumentSignerService, SdJwtIssuerService
+from openissuer.services.dpop import DpopService
+from openissuer.services.encryption import CredentialEncryptionService
 from openissuer.services.iacas import IacaService
 from openissuer.services.issuance import IssuanceService
 from openissuer.services.jwt_vc_issuer import JwtVcIssuerService
@@ -47,7 +49,9 @@ from openissuer.services.tenancy import TenantDirectory
 from openissuer.services.tenants import TenantService
 from openissuer.services.tokens import TokenService
 from openissuer.services.upstream_oidc import UpstreamOidcClient
+from openissuer.services.wallet_auth import WalletAuthService
 from openissuer.services.wallet_clients import WalletClientService
+from openissuer.services.wallet_policy import WalletPolicyService
 
 MEMORY_DATABASE_URL = "memory://"
 MANAGEMENT_TOKEN_PURPOSE = "openissuer/management-token/v1"
@@ -88,6 +92,9 @@ class Container:
     authentication_providers: AuthenticationProviderService
     wallet_clients: WalletClientService
     authorization: AuthorizationService
+    wallet_policies: WalletPolicyService
+    wallet_auth: WalletAuthService
+    encryption: CredentialEncryptionService
     batch_size: int
     startup: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -179,6 +186,15 @@ def build(
     catalog = ConfigurationCatalog(uow_factory, store, clock, registry)
     nonces = NonceService(box, clock, ttl=timedelta(seconds=settings.nonce_ttl))
     fetcher = GuardedHttpFetcher(allow_private=settings.outbound_allow_private)
+    policies = WalletPolicyService(uow_factory, store, clock)
+    dpop = DpopService(
+        box,
+        clock,
+        nonce_ttl=timedelta(seconds=settings.dpop_nonce_ttl),
+        nonce_required=settings.dpop_nonce_required,
+        max_age=timedelta(seconds=settings.dpop_max_age),
+    )
+    wallet_auth = WalletAuthService(policies, dpop, store, box, clock)
     providers = AuthenticationProviderService(
         uow_factory, clock, box, partial(validate_provider_url, allow_private=settings.outbound_allow_private)
     )
@@ -218,6 +234,7 @@ def build(
             access_token_ttl=timedelta(seconds=settings.access_token_ttl),
             max_tx_code_attempts=settings.tx_code_max_attempts,
             allow_unregistered_public_clients=settings.allow_unregistered_public_clients,
+            wallet_auth=wallet_auth,
         ),
         nonces=nonces,
         issuance=IssuanceService(
@@ -227,6 +244,7 @@ def build(
             catalog,
             {SignerKind.DOCUMENT_SIGNER: document_signers, SignerKind.SD_JWT_ISSUER: sd_jwt_issuers},
             credentials_per_grant=settings.resolved_credentials_per_grant,
+            policies=policies,
         ),
         notifications=NotificationService(),
         metadata=MetadataService(catalog, batch_size=settings.batch_size, display_name=settings.issuer_name),
@@ -239,6 +257,9 @@ def build(
             UpstreamOidcClient(fetcher, clock),
             allow_unregistered_public_clients=settings.allow_unregistered_public_clients,
         ),
+        wallet_policies=policies,
+        wallet_auth=wallet_auth,
+        encryption=CredentialEncryptionService(box),
         batch_size=settings.batch_size,
         closers=[*storage.closers, fetcher.aclose],
     )
