@@ -195,6 +195,7 @@ def build(
         max_age=timedelta(seconds=settings.dpop_max_age),
     )
     wallet_auth = WalletAuthService(policies, dpop, store, box, clock)
+    encryption = CredentialEncryptionService(box)
     providers = AuthenticationProviderService(
         uow_factory, clock, box, partial(validate_provider_url, allow_private=settings.outbound_allow_private)
     )
@@ -247,7 +248,13 @@ def build(
             policies=policies,
         ),
         notifications=NotificationService(),
-        metadata=MetadataService(catalog, batch_size=settings.batch_size, display_name=settings.issuer_name),
+        metadata=MetadataService(
+            catalog,
+            batch_size=settings.batch_size,
+            display_name=settings.issuer_name,
+            policies=policies,
+            encryption=encryption,
+        ),
         authentication_providers=providers,
         wallet_clients=WalletClientService(uow_factory, clock),
         authorization=AuthorizationService(
@@ -256,10 +263,11 @@ def build(
             providers,
             UpstreamOidcClient(fetcher, clock),
             allow_unregistered_public_clients=settings.allow_unregistered_public_clients,
+            wallet_auth=wallet_auth,
         ),
         wallet_policies=policies,
         wallet_auth=wallet_auth,
-        encryption=CredentialEncryptionService(box),
+        encryption=encryption,
         batch_size=settings.batch_size,
         closers=[*storage.closers, fetcher.aclose],
     )

@@ -71,6 +71,10 @@ class WalletAuthService:
         self._box = box
         self._clock = clock
 
+    async def policy(self, tenant: WalletTenant) -> WalletSecurityPolicy:
+        """Return the tenant's policy (confirmed current within a second)."""
+        return await self._policies.recent(tenant.id)
+
     @property
     def dpop(self) -> DpopService:
         """The DPoP service (nonces for responses)."""

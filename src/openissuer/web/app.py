@@ -26,6 +26,7 @@ from openissuer.web.routers import (
     sd_jwt_vc,
     tenants,
     wallet,
+    wallet_security,
     well_known,
 )
 from openissuer.web.strict_input import StrictInputMiddleware
@@ -76,6 +77,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(authorization_management.offers)
     app.include_router(authorization_management.providers)
     app.include_router(authorization_management.clients)
+    app.include_router(wallet_security.router)
     app.include_router(authorization.router)
     app.include_router(wallet.router)
     app.include_router(well_known.router)

@@ -6,7 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from openissuer.errors import AuthorizationPageError, InvalidRequestError
-from openissuer.protocol.endpoints import AUTHORIZE_PATH, CALLBACK_PATH, PAR_PATH
+from openissuer.protocol.endpoints import AUTHORIZE_PATH, CALLBACK_PATH, CHALLENGE_PATH, PAR_PATH
+from openissuer.services.wallet_auth import ATTESTATION_HEADER, ATTESTATION_POP_HEADER
 from openissuer.web.deps import ContainerDep, WalletTenantDep
 from openissuer.web.errors import NO_STORE
 from openissuer.web.pages import render_page
@@ -69,8 +70,26 @@ async def pushed_authorization_request(
     except FormInputError as exc:
         raise InvalidRequestError(str(exc)) from exc
     scopes = await container.metadata.scope_map(tenant)
-    body = await container.authorization.push_authorization_request(params, scopes, tenant)
+    presented = await container.wallet_auth.present(
+        tenant,
+        dpop_proofs=(),
+        attestation=request.headers.get(ATTESTATION_HEADER),
+        attestation_pop=request.headers.get(ATTESTATION_POP_HEADER),
+        url=None,
+    )
+    body = await container.authorization.push_authorization_request(params, scopes, tenant, presented)
     return JSONResponse(body, status_code=201, headers=NO_STORE)
+
+
+@router.post(
+    CHALLENGE_PATH,
+    summary="Attestation challenge endpoint (OAuth 2.0 Attestation-Based Client Authentication)",
+    description="No body. Answers `{attestation_challenge}`: a fresh, single-use value (5 minutes) a wallet may put "
+    "in the `challenge` claim of its OAuth-Client-Attestation-PoP.",
+)
+async def attestation_challenge(container: ContainerDep, tenant: WalletTenantDep) -> JSONResponse:
+    challenge = container.wallet_auth.create_challenge(tenant.id)
+    return JSONResponse({"attestation_challenge": challenge}, headers=NO_STORE)
 
 
 @router.get(CALLBACK_PATH, summary="The identity provider's redirect back to openissuer", response_class=Response)
