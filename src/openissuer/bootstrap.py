@@ -45,6 +45,7 @@ from openissuer.services.metadata import MetadataService
 from openissuer.services.nonces import NonceService
 from openissuer.services.notifications import NotificationService
 from openissuer.services.offers import OfferService
+from openissuer.services.rate_limits import RateLimiter, RateLimits
 from openissuer.services.tenancy import TenantDirectory
 from openissuer.services.tenants import TenantService
 from openissuer.services.tokens import TokenService
@@ -95,7 +96,9 @@ class Container:
     wallet_policies: WalletPolicyService
     wallet_auth: WalletAuthService
     encryption: CredentialEncryptionService
+    rate_limits: RateLimiter
     batch_size: int
+    trust_forwarded_for: bool = False
     startup: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -268,7 +271,18 @@ def build(
         wallet_policies=policies,
         wallet_auth=wallet_auth,
         encryption=encryption,
+        rate_limits=RateLimiter(
+            store,
+            clock,
+            RateLimits(
+                window=settings.rate_limit_window,
+                per_address=settings.rate_limit_per_address,
+                per_client=settings.rate_limit_per_client,
+                per_offer=settings.rate_limit_per_offer,
+            ),
+        ),
         batch_size=settings.batch_size,
+        trust_forwarded_for=settings.trust_forwarded_for,
         closers=[*storage.closers, fetcher.aclose],
     )
     if settings.bootstrap_client_id and settings.bootstrap_client_secret:

@@ -125,6 +125,13 @@ class WalletStore(Protocol):
         """Use nonces up (a refused request's: "a c_nonce is used up on first use, whatever happens after")."""
         ...
 
+    async def count_requests(
+        self, increments: Sequence[tuple[bytes, int, int]], expire_at: datetime, now: datetime
+    ) -> dict[tuple[bytes, int], int]:
+        """Add ``(key, window, count)`` increments to the shared rate counters (kept until ``expire_at``); return
+        every incremented key's total; forget counters that expired before ``now``. One statement."""
+        ...
+
     async def config_version(self, tenant_id: str) -> int | None:
         """Return the tenant's configuration version (None for an unknown tenant)."""
         ...

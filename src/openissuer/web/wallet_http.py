@@ -39,9 +39,10 @@ from openissuer.protocol.endpoints import (
     NONCE_PATH,
     TOKEN_PATH,
 )
-from openissuer.protocol.token_request import parse_token_request
+from openissuer.protocol.token_request import AuthorizationCodeRequest, parse_token_request
 from openissuer.services.dpop import DPOP_NONCE_HEADER, SenderConstraint, dpop_challenge
 from openissuer.services.encryption import JWT_MEDIA_TYPE
+from openissuer.services.rate_limits import ADDRESS, CLIENT, OFFER
 from openissuer.services.tenancy import WalletTenant
 from openissuer.services.wallet_auth import ATTESTATION_HEADER, ATTESTATION_POP_HEADER, PresentedCredentials
 from openissuer.web.errors import NO_STORE, SERVER_ERROR, error_body
@@ -65,6 +66,7 @@ class WalletRequest:
     host: str | None
     headers: dict[str, str]
     body: bytes
+    client_host: str | None = None
 
     @property
     def media_type(self) -> str:
@@ -141,8 +143,14 @@ def bearer_token(request: WalletRequest) -> str | None:
 async def token(container: Container, request: WalletRequest) -> WalletResponse:
     """The token endpoint (OID4VCI §6): either grant; DPoP and wallet attestation when presented or required."""
     tenant = await _tenant(container, request)
+    limits = container.rate_limits
+    await limits.check(tenant.id, [(ADDRESS, source_address(container, request))])
     presented = await present_credentials(container, tenant, request, tenant.endpoints.token)
     parsed = parse_token_request(parse_form(request), authorization_code_enabled=True)
+    if isinstance(parsed, AuthorizationCodeRequest):
+        await limits.check(tenant.id, [(CLIENT, parsed.client_id), (OFFER, parsed.code)])
+    else:
+        await limits.check(tenant.id, [(CLIENT, parsed.client_id), (OFFER, parsed.pre_authorized_code)])
     body = await container.tokens.exchange(parsed, tenant, presented)
     if presented.dpop is None:
         return json_response(body, headers=_TOKEN_HEADERS)
@@ -191,6 +199,9 @@ async def credential(container: Container, request: WalletRequest) -> WalletResp
     tenant = await _tenant(container, request)
     try:
         scheme, access_token = access_token_of(request)
+        await container.rate_limits.check(
+            tenant.id, [(ADDRESS, source_address(container, request)), (OFFER, access_token)]
+        )
         sender = None
         if scheme == "dpop":
             proof = container.wallet_auth.dpop.verify(
@@ -309,7 +320,24 @@ def request_of(scope: Scope, body: bytes) -> WalletRequest:
     for raw_name, raw_value in scope["headers"]:
         name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
-    return WalletRequest(path=scope["path"], host=headers.get("host"), headers=headers, body=body)
+    client = scope.get("client")
+    return WalletRequest(
+        path=scope["path"],
+        host=headers.get("host"),
+        headers=headers,
+        body=body,
+        client_host=client[0] if client else None,
+    )
+
+
+def source_address(container: Container, request: WalletRequest) -> str | None:
+    """The address a request came from: the connection's, or (behind a trusted proxy, ``trust_forwarded_for``) the
+    last ``X-Forwarded-For`` entry, the one the proxy added."""
+    if container.trust_forwarded_for:
+        forwarded = request.headers.get("x-forwarded-for")
+        if forwarded:
+            return forwarded.rpartition(",")[2].strip() or request.client_host
+    return request.client_host
 
 
 def header_list(request: WalletRequest, name: str) -> list[str]:

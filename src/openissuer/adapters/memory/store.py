@@ -48,6 +48,7 @@ class MemoryState:
     authorization_sessions: dict[bytes, AuthorizationSession] = field(default_factory=dict)
     authorization_codes: dict[bytes, AuthorizationCode] = field(default_factory=dict)
     wallet_security: dict[str, WalletSecurityPolicy] = field(default_factory=dict)
+    rate_counters: dict[tuple[bytes, int], tuple[int, datetime]] = field(default_factory=dict)
 
     def copy(self) -> MemoryState:
         """Return a copy whose dicts can change without touching this one (values are immutable)."""

@@ -155,6 +155,21 @@ class InMemoryWalletStore:
             for nonce_hash in nonce_hashes:
                 self._store.state.used_nonces.setdefault(nonce_hash, expires_at)
 
+    async def count_requests(
+        self, increments: Sequence[tuple[bytes, int, int]], expire_at: datetime, now: datetime
+    ) -> dict[tuple[bytes, int], int]:
+        """Add to the rate counters and return the totals."""
+        async with self._store.lock:
+            counters = self._store.state.rate_counters
+            for expired in [k for k, (_, expires) in counters.items() if expires < now]:
+                del counters[expired]
+            totals: dict[tuple[bytes, int], int] = {}
+            for key_hash, window, count in increments:
+                total = counters.get((key_hash, window), (0, expire_at))[0] + count
+                counters[(key_hash, window)] = (total, expire_at)
+                totals[(key_hash, window)] = total
+            return totals
+
     async def config_version(self, tenant_id: str) -> int | None:
         """Return the tenant's configuration version."""
         tenant = self._store.state.tenants.get(tenant_id)

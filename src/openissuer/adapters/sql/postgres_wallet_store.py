@@ -114,6 +114,12 @@ USE_ONCE = (
 USE_NONCES = (
     "INSERT INTO used_nonces (nonce_hash, expires_at) SELECT h, $2 FROM unnest($1::bytea[]) AS h ON CONFLICT DO NOTHING"
 )
+COUNT_REQUESTS = """
+WITH purged AS (DELETE FROM rate_counters WHERE expires_at < $5)
+INSERT INTO rate_counters (key_hash, window_start, count, expires_at)
+SELECT k, w, c, $4 FROM unnest($1::bytea[], $2::int[], $3::int[]) AS t(k, w, c)
+ON CONFLICT (key_hash, window_start) DO UPDATE SET count = rate_counters.count + excluded.count
+RETURNING key_hash, window_start, count"""
 CONFIG_VERSION = "SELECT config_version FROM tenants WHERE id = $1"
 PURGE_USED_NONCES = "DELETE FROM used_nonces WHERE expires_at < $1"
 POOL_SIZE = 10
@@ -247,6 +253,16 @@ class PostgresWalletStore:
         """Use nonces up."""
         if nonce_hashes:
             await (await self._connections()).execute(USE_NONCES, list(nonce_hashes), expires_at)
+
+    async def count_requests(
+        self, increments: Sequence[tuple[bytes, int, int]], expire_at: datetime, now: datetime
+    ) -> dict[tuple[bytes, int], int]:
+        """Add to the rate counters and return the totals: one statement."""
+        if not increments:
+            return {}
+        keys, windows, counts = ([item[i] for item in increments] for i in range(3))
+        rows = await (await self._connections()).fetch(COUNT_REQUESTS, keys, windows, counts, expire_at, now)
+        return {(bytes(r["key_hash"]), int(r["window_start"])): int(r["count"]) for r in rows}
 
     async def config_version(self, tenant_id: str) -> int | None:
         """Return the tenant's configuration version."""

@@ -70,6 +70,10 @@ _RECORD = (
     ":user_id, :offer_id, :signer_id, :holder_key_thumbprint, :created_at, :valid_from, :valid_until, :status, "
     ":status_list_id, :status_index, :details)"
 )
+_COUNT_REQUESTS = (
+    "INSERT INTO rate_counters (key_hash, window_start, count, expires_at) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (key_hash, window_start) DO UPDATE SET count = count + excluded.count RETURNING count"
+)
 _CLAIMED = "UPDATE offers SET claimed_at = ? WHERE tenant_id = ? AND id = ? AND claimed_at IS NULL"
 
 
@@ -295,6 +299,23 @@ class SqliteWalletStore:
         rows = [(h, db_time(expires_at)) for h in nonce_hashes]
         if rows:
             await self._run(lambda c: c.executemany(_USE_NONCE, rows), write=True)
+
+    async def count_requests(
+        self, increments: Sequence[tuple[bytes, int, int]], expire_at: datetime, now: datetime
+    ) -> dict[tuple[bytes, int], int]:
+        """Add to the rate counters and return the totals, in one transaction."""
+        if not increments:
+            return {}
+        expires = db_time(expire_at)
+
+        def work(connection: sqlite3.Connection) -> dict[tuple[bytes, int], int]:
+            connection.execute("DELETE FROM rate_counters WHERE expires_at < ?", (db_time(now),))
+            return {
+                (key, window): int(connection.execute(_COUNT_REQUESTS, (key, window, count, expires)).fetchone()[0])
+                for key, window, count in increments
+            }
+
+        return await self._run(work, write=True)
 
     async def config_version(self, tenant_id: str) -> int | None:
         """Return the tenant's configuration version."""

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from openissuer.errors import AuthorizationPageError, InvalidRequestError
 from openissuer.protocol.endpoints import AUTHORIZE_PATH, CALLBACK_PATH, CHALLENGE_PATH, PAR_PATH
+from openissuer.services.rate_limits import ADDRESS, CLIENT
 from openissuer.services.wallet_auth import ATTESTATION_HEADER, ATTESTATION_POP_HEADER
 from openissuer.web.deps import ContainerDep, WalletTenantDep
 from openissuer.web.errors import NO_STORE
@@ -65,10 +66,15 @@ async def pushed_authorization_request(
 ) -> JSONResponse:
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
         raise InvalidRequestError("The request must be application/x-www-form-urlencoded")
+    address = request.client.host if request.client else None
+    if container.trust_forwarded_for and request.headers.get("x-forwarded-for"):
+        address = request.headers["x-forwarded-for"].rpartition(",")[2].strip() or address
+    await container.rate_limits.check(tenant.id, [(ADDRESS, address)])
     try:
         params = parse_form_fields(await request.body())
     except FormInputError as exc:
         raise InvalidRequestError(str(exc)) from exc
+    await container.rate_limits.check(tenant.id, [(CLIENT, params.get("client_id"))])
     scopes = await container.metadata.scope_map(tenant)
     presented = await container.wallet_auth.present(
         tenant,

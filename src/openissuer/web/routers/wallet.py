@@ -22,10 +22,11 @@ from openissuer.protocol.endpoints import (
     TOKEN_PATH,
 )
 from openissuer.protocol.notification import parse_notification_request
+from openissuer.services.dpop import SenderConstraint, verify_sender_constraint
 from openissuer.web import wallet_http
 from openissuer.web.deps import ContainerDep, WalletTenantDep
 from openissuer.web.errors import NO_STORE
-from openissuer.web.wallet_http import Handler, WalletRequest, bearer_token, parse_json
+from openissuer.web.wallet_http import Handler, access_token_of, header_list, parse_json, request_of
 
 router = APIRouter(tags=["OID4VCI (wallets)"])
 
@@ -83,14 +84,9 @@ _OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
 async def serve(handler: Handler, request: Request, container: Container) -> Response:
     """Answer through a plain wallet handler (``web/wallet_http.py``); requests normally reach it before FastAPI,
     so these routes are its OpenAPI description and a fallback."""
-    wallet_request = WalletRequest(
-        path=request.url.path,
-        host=request.headers.get("host"),
-        headers={name.lower(): value for name, value in request.headers.items()},
-        body=await request.body(),
-    )
+    wallet_request = request_of(request.scope, await request.body())
     response = await handler(container, wallet_request)
-    return Response(response.body, response.status, response.headers, media_type="application/json")
+    return Response(response.body, response.status, response.headers, media_type=response.media_type.decode())
 
 
 @router.post(
@@ -134,13 +130,22 @@ async def credential(request: Request, container: ContainerDep) -> Response:
     openapi_extra=_body("application/json", _NOTIFICATION_REQUEST),
 )
 async def notification(request: Request, container: ContainerDep, tenant: WalletTenantDep) -> Response:
-    wallet_request = WalletRequest(
-        path=request.url.path,
-        host=request.headers.get("host"),
-        headers={name.lower(): value for name, value in request.headers.items()},
-        body=await request.body(),
-    )
-    context = await container.issuance.grant_state(tenant, bearer_token(wallet_request))
+    wallet_request = request_of(request.scope, await request.body())
+    scheme, access_token = access_token_of(wallet_request)
+    sender = None
+    if scheme == "dpop":
+        proof = container.wallet_auth.dpop.verify(
+            tenant.id,
+            header_list(wallet_request, "dpop"),
+            method="POST",
+            url=tenant.endpoints.notification,
+            access_token=access_token,
+            at_resource=True,
+        )
+        sender = SenderConstraint("dpop", proof)
+    context = await container.issuance.grant_state(tenant, access_token)
+    policy = await container.wallet_policies.at_version(tenant.id, context.config_version)
+    verify_sender_constraint(context.grant, sender, policy, frozenset())  # notifications are idempotent
     body = parse_json(wallet_request, InvalidNotificationRequestError)
     await container.notifications.notify(context, parse_notification_request(body))
     return Response(status_code=204, headers=NO_STORE)
