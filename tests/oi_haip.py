@@ -208,3 +208,14 @@ def key_attestation(
 def self_signed_x5c(key: ec.EllipticCurvePrivateKey) -> list[str]:
     """An x5c of one self-signed certificate (a trust anchor sent in the chain, which HAIP forbids)."""
     return [_der_b64(_certificate("Self", key, "Self", key, ca=True))]
+
+
+def jwt_proof(key: ECKey, audience: str, nonce: str | None, key_attestation: str | None = None, **claims: Any) -> str:
+    """An ``openid4vci-proof+jwt`` with the key's JWK and, when given, a ``key_attestation`` header."""
+    header: dict[str, Any] = {"alg": "ES256", "typ": "openid4vci-proof+jwt", "jwk": public(key)}
+    if key_attestation is not None:
+        header["key_attestation"] = key_attestation
+    body: dict[str, Any] = {"aud": audience, "iat": int(time.time()), **claims}
+    if nonce is not None:
+        body["nonce"] = nonce
+    return sign_raw(header, body, key)
