@@ -75,18 +75,17 @@ class RateLimiter:
         window_size = self._limits.window
         now = self._clock.now().timestamp()
         window = int(now // window_size)
-        over = False
+        counted: list[tuple[tuple[bytes, int], int]] = []
         for kind, value in keys:
             limit = self._limits.limit(kind)
             if not limit or not value:
                 continue
             key = (digest_secret(f"{kind}\x00{tenant_id}\x00{value}"), window)
-            pending = self._pending.get(key, 0) + 1
-            self._pending[key] = pending
-            over = over or self._totals.get(key, 0) + pending > limit
+            self._pending[key] = self._pending.get(key, 0) + 1
+            counted.append((key, limit))
         if self._monotonic() - self._flushed_at >= self._flush_interval:
             await self.flush()
-        if over:
+        if any(self._totals.get(key, 0) + self._pending.get(key, 0) > limit for key, limit in counted):
             retry = max(1, int((window + 1) * window_size - now))
             raise TooManyRequestsError("Too many requests; try again later", headers={"Retry-After": str(retry)})
 
