@@ -11,6 +11,7 @@ from starlette.types import Receive, Scope, Send
 
 from openissuer import __version__
 from openissuer.bootstrap import Container
+from openissuer.protocol.endpoints import CREDENTIAL_PATH, PAR_PATH, TOKEN_PATH
 from openissuer.web.errors import install_error_handlers
 from openissuer.web.middleware import RequestContextMiddleware
 from openissuer.web.openapi_errors import install_error_responses
@@ -82,5 +83,5 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(wallet.router)
     app.include_router(well_known.router)
     app.include_router(sd_jwt_vc.router)
-    install_error_responses(app)
+    install_error_responses(app, rate_limited=(TOKEN_PATH, PAR_PATH, CREDENTIAL_PATH))
     return app

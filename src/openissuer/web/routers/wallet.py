@@ -55,8 +55,17 @@ _CREDENTIAL_REQUEST = {
         "credential_identifier": {"type": "string"},
         "proofs": {
             "type": "object",
-            "properties": {"jwt": {"type": "array", "items": {"type": "string"}, "minItems": 1}},
-            "description": "One openid4vci-proof+jwt per credential",
+            "properties": {
+                "jwt": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                "attestation": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 1},
+            },
+            "description": "One openid4vci-proof+jwt per credential (a key_attestation header: one per attested "
+            "key), or one key attestation (one credential per attested key)",
+        },
+        "credential_response_encryption": {
+            "type": "object",
+            "properties": {"jwk": {"type": "object"}, "enc": {"type": "string", "enum": ["A128GCM", "A256GCM"]}},
+            "description": "Only in an encrypted request (application/jwt); the response is then a JWE",
         },
     },
 }
@@ -71,8 +80,11 @@ _NOTIFICATION_REQUEST = {
 }
 
 
-def _body(media_type: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"requestBody": {"required": True, "content": {media_type: {"schema": schema}}}}
+def _body(media_type: str, schema: dict[str, Any], *, encrypted: bool = False) -> dict[str, Any]:
+    content: dict[str, Any] = {media_type: {"schema": schema}}
+    if encrypted:
+        content["application/jwt"] = {"schema": {"type": "string", "description": "A JWE of the JSON request"}}
+    return {"requestBody": {"required": True, "content": content}}
 
 
 _OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -94,8 +106,10 @@ async def serve(handler: Handler, request: Request, container: Container) -> Res
     summary="Token endpoint",
     description="`application/x-www-form-urlencoded`. Pre-authorized Code: `grant_type=urn:ietf:params:oauth:"
     "grant-type:pre-authorized_code`, `pre-authorized_code`, `tx_code` (when the offer has one), optional "
-    "`authorization_details`; anonymous. Authorization Code: `grant_type=authorization_code`, `code`, "
-    "`redirect_uri`, `client_id`, `code_verifier`.",
+    "`authorization_details` and `client_id`; anonymous unless the tenant requires wallet attestation. "
+    "Authorization Code: `grant_type=authorization_code`, `code`, `redirect_uri`, `client_id`, `code_verifier`. "
+    "A `DPoP` header binds the token (`token_type: DPoP`, RFC 9449; `use_dpop_nonce` asks for the nonce in "
+    "`DPoP-Nonce`); `OAuth-Client-Attestation` and `-PoP` authenticate the client. See docs/security.md.",
     responses=_OAUTH_ERRORS,
     openapi_extra=_body("application/x-www-form-urlencoded", _TOKEN_FORM),
 )
@@ -111,11 +125,13 @@ async def nonce(request: Request, container: ContainerDep) -> Response:
 @router.post(
     CREDENTIAL_PATH,
     summary="Credential endpoint",
-    description="`Authorization: Bearer <access token>`; JSON `{credential_configuration_id | "
-    "credential_identifier, proofs: {jwt: [...]}}`. One credential per proof, up to `batch_size`; a bearer "
-    "credential format needs no proof.",
+    description="`Authorization: Bearer <access token>`, or `DPoP <access token>` with a `DPoP` proof for a "
+    "DPoP-bound token; JSON `{credential_configuration_id | credential_identifier, proofs: {jwt: [...]} | "
+    "{attestation: [...]}}`, or that JSON encrypted as `application/jwt` (then `credential_response_encryption` "
+    "may ask for an encrypted response). One credential per proof (or attested key), up to `batch_size`; a bearer "
+    "credential format needs no proof. Every 401 carries `WWW-Authenticate`.",
     responses=_OAUTH_ERRORS,
-    openapi_extra=_body("application/json", _CREDENTIAL_REQUEST),
+    openapi_extra=_body("application/json", _CREDENTIAL_REQUEST, encrypted=True),
     response_class=Response,
 )
 async def credential(request: Request, container: ContainerDep) -> Response:
