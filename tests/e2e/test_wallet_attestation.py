@@ -194,3 +194,12 @@ async def test_a_wallet_clients_own_anchors_apply_at_par(api: Any) -> None:
     response = await api.http.post("/v1/oauth/par", data=form, headers=right)
     assert response.status_code != 401, response.text  # authenticated; the request itself is checked next
     assert public(new_key())["kty"] == "EC"
+
+
+async def test_an_attestation_sent_to_an_issuer_without_anchors_is_ignored(api: Any) -> None:
+    setup = await make_setup(api)
+    response = await token(setup, WalletInstance(Pki()).headers(ISSUER))
+    assert response.status_code == 200, response.text
+    metadata = (await api.http.get("/.well-known/oauth-authorization-server")).json()
+    assert metadata["token_endpoint_auth_methods_supported"] == ["none"]
+    assert metadata["pre-authorized_grant_anonymous_access_supported"] is True

@@ -126,10 +126,13 @@ class WalletAuthService:
             single_use.append(dpop.jti_digest)
             expire_at = dpop.remember_until
         attested = False
-        if presented.attestation is not None:
+        anchors = client_roots or policy.client_attestation_roots
+        # Without anchors this issuer does not offer attest_jwt_client_auth: an attestation sent anyway (some
+        # wallets always send one) is ignored rather than refused.
+        if presented.attestation is not None and anchors:
             verified = verify_client_attestation(
                 *presented.attestation,
-                anchors=client_roots or policy.client_attestation_roots,
+                anchors=anchors,
                 audience=tenant.issuer,
                 now=self._clock.now(),
                 client_id=client_id,
