@@ -44,6 +44,7 @@ Operation = Callable[[Any, Any, str, str, datetime], Awaitable[bool]]
 
 def _operations() -> dict[str, Operation]:
     """Each takes (unit of work, wallet store, tenant id, key, now) and tells whether this try won."""
+    import dataclasses
     import secrets
     from datetime import timedelta
 
@@ -121,6 +122,29 @@ def _operations() -> dict[str, Operation]:
         """The token endpoint's one statement: redeem a pre-authorized code and add its grant."""
         return await store.redeem_code(tenant_id, bytes.fromhex(key), now, new_grant(now)) is not None
 
+    async def redeem_with_proof_id(uow: Any, store: Any, tenant_id: str, key: str, now: datetime) -> bool:
+        """``key`` is ``code:proof id``: every try redeems the same code with the same DPoP proof id."""
+        from openissuer.ports.wallet_store import SingleUseTaken
+
+        code, proof_id = (bytes.fromhex(part) for part in key.split(":"))
+        grant = dataclasses.replace(new_grant(now), dpop_jkt="jkt", single_use=(proof_id,), single_use_expire_at=now)
+        try:
+            return await store.redeem_code(tenant_id, code, now, grant) is not None
+        except SingleUseTaken:
+            return False
+
+    async def commit_with_proof_id(uow: Any, store: Any, tenant_id: str, key: str, now: datetime) -> bool:
+        """``key`` is ``token:proof id``: every try has a fresh nonce and the same DPoP proof id."""
+        token, proof_id = (bytes.fromhex(part) for part in key.split(":"))
+        write = dataclasses.replace(
+            issuance(tenant_id, token, secrets.token_bytes(32), 1000, now), proof_ids=(proof_id,)
+        )
+        return bool(await store.commit_issuance(write) is IssuanceWriteOutcome.RECORDED)
+
+    async def use_once(uow: Any, store: Any, tenant_id: str, key: str, now: datetime) -> bool:
+        """An attestation PoP id or challenge used on its own (PAR, the authorization code exchange)."""
+        return not await store.use_once([bytes.fromhex(key)], now + timedelta(minutes=5))
+
     async def failed_tx_code(uow: Any, store: Any, tenant_id: str, key: str, now: datetime) -> bool:
         """A wrong transaction code; the try whose count reaches 3 locks the offer."""
         return bool(await store.record_failed_tx_code(tenant_id, key, 3) == 3)
@@ -184,6 +208,9 @@ def _operations() -> dict[str, Operation]:
         "exchange_authorization_code": exchange_authorization_code,
         "redeem_code": redeem_code,
         "failed_tx_code": failed_tx_code,
+        "redeem_with_proof_id": redeem_with_proof_id,
+        "commit_with_proof_id": commit_with_proof_id,
+        "use_once": use_once,
         "use_nonce": use_nonce,
         "within_bound": within_bound,
         "add_provider": add_provider,

@@ -49,6 +49,8 @@ from openissuer.services.configurations import ConfigurationCatalog, Configurati
 from openissuer.services.did_keys import DidKeyService
 from openissuer.services.did_resolution import DidWebResolver
 from openissuer.services.document_signers import DocumentSignerService, SdJwtIssuerService
+from openissuer.services.dpop import DpopService
+from openissuer.services.encryption import CredentialEncryptionService
 from openissuer.services.iacas import IacaService
 from openissuer.services.interaction_hooks import InteractionHookService
 from openissuer.services.issuance import IssuanceService
@@ -58,6 +60,7 @@ from openissuer.services.metadata import MetadataService
 from openissuer.services.nonces import NonceService
 from openissuer.services.notifications import NotificationService
 from openissuer.services.offers import OfferService
+from openissuer.services.rate_limits import RateLimiter, RateLimits
 from openissuer.services.revocation_lists import RevocationListService
 from openissuer.services.signer_certificates import DOCUMENT_SIGNERS, STATUS_LIST_SIGNERS, SignerCertificateService
 from openissuer.services.status_lists import StatusListAllocator
@@ -67,7 +70,9 @@ from openissuer.services.tenants import TenantService
 from openissuer.services.tokens import TokenService
 from openissuer.services.upstream_oidc import UpstreamOidcClient
 from openissuer.services.users import UserService
+from openissuer.services.wallet_auth import WalletAuthService
 from openissuer.services.wallet_clients import WalletClientService
+from openissuer.services.wallet_policy import WalletPolicyService
 
 MEMORY_DATABASE_URL = "memory://"
 MANAGEMENT_TOKEN_PURPOSE = "openissuer/management-token/v1"
@@ -115,9 +120,14 @@ class Container:
     did_keys: DidKeyService
     revocation_lists: RevocationListService
     compact_credentials: CompactCredentialService
-    batch_size: int
     signer_certificates: dict[SignerKind, SignerCertificateService]
     tenant_settings: TenantSettingsService
+    wallet_policies: WalletPolicyService
+    wallet_auth: WalletAuthService
+    encryption: CredentialEncryptionService
+    rate_limits: RateLimiter
+    batch_size: int
+    trust_forwarded_for: bool = False
     startup: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -246,6 +256,16 @@ def build(
     if fetcher is None:
         own_fetcher = fetcher = GuardedHttpFetcher(allow_private=settings.outbound_allow_private)
     allow_private = settings.outbound_allow_private
+    policies = WalletPolicyService(uow_factory, store, clock)
+    dpop = DpopService(
+        box,
+        clock,
+        nonce_ttl=timedelta(seconds=settings.dpop_nonce_ttl),
+        nonce_required=settings.dpop_nonce_required,
+        max_age=timedelta(seconds=settings.dpop_max_age),
+    )
+    wallet_auth = WalletAuthService(policies, dpop, store, box, clock)
+    encryption = CredentialEncryptionService(box)
     revocation_lists = RevocationListService(uow_factory, clock, tenants, did_keys, cwt, REVOCATION_LISTS)
     providers = AuthenticationProviderService(
         uow_factory, clock, box, partial(validate_provider_url, allow_private=allow_private)
@@ -295,6 +315,7 @@ def build(
             access_token_ttl=timedelta(seconds=settings.access_token_ttl),
             max_tx_code_attempts=settings.tx_code_max_attempts,
             allow_unregistered_public_clients=settings.allow_unregistered_public_clients,
+            wallet_auth=wallet_auth,
         ),
         nonces=nonces,
         issuance=IssuanceService(
@@ -310,9 +331,16 @@ def build(
             credentials_per_grant=settings.resolved_credentials_per_grant,
             claims_sources=claims_source_client,
             status_lists=allocator,
+            policies=policies,
         ),
         notifications=NotificationService(),
-        metadata=MetadataService(catalog, batch_size=settings.batch_size, display_name=settings.issuer_name),
+        metadata=MetadataService(
+            catalog,
+            batch_size=settings.batch_size,
+            display_name=settings.issuer_name,
+            policies=policies,
+            encryption=encryption,
+        ),
         authentication_providers=providers,
         wallet_clients=WalletClientService(uow_factory, clock),
         authorization=AuthorizationService(
@@ -322,6 +350,7 @@ def build(
             UpstreamOidcClient(fetcher, clock),
             allow_unregistered_public_clients=settings.allow_unregistered_public_clients,
             hooks=hooks,
+            wallet_auth=wallet_auth,
         ),
         claim_sources=ClaimSourceService(uow_factory, clock, box, callout_url),
         claims_source_client=claims_source_client,
@@ -341,12 +370,26 @@ def build(
             cwt,
             SegnoZxingQrCodes(),
         ),
-        batch_size=settings.batch_size,
         signer_certificates={
             profile.kind: SignerCertificateService(uow_factory, clock, keys, profile)
             for profile in (DOCUMENT_SIGNERS, STATUS_LIST_SIGNERS)
         },
         tenant_settings=TenantSettingsService(uow_factory, clock),
+        wallet_policies=policies,
+        wallet_auth=wallet_auth,
+        encryption=encryption,
+        rate_limits=RateLimiter(
+            store,
+            clock,
+            RateLimits(
+                window=settings.rate_limit_window,
+                per_address=settings.rate_limit_per_address,
+                per_client=settings.rate_limit_per_client,
+                per_offer=settings.rate_limit_per_offer,
+            ),
+        ),
+        batch_size=settings.batch_size,
+        trust_forwarded_for=settings.trust_forwarded_for,
         closers=[*storage.closers, *([own_fetcher.aclose] if own_fetcher else [])],
     )
     if settings.bootstrap_client_id and settings.bootstrap_client_secret:

@@ -86,6 +86,27 @@ class Settings(BaseSettings):
         default=False,
         description="Accept any public wallet client (with PKCE) at the authorization endpoint; dev only.",
     )
+    dpop_nonce_required: bool = Field(
+        default=True, description="DPoP proofs must carry a server nonce (DPoP-Nonce); RFC 9449 §8."
+    )
+    dpop_nonce_ttl: int = Field(default=300, ge=30, le=3600, description="DPoP server nonce lifetime (s).")
+    dpop_max_age: int = Field(default=300, ge=30, le=3600, description="Oldest DPoP proof accepted, by iat (s).")
+    rate_limit_window: int = Field(default=60, ge=1, le=3600, description="Rate limit window (s).")
+    rate_limit_per_address: int = Field(
+        default=0,
+        ge=0,
+        le=1_000_000,
+        description="Token/PAR/credential requests per source address and window (0: off).",
+    )
+    rate_limit_per_client: int = Field(
+        default=0, ge=0, le=1_000_000, description="Token/PAR/credential requests per client_id and window (0: off)."
+    )
+    rate_limit_per_offer: int = Field(
+        default=60, ge=0, le=1_000_000, description="Token requests per code, credential requests per token (0: off)."
+    )
+    trust_forwarded_for: bool = Field(
+        default=False, description="Rate limit by the last X-Forwarded-For address (behind a trusted proxy)."
+    )
     bootstrap_client_id: str | None = None
     bootstrap_client_secret: SecretStr | None = None
 

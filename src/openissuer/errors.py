@@ -163,6 +163,50 @@ class TemporarilyUnavailableError(OAuthError):
     status = 503
 
 
+class InvalidDpopProofError(OAuthError):
+    """RFC 9449 §5 ``invalid_dpop_proof`` at the token endpoint (400): the DPoP proof is missing, malformed,
+    replayed or does not fit the request."""
+
+    code = "invalid_dpop_proof"
+
+
+class InvalidDpopProofAtResourceError(InvalidDpopProofError):
+    """RFC 9449 §7.1 ``invalid_dpop_proof`` at a protected resource (the credential endpoint): 401 with a
+    ``WWW-Authenticate: DPoP`` challenge."""
+
+    status = 401
+
+
+class UseDpopNonceError(OAuthError):
+    """RFC 9449 §8 ``use_dpop_nonce`` at the token endpoint (400): retry with the nonce in ``DPoP-Nonce``."""
+
+    code = "use_dpop_nonce"
+
+
+class UseDpopNonceAtResourceError(UseDpopNonceError):
+    """RFC 9449 §9 ``use_dpop_nonce`` at a protected resource: 401 with a ``WWW-Authenticate: DPoP`` challenge."""
+
+    status = 401
+
+
+class InvalidClientAttestationError(InvalidClientError):
+    """Attestation-Based Client Authentication failed (``invalid_client``, 401): the wallet attestation or its
+    proof of possession is missing, untrusted, expired, replayed or does not match."""
+
+
+class UseAttestationChallengeError(OAuthError):
+    """ABCA ``use_attestation_challenge`` (400): retry with the challenge in ``OAuth-Client-Attestation-Challenge``."""
+
+    code = "use_attestation_challenge"
+
+
+class TooManyRequestsError(OAuthError):
+    """RFC 6585 §4: too many requests from this address, client or offer; 429 with ``Retry-After``."""
+
+    code = "too_many_requests"
+    status = 429
+
+
 class OAuthNotFoundError(OAuthError):
     """A wallet-facing resource that does not exist, or no longer: e.g. a ``credential_offer_uri`` after the offer
     was redeemed, revoked or expired; 404 with an OAuth-shaped body (the caller is a wallet, not an API client).

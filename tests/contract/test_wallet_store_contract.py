@@ -270,8 +270,9 @@ async def test_single_use_guarantees_hold_across_processes(
     database_url: str, uow_factory: Factory, wallet_store: WalletStore
 ) -> None:
     """3 processes x 4 connections race: a pre-authorized code is redeemed once, a transaction code locks its offer
-    exactly once, a nonce is used once, a grant's bound holds, and a replayed authorization code revokes the grant
-    its first use made."""
+    exactly once, a nonce is used once, a DPoP / attestation proof id or challenge is used once (in a redemption, at
+    the credential endpoint and on its own), a grant's bound holds, and a replayed authorization code revokes the
+    grant its first use made."""
     from oi_race import racing_processes
 
     tid = await tenant(uow_factory)
@@ -288,8 +289,14 @@ async def test_single_use_guarantees_hold_across_processes(
             await uow.authorization.add_code(_authorization_code(tid, code_hash))
         await uow.commit()
     nonce_keys = [f"{g.token_hash.hex()}:{new_id().encode()[:32].hex()}" for g in grants[:4]]
+    bound_codes = [offer(tid) for _ in range(4)]
+    await added(uow_factory, *bound_codes)
     rounds = {
         "redeem_code": [o.code_hash.hex() for o in codes],
+        # a DPoP proof id presented by every try: in a redemption, at the credential endpoint, and on its own
+        "redeem_with_proof_id": [f"{o.code_hash.hex()}:{new_id().encode()[:32].hex()}" for o in bound_codes],
+        "commit_with_proof_id": [f"{g.token_hash.hex()}:{new_id().encode()[:32].hex()}" for g in grants[:4]],
+        "use_once": [new_id().encode()[:32].hex() for _ in range(4)],
         "failed_tx_code": [o.id for o in with_tx],
         "use_nonce": nonce_keys,
         "within_bound": [g.token_hash.hex() for g in grants[4:]],
@@ -350,3 +357,69 @@ async def test_a_redeemed_grant_keeps_the_users_claims_as_they_were(
         state = await wallet_store.load_grant(tid, grant.token_hash)
         assert state is not None and state.user_claims == {"family_name": "Ngata"}
         assert state.grant.user_claims == {"family_name": "Ngata"} and state.grant.claims == by_code.claims
+
+
+async def test_a_redemption_with_single_use_values_binds_the_grant_and_refuses_a_replay(
+    uow_factory: Factory, wallet_store: WalletStore
+) -> None:
+    """DPoP and attestation proofs: their ids are used up in the redemption's own statement; a taken one stops it."""
+    from openissuer.ports.wallet_store import SingleUseTaken
+
+    tid = await tenant(uow_factory)
+    first, second, third = offer(tid), offer(tid), offer(tid, tx=True)
+    await added(uow_factory, first, second, third)
+    jti, pop = new_id().encode()[:32], new_id().encode()[:32]
+    expire_at = T0 + timedelta(minutes=5)
+    grant = dataclasses.replace(
+        new_grant(), client_id="wallet", dpop_jkt="jkt-1", single_use=(jti, pop), single_use_expire_at=expire_at
+    )
+    assert await wallet_store.redeem_code(tid, first.code_hash, T0, grant) is not None
+    state = await wallet_store.load_grant(tid, grant.token_hash)
+    assert state is not None and (state.grant.client_id, state.grant.dpop_jkt) == ("wallet", "jkt-1")
+    replay = dataclasses.replace(new_grant(), dpop_jkt="jkt-1", single_use=(new_id().encode()[:32], jti))
+    with pytest.raises(SingleUseTaken) as taken:
+        await wallet_store.redeem_code(tid, second.code_hash, T0, replay)
+    assert taken.value.taken == frozenset({jti})
+    stored = await wallet_store.get_offer(tid, second.id)
+    assert stored is not None and stored.redeemed_at is None  # nothing redeemed
+    with pytest.raises(SingleUseTaken):  # the fresh value of the refused request was used up all the same
+        await wallet_store.redeem_offer(
+            tid, second.id, T0, dataclasses.replace(new_grant(), single_use=replay.single_use[:1])
+        )
+    plain = new_grant()
+    assert await wallet_store.redeem_code(tid, second.code_hash, T0, plain) is not None
+    state = await wallet_store.load_grant(tid, plain.token_hash)
+    assert state is not None and (state.grant.client_id, state.grant.dpop_jkt) == (None, None)
+    bound = dataclasses.replace(new_grant(), client_id="c", single_use=(new_id().encode()[:32],))
+    assert await wallet_store.redeem_offer(tid, third.id, T0, bound)
+    assert (await wallet_store.use_once([jti, b"x" * 32], expire_at)) == frozenset({jti})
+    assert (await wallet_store.use_once([b"x" * 32], expire_at)) == frozenset({b"x" * 32})
+
+
+async def test_a_dpop_proof_id_is_used_up_with_the_nonces(uow_factory: Factory, wallet_store: WalletStore) -> None:
+    tid = await tenant(uow_factory)
+    item = offer(tid)
+    await added(uow_factory, item)
+    grant = new_grant()
+    await wallet_store.redeem_code(tid, item.code_hash, T0, grant)
+    jti = new_id().encode()[:32]
+
+    def write(nonce: bytes) -> IssuanceWrite:
+        return IssuanceWrite(
+            tenant_id=tid,
+            token_hash=grant.token_hash,
+            configuration_id="c1",
+            bound=5,
+            nonce_hashes=(nonce,),
+            nonces_expire_at=T0 + timedelta(minutes=5),
+            records=(record(tid, item.id),),
+            offer_id=item.id,
+            now=T0,
+            proof_ids=(jti,),
+        )
+
+    n1, n2 = new_id().encode()[:32], new_id().encode()[:32]
+    assert await wallet_store.commit_issuance(write(n1)) is IssuanceWriteOutcome.RECORDED
+    assert await wallet_store.commit_issuance(write(n2)) is IssuanceWriteOutcome.PROOF_REPLAYED
+    state = await wallet_store.load_grant(tid, grant.token_hash, [n2, jti])
+    assert state is not None and state.issued == {"c1": 1} and state.used_nonces == frozenset({n2, jti})

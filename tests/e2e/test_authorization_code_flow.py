@@ -731,3 +731,65 @@ async def test_a_client_without_the_authorization_code_grant_gets_403(flow: Flow
     )
     response = await flow.start(flow.authorize_params(client_id=created.json()["clientId"]))
     assert response.status_code == 403 and "location" not in response.headers
+
+
+async def test_the_haip_flow_par_attestation_dpop_and_a_bound_token(flow: Flow) -> None:
+    """HAIP on: PAR with wallet attestation (the client's sub), a DPoP-bound token from the Authorization Code
+    exchange (attested again), a credential with a DPoP proof; the proof's iss is the client."""
+    from oi_haip import Pki, WalletInstance, dpop_proof, new_key
+
+    issuer = "https://issuer.example"
+    pki = Pki()
+    policy = {"haip": True, "clientAttestation": {"rootCertificates": [pki.anchor_pem]}}
+    response = await flow.http.put("/v1/openid/wallet-security", headers=flow.setup.headers, json=policy)
+    assert response.status_code == 200, response.text
+    instance = WalletInstance(pki, client_id=flow.client_id)
+    params = flow.authorize_params()
+    assert (await flow.start(params)).status_code == 400  # no PAR
+    pushed = await flow.http.post("/v1/oauth/par", data=params, headers=instance.headers(issuer))
+    assert pushed.status_code == 201, pushed.text
+    start = await flow.start({"client_id": flow.client_id, "request_uri": pushed.json()["request_uri"]})
+    code = await flow.code_from(await flow.sign_in(start, "alice", _id_token_mapped(ALICE)))
+    key = new_key()
+    token_url = f"{issuer}/v1/oauth/token"
+    first = await flow.http.post(
+        "/v1/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": WALLET_REDIRECT,
+            "client_id": flow.client_id,
+            "code_verifier": flow.verifier,
+        },
+        headers={**instance.headers(issuer), "DPoP": dpop_proof(key, token_url)},
+    )
+    assert first.status_code == 400 and first.json()["error"] == "use_dpop_nonce"  # before the code is used
+    nonce = first.headers["dpop-nonce"]
+    token = await flow.http.post(
+        "/v1/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": WALLET_REDIRECT,
+            "client_id": flow.client_id,
+            "code_verifier": flow.verifier,
+        },
+        headers={**instance.headers(issuer), "DPoP": dpop_proof(key, token_url, nonce=nonce)},
+    )
+    assert token.status_code == 200, token.text
+    assert token.json()["token_type"] == "DPoP"
+    access_token = token.json()["access_token"]
+    wallet = Wallet(flow.http)
+    metadata, _ = await wallet.discover(issuer)
+    body = {
+        "credential_configuration_id": flow.setup.configuration_id,
+        "proofs": {"jwt": [wallet.proof(metadata, await wallet.nonce(metadata), iss=flow.client_id)]},
+    }
+    proof = dpop_proof(
+        key, f"{issuer}/v1/openid/credential", nonce=token.headers["dpop-nonce"], access_token=access_token
+    )
+    issued = await flow.http.post(
+        "/v1/openid/credential", json=body, headers={"Authorization": f"DPoP {access_token}", "DPoP": proof}
+    )
+    assert issued.status_code == 200, issued.text
+    flow.setup.verify(issued.json()["credentials"][0]["credential"], wallet)

@@ -62,6 +62,7 @@ def test_concurrent_issuances_in_two_processes_get_distinct_indexes(tmp_path: Pa
         OPENISSUER_DATABASE_URL=fresh_postgres_url,
         OPENISSUER_PUBLIC_URL=f"http://127.0.0.1:{port}",
         OPENISSUER_CREDENTIALS_PER_GRANT=str(ISSUANCES),  # one access token for all (the bound is 1,000 per grant)
+        OPENISSUER_RATE_LIMIT_PER_OFFER="0",  # and so 1,000 credential requests with one token in a second
     )
     second_env = {**env, "OPENISSUER_AUTO_MIGRATE": "false"}
     with running_server(env, port=port) as first, running_server(second_env) as second:

@@ -188,3 +188,38 @@ async def test_another_tenants_object_is_404(api: Any) -> None:
     their_headers = await api.auth(theirs.client.client_id, theirs.client_secret)
     listed = (await api.http.get("/v1/api-clients", headers=their_headers)).json()["data"]
     assert [c["id"] for c in listed] == [theirs.client.id]
+
+
+async def test_a_client_deleted_and_created_again_does_not_revive_old_tokens(api: Any) -> None:
+    """A token names its client's identity (the record), not only its client_id: the bootstrap settings re-create
+    a deleted client under the same client_id and secret, and the old tokens stay dead."""
+    old = await api.auth()
+    client = await api.container.api_clients.find_by_client_id(ADMIN_ID)
+    await api.container.api_clients.delete_client(DEFAULT_TENANT_ID, client.id)
+    assert await api.container.api_clients.ensure_bootstrap_client(ADMIN_ID, ADMIN_SECRET)
+    assert (await api.http.get("/v1/api-clients", headers=old)).status_code == 401
+    assert (await api.http.get("/v1/api-clients", headers=await api.auth())).status_code == 200
+
+
+async def test_openapi_documents_real_error_statuses_with_the_error_schemas(api: Any) -> None:
+    spec = (await api.http.get("/openapi.json")).json()
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            assert "422" not in operation["responses"], (method, path)
+    clients = spec["paths"]["/v1/api-clients/{id}"]
+    assert {"400", "401", "403", "404"} <= set(clients["get"]["responses"])
+    error = clients["get"]["responses"]["404"]["content"]["application/json"]["schema"]
+    assert error == {"$ref": "#/components/schemas/ManagementError"}
+    assert {"409", "413"} <= set(spec["paths"]["/v1/api-clients"]["post"]["responses"])
+    token = spec["paths"]["/v1/oauth/token"]["post"]["responses"]["400"]["content"]["application/json"]["schema"]
+    assert token == {"$ref": "#/components/schemas/OAuthError"}
+
+
+def test_the_database_engines_never_show_statement_parameters(tmp_path: Any) -> None:
+    from openissuer.adapters.sql.engine import create_async_db_engine, create_sync_db_engine
+
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    assert create_sync_db_engine(url).hide_parameters
+    assert create_async_db_engine(url).sync_engine.hide_parameters
+    assert create_async_db_engine("postgresql://u@127.0.0.1/x").sync_engine.hide_parameters

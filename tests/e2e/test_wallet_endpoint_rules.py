@@ -68,13 +68,18 @@ def assert_error(response: Any, error: str, status: int = 400) -> None:
         {"Authorization": "Bearer"},
         {"Authorization": "Bearer not-a-token"},
         {"Authorization": "Basic eDp5"},
-        {"Authorization": "DPoP something"},
     ],
 )
 async def test_missing_or_unknown_tokens_are_401(session: Session, headers: dict[str, str]) -> None:
     response = await session.request(await session.body(), headers=headers)
     assert_error(response, "invalid_token", 401)
     assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_the_dpop_scheme_without_a_proof_is_401_with_a_dpop_challenge(session: Session) -> None:
+    response = await session.request(await session.body(), headers={"Authorization": "DPoP something"})
+    assert_error(response, "invalid_dpop_proof", 401)
+    assert response.headers["www-authenticate"].startswith("DPoP")
 
 
 async def test_token_in_the_query_is_not_accepted(session: Session) -> None:

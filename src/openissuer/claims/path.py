@@ -39,6 +39,8 @@ claims path pointer; never empty, the first segment is always a key."""
 
 _NAME = re.compile(r"[^.\[\]'\"\\\s]+")
 _INDEX = re.compile(r"0|[1-9][0-9]*")
+MAX_INDEX = 999
+"""The largest array position a path may name (a claim name that is a position builds an array that long)."""
 _ESCAPABLE = frozenset("\\'\"")
 
 
@@ -128,8 +130,11 @@ def _parse_bracket(text: str, pos: int, *, every: bool) -> tuple[str | int | Non
         if every and raw == "*":
             return None, close + 1
         if _INDEX.fullmatch(raw) is None:
-            found = "empty brackets '[]'" if not raw else f"bad index {raw!r}"
+            found = "empty brackets '[]'" if not raw else f"bad index {raw[:20]!r}"
             raise ClaimPathSyntaxError(text, start, f"{found}; expected a non-negative integer or a quoted key")
+        if len(raw) > len(str(MAX_INDEX)) or int(raw) > MAX_INDEX:
+            # A claim name that is a position builds an array that long; no credential needs more elements.
+            raise ClaimPathSyntaxError(text, start, f"index {raw[:20]} is larger than {MAX_INDEX}")
         return int(raw), close + 1
     if end >= len(text) or text[end] != "]":
         raise ClaimPathSyntaxError(text, end, "expected ']' after the quoted key")

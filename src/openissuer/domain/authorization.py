@@ -33,7 +33,12 @@ class AuthenticationProvider:
 
 @dataclass(frozen=True)
 class WalletClient:
-    """An OAuth client (a wallet) that may use the authorization endpoint; public clients authenticate with PKCE."""
+    """An OAuth client (a wallet) that may use the authorization endpoint; public clients authenticate with PKCE.
+
+    ``attestation_roots`` (DER certificates), when set, require a wallet attestation chaining to one of them at
+    PAR and the token endpoint (reference: ``clientAttestation.rootCertificates``); ``dpop_required`` requires DPoP
+    of its token requests (``clientAttestation.dpopRequired``).
+    """
 
     id: str
     tenant_id: str
@@ -43,6 +48,8 @@ class WalletClient:
     grant_types: tuple[str, ...]
     token_endpoint_auth_method: str
     created_at: datetime
+    attestation_roots: tuple[bytes, ...] = ()
+    dpop_required: bool = False
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,9 @@ class AccessGrant:
     ``authorization_code_hash`` for tokens from an authorization code (so a replayed code can revoke them).
     ``user_claims`` are the user's persisted claims as they were when the grant was made (None for a grant stored
     before they were kept): every credential of the grant, of every format, is mapped from the same claims.
+    ``client_id`` is the wallet client the token was issued to (None: anonymous pre-authorized access);
+    ``dpop_jkt`` the RFC 7638 thumbprint of the DPoP key the token is bound to (RFC 9449 §6, ``cnf.jkt``; None:
+    a Bearer token).
     """
 
     token_hash: bytes
@@ -83,6 +86,8 @@ class AccessGrant:
     subject_id: str | None = None
     revoked_at: datetime | None = None
     user_claims: dict[str, Any] | None = None
+    client_id: str | None = None
+    dpop_jkt: str | None = None
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from openissuer.domain.pki import DocumentSigner, Iaca
 from openissuer.domain.status_lists import StatusList
 from openissuer.domain.tenants import Tenant
 from openissuer.domain.users import User, UserSearch
+from openissuer.domain.wallet_security import WalletSecurityPolicy
 
 
 class TenantRepository(Protocol):
@@ -336,3 +337,11 @@ class InteractionHookRepository(Protocol):
 
     async def take_session(self, tenant_id: str, state_hash: bytes, now: datetime) -> bool:
         """Use the visit up if it is unused and unexpired (one conditional UPDATE); tell whether this call did."""
+
+
+class WalletSecurityRepository(Protocol):
+    async def get(self, tenant_id: str) -> WalletSecurityPolicy | None:
+        """Return the tenant's wallet security policy (None: never set, the defaults apply)."""
+
+    async def put(self, tenant_id: str, policy: WalletSecurityPolicy) -> None:
+        """Store the tenant's policy (``updated_at`` set) and raise its configuration version."""

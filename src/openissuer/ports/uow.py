@@ -22,6 +22,7 @@ from openissuer.ports.repositories import (
     TenantRepository,
     UserRepository,
     WalletClientRepository,
+    WalletSecurityRepository,
 )
 from openissuer.ports.signers import SignerRepository
 from openissuer.ports.tenant_settings import TenantSettingsRepository
@@ -83,6 +84,9 @@ class UnitOfWork(Protocol):
 
     @property
     def tenant_settings(self) -> TenantSettingsRepository: ...
+
+    @property
+    def wallet_security(self) -> WalletSecurityRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -25,6 +25,10 @@ class NewGrant:
 
     ``requested`` are the configuration ids of the token request's ``authorization_details`` (None: none), which
     must all be in the offer; ``credential_identifiers`` maps the identifier returned for each to its id.
+    ``client_id`` and ``dpop_jkt`` are stored on the grant (the client, the DPoP key it is bound to).
+    ``single_use`` are hashes of single-use values the request presented (a DPoP proof's ``jti``, a wallet
+    attestation PoP's ``jti``, an attestation challenge), remembered until ``single_use_expire_at`` in the same
+    statement: when one was used before, nothing is redeemed and ``SingleUseTaken`` is raised.
     """
 
     token_hash: bytes
@@ -33,6 +37,18 @@ class NewGrant:
     requested: tuple[str, ...] | None
     expires_at: datetime
     created_at: datetime
+    client_id: str | None = None
+    dpop_jkt: str | None = None
+    single_use: tuple[bytes, ...] = ()
+    single_use_expire_at: datetime | None = None
+
+
+class SingleUseTaken(Exception):  # noqa: N818 - it names what happened, like the outcomes below
+    """A single-use value the request presented was used before; ``taken`` are their hashes."""
+
+    def __init__(self, taken: frozenset[bytes]) -> None:
+        super().__init__("single-use value already used")
+        self.taken = taken
 
 
 @dataclass(frozen=True)
@@ -48,6 +64,8 @@ class IssuanceWrite:
     records: tuple[IssuedCredentialRecord, ...]
     offer_id: str | None
     now: datetime
+    proof_ids: tuple[bytes, ...] = ()
+    """Hashes of single-use proof ids (a DPoP proof's ``jti``), used up with the nonces until they expire."""
 
 
 class IssuanceWriteOutcome(enum.Enum):
@@ -57,6 +75,7 @@ class IssuanceWriteOutcome(enum.Enum):
     RECORDED = "recorded"
     NONCE_USED = "nonce_used"
     BOUND_REACHED = "bound_reached"
+    PROOF_REPLAYED = "proof_replayed"
 
 
 class WalletStore(Protocol):
@@ -66,7 +85,8 @@ class WalletStore(Protocol):
         self, tenant_id: str, code_hash: bytes, now: datetime, grant: NewGrant
     ) -> PreAuthorizedOffer | None:
         """Redeem the offer of a pre-authorized code that needs no transaction code, is still redeemable and covers
-        ``grant.requested``, and add its grant; return the offer as it was (None: nothing changed; look it up)."""
+        ``grant.requested``, and add its grant; return the offer as it was (None: nothing changed; look it up).
+        ``grant.single_use`` are used up first, whatever happens after; ``SingleUseTaken`` when one was used."""
         ...
 
     async def redeem_offer(self, tenant_id: str, offer_id: str, now: datetime, grant: NewGrant) -> bool:
@@ -97,8 +117,19 @@ class WalletStore(Protocol):
         all of it, or (but for the nonces, which are used up whatever happens) nothing."""
         ...
 
+    async def use_once(self, hashes: Sequence[bytes], expires_at: datetime) -> frozenset[bytes]:
+        """Use single-use values up (remembered until ``expires_at``); return those that were used before."""
+        ...
+
     async def use_nonces(self, nonce_hashes: Sequence[bytes], expires_at: datetime) -> None:
         """Use nonces up (a refused request's: "a c_nonce is used up on first use, whatever happens after")."""
+        ...
+
+    async def count_requests(
+        self, increments: Sequence[tuple[bytes, int, int]], expire_at: datetime, now: datetime
+    ) -> dict[tuple[bytes, int], int]:
+        """Add ``(key, window, count)`` increments to the shared rate counters (kept until ``expire_at``); return
+        every incremented key's total; forget counters that expired before ``now``. One statement."""
         ...
 
     async def config_version(self, tenant_id: str) -> int | None:

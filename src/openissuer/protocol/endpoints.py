@@ -7,6 +7,7 @@ from dataclasses import dataclass
 TOKEN_PATH = "/v1/oauth/token"
 AUTHORIZE_PATH = "/v1/oauth/authorize"
 PAR_PATH = "/v1/oauth/par"
+CHALLENGE_PATH = "/v1/oauth/challenge"
 CALLBACK_PATH = "/v1/oauth/authentication/callback"
 INTERACTION_HOOK_CALLBACK_PATH = "/v1/oauth/interaction-hook/callback"
 NONCE_PATH = "/v1/openid/nonce"
@@ -34,6 +35,10 @@ class IssuerEndpoints:
     @property
     def pushed_authorization_request(self) -> str:
         return self.issuer + PAR_PATH
+
+    @property
+    def challenge(self) -> str:
+        return self.issuer + CHALLENGE_PATH
 
     @property
     def authentication_callback(self) -> str:

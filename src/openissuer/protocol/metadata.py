@@ -68,3 +68,32 @@ def create_authorization_server_metadata(
         )
         metadata["grant_types_supported"] = ["authorization_code", PRE_AUTHORIZED_GRANT]
     return metadata
+
+
+def create_wallet_security_metadata(
+    endpoints: IssuerEndpoints,
+    *,
+    haip: bool,
+    attestation: bool,
+    attestation_required: bool,
+    par_required: bool,
+    authorization_code: bool,
+) -> dict[str, Any]:
+    """Return the AS metadata members of DPoP (RFC 9449 §5.1), wallet attestation (ABCA §13.4) and PAR (RFC 9126
+    §5) for a tenant's policy; ``attestation`` tells whether trust anchors exist (the method is usable)."""
+    members: dict[str, Any] = {"dpop_signing_alg_values_supported": ["ES256"]}
+    methods = [] if attestation_required else ["none"]
+    if attestation:
+        methods.append("attest_jwt_client_auth")
+        members.update(
+            client_attestation_signing_alg_values_supported=["ES256"],
+            client_attestation_pop_signing_alg_values_supported=["ES256"],
+            challenge_endpoint=endpoints.challenge,
+        )
+    members["token_endpoint_auth_methods_supported"] = methods
+    members["pre-authorized_grant_anonymous_access_supported"] = not attestation_required
+    if authorization_code:
+        members["require_pushed_authorization_requests"] = par_required
+    if haip:
+        members["code_challenge_methods_supported"] = ["S256"]
+    return members

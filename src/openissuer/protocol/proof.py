@@ -65,7 +65,8 @@ def verify_jwt_proof(
     credential is bound to. ``kid`` (DID URL) keys are not supported. ``nonce`` is returned unchecked: when the
     issuer has a Nonce Endpoint the caller MUST reject a proof whose nonce is ``None`` with ``invalid_proof``
     (§8.3.1.2: a key proof without a ``c_nonce`` is an invalid proof) and check it against its nonce store.
-    ``iss`` is only compared when ``client_id`` is given; wallets omit it for anonymous pre-authorized access.
+    ``iss`` is only checked when ``client_id`` is given: ``ANONYMOUS`` (anonymous pre-authorized access) refuses
+    any ``iss``, another value refuses an ``iss`` that differs from it.
     ``proof`` may be the output of ``parse_jwt_proof``, so a caller that needs the nonce first decodes only once.
     Unknown header and payload members (including ``key_attestation``) are ignored.
     """
@@ -177,12 +178,15 @@ def _verify_signature(jws: CompactJws, key: P256PublicKey) -> None:
 
 
 def _verify_aud(payload: Mapping[str, Any], audience: str) -> None:
-    # F.1: aud "REQUIRED (string). The value of this claim MUST be the Credential Issuer Identifier".
+    # F.1: aud "REQUIRED (string). The value of this claim MUST be the Credential Issuer Identifier". A string,
+    # so an array is refused even when it holds the identifier: such a proof was made for several audiences.
     if "aud" not in payload:
         raise InvalidProofError("the proof must contain aud")
     aud = payload["aud"]
-    if aud == audience or (isinstance(aud, list) and audience in aud):
+    if isinstance(aud, str) and aud == audience:
         return
+    if not isinstance(aud, str):
+        raise InvalidProofError("the proof aud must be a string: the Credential Issuer Identifier")
     raise InvalidProofError("the proof aud must be the Credential Issuer Identifier", detail=_shown(aud))
 
 
@@ -208,10 +212,19 @@ def _verify_exp(payload: Mapping[str, Any], now: datetime) -> None:
         raise InvalidProofError("the proof has expired (exp)", detail=f"exp={_shown(exp)} now={now.timestamp()}")
 
 
+ANONYMOUS = ""
+"""``client_id`` for an access token obtained by anonymous pre-authorized access: the proof must not carry iss."""
+
+
 def _verify_iss(payload: Mapping[str, Any], client_id: str | None) -> None:
     # F.1: iss "OPTIONAL (string). The value of this claim MUST be the client_id of the Client making the
-    # Credential request."
-    if client_id is not None and "iss" in payload and payload["iss"] != client_id:
+    # Credential request. This claim MUST be omitted if the access token authorizing the issuance call was
+    # obtained from a Pre-Authorized Code Flow through anonymous access to the token endpoint."
+    if client_id is None or "iss" not in payload:
+        return
+    if client_id == ANONYMOUS:
+        raise InvalidProofError("the proof must not contain iss: the access token was obtained anonymously")
+    if payload["iss"] != client_id:
         raise InvalidProofError("the proof iss must be the client_id of the client", detail=_shown(payload["iss"]))
 
 

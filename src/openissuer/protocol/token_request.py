@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from openissuer.domain.json_input import JsonInputError, parse_json_input
 from openissuer.errors import InvalidAuthorizationDetailsError, InvalidRequestError, UnsupportedGrantTypeError
 from openissuer.protocol.metadata import PRE_AUTHORIZED_GRANT
 
@@ -19,11 +19,13 @@ class PreAuthorizedCodeRequest:
     """A parsed token request for the pre-authorized_code grant.
 
     ``authorization_details`` lists the requested configuration ids in order, or is None when absent.
+    ``client_id`` is the client the wallet names (optional: anonymous access when absent and unattested).
     """
 
     pre_authorized_code: str
     tx_code: str | None
     authorization_details: tuple[str, ...] | None
+    client_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,14 +76,15 @@ def _parse_pre_authorized(form: Mapping[str, str]) -> PreAuthorizedCodeRequest:
         pre_authorized_code=code,
         tx_code=tx_code if tx_code else None,
         authorization_details=None if details is None else parse_authorization_details(details),
+        client_id=form.get("client_id") or None,
     )
 
 
 def parse_authorization_details(raw: str) -> tuple[str, ...]:
     """Parse RFC 9396 ``authorization_details`` of type ``openid_credential`` into configuration ids (§5.1.1)."""
     try:
-        details = json.loads(raw)
-    except ValueError as exc:
+        details = parse_json_input(raw)
+    except JsonInputError as exc:
         raise InvalidAuthorizationDetailsError("authorization_details must be a JSON array") from exc
     if not isinstance(details, list) or not details:
         raise InvalidAuthorizationDetailsError("authorization_details must be a non-empty JSON array")
@@ -99,11 +102,18 @@ def parse_authorization_details(raw: str) -> tuple[str, ...]:
 
 
 def create_token_response(
-    access_token: str, expires_in: int, credential_identifiers: Mapping[str, str] | None, *, scope: str | None = None
+    access_token: str,
+    expires_in: int,
+    credential_identifiers: Mapping[str, str] | None,
+    *,
+    scope: str | None = None,
+    token_type: str = "Bearer",  # noqa: S107 - a token type, not a secret
 ) -> dict[str, Any]:
     """Return the token response; with ``authorization_details`` (identifiers per configuration) when requested,
-    and ``scope`` when the authorization was asked for by scope (RFC 6749 §5.1; the reference always sends it)."""
-    response: dict[str, Any] = {"access_token": access_token, "token_type": "Bearer", "expires_in": expires_in}
+    and ``scope`` when the authorization was asked for by scope (RFC 6749 §5.1; the reference always sends it).
+
+    ``token_type`` is ``DPoP`` for a token bound to a DPoP key (RFC 9449 §5)."""
+    response: dict[str, Any] = {"access_token": access_token, "token_type": token_type, "expires_in": expires_in}
     if scope:
         response["scope"] = scope
     if credential_identifiers is not None:

@@ -18,6 +18,7 @@ from openissuer.domain.authorization import (
     AuthorizationRequest,
     AuthorizationSession,
     PushedRequest,
+    WalletClient,
 )
 from openissuer.domain.ids import new_id
 from openissuer.domain.users import User
@@ -55,6 +56,7 @@ from openissuer.services.interaction_hook_flow import InteractionHookFlow
 from openissuer.services.interaction_hooks import InteractionHookService
 from openissuer.services.tenancy import WalletTenant
 from openissuer.services.upstream_oidc import UpstreamOidcClient
+from openissuer.services.wallet_auth import PresentedCredentials, WalletAuthService
 from openissuer.services.wallet_clients import AUTHORIZATION_CODE
 from openissuer.services.wallet_secrets import digest_secret, new_secret
 
@@ -90,6 +92,7 @@ class AuthorizationService:
         session_ttl: timedelta = timedelta(minutes=10),
         code_ttl: timedelta = timedelta(seconds=60),
         pushed_request_ttl: timedelta = timedelta(seconds=60),
+        wallet_auth: WalletAuthService | None = None,
     ) -> None:
         self._uow = uow_factory
         self._clock = clock
@@ -100,11 +103,13 @@ class AuthorizationService:
         self._session_ttl = session_ttl
         self._code_ttl = code_ttl
         self._par_ttl = pushed_request_ttl
+        self._auth = wallet_auth
 
     async def _registered_redirect_uris(
-        self, uow: UnitOfWork, tenant_id: str, client_id: str | None
+        self, uow: UnitOfWork, tenant_id: str, client_id: str | None, found: list[WalletClient] | None = None
     ) -> tuple[str, ...] | None:
-        """Return the client's redirect URIs (None: unregistered public client allowed); raise for unknown ones."""
+        """Return the client's redirect URIs (None: unregistered public client allowed); raise for unknown ones.
+        ``found`` receives the client record."""
         if not client_id:
             raise InvalidRequestError("client_id is required")
         client = await uow.wallet_clients.get_by_client_id(tenant_id, client_id)
@@ -114,17 +119,31 @@ class AuthorizationService:
             raise InvalidClientError("Unknown client_id")
         if AUTHORIZATION_CODE not in client.grant_types:
             raise UnauthorizedClientError("This client may not use the authorization code grant")
+        if found is not None:
+            found.append(client)
         return client.redirect_uris
 
     async def push_authorization_request(
-        self, params: dict[str, str], scopes: ScopeMap, tenant: WalletTenant
+        self,
+        params: dict[str, str],
+        scopes: ScopeMap,
+        tenant: WalletTenant,
+        presented: PresentedCredentials | None = None,
     ) -> dict[str, Any]:
-        """RFC 9126 §2: validate the request now and return ``{request_uri, expires_in}`` (single use, 60 s)."""
+        """RFC 9126 §2: validate the request now and return ``{request_uri, expires_in}`` (single use, 60 s).
+
+        The client authenticates here when the tenant or the client requires it (wallet attestation, HAIP §4.4)."""
         tenant_id = tenant.id
         if "request_uri" in params:
             raise InvalidRequestError("request_uri must not be pushed")
+        found: list[WalletClient] = []
         async with self._uow(read_only=True) as uow:
-            registered = await self._registered_redirect_uris(uow, tenant_id, params.get("client_id"))
+            registered = await self._registered_redirect_uris(uow, tenant_id, params.get("client_id"), found)
+        if self._auth is not None and presented is not None:
+            binding = self._auth.bind(
+                presented, tenant, client_id=params["client_id"], client=found[0] if found else None, dpop_taken=False
+            )
+            await self._auth.use_up(binding)
         verify_redirect_uri(params.get("redirect_uri"), registered)
         self._validate_rest(params, scopes)
         request_uri = REQUEST_URI_PREFIX + new_secret()
@@ -156,6 +175,11 @@ class AuthorizationService:
         Raises AuthorizationPageError when the request cannot be answered by redirect (RFC 6749 §4.1.2.1).
         """
         tenant_id = tenant.id
+        if "request_uri" not in query and self._auth is not None and (await self._auth.policy(tenant)).requires_par:
+            raise AuthorizationPageError(
+                "This sign-in link is not valid",
+                "This issuer takes authorization requests only by PAR (pushed authorization request).",
+            )
         params = await self._resolve_pushed(query, tenant_id)
         async with self._uow(read_only=True) as uow:
             try:

@@ -48,6 +48,7 @@ from openissuer.domain.issued import IssuedCredentialRecord, StatusReference
 from openissuer.domain.offers import AccessGrant, GrantState
 from openissuer.domain.pki import SignerKind
 from openissuer.domain.status_lists import StatusAllocation
+from openissuer.domain.wallet_security import DEFAULT_POLICY, WalletSecurityPolicy
 from openissuer.errors import (
     ClaimMappingError,
     CredentialRequestDeniedError,
@@ -72,14 +73,24 @@ from openissuer.ports.clock import Clock
 from openissuer.ports.wallet_store import IssuanceWrite, IssuanceWriteOutcome, WalletStore
 from openissuer.protocol.credential_request import CredentialRequest, create_credential_response
 from openissuer.protocol.legacy_credential_request import LegacySelector, create_legacy_credential_response
-from openissuer.protocol.proof import parse_jwt_proof, read_proof_nonce, verify_jwt_proof
+from openissuer.protocol.proof import ANONYMOUS, parse_jwt_proof, read_proof_nonce
 from openissuer.services.claims_source_client import ClaimsSourceAnswer, ClaimsSourceClient
 from openissuer.services.configurations import ConfigurationCatalog, PreparedConfiguration
+from openissuer.services.dpop import SenderConstraint, dpop_replayed, verify_sender_constraint
+from openissuer.services.encryption import verify_encryption_parameters
+from openissuer.services.key_proofs import (
+    KeyProofs,
+    read_attestation_nonce,
+    read_key_attestation_requirement,
+    verify_key_attestations_required,
+    verify_key_proofs,
+)
 from openissuer.services.nonces import CheckedNonce, NonceService
 from openissuer.services.notifications import notification_id_for
 from openissuer.services.signing import CredentialSigners, SelectedSigner
 from openissuer.services.status_lists import StatusListAllocator
 from openissuer.services.tenancy import WalletTenant
+from openissuer.services.wallet_policy import WalletPolicyService
 from openissuer.services.wallet_secrets import digest_secret
 
 log = logging.getLogger("openissuer.issuance")
@@ -173,6 +184,7 @@ class IssuanceService:
         status_lists: StatusListAllocator | None = None,
         random_bytes: RandomBytes = secrets.token_bytes,
         claims_sources: ClaimsSourceClient | None = None,
+        policies: WalletPolicyService | None = None,
     ) -> None:
         self._store = store
         self._status_lists = status_lists
@@ -183,17 +195,23 @@ class IssuanceService:
         self._per_grant = credentials_per_grant
         self._random_bytes = random_bytes
         self._claims_sources = claims_sources
+        self._policies = policies
 
     async def grant_state(self, tenant: WalletTenant, access_token: str | None) -> GrantState:
         """Return the live grant of a bearer token in the tenant; RFC 6750 ``invalid_token`` (401) otherwise."""
         return self._live(await self._store.load_grant(tenant.id, _token_hash(access_token)))
 
     async def issue_credential(
-        self, tenant: WalletTenant, access_token: str | None, request: CredentialRequest | OAuthError
+        self,
+        tenant: WalletTenant,
+        access_token: str | None,
+        request: CredentialRequest | OAuthError,
+        sender: SenderConstraint | None = None,
     ) -> dict[str, Any]:
         """Issue one credential per proof (or one bearer credential) and return the Credential Response.
 
         ``request`` may be the error its parsing raised: it is raised once the token is known to be good.
+        ``sender`` is the request's DPoP proof, checked against the token's binding (RFC 9449 §7).
         """
         token_hash = _token_hash(access_token)
         if isinstance(request, OAuthError):
@@ -201,19 +219,27 @@ class IssuanceService:
             raise request
         parsed, proof_error = _parse_proofs(request.jwt_proofs)
         # The nonces' MACs and expiry need no lookup; whether they were used is read with the grant.
-        checked = {n: self._nonces.verify(tenant.id, n) for n in {read_proof_nonce(p) for p in parsed} if n}
+        proof_nonces = {read_proof_nonce(p) for p in parsed} | {
+            read_attestation_nonce(a) for a in request.attestation_proofs
+        }
+        checked = {n: self._nonces.verify(tenant.id, n) for n in proof_nonces if n}
         digests = sorted(c.digest for c in checked.values() if c is not None)
+        proof_ids = sender.proof_ids if sender is not None else ()
         now = self._clock.now()
-        state = self._live(await self._store.load_grant(tenant.id, token_hash, digests))
+        state = self._live(await self._store.load_grant(tenant.id, token_hash, [*digests, *proof_ids]))
         grant = state.grant
-        keys, nonces = self._verify_proofs(tenant, parsed, proof_error)
-        valid = [checked.get(n) for n in nonces]
+        policy = await self._policy(tenant, state)
+        verify_sender_constraint(grant, sender, policy, state.used_nonces)
+        proofs = self._verify_proofs(tenant, grant, parsed, proof_error, request, policy)
+        valid = [checked.get(n) for n in proofs.nonces]
         used = [c for c in valid if c is not None]
         try:
             if len(used) != len(valid) or any(c.digest in state.used_nonces for c in used):
                 raise InvalidNonceError(INVALID_NONCE)
+            verify_encryption_parameters(request, policy)
             prepared = await self._configuration(tenant, state, request)
-            holder_keys = _holder_keys(prepared, keys, request)
+            verify_key_attestations_required(proofs, read_key_attestation_requirement(prepared.configuration.options))
+            holder_keys = _holder_keys(prepared, list(proofs.keys), request)
             if state.issued.get(prepared.configuration.id, 0) + len(holder_keys) > self._per_grant:
                 raise _bound_reached(grant, self._per_grant)
             claims = await self._claims(state, prepared)
@@ -222,10 +248,12 @@ class IssuanceService:
             allocations = await self._allocate(tenant, plan, len(holder_keys))
             statuses = [_status_reference(tenant, prepared, a) for a in allocations]
             issued = sign_credentials(plan, holder_keys, signer, now, self._random_bytes, statuses)
-            await self._record(grant, prepared, issued, signer, used, now, allocations)
+            await self._record(grant, prepared, issued, signer, used, now, allocations, proof_ids)
         except IssuerError:
-            if used:
-                await self._store.use_nonces([c.digest for c in used], max(c.expires_at for c in used))
+            if used or proof_ids:
+                await self._store.use_nonces(
+                    [c.digest for c in used] + list(proof_ids), max((c.expires_at for c in used), default=now)
+                )
             raise
         log.info(
             "credentials issued",
@@ -320,24 +348,34 @@ class IssuanceService:
         assert prepared is not None
         return prepared
 
+    async def _policy(self, tenant: WalletTenant, state: GrantState) -> WalletSecurityPolicy:
+        """The tenant's wallet security policy at the configuration version read with the grant."""
+        if self._policies is None:
+            return DEFAULT_POLICY
+        return await self._policies.at_version(tenant.id, state.config_version)
+
     def _verify_proofs(
-        self, tenant: WalletTenant, parsed: Sequence[CompactJws], proof_error: InvalidProofError | None
-    ) -> tuple[list[HolderKey], list[str]]:
-        """Verify every proof (Appendix F.1); return their keys and their nonces."""
+        self,
+        tenant: WalletTenant,
+        grant: AccessGrant,
+        parsed: Sequence[CompactJws],
+        proof_error: InvalidProofError | None,
+        request: CredentialRequest,
+        policy: WalletSecurityPolicy,
+    ) -> KeyProofs:
+        """Verify every proof (Appendix F.1, F.3, D.1); return their keys, nonces and key attestations.
+
+        F.1: the proof's ``iss`` is the token's client, and absent for anonymous pre-authorized access."""
         if proof_error is not None:
             raise proof_error
-        now = self._clock.now()
-        keys: list[HolderKey] = []
-        nonces: list[str] = []
-        for jws in parsed:
-            verified = verify_jwt_proof(jws, audience=tenant.issuer, now=now)
-            if verified.nonce is None:
-                raise InvalidProofError("The proof must contain the c_nonce from the nonce endpoint")
-            keys.append(verified.key)
-            nonces.append(verified.nonce)
-        if len({key.thumbprint for key in keys}) != len(keys):
-            raise InvalidProofError("Each proof in a batch must use a different key")
-        return keys, list(dict.fromkeys(nonces))
+        return verify_key_proofs(
+            parsed,
+            request.attestation_proofs,
+            audience=tenant.issuer,
+            client_id=grant.client_id or ANONYMOUS,
+            now=self._clock.now(),
+            anchors=policy.key_attestation_roots,
+        )
 
     async def _signer(
         self, prepared: PreparedConfiguration, tenant: WalletTenant, version: int, valid_until: datetime
@@ -363,8 +401,10 @@ class IssuanceService:
         nonces: Sequence[CheckedNonce],
         now: datetime,
         allocations: Sequence[StatusAllocation | None],
+        proof_ids: tuple[bytes, ...] = (),
     ) -> None:
-        """Use the nonces up, count the credentials under the bound and store the records: one statement."""
+        """Use the nonces (and DPoP proof ids) up, count the credentials under the bound and store the records: one
+        statement."""
         outcome = await self._store.commit_issuance(
             IssuanceWrite(
                 tenant_id=grant.tenant_id,
@@ -379,8 +419,11 @@ class IssuanceService:
                 ),
                 offer_id=grant.offer_id,
                 now=now,
+                proof_ids=proof_ids,
             )
         )
+        if outcome is IssuanceWriteOutcome.PROOF_REPLAYED:
+            raise dpop_replayed()
         if outcome is IssuanceWriteOutcome.NONCE_USED:
             raise InvalidNonceError(INVALID_NONCE, detail="used by a concurrent request")
         if outcome is IssuanceWriteOutcome.BOUND_REACHED:
@@ -415,6 +458,8 @@ def _holder_keys(
     if not prepared.format.binds_holder:
         return [None]
     if not keys:
+        if request.attestation_proofs:
+            raise InvalidProofError("The key attestation attests no key")
         hint = " (the singular proof parameter is not part of OID4VCI 1.0)" if request.singular_proof else ""
         raise InvalidProofError("proofs is required: this credential is bound to a holder key" + hint)
     return list(keys)

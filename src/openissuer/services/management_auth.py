@@ -1,7 +1,10 @@
 """Management API authentication: client credentials for a bearer token, and the token's verification.
 
 Tokens are HS256 JWTs under a key derived from the master key, so every process sharing the master key and the
-database accepts them; each request also re-reads the client, so deleting a client revokes its tokens at once.
+database accepts them; each request also re-reads the client, so deleting a client revokes its tokens at once. A
+token names its client's identity (the record's id, ``cid``), not only its public ``client_id``: a client deleted
+and created again under the same ``client_id`` (e.g. by the bootstrap settings) is a new identity, and the old
+client's tokens stay revoked.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ class ManagementAuthService:
             "aud": TOKEN_AUDIENCE,
             "sub": client.client_id,
             "tid": client.tenant_id,
+            "cid": client.id,
             "iat": now,
             "exp": now + self._ttl,
             "jti": secrets.token_urlsafe(16),
@@ -76,7 +80,7 @@ class ManagementAuthService:
             raise _unauthorized("Expired bearer token")
         async with self._uow(read_only=True) as uow:
             client = await uow.api_clients.get_by_client_id(str(claims.get("sub")))
-        if client is None or client.tenant_id != claims.get("tid"):
+        if client is None or client.tenant_id != claims.get("tid") or client.id != claims.get("cid"):
             raise _unauthorized("Invalid bearer token")
         return ManagementPrincipal(
             tenant_id=client.tenant_id, client_id=client.client_id, roles=frozenset(client.roles)

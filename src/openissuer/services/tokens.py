@@ -6,6 +6,7 @@ so of any number of concurrent requests (in any number of processes) exactly one
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import logging
 import secrets
@@ -23,7 +24,7 @@ from openissuer.errors import (
 from openissuer.ports.clock import Clock
 from openissuer.ports.secrets import SecretBox
 from openissuer.ports.uow import UnitOfWorkFactory
-from openissuer.ports.wallet_store import NewGrant, WalletStore
+from openissuer.ports.wallet_store import NewGrant, SingleUseTaken, WalletStore
 from openissuer.protocol.pkce import verify_code_verifier
 from openissuer.protocol.token_request import (
     AuthorizationCodeRequest,
@@ -32,6 +33,8 @@ from openissuer.protocol.token_request import (
     create_token_response,
 )
 from openissuer.services.offers import tx_code_digest
+from openissuer.services.tenancy import WalletTenant
+from openissuer.services.wallet_auth import ClientBinding, PresentedCredentials, WalletAuthService, replay_error
 from openissuer.services.wallet_secrets import digest_secret, new_secret
 
 log = logging.getLogger("openissuer.tokens")
@@ -50,6 +53,7 @@ class TokenService:
         access_token_ttl: timedelta,
         max_tx_code_attempts: int,
         allow_unregistered_public_clients: bool = False,
+        wallet_auth: WalletAuthService | None = None,
     ) -> None:
         self._uow = uow_factory
         self._store = store
@@ -58,19 +62,42 @@ class TokenService:
         self._ttl = access_token_ttl
         self._max_attempts = max_tx_code_attempts
         self._allow_unregistered = allow_unregistered_public_clients
+        self._auth = wallet_auth
 
-    async def exchange(self, request: TokenRequest, tenant_id: str) -> dict[str, Any]:
-        """Answer a token request of either grant."""
+    async def exchange(
+        self, request: TokenRequest, tenant: WalletTenant | str, presented: PresentedCredentials | None = None
+    ) -> dict[str, Any]:
+        """Answer a token request of either grant; ``presented`` is what the request presented (DPoP, wallet
+        attestation) and the tenant's policy, None when there is nothing to check."""
         if isinstance(request, AuthorizationCodeRequest):
-            return await self.exchange_authorization_code(request, tenant_id)
-        return await self.exchange_pre_authorized_code(request, tenant_id)
+            return await self.exchange_authorization_code(request, tenant, presented)
+        return await self.exchange_pre_authorized_code(request, tenant, presented)
 
-    async def exchange_pre_authorized_code(self, request: PreAuthorizedCodeRequest, tenant_id: str) -> dict[str, Any]:
+    def _bind(
+        self,
+        presented: PresentedCredentials | None,
+        tenant: WalletTenant | str,
+        client_id: str | None,
+        client: Any = None,
+    ) -> ClientBinding:
+        if presented is None or self._auth is None or isinstance(tenant, str):
+            return ClientBinding(client_id=client_id)
+        return self._auth.bind(presented, tenant, client_id=client_id, client=client)
+
+    async def exchange_pre_authorized_code(
+        self,
+        request: PreAuthorizedCodeRequest,
+        tenant: WalletTenant | str,
+        presented: PresentedCredentials | None = None,
+    ) -> dict[str, Any]:
         """Return the token response, or raise ``invalid_grant`` / ``invalid_request`` per OID4VCI §6.3.
 
         Without a transaction code (the common case) the redemption and the new grant are one statement; else the
         offer is read, its transaction code checked, and it is redeemed by id (with the grant) in one statement.
+        The request's single-use values (DPoP and attestation proof ids) are used up in that statement.
         """
+        tenant_id = tenant if isinstance(tenant, str) else tenant.id
+        binding = self._bind(presented, tenant, request.client_id)
         now = self._clock.now()
         code_hash = digest_secret(request.pre_authorized_code)
         token = new_secret()
@@ -83,12 +110,21 @@ class TokenService:
             requested=requested,
             expires_at=now + self._ttl,
             created_at=now,
+            client_id=binding.client_id,
+            dpop_jkt=binding.dpop_jkt,
+            single_use=binding.single_use,
+            single_use_expire_at=binding.single_use_expire_at,
         )
+        token_type = "DPoP" if binding.dpop_jkt is not None else "Bearer"
         if request.tx_code is None:
-            redeemed = await self._store.redeem_code(tenant_id, code_hash, now, grant)
+            try:
+                redeemed = await self._store.redeem_code(tenant_id, code_hash, now, grant)
+            except SingleUseTaken as exc:
+                raise replay_error(binding, exc.taken) from exc
             if redeemed is not None:
                 log.info("pre-authorized code redeemed", extra={"offer_id": redeemed.id})
-                return create_token_response(token, int(self._ttl.total_seconds()), identifiers)
+                return create_token_response(token, int(self._ttl.total_seconds()), identifiers, token_type=token_type)
+            grant = dataclasses.replace(grant, single_use=())  # used up by the statement above
         # Otherwise find out why, or check the transaction code, then redeem by id.
         offer = await self._store.find_offer_by_code(tenant_id, code_hash)
         if offer is None or not offer.is_redeemable(now):
@@ -97,26 +133,45 @@ class TokenService:
             )
         await self._check_tx_code(offer, request.tx_code)
         _check_requested(offer, requested)
-        if not await self._store.redeem_offer(tenant_id, offer.id, now, grant):
+        try:
+            redeemed_by_id = await self._store.redeem_offer(tenant_id, offer.id, now, grant)
+        except SingleUseTaken as exc:
+            raise replay_error(binding, exc.taken) from exc
+        if not redeemed_by_id:
             raise InvalidGrantError(
                 "The pre-authorized code is invalid, expired or already used",
                 detail=f"offer {offer.id} was redeemed, revoked or locked meanwhile",
             )
         log.info("pre-authorized code redeemed", extra={"offer_id": offer.id})
-        return create_token_response(token, int(self._ttl.total_seconds()), identifiers)
+        return create_token_response(token, int(self._ttl.total_seconds()), identifiers, token_type=token_type)
 
-    async def exchange_authorization_code(self, request: AuthorizationCodeRequest, tenant_id: str) -> dict[str, Any]:
+    async def exchange_authorization_code(
+        self,
+        request: AuthorizationCodeRequest,
+        tenant: WalletTenant | str,
+        presented: PresentedCredentials | None = None,
+    ) -> dict[str, Any]:
         """RFC 6749 §4.1.3 with PKCE: the code is used up by its first presentation; a replay revokes its tokens.
 
         RFC 6749 §4.1.2: "If an authorization code is used more than once, the authorization server MUST deny the
         request and SHOULD revoke (when possible) all tokens previously issued based on that authorization code."
         """
+        tenant_id = tenant if isinstance(tenant, str) else tenant.id
         code_hash, now = digest_secret(request.code), self._clock.now()
         token = new_secret()
+        binding: ClientBinding | None = None
+        if self._auth is not None and presented is not None and (presented.dpop or presented.attestation):
+            # Proofs are checked and used up (their own statement) before the unit of work takes the write lock.
+            async with self._uow(read_only=True) as uow:
+                known = await uow.wallet_clients.get_by_client_id(tenant_id, request.client_id)
+            binding = self._bind(presented, tenant, request.client_id, known)
+            await self._auth.use_up(binding)
         async with self._uow() as uow:
             client = await uow.wallet_clients.get_by_client_id(tenant_id, request.client_id)
             if client is None and not self._allow_unregistered:
                 raise InvalidClientError("Unknown client_id")
+            if binding is None:
+                binding = self._bind(presented, tenant, request.client_id, client)
             code = await uow.authorization.find_code(code_hash)
             if code is None or code.tenant_id != tenant_id:
                 raise InvalidGrantError("The authorization code is invalid")
@@ -152,10 +207,15 @@ class TokenService:
                     authorization_code_hash=code_hash,
                     provider_url=code.provider_url,
                     subject_id=code.subject_id,
+                    client_id=request.client_id,
+                    dpop_jkt=binding.dpop_jkt,
                 )
             )
             await uow.commit()
-        return create_token_response(token, int(self._ttl.total_seconds()), identifiers, scope=code.scope)
+        token_type = "DPoP" if binding.dpop_jkt is not None else "Bearer"
+        return create_token_response(
+            token, int(self._ttl.total_seconds()), identifiers, scope=code.scope, token_type=token_type
+        )
 
     async def _check_tx_code(self, offer: PreAuthorizedOffer, tx_code: str | None) -> None:
         """§6.1: tx_code "MUST be present if tx_code was in the offer"; wrong codes count toward the lock."""

@@ -15,6 +15,7 @@ from openissuer.ports.clock import Clock
 from openissuer.ports.uow import UnitOfWorkFactory
 from openissuer.protocol.metadata import PRE_AUTHORIZED_GRANT
 from openissuer.services.access import ISSUERS, READERS_AND_ISSUERS, authorize
+from openissuer.services.wallet_policy import parse_root_certificates
 
 AUTHORIZATION_CODE = "authorization_code"
 GRANT_TYPES = (AUTHORIZATION_CODE, PRE_AUTHORIZED_GRANT)
@@ -30,6 +31,9 @@ class WalletClientInput:
     client_name: str | None = None
     grant_types: tuple[str, ...] = (AUTHORIZATION_CODE,)
     token_endpoint_auth_method: str = PUBLIC_CLIENT_AUTH
+    attestation_roots: tuple[str, ...] = ()
+    """PEM certificates (``clientAttestation.rootCertificates``)."""
+    dpop_required: bool = False
 
 
 def _check(data: WalletClientInput) -> None:
@@ -81,6 +85,8 @@ class WalletClientService:
             grant_types=tuple(dict.fromkeys(data.grant_types)),
             token_endpoint_auth_method=data.token_endpoint_auth_method,
             created_at=self._clock.now(),
+            attestation_roots=parse_root_certificates(data.attestation_roots, "clientAttestation.rootCertificates"),
+            dpop_required=data.dpop_required,
         )
         async with self._uow() as uow:
             await uow.wallet_clients.add(client)
@@ -104,6 +110,8 @@ class WalletClientService:
                 grant_types=tuple(dict.fromkeys(data.grant_types)),
                 token_endpoint_auth_method=data.token_endpoint_auth_method,
                 created_at=existing.created_at,
+                attestation_roots=parse_root_certificates(data.attestation_roots, "clientAttestation.rootCertificates"),
+                dpop_required=data.dpop_required,
             )
             await uow.wallet_clients.update(client)
             await uow.commit()

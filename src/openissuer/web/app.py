@@ -11,9 +11,11 @@ from starlette.types import Receive, Scope, Send
 
 from openissuer import __version__
 from openissuer.bootstrap import Container
+from openissuer.protocol.endpoints import CREDENTIAL_PATH, PAR_PATH, TOKEN_PATH
 from openissuer.web.aliases import PathAliases
 from openissuer.web.errors import install_error_handlers
 from openissuer.web.middleware import RequestContextMiddleware
+from openissuer.web.openapi_errors import install_error_responses
 from openissuer.web.routers import (
     api_clients,
     authorization,
@@ -33,8 +35,10 @@ from openissuer.web.routers import (
     tenants,
     users,
     wallet,
+    wallet_security,
     well_known,
 )
+from openissuer.web.strict_input import StrictInputMiddleware
 from openissuer.web.wallet_http import WalletEndpoints
 
 DESCRIPTION = """openissuer issues verifiable credentials to wallets over OpenID for Verifiable Credential Issuance.
@@ -53,7 +57,9 @@ class OpenIssuerApp(FastAPI):
 
     def __init__(self, container: Container, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._entry = PathAliases(RequestContextMiddleware(WalletEndpoints(container, super().__call__)))
+        self._entry = PathAliases(
+            RequestContextMiddleware(WalletEndpoints(container, StrictInputMiddleware(super().__call__)))
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._entry(scope, receive, send)
@@ -96,8 +102,10 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(interaction_hook.router)
     app.include_router(interaction_hook.public_router)
     app.include_router(authorization_management.clients)
+    app.include_router(wallet_security.router)
     app.include_router(authorization.router)
     app.include_router(wallet.router)
     app.include_router(well_known.router)
     app.include_router(sd_jwt_vc.router)
+    install_error_responses(app, rate_limited=(TOKEN_PATH, PAR_PATH, CREDENTIAL_PATH))
     return app

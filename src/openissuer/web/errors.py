@@ -72,11 +72,22 @@ def error_body(error: IssuerError) -> tuple[dict[str, Any], dict[str, str]]:
             body.update(error=error.oauth_error, error_description=error.description)
             headers.update(NO_STORE)
     elif isinstance(error, OAuthError):
-        body = {"error": error.code, "error_description": error.description}
+        body = {"error": error.code, "error_description": clean_description(error.description)}
         headers.update(NO_STORE)
     else:
         body = {"error": error.code, "error_description": error.description}
     return body, headers
+
+
+_ALLOWED = frozenset(chr(c) for c in range(0x20, 0x7F)) - {'"', "\\"}
+
+
+def clean_description(description: str) -> str:
+    """Return ``description`` within the characters RFC 6749 §5.2 allows in ``error_description``
+    (%x20-21 / %x23-5B / %x5D-7E): a value quoted from the request cannot break a client's parser."""
+    if description.isascii() and '"' not in description and "\\" not in description and description.isprintable():
+        return description
+    return "".join(c if c in _ALLOWED else "?" for c in description)
 
 
 SERVER_ERROR = {"error": "server_error", "error_description": "The server encountered an internal error"}

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from openissuer.errors import PayloadTooLargeError
 from openissuer.web.errors import render_error
 from openissuer.web.metrics import observe_request
+from openissuer.web.strict_input import is_wallet_path
 
 log = logging.getLogger("openissuer.access")
 REQUEST_ID_HEADER = b"x-request-id"
@@ -69,6 +70,13 @@ def _limit_body(receive: Receive, limit: int) -> Receive:
     return limited
 
 
+_NO_STORE = (b"cache-control", b"no-store")
+
+
+def _has_cache_control(headers: Any) -> bool:
+    return any(name.lower() == b"cache-control" for name, _ in headers)
+
+
 class RequestContextMiddleware:
     """Bind a request id to the logging context, echo it in ``X-Request-ID``, log and measure the request.
 
@@ -93,7 +101,10 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (REQUEST_ID_HEADER, request_id.encode())]
+                extra = [(REQUEST_ID_HEADER, request_id.encode())]
+                if status >= 400 and is_wallet_path(scope["path"]) and not _has_cache_control(message["headers"]):
+                    extra.append(_NO_STORE)  # every error of a wallet endpoint (routing and size errors too)
+                message["headers"] = [*message["headers"], *extra]
             await send(message)
 
         try:

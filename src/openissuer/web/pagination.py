@@ -5,7 +5,7 @@ A cursor is base64url of ``createdAt=<ISO time>&id=<id>``, the keyset of the las
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlencode
 
@@ -30,8 +30,12 @@ def decode_cursor(cursor: str) -> PageKey:
         created_at = datetime.fromisoformat(fields["createdAt"][0])
         if created_at.tzinfo is None:
             raise ValueError("naive time")
-        return PageKey(created_at=created_at, id=fields["id"][0])
-    except (ValueError, KeyError, UnicodeDecodeError) as exc:
+        key_id = fields["id"][0]
+        if "\x00" in key_id or len(key_id) > 64:
+            raise ValueError("not an id")
+        # In UTC, as stored; a time at the edge of the calendar overflows here (OverflowError), not in the database.
+        return PageKey(created_at=created_at.astimezone(UTC), id=key_id)
+    except (ValueError, KeyError, UnicodeDecodeError, OverflowError) as exc:
         raise ValidationError(
             "Validation Error", details=[ErrorDetail("query", "cursor", "is not a valid cursor", cursor)]
         ) from exc

@@ -10,16 +10,18 @@ both, and the route template is set for it), and the OpenAPI description, whose 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from openissuer.bootstrap import Container
+from openissuer.domain.json_input import JsonInputError, parse_json_input
 from openissuer.errors import (
     InvalidCredentialRequestError,
     InvalidRequestError,
@@ -37,17 +39,22 @@ from openissuer.protocol.endpoints import (
     NONCE_PATH,
     TOKEN_PATH,
 )
-from openissuer.protocol.token_request import parse_token_request
+from openissuer.protocol.token_request import AuthorizationCodeRequest, parse_token_request
+from openissuer.services.dpop import DPOP_NONCE_HEADER, SenderConstraint, dpop_challenge
+from openissuer.services.encryption import JWT_MEDIA_TYPE
+from openissuer.services.rate_limits import ADDRESS, CLIENT, OFFER
 from openissuer.services.tenancy import WalletTenant
+from openissuer.services.wallet_auth import ATTESTATION_HEADER, ATTESTATION_POP_HEADER, PresentedCredentials
 from openissuer.web.errors import NO_STORE, SERVER_ERROR, error_body
+from openissuer.web.strict_input import FormInputError, parse_form_fields
 
 log = logging.getLogger("openissuer.web")
 
-MAX_FORM_FIELDS = 100
 _JSON = b"application/json"
 _TOKEN_HEADERS = {**NO_STORE, "Pragma": "no-cache"}
 _METADATA_HEADERS = {"Cache-Control": "public, max-age=60"}
 _ISSUER_METADATA = f"/.well-known/{ISSUER_METADATA_NAME}"
+_CHALLENGES = f'Bearer error="invalid_token", {dpop_challenge()}'  # either scheme is accepted
 _AS_METADATA = f"/.well-known/{AS_METADATA_NAME}"
 
 
@@ -59,6 +66,7 @@ class WalletRequest:
     host: str | None
     headers: dict[str, str]
     body: bytes
+    client_host: str | None = None
 
     @property
     def media_type(self) -> str:
@@ -68,11 +76,12 @@ class WalletRequest:
 
 @dataclass(frozen=True)
 class WalletResponse:
-    """A JSON response: status, body and extra headers."""
+    """A response: status, body and extra headers; JSON unless ``media_type`` says otherwise."""
 
     status: int
     body: bytes
     headers: dict[str, str]
+    media_type: bytes = b"application/json"
 
 
 Handler = Callable[[Container, WalletRequest], Awaitable[WalletResponse]]
@@ -99,29 +108,23 @@ def parse_form(request: WalletRequest) -> dict[str, str]:
     RFC 6749 §3.2: "Request and response parameters MUST NOT be included more than once".
     """
     if request.media_type != "application/x-www-form-urlencoded":
-        raise InvalidRequestError("The token request must be application/x-www-form-urlencoded")
+        raise InvalidRequestError("The request must be application/x-www-form-urlencoded")
     try:
-        pairs = parse_qsl(request.body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
-    except UnicodeDecodeError as exc:
-        raise InvalidRequestError("The request body is not UTF-8") from exc
-    except ValueError as exc:
-        raise InvalidRequestError(f"The request has more than {MAX_FORM_FIELDS} parameters") from exc
-    fields: dict[str, str] = {}
-    for key, value in pairs:
-        if key in fields:
-            raise InvalidRequestError(f"{key} appears more than once")
-        fields[key] = value
-    return fields
+        return parse_form_fields(request.body)
+    except FormInputError as exc:
+        raise InvalidRequestError(str(exc)) from exc
 
 
 def parse_json(request: WalletRequest, error: type[OAuthError]) -> Any:
-    """Return the JSON body; ``error`` when it is not ``application/json`` or not JSON."""
+    """Return the JSON body; ``error`` when it is not ``application/json`` or not strict JSON
+    (``domain/json_input.py``: no duplicate members, NaN, out-of-range numbers, lone surrogates, NUL, deep nesting).
+    """
     if request.media_type != "application/json":
         raise error("The request must be application/json")
     try:
-        return orjson.loads(request.body)
-    except orjson.JSONDecodeError as exc:
-        raise error("The request body is not valid JSON") from exc
+        return parse_json_input(request.body)
+    except JsonInputError as exc:
+        raise error(f"The request body is not valid JSON: {exc}") from exc
 
 
 def bearer_token(request: WalletRequest) -> str | None:
@@ -138,10 +141,21 @@ def bearer_token(request: WalletRequest) -> str | None:
 
 
 async def token(container: Container, request: WalletRequest) -> WalletResponse:
-    """The token endpoint (OID4VCI §6): either grant."""
+    """The token endpoint (OID4VCI §6): either grant; DPoP and wallet attestation when presented or required."""
     tenant = await _tenant(container, request)
+    limits = container.rate_limits
+    await limits.check(tenant.id, [(ADDRESS, source_address(container, request))])
+    presented = await present_credentials(container, tenant, request, tenant.endpoints.token)
     parsed = parse_token_request(parse_form(request), authorization_code_enabled=True)
-    return json_response(await container.tokens.exchange(parsed, tenant.id), headers=_TOKEN_HEADERS)
+    if isinstance(parsed, AuthorizationCodeRequest):
+        await limits.check(tenant.id, [(CLIENT, parsed.client_id), (OFFER, parsed.code)])
+    else:
+        await limits.check(tenant.id, [(CLIENT, parsed.client_id), (OFFER, parsed.pre_authorized_code)])
+    body = await container.tokens.exchange(parsed, tenant, presented)
+    if presented.dpop is None:
+        return json_response(body, headers=_TOKEN_HEADERS)
+    nonce = container.wallet_auth.dpop.create_nonce(tenant.id)
+    return json_response(body, headers={**_TOKEN_HEADERS, DPOP_NONCE_HEADER: nonce})
 
 
 async def nonce(container: Container, request: WalletRequest) -> WalletResponse:
@@ -150,19 +164,75 @@ async def nonce(container: Container, request: WalletRequest) -> WalletResponse:
     return json_response({"c_nonce": container.nonces.create_nonce(tenant.id)}, headers=NO_STORE)
 
 
-async def credential(container: Container, request: WalletRequest) -> WalletResponse:
-    """The credential endpoint (OID4VCI §8); a malformed body is reported after the token is checked."""
-    tenant = await _tenant(container, request)
-    access_token = bearer_token(request)
-    parsed: CredentialRequest | OAuthError
-    try:
-        parsed = parse_credential_request(
-            parse_json(request, InvalidCredentialRequestError), batch_size=container.batch_size
+def access_token_of(request: WalletRequest) -> tuple[str, str | None]:
+    """Return the ``Authorization`` scheme (``bearer`` or ``dpop``) and the access token (RFC 6750 §2.1, RFC 9449
+    §7.1; never from the query or body)."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return "bearer", None
+    scheme, _, token = header.partition(" ")
+    scheme = scheme.lower()
+    if scheme not in ("bearer", "dpop") or not token.strip():
+        raise InvalidTokenError(
+            "Use Authorization: Bearer or DPoP <access token>", headers={"WWW-Authenticate": _CHALLENGES}
         )
-    except OAuthError as exc:
-        parsed = exc
-    response = await container.issuance.issue_credential(tenant, access_token, parsed)
-    return json_response(response, headers=NO_STORE)
+    return scheme, token.strip()
+
+
+def parse_credential_body(container: Container, tenant: WalletTenant, request: WalletRequest) -> CredentialRequest:
+    """Parse a credential request: JSON, or a JWE (``application/jwt``) to the tenant's request key (§10)."""
+    if request.media_type != JWT_MEDIA_TYPE:
+        body = parse_json(request, InvalidCredentialRequestError)
+        return parse_credential_request(body, batch_size=container.batch_size)
+    plaintext = container.encryption.decrypt_request(tenant.id, request.body)
+    try:
+        body = parse_json_input(plaintext)
+    except JsonInputError as exc:
+        raise InvalidCredentialRequestError(f"The decrypted request is not valid JSON: {exc}") from exc
+    parsed = parse_credential_request(body, batch_size=container.batch_size)
+    return dataclasses.replace(parsed, encrypted=True)
+
+
+async def credential(container: Container, request: WalletRequest) -> WalletResponse:
+    """The credential endpoint (OID4VCI §8): Bearer or DPoP, JSON or encrypted; a malformed body is reported after
+    the token is checked. Every 401 carries ``WWW-Authenticate``."""
+    tenant = await _tenant(container, request)
+    try:
+        scheme, access_token = access_token_of(request)
+        await container.rate_limits.check(
+            tenant.id, [(ADDRESS, source_address(container, request)), (OFFER, access_token)]
+        )
+        sender = None
+        if scheme == "dpop":
+            proof = container.wallet_auth.dpop.verify(
+                tenant.id,
+                header_list(request, "dpop"),
+                method="POST",
+                url=tenant.endpoints.credential,
+                access_token=access_token,
+                at_resource=True,
+            )
+            sender = SenderConstraint("dpop", proof)
+        parsed: CredentialRequest | OAuthError
+        try:
+            parsed = parse_credential_body(container, tenant, request)
+        except OAuthError as exc:
+            parsed = exc
+        response = await container.issuance.issue_credential(tenant, access_token, parsed, sender)
+    except IssuerError as exc:
+        if exc.status == 401 and "WWW-Authenticate" not in exc.headers:
+            exc.headers["WWW-Authenticate"] = _CHALLENGES
+        raise
+    headers = (
+        NO_STORE
+        if sender is None
+        else {**NO_STORE, DPOP_NONCE_HEADER: container.wallet_auth.dpop.create_nonce(tenant.id)}
+    )
+    assert isinstance(parsed, CredentialRequest)
+    if parsed.response_encryption is None:
+        return json_response(response, headers=headers)
+    token = container.encryption.encrypt_response(orjson.dumps(response), parsed.response_encryption)
+    return WalletResponse(200, token.encode("ascii"), dict(headers), JWT_MEDIA_TYPE.encode())
 
 
 async def credential_offer(container: Container, request: WalletRequest) -> WalletResponse:
@@ -244,9 +314,50 @@ async def read_body(receive: Receive) -> bytes:
 
 
 def request_of(scope: Scope, body: bytes) -> WalletRequest:
-    """Return the wallet request of an ASGI scope and its body."""
-    headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
-    return WalletRequest(path=scope["path"], host=headers.get("host"), headers=headers, body=body)
+    """Return the wallet request of an ASGI scope and its body; a repeated header's values are joined with ", "
+    (RFC 9110 §5.3), so a second ``DPoP`` or ``Authorization`` header is seen, not dropped."""
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in scope["headers"]:
+        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    client = scope.get("client")
+    return WalletRequest(
+        path=scope["path"],
+        host=headers.get("host"),
+        headers=headers,
+        body=body,
+        client_host=client[0] if client else None,
+    )
+
+
+def source_address(container: Container, request: WalletRequest) -> str | None:
+    """The address a request came from: the connection's, or (behind a trusted proxy, ``trust_forwarded_for``) the
+    last ``X-Forwarded-For`` entry, the one the proxy added."""
+    if container.trust_forwarded_for:
+        forwarded = request.headers.get("x-forwarded-for")
+        if forwarded:
+            return forwarded.rpartition(",")[2].strip() or request.client_host
+    return request.client_host
+
+
+def header_list(request: WalletRequest, name: str) -> list[str]:
+    """Return the values of a header whose values never contain a comma (JWTs), one per occurrence."""
+    value = request.headers.get(name)
+    return [] if value is None else [part.strip() for part in value.split(",")]
+
+
+async def present_credentials(
+    container: Container, tenant: WalletTenant, request: WalletRequest, url: str | None
+) -> PresentedCredentials:
+    """Check the request's DPoP proof (bound to ``url``) and collect its wallet attestation, under the tenant's
+    policy."""
+    return await container.wallet_auth.present(
+        tenant,
+        dpop_proofs=header_list(request, "dpop"),
+        attestation=request.headers.get(ATTESTATION_HEADER),
+        attestation_pop=request.headers.get(ATTESTATION_POP_HEADER),
+        url=url,
+    )
 
 
 class WalletEndpoints:
@@ -257,7 +368,10 @@ class WalletEndpoints:
         self._fallback = fallback
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route = _route(scope["method"], scope["path"]) if scope["type"] == "http" else None
+        # A NUL in the path goes to the fallback, whose edge check refuses it.
+        route = (
+            _route(scope["method"], scope["path"]) if scope["type"] == "http" and "\x00" not in scope["path"] else None
+        )
         if route is None:
             await self._fallback(scope, receive, send)
             return
@@ -276,7 +390,7 @@ class WalletEndpoints:
 async def send_response(response: WalletResponse, send: Send) -> None:
     """Send a wallet response."""
     headers = [
-        (b"content-type", _JSON),
+        (b"content-type", response.media_type),
         (b"content-length", str(len(response.body)).encode()),
         *((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in response.headers.items()),
     ]

@@ -14,6 +14,7 @@ from openissuer.claims import (
     parse_claim_path,
     resolve_claim_path,
 )
+from openissuer.claims.path import MAX_INDEX
 from openissuer.errors import ValidationError
 
 
@@ -97,7 +98,7 @@ def test_format_claim_path_is_canonical() -> None:
 
 
 _KEYS = st.text(max_size=12)
-_SEGMENTS = st.one_of(_KEYS, st.integers(min_value=0, max_value=1000))
+_SEGMENTS = st.one_of(_KEYS, st.integers(min_value=0, max_value=MAX_INDEX))
 _PATHS = st.tuples(_KEYS).flatmap(lambda head: st.lists(_SEGMENTS, max_size=6).map(lambda tail: head + tuple(tail)))
 
 

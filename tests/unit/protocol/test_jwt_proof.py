@@ -155,9 +155,22 @@ def test_an_x5c_proof_is_verified_with_the_leaf_certificate_key() -> None:
     assert verified.jwk == public_jwk(key)
 
 
-def test_aud_may_be_an_array_containing_the_issuer() -> None:
-    proof = make_proof(claims={"aud": ["https://other.example", AUDIENCE]})
-    assert verify_jwt_proof(proof, audience=AUDIENCE, now=NOW).nonce == NONCE
+@pytest.mark.parametrize("aud", [[AUDIENCE], ["https://other.example", AUDIENCE], AUDIENCE + "/", 1, None])
+def test_aud_must_be_exactly_the_issuer_identifier_string(aud: object) -> None:
+    """F.1: aud is a string; an array is refused even when it holds the identifier (a multi-audience proof)."""
+    proof = make_proof(claims={"aud": aud})
+    with pytest.raises(InvalidProofError, match="aud"):
+        verify_jwt_proof(proof, audience=AUDIENCE, now=NOW)
+
+
+def test_iss_is_refused_for_an_anonymous_token_and_when_it_is_not_the_client_id() -> None:
+    from openissuer.protocol.proof import ANONYMOUS
+
+    with pytest.raises(InvalidProofError, match="must not contain iss"):
+        verify_jwt_proof(make_proof(claims={"iss": CLIENT_ID}), audience=AUDIENCE, now=NOW, client_id=ANONYMOUS)
+    with pytest.raises(InvalidProofError, match="client_id"):
+        verify_jwt_proof(make_proof(claims={"iss": "other"}), audience=AUDIENCE, now=NOW, client_id=CLIENT_ID)
+    verify_jwt_proof(make_proof(), audience=AUDIENCE, now=NOW, client_id=ANONYMOUS)
 
 
 def test_iat_at_the_edges_of_the_window_and_a_future_exp_are_accepted() -> None:
@@ -396,7 +409,8 @@ def test_an_iat_too_far_in_the_future_is_rejected() -> None:
 
 
 def test_a_huge_iat_is_rejected_without_overflow() -> None:
-    assert "in the future" in rejected(make_proof(claims={"iat": 10**400})).description
+    assert "number is infinity" in rejected(make_proof(claims={"iat": 10**400})).description  # refused when parsed
+    assert "in the future" in rejected(make_proof(claims={"iat": 2**62})).description
 
 
 def test_an_iat_too_old_is_rejected() -> None:

@@ -29,6 +29,7 @@ from openissuer.domain.status_lists import StatusList
 from openissuer.domain.tenant_settings import TenantSettings
 from openissuer.domain.tenants import Tenant
 from openissuer.domain.users import User
+from openissuer.domain.wallet_security import WalletSecurityPolicy
 
 
 @dataclass
@@ -59,6 +60,8 @@ class MemoryState:
     status_lists: dict[str, StatusList] = field(default_factory=dict)
     signer_requests: dict[str, SignerRequest] = field(default_factory=dict)
     tenant_settings: dict[str, TenantSettings] = field(default_factory=dict)
+    wallet_security: dict[str, WalletSecurityPolicy] = field(default_factory=dict)
+    rate_counters: dict[tuple[bytes, int], tuple[int, datetime]] = field(default_factory=dict)
 
     def copy(self) -> MemoryState:
         """Return a copy whose dicts can change without touching this one (values are immutable)."""

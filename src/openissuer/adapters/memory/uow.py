@@ -25,6 +25,7 @@ from openissuer.adapters.memory.status_lists import InMemoryStatusListRepository
 from openissuer.adapters.memory.store import InMemoryStore, MemoryState
 from openissuer.adapters.memory.tenant_settings_repositories import InMemoryTenantSettingsRepository
 from openissuer.adapters.memory.user_repositories import InMemoryUserRepository
+from openissuer.adapters.memory.wallet_security_repositories import InMemoryWalletSecurityRepository
 
 
 class InMemoryUnitOfWork:
@@ -48,6 +49,7 @@ class InMemoryUnitOfWork:
     status_lists: InMemoryStatusListRepository
     signers: InMemorySignerRepository
     tenant_settings: InMemoryTenantSettingsRepository
+    wallet_security: InMemoryWalletSecurityRepository
 
     def __init__(self, store: InMemoryStore, *, read_only: bool = False) -> None:
         self._store = store
@@ -80,6 +82,7 @@ class InMemoryUnitOfWork:
         self.status_lists = InMemoryStatusListRepository(self._working)
         self.signers = InMemorySignerRepository(self._working)
         self.tenant_settings = InMemoryTenantSettingsRepository(self._working)
+        self.wallet_security = InMemoryWalletSecurityRepository(self._working)
 
     async def __aexit__(
         self,

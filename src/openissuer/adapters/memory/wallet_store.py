@@ -11,7 +11,7 @@ from datetime import datetime
 
 from openissuer.adapters.memory.store import InMemoryStore
 from openissuer.domain.offers import AccessGrant, GrantState, PreAuthorizedOffer
-from openissuer.ports.wallet_store import IssuanceWrite, IssuanceWriteOutcome, NewGrant
+from openissuer.ports.wallet_store import IssuanceWrite, IssuanceWriteOutcome, NewGrant, SingleUseTaken
 
 
 class InMemoryWalletStore:
@@ -25,6 +25,7 @@ class InMemoryWalletStore:
     ) -> PreAuthorizedOffer | None:
         """Redeem an offer without transaction code by its code and add its grant."""
         async with self._store.lock:
+            self._use_single_use(grant)
             state = self._store.state
             offer = next(
                 (o for o in state.offers.values() if o.tenant_id == tenant_id and o.code_hash == code_hash), None
@@ -37,11 +38,24 @@ class InMemoryWalletStore:
     async def redeem_offer(self, tenant_id: str, offer_id: str, now: datetime, grant: NewGrant) -> bool:
         """Redeem an offer by id and add its grant."""
         async with self._store.lock:
+            self._use_single_use(grant)
             offer = self._store.state.offers.get(offer_id)
             if offer is None or offer.tenant_id != tenant_id or not _redeemable(offer, grant, now):
                 return False
             self._redeem(offer, grant, now)
             return True
+
+    def _use_single_use(self, grant: NewGrant) -> None:
+        taken = self._use_each(grant.single_use, grant.single_use_expire_at or grant.created_at)
+        if taken:
+            raise SingleUseTaken(taken)
+
+    def _use_each(self, hashes: Sequence[bytes], expires_at: datetime) -> frozenset[bytes]:
+        used = self._store.state.used_nonces
+        taken = frozenset(h for h in hashes if h in used)
+        for value in hashes:
+            used.setdefault(value, expires_at)
+        return taken
 
     def _redeem(self, offer: PreAuthorizedOffer, grant: NewGrant, now: datetime) -> None:
         state = self._store.state
@@ -59,6 +73,8 @@ class InMemoryWalletStore:
             created_at=grant.created_at,
             offer_id=offer.id,
             user_claims=dict(user.claims) if user is not None and user.tenant_id == offer.tenant_id else None,
+            client_id=grant.client_id,
+            dpop_jkt=grant.dpop_jkt,
         )
 
     async def find_offer_by_code(self, tenant_id: str, code_hash: bytes) -> PreAuthorizedOffer | None:
@@ -112,6 +128,8 @@ class InMemoryWalletStore:
             fresh = [h for h in write.nonce_hashes if h not in state.used_nonces]
             for nonce_hash in fresh:
                 state.used_nonces[nonce_hash] = write.nonces_expire_at
+            if self._use_each(write.proof_ids, write.nonces_expire_at):
+                return IssuanceWriteOutcome.PROOF_REPLAYED
             if len(fresh) != len(write.nonce_hashes):
                 return IssuanceWriteOutcome.NONCE_USED
             key = (write.token_hash, write.configuration_id)
@@ -126,11 +144,31 @@ class InMemoryWalletStore:
                 state.offers[offer.id] = dataclasses.replace(offer, claimed_at=write.now)
             return IssuanceWriteOutcome.RECORDED
 
+    async def use_once(self, hashes: Sequence[bytes], expires_at: datetime) -> frozenset[bytes]:
+        """Use single-use values up; return those used before."""
+        async with self._store.lock:
+            return self._use_each(hashes, expires_at)
+
     async def use_nonces(self, nonce_hashes: Sequence[bytes], expires_at: datetime) -> None:
         """Use nonces up."""
         async with self._store.lock:
             for nonce_hash in nonce_hashes:
                 self._store.state.used_nonces.setdefault(nonce_hash, expires_at)
+
+    async def count_requests(
+        self, increments: Sequence[tuple[bytes, int, int]], expire_at: datetime, now: datetime
+    ) -> dict[tuple[bytes, int], int]:
+        """Add to the rate counters and return the totals."""
+        async with self._store.lock:
+            counters = self._store.state.rate_counters
+            for expired in [k for k, (_, expires) in counters.items() if expires < now]:
+                del counters[expired]
+            totals: dict[tuple[bytes, int], int] = {}
+            for key_hash, window, count in increments:
+                total = counters.get((key_hash, window), (0, expire_at))[0] + count
+                counters[(key_hash, window)] = (total, expire_at)
+                totals[(key_hash, window)] = total
+            return totals
 
     async def config_version(self, tenant_id: str) -> int | None:
         """Return the tenant's configuration version."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from typing import Any
 
@@ -135,6 +136,8 @@ def _client_from_row(row: Any) -> WalletClient:
         grant_types=tuple(body["grantTypes"]),
         token_endpoint_auth_method=body["tokenEndpointAuthMethod"],
         created_at=as_utc(row.created_at),
+        attestation_roots=tuple(base64.b64decode(c) for c in body.get("attestationRoots", ())),
+        dpop_required=bool(body.get("dpopRequired")),
     )
 
 
@@ -144,6 +147,8 @@ def _client_body(c: WalletClient) -> dict[str, Any]:
         "redirectUris": list(c.redirect_uris),
         "grantTypes": list(c.grant_types),
         "tokenEndpointAuthMethod": c.token_endpoint_auth_method,
+        "attestationRoots": [base64.b64encode(c).decode() for c in c.attestation_roots],
+        "dpopRequired": c.dpop_required,
     }
 
 

@@ -1,4 +1,8 @@
-"""Engines for SQLite (WAL, busy timeout) and PostgreSQL (psycopg 3), async for serving and sync for migrations."""
+"""Engines for SQLite (WAL, busy timeout) and PostgreSQL (psycopg 3), async for serving and sync for migrations.
+
+Every engine hides statement parameters (``hide_parameters``): neither its log lines nor the text of its errors,
+which reach the server log, carry the values of a statement (hashes, sealed keys, claims).
+"""
 
 from __future__ import annotations
 
@@ -92,13 +96,16 @@ def create_async_db_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
             pool_size=pool_size,
             max_overflow=pool_size,
+            hide_parameters=True,
         )
         _listen_sqlite(engine.sync_engine)
         return engine
     # No pre-ping: it costs a round trip per unit of work. A connection found dead is invalidated by SQLAlchemy
     # (with the rest of the pool) when its statement fails, so after a database restart one request per stale
     # connection fails instead of every request paying; pool_recycle bounds connection age.
-    return create_async_engine(target, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+    return create_async_engine(
+        target, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, hide_parameters=True
+    )
 
 
 def create_sync_db_engine(url: str, *, foreign_keys: bool = True) -> Engine:
@@ -110,12 +117,12 @@ def create_sync_db_engine(url: str, *, foreign_keys: bool = True) -> Engine:
     """
     target = sync_url(url)
     if is_sqlite(target):
-        engine = create_engine(target, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        engine = create_engine(target, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True)
         _listen_sqlite(engine)
         if not foreign_keys:
             event.listen(engine, "connect", _foreign_keys_off)
         return engine
-    return create_engine(target, pool_pre_ping=True)
+    return create_engine(target, pool_pre_ping=True, hide_parameters=True)
 
 
 def _foreign_keys_off(dbapi_connection: Any, _record: Any) -> None:

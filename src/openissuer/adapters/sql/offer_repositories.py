@@ -137,6 +137,8 @@ class SqlAccessGrantRepository:
                 .scalar_subquery(),
                 provider_url=grant.provider_url,
                 subject_id=grant.subject_id,
+                client_id=grant.client_id,
+                dpop_jkt=grant.dpop_jkt,
                 expires_at=to_db_time(grant.expires_at),
                 created_at=to_db_time(grant.created_at),
             )

@@ -17,38 +17,44 @@ import orjson
 
 from openissuer.adapters.sql.wallet_rows import as_is, grant_from_row, offer_from_row, record_values
 from openissuer.domain.offers import GrantState, PreAuthorizedOffer
-from openissuer.ports.wallet_store import IssuanceWrite, IssuanceWriteOutcome, NewGrant
+from openissuer.ports.wallet_store import IssuanceWrite, IssuanceWriteOutcome, NewGrant, SingleUseTaken
 
-REDEEM_BY_CODE = """
-WITH redeemed AS (
+_REDEEM = """
+WITH {once}redeemed AS (
   UPDATE offers SET redeemed_at = $3, sealed_code = NULL
-  WHERE tenant_id = $1 AND code_hash = $2 AND tx_code_hash IS NULL
+  WHERE tenant_id = $1 AND {match}
     AND redeemed_at IS NULL AND revoked_at IS NULL AND NOT locked AND expires_at > $3
-    AND ($4::jsonb IS NULL OR credential_configuration_ids::jsonb @> $4::jsonb)
+    AND ($4::jsonb IS NULL OR credential_configuration_ids::jsonb @> $4::jsonb){all_fresh}
   RETURNING *
 ), granted AS (
   INSERT INTO access_grants (token_hash, tenant_id, offer_id, user_id, credential_configuration_ids,
-                             credential_identifiers, notification_id, claims, user_claims, expires_at, created_at)
+    credential_identifiers, notification_id, claims, user_claims, expires_at, created_at{bound})
   SELECT $5, tenant_id, id, user_id, credential_configuration_ids, $6::json, $7, claims,
-    (SELECT u.claims FROM users u WHERE u.id = redeemed.user_id AND u.tenant_id = redeemed.tenant_id), $8, $3
+    (SELECT u.claims FROM users u WHERE u.id = redeemed.user_id AND u.tenant_id = redeemed.tenant_id), $8, $3{binding}
   FROM redeemed
 )
-SELECT * FROM redeemed"""
-REDEEM_BY_ID = """
-WITH redeemed AS (
-  UPDATE offers SET redeemed_at = $3, sealed_code = NULL
-  WHERE tenant_id = $1 AND id = $2
-    AND redeemed_at IS NULL AND revoked_at IS NULL AND NOT locked AND expires_at > $3
-    AND ($4::jsonb IS NULL OR credential_configuration_ids::jsonb @> $4::jsonb)
-  RETURNING *
-), granted AS (
-  INSERT INTO access_grants (token_hash, tenant_id, offer_id, user_id, credential_configuration_ids,
-                             credential_identifiers, notification_id, claims, user_claims, expires_at, created_at)
-  SELECT $5, tenant_id, id, user_id, credential_configuration_ids, $6::json, $7, claims,
-    (SELECT u.claims FROM users u WHERE u.id = redeemed.user_id AND u.tenant_id = redeemed.tenant_id), $8, $3
-  FROM redeemed
-)
-SELECT * FROM redeemed"""
+{select}"""
+_BY_CODE = "code_hash = $2 AND tx_code_hash IS NULL"
+_BY_ID = "id = $2"
+# With a client, a DPoP key or single-use values (DPoP and attestation proofs): the values are used up first (a
+# taken one stops the redemption), the grant names the client and key, and the row tells which values were fresh.
+_ONCE = """once AS (
+  INSERT INTO used_nonces (nonce_hash, expires_at) SELECT h, $12 FROM unnest($11::bytea[]) AS h
+  ON CONFLICT DO NOTHING RETURNING nonce_hash
+), """
+_WITH_EXTRAS = {
+    "once": _ONCE,
+    "all_fresh": "\n    AND (SELECT count(*) FROM once) = cardinality($11::bytea[])",
+    "bound": ", client_id, dpop_jkt",
+    "binding": ", $9, $10",
+    "select": "SELECT r.*, (SELECT coalesce(array_agg(nonce_hash), '{}'::bytea[]) FROM once) AS fresh\n"
+    "FROM (SELECT 1) AS one LEFT JOIN redeemed r ON true",
+}
+_PLAIN = {"once": "", "all_fresh": "", "bound": "", "binding": "", "select": "SELECT * FROM redeemed"}
+REDEEM_BY_CODE = _REDEEM.format(match=_BY_CODE, **_PLAIN)
+REDEEM_BY_ID = _REDEEM.format(match=_BY_ID, **_PLAIN)
+REDEEM_BY_CODE_EXTRAS = _REDEEM.format(match=_BY_CODE, **_WITH_EXTRAS)
+REDEEM_BY_ID_EXTRAS = _REDEEM.format(match=_BY_ID, **_WITH_EXTRAS)
 OFFER_BY_CODE = "SELECT * FROM offers WHERE tenant_id = $1 AND code_hash = $2"
 OFFER_BY_ID = "SELECT * FROM offers WHERE tenant_id = $1 AND id = $2"
 FAILED_TX_CODE = """
@@ -64,13 +70,13 @@ FROM access_grants g
 JOIN tenants t ON t.id = g.tenant_id
 LEFT JOIN users u ON u.id = g.user_id AND u.tenant_id = g.tenant_id
 WHERE g.token_hash = $1 AND g.tenant_id = $2"""
-COMMIT_ISSUANCE = """
+_COMMIT = """
 WITH nonce AS (
   INSERT INTO used_nonces (nonce_hash, expires_at) SELECT h, $3 FROM unnest($2::bytea[]) AS h
   ON CONFLICT DO NOTHING RETURNING 1
-), counted AS (
+), {proof}counted AS (
   INSERT INTO grant_issuances (token_hash, credential_configuration_id, created_at, count)
-  SELECT $1, $4, $5, $6 WHERE (SELECT count(*) FROM nonce) = cardinality($2::bytea[])
+  SELECT $1, $4, $5, $6 WHERE (SELECT count(*) FROM nonce) = cardinality($2::bytea[]){proofs_fresh}
   ON CONFLICT (token_hash, credential_configuration_id)
   DO UPDATE SET count = grant_issuances.count + excluded.count WHERE grant_issuances.count + excluded.count <= $7
   RETURNING 1
@@ -92,10 +98,28 @@ WITH nonce AS (
   WHERE tenant_id = $9 AND id = $10 AND claimed_at IS NULL AND EXISTS (SELECT 1 FROM counted)
   RETURNING 1
 )
-SELECT (SELECT count(*) FROM nonce) AS nonces, (SELECT count(*) FROM counted) AS counted"""
+SELECT (SELECT count(*) FROM nonce) AS nonces, (SELECT count(*) FROM counted) AS counted{proofs_count}"""
+COMMIT_ISSUANCE = _COMMIT.format(proof="", proofs_fresh="", proofs_count="")
+# With DPoP proof ids: used up in the same statement, like the nonces.
+COMMIT_ISSUANCE_WITH_PROOF_IDS = _COMMIT.format(
+    proof="proof AS (\n  INSERT INTO used_nonces (nonce_hash, expires_at) SELECT h, $3 FROM unnest($11::bytea[]) AS h\n"
+    "  ON CONFLICT DO NOTHING RETURNING 1\n), ",
+    proofs_fresh="\n    AND (SELECT count(*) FROM proof) = cardinality($11::bytea[])",
+    proofs_count=", (SELECT count(*) FROM proof) AS proofs",
+)
+USE_ONCE = (
+    "INSERT INTO used_nonces (nonce_hash, expires_at) SELECT h, $2 FROM unnest($1::bytea[]) AS h "
+    "ON CONFLICT DO NOTHING RETURNING nonce_hash"
+)
 USE_NONCES = (
     "INSERT INTO used_nonces (nonce_hash, expires_at) SELECT h, $2 FROM unnest($1::bytea[]) AS h ON CONFLICT DO NOTHING"
 )
+COUNT_REQUESTS = """
+WITH purged AS (DELETE FROM rate_counters WHERE expires_at < $5)
+INSERT INTO rate_counters (key_hash, window_start, count, expires_at)
+SELECT k, w, c, $4 FROM unnest($1::bytea[], $2::int[], $3::int[]) AS t(k, w, c)
+ON CONFLICT (key_hash, window_start) DO UPDATE SET count = rate_counters.count + excluded.count
+RETURNING key_hash, window_start, count"""
 CONFIG_VERSION = "SELECT config_version FROM tenants WHERE id = $1"
 PURGE_USED_NONCES = "DELETE FROM used_nonces WHERE expires_at < $1"
 POOL_SIZE = 10
@@ -146,13 +170,32 @@ class PostgresWalletStore:
         self, tenant_id: str, code_hash: bytes, now: datetime, grant: NewGrant
     ) -> PreAuthorizedOffer | None:
         """Redeem by code and add the grant: one statement."""
-        row = await self._fetchrow(REDEEM_BY_CODE, tenant_id, code_hash, now, *_grant_arguments(grant))
+        if _has_extras(grant):
+            row = await self._redeem_with_extras(REDEEM_BY_CODE_EXTRAS, tenant_id, code_hash, now, grant)
+        else:
+            row = await self._fetchrow(REDEEM_BY_CODE, tenant_id, code_hash, now, *_grant_arguments(grant))
         return None if row is None else offer_from_row(row, as_is, as_is)
 
     async def redeem_offer(self, tenant_id: str, offer_id: str, now: datetime, grant: NewGrant) -> bool:
         """Redeem by id and add the grant: one statement."""
+        if _has_extras(grant):
+            return await self._redeem_with_extras(REDEEM_BY_ID_EXTRAS, tenant_id, offer_id, now, grant) is not None
         row = await self._fetchrow(REDEEM_BY_ID, tenant_id, offer_id, now, *_grant_arguments(grant))
         return row is not None
+
+    async def _redeem_with_extras(
+        self, statement: str, tenant_id: str, key: Any, now: datetime, grant: NewGrant
+    ) -> Any:
+        """Use the grant's single-use values up and redeem (one statement); the offer's row, or None."""
+        once = list(grant.single_use)
+        expire_at = grant.single_use_expire_at or now
+        row = await self._fetchrow(
+            statement, tenant_id, key, now, *_grant_arguments(grant), grant.client_id, grant.dpop_jkt, once, expire_at
+        )
+        fresh = {bytes(h) for h in row["fresh"]}
+        if len(fresh) != len(once):
+            raise SingleUseTaken(frozenset(h for h in once if h not in fresh))
+        return None if row["id"] is None else row
 
     async def find_offer_by_code(self, tenant_id: str, code_hash: bytes) -> PreAuthorizedOffer | None:
         """Return the tenant's offer of a code."""
@@ -186,8 +229,9 @@ class PostgresWalletStore:
 
     async def commit_issuance(self, write: IssuanceWrite) -> IssuanceWriteOutcome:
         """Nonces, count, records and the offer's claim: one statement."""
+        proof_ids = [list(write.proof_ids)] if write.proof_ids else []
         row = await self._fetchrow(
-            COMMIT_ISSUANCE,
+            COMMIT_ISSUANCE_WITH_PROOF_IDS if write.proof_ids else COMMIT_ISSUANCE,
             write.token_hash,
             list(write.nonce_hashes),
             write.nonces_expire_at,
@@ -198,17 +242,38 @@ class PostgresWalletStore:
             [record_values(record, _iso, as_is) for record in write.records],
             write.tenant_id,
             write.offer_id,
+            *proof_ids,
         )
+        if write.proof_ids and int(row["proofs"]) != len(write.proof_ids):
+            return IssuanceWriteOutcome.PROOF_REPLAYED
         if int(row["nonces"]) != len(write.nonce_hashes):
             return IssuanceWriteOutcome.NONCE_USED
         if not int(row["counted"]):
             return IssuanceWriteOutcome.BOUND_REACHED
         return IssuanceWriteOutcome.RECORDED
 
+    async def use_once(self, hashes: Sequence[bytes], expires_at: datetime) -> frozenset[bytes]:
+        """Use single-use values up: one statement; return those used before."""
+        if not hashes:
+            return frozenset()
+        rows = await (await self._connections()).fetch(USE_ONCE, list(hashes), expires_at)
+        fresh = {bytes(r["nonce_hash"]) for r in rows}
+        return frozenset(h for h in hashes if h not in fresh)
+
     async def use_nonces(self, nonce_hashes: Sequence[bytes], expires_at: datetime) -> None:
         """Use nonces up."""
         if nonce_hashes:
             await (await self._connections()).execute(USE_NONCES, list(nonce_hashes), expires_at)
+
+    async def count_requests(
+        self, increments: Sequence[tuple[bytes, int, int]], expire_at: datetime, now: datetime
+    ) -> dict[tuple[bytes, int], int]:
+        """Add to the rate counters and return the totals: one statement."""
+        if not increments:
+            return {}
+        keys, windows, counts = ([item[i] for item in increments] for i in range(3))
+        rows = await (await self._connections()).fetch(COUNT_REQUESTS, keys, windows, counts, expire_at, now)
+        return {(bytes(r["key_hash"]), int(r["window_start"])): int(r["count"]) for r in rows}
 
     async def config_version(self, tenant_id: str) -> int | None:
         """Return the tenant's configuration version."""
@@ -236,6 +301,10 @@ def _grant_arguments(grant: NewGrant) -> tuple[Any, ...]:
         grant.notification_id,
         grant.expires_at,
     )
+
+
+def _has_extras(grant: NewGrant) -> bool:
+    return bool(grant.single_use) or grant.client_id is not None or grant.dpop_jkt is not None
 
 
 def _iso(moment: datetime) -> str:

@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 from openissuer.adapters.sql.wallet_rows import grant_from_row, offer_from_row, record_values
 from openissuer.domain.offers import GrantState, PreAuthorizedOffer
 from openissuer.errors import TemporarilyUnavailableError
-from openissuer.ports.wallet_store import IssuanceWrite, IssuanceWriteOutcome, NewGrant
+from openissuer.ports.wallet_store import IssuanceWrite, IssuanceWriteOutcome, NewGrant, SingleUseTaken
 
 T = TypeVar("T")
 log = logging.getLogger("openissuer.storage")
@@ -53,9 +53,10 @@ _REDEEM_BY_ID = (
 _INSERT_GRANT = (
     "INSERT INTO access_grants (token_hash, tenant_id, offer_id, authorization_code_hash, user_id, "
     "credential_configuration_ids, credential_identifiers, notification_id, claims, user_claims, provider_url, "
-    "subject_id, expires_at, created_at, revoked_at) VALUES (:token, :tenant, :offer, NULL, :user, :configurations, "
-    ":identifiers, :notification, :claims, (SELECT claims FROM users WHERE id = :user AND tenant_id = :tenant), "
-    "NULL, NULL, :expires, :created, NULL)"
+    "subject_id, expires_at, created_at, revoked_at, client_id, dpop_jkt) VALUES (:token, :tenant, :offer, NULL, "
+    ":user, :configurations, :identifiers, :notification, :claims, "
+    "(SELECT claims FROM users WHERE id = :user AND tenant_id = :tenant), NULL, NULL, :expires, :created, NULL, "
+    ":client, :jkt)"
 )
 _GRANT = (
     "SELECT g.*, coalesce(g.user_claims, u.claims) AS holder_claims, t.config_version FROM access_grants g "
@@ -77,7 +78,18 @@ _RECORD = (
     ":user_id, :offer_id, :signer_id, :holder_key_thumbprint, :created_at, :valid_from, :valid_until, :status, "
     ":status_list_id, :status_index, :details)"
 )
+_COUNT_REQUESTS = (
+    "INSERT INTO rate_counters (key_hash, window_start, count, expires_at) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (key_hash, window_start) DO UPDATE SET count = count + excluded.count RETURNING count"
+)
 _CLAIMED = "UPDATE offers SET claimed_at = ? WHERE tenant_id = ? AND id = ? AND claimed_at IS NULL"
+
+
+class _Taken:
+    """What a write returns when a single-use value was used before (its fresh ones are committed)."""
+
+    def __init__(self, taken: frozenset[bytes]) -> None:
+        self.taken = taken
 
 
 class _Undo(Exception):  # noqa: N818 - a control-flow signal, not an error
@@ -86,6 +98,11 @@ class _Undo(Exception):  # noqa: N818 - a control-flow signal, not an error
     def __init__(self, result: object) -> None:
         super().__init__()
         self.result = result
+
+
+def _use_each(connection: sqlite3.Connection, hashes: Sequence[bytes], expires: str) -> frozenset[bytes]:
+    """Insert each hash unless present (in the caller's transaction); return those that were present."""
+    return frozenset(h for h in hashes if not connection.execute(_USE_NONCE, (h, expires)).rowcount)
 
 
 def db_time(moment: datetime) -> str:
@@ -184,18 +201,28 @@ class SqliteWalletStore:
     ) -> PreAuthorizedOffer | None:
         """Redeem by code and add the grant, in one transaction."""
         parameters = {"tenant": tenant_id, "code": code_hash, "now": db_time(now)}
-        return await self._run(lambda c: self._redeem(c, _REDEEM_BY_CODE, parameters, grant), write=True)
+        redeemed = await self._run(lambda c: self._redeem(c, _REDEEM_BY_CODE, parameters, grant), write=True)
+        if isinstance(redeemed, _Taken):
+            raise SingleUseTaken(redeemed.taken)
+        return redeemed
 
     async def redeem_offer(self, tenant_id: str, offer_id: str, now: datetime, grant: NewGrant) -> bool:
         """Redeem by id and add the grant, in one transaction."""
         parameters = {"tenant": tenant_id, "id": offer_id, "now": db_time(now)}
         redeemed = await self._run(lambda c: self._redeem(c, _REDEEM_BY_ID, parameters, grant), write=True)
+        if isinstance(redeemed, _Taken):
+            raise SingleUseTaken(redeemed.taken)
         return redeemed is not None
 
     def _redeem(
         self, connection: sqlite3.Connection, statement: str, parameters: dict[str, Any], grant: NewGrant
-    ) -> PreAuthorizedOffer | None:
-        """Redeem the offer and add the grant, in the caller's transaction."""
+    ) -> PreAuthorizedOffer | _Taken | None:
+        """Use the grant's single-use values up, redeem the offer and add the grant, in the caller's transaction."""
+        if grant.single_use:
+            expire_at = db_time(grant.single_use_expire_at or grant.created_at)
+            taken = _use_each(connection, grant.single_use, expire_at)
+            if taken:
+                return _Taken(taken)  # committed: the fresh ones are used up all the same
         row = connection.execute(statement, parameters).fetchone()
         if row is None:
             return None
@@ -215,6 +242,8 @@ class SqliteWalletStore:
                 "claims": json.dumps(offer.claims),
                 "expires": db_time(grant.expires_at),
                 "created": db_time(grant.created_at),
+                "client": grant.client_id,
+                "jkt": grant.dpop_jkt,
             },
         )
         return offer
@@ -277,6 +306,9 @@ class SqliteWalletStore:
         def work(connection: sqlite3.Connection) -> None:
             expires = db_time(write.nonces_expire_at)
             used = sum(connection.execute(_USE_NONCE, (h, expires)).rowcount for h in write.nonce_hashes)
+            if write.proof_ids and _use_each(connection, write.proof_ids, expires):
+                outcome.append(IssuanceWriteOutcome.PROOF_REPLAYED)
+                return  # commit: the nonces and fresh proof ids are used up all the same
             if used != len(write.nonce_hashes):
                 outcome.append(IssuanceWriteOutcome.NONCE_USED)
                 return  # commit: the fresh ones are used up all the same
@@ -295,11 +327,35 @@ class SqliteWalletStore:
         await self._run(work, write=True)
         return outcome[-1]
 
+    async def use_once(self, hashes: Sequence[bytes], expires_at: datetime) -> frozenset[bytes]:
+        """Use single-use values up, in one transaction; return those used before."""
+        if not hashes:
+            return frozenset()
+        expires = db_time(expires_at)
+        return await self._run(lambda c: _use_each(c, hashes, expires), write=True)
+
     async def use_nonces(self, nonce_hashes: Sequence[bytes], expires_at: datetime) -> None:
         """Use nonces up."""
         rows = [(h, db_time(expires_at)) for h in nonce_hashes]
         if rows:
             await self._run(lambda c: c.executemany(_USE_NONCE, rows), write=True)
+
+    async def count_requests(
+        self, increments: Sequence[tuple[bytes, int, int]], expire_at: datetime, now: datetime
+    ) -> dict[tuple[bytes, int], int]:
+        """Add to the rate counters and return the totals, in one transaction."""
+        if not increments:
+            return {}
+        expires = db_time(expire_at)
+
+        def work(connection: sqlite3.Connection) -> dict[tuple[bytes, int], int]:
+            connection.execute("DELETE FROM rate_counters WHERE expires_at < ?", (db_time(now),))
+            return {
+                (key, window): int(connection.execute(_COUNT_REQUESTS, (key, window, count, expires)).fetchone()[0])
+                for key, window, count in increments
+            }
+
+        return await self._run(work, write=True)
 
     async def config_version(self, tenant_id: str) -> int | None:
         """Return the tenant's configuration version."""

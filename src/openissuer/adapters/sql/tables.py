@@ -207,6 +207,8 @@ access_grants = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("client_id", String(255), nullable=True),
+    Column("dpop_jkt", String(64), nullable=True),
     Index("ix_access_grants_offer", "tenant_id", "offer_id"),
     Index("ix_access_grants_code", "authorization_code_hash"),
 )
@@ -360,4 +362,22 @@ status_lists = Table(
     Column("permutation_key", LargeBinary(32), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("tenant_id", "kind", "sequence", name="uq_status_lists_sequence"),
+)
+
+wallet_security = Table(
+    "wallet_security",
+    metadata,
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    Column("body", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+rate_counters = Table(
+    "rate_counters",
+    metadata,
+    Column("key_hash", LargeBinary(32), primary_key=True),
+    Column("window_start", Integer, primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_rate_counters_expires_at", "expires_at"),
 )

@@ -29,6 +29,7 @@ from openissuer.adapters.sql.signer_repositories import SqlSignerRepository
 from openissuer.adapters.sql.status_list_repositories import SqlStatusListRepository
 from openissuer.adapters.sql.tenant_settings_repositories import SqlTenantSettingsRepository
 from openissuer.adapters.sql.user_repositories import SqlUserRepository
+from openissuer.adapters.sql.wallet_security_repositories import SqlWalletSecurityRepository
 
 
 class SqlUnitOfWork:
@@ -52,6 +53,7 @@ class SqlUnitOfWork:
     status_lists: SqlStatusListRepository
     signers: SqlSignerRepository
     tenant_settings: SqlTenantSettingsRepository
+    wallet_security: SqlWalletSecurityRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -86,6 +88,7 @@ class SqlUnitOfWork:
         self.status_lists = SqlStatusListRepository(self._conn)
         self.signers = SqlSignerRepository(self._conn)
         self.tenant_settings = SqlTenantSettingsRepository(self._conn)
+        self.wallet_security = SqlWalletSecurityRepository(self._conn)
         return self
 
     async def __aexit__(

@@ -72,6 +72,8 @@ def grant_from_row(row: Any, time_of: TimeOf, json_of: JsonOf) -> AccessGrant:
         created_at=_required(time_of(row["created_at"])),
         revoked_at=time_of(row["revoked_at"]),
         user_claims=None if row["user_claims"] is None else json_of(row["user_claims"]),
+        client_id=row["client_id"],
+        dpop_jkt=row["dpop_jkt"],
     )
 
 

@@ -6,10 +6,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from openissuer.errors import AuthorizationPageError, InvalidRequestError
-from openissuer.protocol.endpoints import AUTHORIZE_PATH, CALLBACK_PATH, PAR_PATH
+from openissuer.protocol.endpoints import AUTHORIZE_PATH, CALLBACK_PATH, CHALLENGE_PATH, PAR_PATH
+from openissuer.services.rate_limits import ADDRESS, CLIENT
+from openissuer.services.wallet_auth import ATTESTATION_HEADER, ATTESTATION_POP_HEADER
 from openissuer.web.deps import ContainerDep, WalletTenantDep
 from openissuer.web.errors import NO_STORE
 from openissuer.web.pages import render_page
+from openissuer.web.strict_input import FormInputError, parse_form_fields
 
 router = APIRouter(tags=["OID4VCI (wallets)"])
 
@@ -65,11 +68,36 @@ async def pushed_authorization_request(
 ) -> JSONResponse:
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
         raise InvalidRequestError("The request must be application/x-www-form-urlencoded")
-    form = await request.form()
-    params = single_values([(k, v) for k, v in form.multi_items() if isinstance(v, str)])
+    address = request.client.host if request.client else None
+    if container.trust_forwarded_for and request.headers.get("x-forwarded-for"):
+        address = request.headers["x-forwarded-for"].rpartition(",")[2].strip() or address
+    await container.rate_limits.check(tenant.id, [(ADDRESS, address)])
+    try:
+        params = parse_form_fields(await request.body())
+    except FormInputError as exc:
+        raise InvalidRequestError(str(exc)) from exc
+    await container.rate_limits.check(tenant.id, [(CLIENT, params.get("client_id"))])
     scopes = await container.metadata.scope_map(tenant)
-    body = await container.authorization.push_authorization_request(params, scopes, tenant)
+    presented = await container.wallet_auth.present(
+        tenant,
+        dpop_proofs=(),
+        attestation=request.headers.get(ATTESTATION_HEADER),
+        attestation_pop=request.headers.get(ATTESTATION_POP_HEADER),
+        url=None,
+    )
+    body = await container.authorization.push_authorization_request(params, scopes, tenant, presented)
     return JSONResponse(body, status_code=201, headers=NO_STORE)
+
+
+@router.post(
+    CHALLENGE_PATH,
+    summary="Attestation challenge endpoint (OAuth 2.0 Attestation-Based Client Authentication)",
+    description="No body. Answers `{attestation_challenge}`: a fresh, single-use value (5 minutes) a wallet may put "
+    "in the `challenge` claim of its OAuth-Client-Attestation-PoP.",
+)
+async def attestation_challenge(container: ContainerDep, tenant: WalletTenantDep) -> JSONResponse:
+    challenge = container.wallet_auth.create_challenge(tenant.id)
+    return JSONResponse({"attestation_challenge": challenge}, headers=NO_STORE)
 
 
 @router.get(CALLBACK_PATH, summary="The identity provider's redirect back to openissuer", response_class=Response)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from openissuer.bootstrap import Container
+from openissuer.crypto.certificate_info import encode_pem
 from openissuer.domain.api_clients import ManagementPrincipal
 from openissuer.domain.authorization import DEFAULT_PROVIDER_SCOPE, AuthenticationProvider, WalletClient
 from openissuer.errors import ErrorDetail, ValidationError
@@ -140,14 +141,29 @@ async def delete_provider(id: IdParam, principal: PrincipalDep, container: Conta
     return Response(status_code=204)
 
 
+class ClientAttestationBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rootCertificates: list[str] = Field(  # noqa: N815
+        min_length=1,
+        max_length=20,
+        description="PEM certificates of the wallet provider's trust anchors; the client's wallet attestations "
+        "(OAuth-Client-Attestation) must chain to one of them (x5c, anchor not included).",
+    )
+    dpopRequired: bool = Field(False, description="Token requests of this client must carry a DPoP proof.")  # noqa: N815
+
+
 class WalletClientBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    clientId: str | None = Field(None, description="Default: generated.")  # noqa: N815
-    clientName: str | None = None  # noqa: N815
-    redirectUris: list[str] = Field(description="Matched exactly.")  # noqa: N815
-    grantTypes: list[str] = Field(default_factory=lambda: [AUTHORIZATION_CODE])  # noqa: N815
+    clientId: str | None = Field(None, min_length=1, max_length=255, description="Default: generated.")  # noqa: N815
+    clientName: str | None = Field(None, max_length=200)  # noqa: N815
+    redirectUris: list[str] = Field(description="Matched exactly.", max_length=50)  # noqa: N815
+    grantTypes: list[str] = Field(default_factory=lambda: [AUTHORIZATION_CODE], max_length=5)  # noqa: N815
     tokenEndpointAuthMethod: str = PUBLIC_CLIENT_AUTH  # noqa: N815
+    clientAttestation: ClientAttestationBody | None = Field(  # noqa: N815
+        None, description="Require wallet attestation (and optionally DPoP) of this client at PAR and token."
+    )
 
 
 class WalletClientOut(BaseModel):
@@ -157,6 +173,7 @@ class WalletClientOut(BaseModel):
     redirectUris: list[str]  # noqa: N815
     grantTypes: list[str]  # noqa: N815
     tokenEndpointAuthMethod: str  # noqa: N815
+    clientAttestation: ClientAttestationBody | None = None  # noqa: N815
     createdAt: datetime  # noqa: N815
 
 
@@ -172,11 +189,13 @@ def _client_input(body: WalletClientBody) -> WalletClientInput:
         redirect_uris=tuple(body.redirectUris),
         grant_types=tuple(body.grantTypes),
         token_endpoint_auth_method=body.tokenEndpointAuthMethod,
+        attestation_roots=() if body.clientAttestation is None else tuple(body.clientAttestation.rootCertificates),
+        dpop_required=body.clientAttestation is not None and body.clientAttestation.dpopRequired,
     )
 
 
 def _client_out(client: WalletClient) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "id": client.id,
         "clientId": client.client_id,
         "clientName": client.client_name,
@@ -185,6 +204,12 @@ def _client_out(client: WalletClient) -> dict[str, Any]:
         "tokenEndpointAuthMethod": client.token_endpoint_auth_method,
         "createdAt": client.created_at,
     }
+    if client.attestation_roots:
+        out["clientAttestation"] = {
+            "rootCertificates": [encode_pem(der) for der in client.attestation_roots],
+            "dpopRequired": client.dpop_required,
+        }
+    return out
 
 
 @clients.post(

@@ -16,6 +16,7 @@ from openissuer.domain.configurations import CredentialConfiguration
 from openissuer.domain.durations import Duration
 from openissuer.formats.base import ConfigurationSchema, CredentialFormat
 from openissuer.services.configurations import ConfigurationInput
+from openissuer.services.key_proofs import KEY_ATTESTATIONS_OPTION
 from openissuer.web.deps import ContainerDep, PrincipalDep
 from openissuer.web.pagination import PageParams, render_page
 from openissuer.web.path_ids import IdParam
@@ -50,6 +51,16 @@ class DurationOut(BaseModel):
     hours: int | None = None
     minutes: int | None = None
     seconds: int | None = None
+
+
+class KeyAttestationsBody(_Strict):
+    """OID4VCI 1.0 §12.2.4 ``key_attestations_required``: every proof must carry a key attestation (from the
+    tenant's key attestation trust anchors) naming one of these values; an empty list or absence: any value."""
+
+    keyStorage: list[str] | None = Field(  # noqa: N815
+        None, min_length=1, max_length=10, description="e.g. iso_18045_high, iso_18045_moderate"
+    )
+    userAuthentication: list[str] | None = Field(None, min_length=1, max_length=10)  # noqa: N815
 
 
 class MapFromBody(_Strict):
@@ -106,6 +117,8 @@ def _fields(credential_format: CredentialFormat) -> dict[str, Any]:
         )
     for name, option in schema.options.items():
         fields[name] = (Annotated[Any, WithJsonSchema(dict(option.json_schema))], None)
+    if credential_format.binds_holder:
+        fields[KEY_ATTESTATIONS_OPTION] = (KeyAttestationsBody | None, None)
     return fields
 
 
@@ -132,8 +145,15 @@ def _input(credential_format: CredentialFormat, body: BaseModel) -> Configuratio
             issuer_logo=branding["issuerLogo"],
             issuer_icon=branding["issuerIcon"],
         ),
-        options={name: values.get(name) for name in schema.options},
+        options={name: values.get(name) for name in schema.options} | _key_attestations(values),
     )
+
+
+def _key_attestations(values: dict[str, Any]) -> dict[str, Any]:
+    required = values.get(KEY_ATTESTATIONS_OPTION)
+    if required is None:
+        return {}
+    return {KEY_ATTESTATIONS_OPTION: {k: v for k, v in required.items() if v}}
 
 
 def render_configuration(credential_format: CredentialFormat, c: CredentialConfiguration) -> dict[str, Any]:

@@ -18,8 +18,23 @@ router = APIRouter(tags=["DID documents (public)"])
 CACHE_CONTROL = "public, max-age=300"
 
 
-@router.get("/.well-known/did.json", summary="The tenant's did:web DID document", response_class=JSONResponse)
-@router.get("/did.json", summary="The DID document of a tenant whose did:web has a path", include_in_schema=True)
+_DOCUMENT: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The DID document (did:web §3.2)", "content": {"application/did+json": {}}}
+}
+
+
+@router.get(
+    "/.well-known/did.json",
+    summary="The tenant's did:web DID document",
+    response_class=JSONResponse,
+    responses=_DOCUMENT,
+)
+@router.get(
+    "/did.json",
+    summary="The DID document of a tenant whose did:web has a path",
+    response_class=JSONResponse,
+    responses=_DOCUMENT,
+)
 async def did_document(container: ContainerDep, tenant: WalletTenantDep) -> Any:
     document = await container.did_keys.document(tenant)
     return JSONResponse(document, media_type="application/did+json", headers={"Cache-Control": CACHE_CONTROL})

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from openissuer.domain.json_input import JsonInputError, parse_json_input
 from openissuer.errors import (
     ErrorDetail,
     InvalidClientCredentialsError,
@@ -19,6 +19,7 @@ from openissuer.errors import (
 )
 from openissuer.web.deps import ContainerDep
 from openissuer.web.errors import NO_STORE
+from openissuer.web.strict_input import FormInputError, parse_form_fields
 
 router = APIRouter(tags=["management authentication"])
 
@@ -39,10 +40,13 @@ class TokenResponse(BaseModel):
 async def _read_fields(request: Request) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/x-www-form-urlencoded":
-        return {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
+        try:
+            return dict(parse_form_fields(await request.body()))
+        except FormInputError as exc:
+            raise InvalidTokenRequestError(str(exc), details=[ErrorDetail("body", "", str(exc))]) from exc
     try:
-        body = json.loads(await request.body() or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        body = parse_json_input(await request.body() or b"{}")
+    except JsonInputError as exc:
         raise InvalidTokenRequestError(
             "Request body must be JSON or form-encoded", details=[ErrorDetail("body", "", "is not valid JSON")]
         ) from exc

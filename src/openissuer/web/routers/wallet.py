@@ -22,10 +22,11 @@ from openissuer.protocol.endpoints import (
     TOKEN_PATH,
 )
 from openissuer.protocol.notification import parse_notification_request
+from openissuer.services.dpop import SenderConstraint, verify_sender_constraint
 from openissuer.web import wallet_http
 from openissuer.web.deps import ContainerDep, WalletTenantDep
 from openissuer.web.errors import NO_STORE
-from openissuer.web.wallet_http import Handler, WalletRequest, bearer_token, parse_json
+from openissuer.web.wallet_http import Handler, access_token_of, header_list, parse_json, request_of
 
 router = APIRouter(tags=["OID4VCI (wallets)"])
 
@@ -61,8 +62,17 @@ _CREDENTIAL_REQUEST = {
         },
         "proofs": {
             "type": "object",
-            "properties": {"jwt": {"type": "array", "items": {"type": "string"}, "minItems": 1}},
-            "description": "One openid4vci-proof+jwt per credential",
+            "properties": {
+                "jwt": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                "attestation": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 1},
+            },
+            "description": "One openid4vci-proof+jwt per credential (a key_attestation header: one per attested "
+            "key), or one key attestation (one credential per attested key)",
+        },
+        "credential_response_encryption": {
+            "type": "object",
+            "properties": {"jwk": {"type": "object"}, "enc": {"type": "string", "enum": ["A128GCM", "A256GCM"]}},
+            "description": "Only in an encrypted request (application/jwt); the response is then a JWE",
         },
     },
 }
@@ -77,8 +87,11 @@ _NOTIFICATION_REQUEST = {
 }
 
 
-def _body(media_type: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"requestBody": {"required": True, "content": {media_type: {"schema": schema}}}}
+def _body(media_type: str, schema: dict[str, Any], *, encrypted: bool = False) -> dict[str, Any]:
+    content: dict[str, Any] = {media_type: {"schema": schema}}
+    if encrypted:
+        content["application/jwt"] = {"schema": {"type": "string", "description": "A JWE of the JSON request"}}
+    return {"requestBody": {"required": True, "content": content}}
 
 
 _OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -90,14 +103,9 @@ _OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
 async def serve(handler: Handler, request: Request, container: Container) -> Response:
     """Answer through a plain wallet handler (``web/wallet_http.py``); requests normally reach it before FastAPI,
     so these routes are its OpenAPI description and a fallback."""
-    wallet_request = WalletRequest(
-        path=request.url.path,
-        host=request.headers.get("host"),
-        headers={name.lower(): value for name, value in request.headers.items()},
-        body=await request.body(),
-    )
+    wallet_request = request_of(request.scope, await request.body())
     response = await handler(container, wallet_request)
-    return Response(response.body, response.status, response.headers, media_type="application/json")
+    return Response(response.body, response.status, response.headers, media_type=response.media_type.decode())
 
 
 @router.post(
@@ -105,8 +113,10 @@ async def serve(handler: Handler, request: Request, container: Container) -> Res
     summary="Token endpoint",
     description="`application/x-www-form-urlencoded`. Pre-authorized Code: `grant_type=urn:ietf:params:oauth:"
     "grant-type:pre-authorized_code`, `pre-authorized_code`, `tx_code` (when the offer has one), optional "
-    "`authorization_details`; anonymous. Authorization Code: `grant_type=authorization_code`, `code`, "
-    "`redirect_uri`, `client_id`, `code_verifier`.",
+    "`authorization_details` and `client_id`; anonymous unless the tenant requires wallet attestation. "
+    "Authorization Code: `grant_type=authorization_code`, `code`, `redirect_uri`, `client_id`, `code_verifier`. "
+    "A `DPoP` header binds the token (`token_type: DPoP`, RFC 9449; `use_dpop_nonce` asks for the nonce in "
+    "`DPoP-Nonce`); `OAuth-Client-Attestation` and `-PoP` authenticate the client. See docs/security.md.",
     responses=_OAUTH_ERRORS,
     openapi_extra=_body("application/x-www-form-urlencoded", _TOKEN_FORM),
 )
@@ -122,12 +132,15 @@ async def nonce(request: Request, container: ContainerDep) -> Response:
 @router.post(
     CREDENTIAL_PATH,
     summary="Credential endpoint",
-    description="`Authorization: Bearer <access token>`; JSON `{credential_configuration_id | "
-    "credential_identifier, proofs: {jwt: [...]}}`. One credential per proof, up to `batch_size`; a bearer "
+    description="`Authorization: Bearer <access token>`, or `DPoP <access token>` with a `DPoP` proof for a "
+    "DPoP-bound token; JSON `{credential_configuration_id | credential_identifier, proofs: {jwt: [...]} | "
+    "{attestation: [...]}}`, or that JSON encrypted as `application/jwt` (then `credential_response_encryption` "
+    "may ask for an encrypted response). One credential per proof (or attested key), up to `batch_size`; a bearer "
     "credential format needs no proof. The draft-era request of the reference platform's SDKs, `{format, "
-    "doctype | vct, proof: {proof_type: jwt, jwt}}`, is answered with `{format, credential}`.",
+    "doctype | vct, proof: {proof_type: jwt, jwt}}`, is answered with `{format, credential}`. Every 401 carries "
+    "`WWW-Authenticate`.",
     responses=_OAUTH_ERRORS,
-    openapi_extra=_body("application/json", _CREDENTIAL_REQUEST),
+    openapi_extra=_body("application/json", _CREDENTIAL_REQUEST, encrypted=True),
     response_class=Response,
 )
 async def credential(request: Request, container: ContainerDep) -> Response:
@@ -142,13 +155,22 @@ async def credential(request: Request, container: ContainerDep) -> Response:
     openapi_extra=_body("application/json", _NOTIFICATION_REQUEST),
 )
 async def notification(request: Request, container: ContainerDep, tenant: WalletTenantDep) -> Response:
-    wallet_request = WalletRequest(
-        path=request.url.path,
-        host=request.headers.get("host"),
-        headers={name.lower(): value for name, value in request.headers.items()},
-        body=await request.body(),
-    )
-    context = await container.issuance.grant_state(tenant, bearer_token(wallet_request))
+    wallet_request = request_of(request.scope, await request.body())
+    scheme, access_token = access_token_of(wallet_request)
+    sender = None
+    if scheme == "dpop":
+        proof = container.wallet_auth.dpop.verify(
+            tenant.id,
+            header_list(wallet_request, "dpop"),
+            method="POST",
+            url=tenant.endpoints.notification,
+            access_token=access_token,
+            at_resource=True,
+        )
+        sender = SenderConstraint("dpop", proof)
+    context = await container.issuance.grant_state(tenant, access_token)
+    policy = await container.wallet_policies.at_version(tenant.id, context.config_version)
+    verify_sender_constraint(context.grant, sender, policy, frozenset())  # notifications are idempotent
     body = parse_json(wallet_request, InvalidNotificationRequestError)
     await container.notifications.notify(context, parse_notification_request(body))
     return Response(status_code=204, headers=NO_STORE)
