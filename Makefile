@@ -36,8 +36,10 @@ typecheck: $(DEV_STAMP)
 contracts: $(DEV_STAMP)
 	$(BIN)/lint-imports
 
+# One test process per core (pytest-xdist); each process makes its own databases. `PYTEST_ARGS=` to change.
+PYTEST_ARGS ?= -n auto
 pytest: $(DEV_STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck contracts pytest
 
