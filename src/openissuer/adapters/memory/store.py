@@ -17,12 +17,14 @@ from openissuer.domain.authorization import (
     WalletClient,
 )
 from openissuer.domain.configurations import CredentialConfiguration
+from openissuer.domain.events import Event
 from openissuer.domain.ids import DEFAULT_TENANT_ID
 from openissuer.domain.issued import IssuedCredentialRecord
 from openissuer.domain.offers import AccessGrant, PreAuthorizedOffer
 from openissuer.domain.pki import DocumentSigner, Iaca
 from openissuer.domain.tenants import Tenant
 from openissuer.domain.users import User
+from openissuer.domain.webhooks import Delivery, Webhook, WebhookSigningKey
 
 
 @dataclass
@@ -46,6 +48,11 @@ class MemoryState:
     pushed_requests: dict[bytes, tuple[PushedRequest, datetime | None]] = field(default_factory=dict)
     authorization_sessions: dict[bytes, AuthorizationSession] = field(default_factory=dict)
     authorization_codes: dict[bytes, AuthorizationCode] = field(default_factory=dict)
+    events: dict[str, Event] = field(default_factory=dict)
+    webhooks: dict[str, Webhook] = field(default_factory=dict)
+    webhook_deliveries: dict[str, Delivery] = field(default_factory=dict)
+    webhook_signing_keys: dict[str, WebhookSigningKey] = field(default_factory=dict)
+    worker_leases: dict[str, tuple[str, datetime]] = field(default_factory=dict)
 
     def copy(self) -> MemoryState:
         """Return a copy whose dicts can change without touching this one (values are immutable)."""

@@ -14,6 +14,11 @@ from openissuer.adapters.memory.configuration_repositories import (
     InMemoryCredentialConfigurationRepository,
     InMemoryIssuedCredentialRepository,
 )
+from openissuer.adapters.memory.event_repositories import (
+    InMemoryEventRepository,
+    InMemoryOutboxRepository,
+    InMemoryWebhookRepository,
+)
 from openissuer.adapters.memory.offer_repositories import (
     InMemoryAccessGrantRepository,
     InMemoryOfferRepository,
@@ -39,6 +44,9 @@ class InMemoryUnitOfWork:
     authentication_providers: InMemoryAuthenticationProviderRepository
     wallet_clients: InMemoryWalletClientRepository
     authorization: InMemoryAuthorizationFlowRepository
+    events: InMemoryEventRepository
+    webhooks: InMemoryWebhookRepository
+    outbox: InMemoryOutboxRepository
 
     def __init__(self, store: InMemoryStore, *, read_only: bool = False) -> None:
         self._store = store
@@ -65,6 +73,9 @@ class InMemoryUnitOfWork:
         self.authentication_providers = InMemoryAuthenticationProviderRepository(self._working)
         self.wallet_clients = InMemoryWalletClientRepository(self._working)
         self.authorization = InMemoryAuthorizationFlowRepository(self._working)
+        self.events = InMemoryEventRepository(self._working)
+        self.webhooks = InMemoryWebhookRepository(self._working)
+        self.outbox = InMemoryOutboxRepository(self._working)
 
     async def __aexit__(
         self,

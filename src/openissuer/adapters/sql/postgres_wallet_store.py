@@ -15,9 +15,51 @@ from typing import Any
 import asyncpg
 import orjson
 
+from openissuer.adapters.sql.event_rows import event_values, message_values
 from openissuer.adapters.sql.wallet_rows import as_is, grant_from_row, offer_from_row, record_values
+from openissuer.domain.events import Event
 from openissuer.domain.offers import GrantState, PreAuthorizedOffer
+from openissuer.domain.webhooks import WebhookMessage
 from openissuer.ports.wallet_store import IssuanceWrite, IssuanceWriteOutcome, NewGrant
+
+# Audit events and webhook messages ride in the statement of the change they record (ports/wallet_store.py). They
+# arrive as JSON arrays; a message becomes one delivery per active webhook of its tenant subscribed to its type.
+EVENT_COLUMNS = "id, tenant_id, type, category, created_at, request_id, client_id, data"
+EVENT_RECORD = (
+    "e(id text, tenant_id text, type text, category text, created_at timestamptz, request_id text, client_id text, "
+    "data jsonb, on_lock boolean)"
+)
+MESSAGE_RECORD = "m(id text, tenant_id text, type text, created_at timestamptz, payload jsonb)"
+DELIVERY_COLUMNS = (
+    "id, tenant_id, webhook_id, event_id, event_type, event_timestamp, payload, status, attempts, next_attempt_at, "
+    "created_at"
+)
+SUBSCRIBED = "JOIN webhooks w ON w.tenant_id = m.tenant_id AND NOT w.disabled AND w.events::jsonb ? m.type"
+# The redeemed offer's identity completes the events and messages of a redemption (NewGrant).
+OFFER_IDENTITY = (
+    "jsonb_build_object('offerId', r.id, 'userId', r.user_id, "
+    "'credentialConfigurationIds', r.credential_configuration_ids::jsonb)"
+)
+REDEMPTION_EVENTS = f"""
+, evented AS (
+  INSERT INTO events ({EVENT_COLUMNS})
+  SELECT e.id, r.tenant_id, e.type, e.category, e.created_at, e.request_id, e.client_id,
+    (e.data || {OFFER_IDENTITY})::json
+  FROM redeemed r CROSS JOIN jsonb_to_recordset($9::jsonb) AS {EVENT_RECORD}
+), queued AS (
+  INSERT INTO webhook_deliveries ({DELIVERY_COLUMNS})
+  SELECT gen_random_uuid()::text, r.tenant_id, w.id, m.id, m.type, m.created_at, (m.payload || {OFFER_IDENTITY})::json,
+    'pending', 0, m.created_at, m.created_at
+  FROM redeemed r CROSS JOIN jsonb_to_recordset($10::jsonb) AS {MESSAGE_RECORD}
+  JOIN webhooks w ON w.tenant_id = r.tenant_id AND NOT w.disabled AND w.events::jsonb ? m.type
+)"""  # noqa: S608 - built from constant fragments, never from input
+
+
+def with_redemption_events(statement: str) -> str:
+    """Return a redemption statement with the CTEs writing its events and messages before its final SELECT."""
+    head, _, tail = statement.rpartition("\nSELECT ")
+    return f"{head}{REDEMPTION_EVENTS}\nSELECT {tail}"
+
 
 REDEEM_BY_CODE = """
 WITH redeemed AS (
@@ -49,11 +91,21 @@ WITH redeemed AS (
   FROM redeemed
 )
 SELECT * FROM redeemed"""
+REDEEM_BY_CODE = with_redemption_events(REDEEM_BY_CODE)
+REDEEM_BY_ID = with_redemption_events(REDEEM_BY_ID)
 OFFER_BY_CODE = "SELECT * FROM offers WHERE tenant_id = $1 AND code_hash = $2"
 OFFER_BY_ID = "SELECT * FROM offers WHERE tenant_id = $1 AND id = $2"
-FAILED_TX_CODE = """
-UPDATE offers SET tx_attempts = tx_attempts + 1, locked = locked OR tx_attempts + 1 >= $3
-WHERE tenant_id = $1 AND id = $2 RETURNING tx_attempts"""
+FAILED_TX_CODE = f"""
+WITH counted AS (
+  UPDATE offers SET tx_attempts = tx_attempts + 1, locked = locked OR tx_attempts + 1 >= $3
+  WHERE tenant_id = $1 AND id = $2 RETURNING tx_attempts
+), evented AS (
+  INSERT INTO events ({EVENT_COLUMNS})
+  SELECT e.id, e.tenant_id, e.type, e.category, e.created_at, e.request_id, e.client_id, e.data::json
+  FROM counted c CROSS JOIN jsonb_to_recordset($4::jsonb) AS {EVENT_RECORD}
+  WHERE NOT e.on_lock OR c.tx_attempts = $3
+)
+SELECT tx_attempts FROM counted"""  # noqa: S608
 LOAD_GRANT = """
 SELECT g.*, coalesce(g.user_claims, u.claims) AS holder_claims, t.config_version,
   (SELECT coalesce(json_object_agg(i.credential_configuration_id, i.count), '{}'::json)
@@ -64,7 +116,7 @@ FROM access_grants g
 JOIN tenants t ON t.id = g.tenant_id
 LEFT JOIN users u ON u.id = g.user_id AND u.tenant_id = g.tenant_id
 WHERE g.token_hash = $1 AND g.tenant_id = $2"""
-COMMIT_ISSUANCE = """
+COMMIT_ISSUANCE = f"""
 WITH nonce AS (
   INSERT INTO used_nonces (nonce_hash, expires_at) SELECT h, $3 FROM unnest($2::bytea[]) AS h
   ON CONFLICT DO NOTHING RETURNING 1
@@ -91,11 +143,32 @@ WITH nonce AS (
   UPDATE offers SET claimed_at = $5
   WHERE tenant_id = $9 AND id = $10 AND claimed_at IS NULL AND EXISTS (SELECT 1 FROM counted)
   RETURNING 1
+), evented AS (
+  INSERT INTO events ({EVENT_COLUMNS})
+  SELECT e.id, e.tenant_id, e.type, e.category, e.created_at, e.request_id, e.client_id, e.data::json
+  FROM jsonb_to_recordset($11::jsonb) AS {EVENT_RECORD}
+  WHERE EXISTS (SELECT 1 FROM counted)
+), queued AS (
+  INSERT INTO webhook_deliveries ({DELIVERY_COLUMNS})
+  SELECT gen_random_uuid()::text, m.tenant_id, w.id, m.id, m.type, m.created_at, m.payload::json, 'pending', 0,
+    m.created_at, m.created_at
+  FROM jsonb_to_recordset($12::jsonb) AS {MESSAGE_RECORD} {SUBSCRIBED}
+  WHERE EXISTS (SELECT 1 FROM counted)
 )
-SELECT (SELECT count(*) FROM nonce) AS nonces, (SELECT count(*) FROM counted) AS counted"""
-USE_NONCES = (
-    "INSERT INTO used_nonces (nonce_hash, expires_at) SELECT h, $2 FROM unnest($1::bytea[]) AS h ON CONFLICT DO NOTHING"
+SELECT (SELECT count(*) FROM nonce) AS nonces, (SELECT count(*) FROM counted) AS counted"""  # noqa: S608
+USE_NONCES = f"""
+WITH nonce AS (
+  INSERT INTO used_nonces (nonce_hash, expires_at) SELECT h, $2 FROM unnest($1::bytea[]) AS h ON CONFLICT DO NOTHING
+), evented AS (
+  INSERT INTO events ({EVENT_COLUMNS})
+  SELECT e.id, e.tenant_id, e.type, e.category, e.created_at, e.request_id, e.client_id, e.data::json
+  FROM jsonb_to_recordset($3::jsonb) AS {EVENT_RECORD}
 )
+SELECT 1"""  # noqa: S608
+RECORD_EVENTS = f"""
+INSERT INTO events ({EVENT_COLUMNS})
+SELECT e.id, e.tenant_id, e.type, e.category, e.created_at, e.request_id, e.client_id, e.data::json
+FROM jsonb_to_recordset($1::jsonb) AS {EVENT_RECORD}"""  # noqa: S608
 CONFIG_VERSION = "SELECT config_version FROM tenants WHERE id = $1"
 PURGE_USED_NONCES = "DELETE FROM used_nonces WHERE expires_at < $1"
 POOL_SIZE = 10
@@ -153,9 +226,18 @@ class PostgresWalletStore:
         row = await self._fetchrow(OFFER_BY_ID, tenant_id, offer_id)
         return None if row is None else offer_from_row(row, as_is, as_is)
 
-    async def record_failed_tx_code(self, tenant_id: str, offer_id: str, max_attempts: int) -> int:
-        """Count a wrong transaction code and lock at ``max_attempts``."""
-        row = await self._fetchrow(FAILED_TX_CODE, tenant_id, offer_id, max_attempts)
+    async def record_failed_tx_code(
+        self,
+        tenant_id: str,
+        offer_id: str,
+        max_attempts: int,
+        *,
+        events: Sequence[Event] = (),
+        lock_events: Sequence[Event] = (),
+    ) -> int:
+        """Count a wrong transaction code and lock at ``max_attempts``, with the events: one statement."""
+        rows = _events(events) + _events(lock_events, on_lock=True)
+        row = await self._fetchrow(FAILED_TX_CODE, tenant_id, offer_id, max_attempts, rows)
         return 0 if row is None else int(row["tx_attempts"])
 
     async def load_grant(
@@ -187,6 +269,8 @@ class PostgresWalletStore:
             [record_values(record, _iso, as_is) for record in write.records],
             write.tenant_id,
             write.offer_id,
+            _events(write.events),
+            _messages(write.messages),
         )
         if int(row["nonces"]) != len(write.nonce_hashes):
             return IssuanceWriteOutcome.NONCE_USED
@@ -194,10 +278,17 @@ class PostgresWalletStore:
             return IssuanceWriteOutcome.BOUND_REACHED
         return IssuanceWriteOutcome.RECORDED
 
-    async def use_nonces(self, nonce_hashes: Sequence[bytes], expires_at: datetime) -> None:
-        """Use nonces up."""
-        if nonce_hashes:
-            await (await self._connections()).execute(USE_NONCES, list(nonce_hashes), expires_at)
+    async def use_nonces(
+        self, nonce_hashes: Sequence[bytes], expires_at: datetime, *, events: Sequence[Event] = ()
+    ) -> None:
+        """Use nonces up and record the events: one statement."""
+        if nonce_hashes or events:
+            await self._fetchrow(USE_NONCES, list(nonce_hashes), expires_at, _events(events))
+
+    async def record_events(self, events: Sequence[Event]) -> None:
+        """Record events: one statement."""
+        if events:
+            await (await self._connections()).execute(RECORD_EVENTS, _events(events))
 
     async def config_version(self, tenant_id: str) -> int | None:
         """Return the tenant's configuration version."""
@@ -224,7 +315,17 @@ def _grant_arguments(grant: NewGrant) -> tuple[Any, ...]:
         grant.credential_identifiers,
         grant.notification_id,
         grant.expires_at,
+        _events(grant.events),
+        _messages(grant.messages),
     )
+
+
+def _events(events: Sequence[Event], *, on_lock: bool = False) -> list[dict[str, Any]]:
+    return [{**event_values(event, _iso, as_is), "on_lock": on_lock} for event in events]
+
+
+def _messages(messages: Sequence[WebhookMessage]) -> list[dict[str, Any]]:
+    return [message_values(message, _iso, as_is) for message in messages]
 
 
 def _iso(moment: datetime) -> str:

@@ -18,6 +18,7 @@ from openissuer.adapters.sql.configuration_repositories import (
     SqlIssuedCredentialRepository,
 )
 from openissuer.adapters.sql.engine import READ_ONLY_OPTION
+from openissuer.adapters.sql.event_repositories import SqlEventRepository, SqlOutboxRepository, SqlWebhookRepository
 from openissuer.adapters.sql.migrate import current_revision
 from openissuer.adapters.sql.offer_repositories import (
     SqlAccessGrantRepository,
@@ -43,6 +44,9 @@ class SqlUnitOfWork:
     authentication_providers: SqlAuthenticationProviderRepository
     wallet_clients: SqlWalletClientRepository
     authorization: SqlAuthorizationFlowRepository
+    events: SqlEventRepository
+    webhooks: SqlWebhookRepository
+    outbox: SqlOutboxRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -71,6 +75,9 @@ class SqlUnitOfWork:
         self.authentication_providers = SqlAuthenticationProviderRepository(self._conn)
         self.wallet_clients = SqlWalletClientRepository(self._conn)
         self.authorization = SqlAuthorizationFlowRepository(self._conn)
+        self.events = SqlEventRepository(self._conn)
+        self.webhooks = SqlWebhookRepository(self._conn)
+        self.outbox = SqlOutboxRepository(self._conn)
         return self
 
     async def __aexit__(
