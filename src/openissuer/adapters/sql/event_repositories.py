@@ -246,7 +246,11 @@ class SqlOutboxRepository:
         return len(rows)
 
     async def claim(self, now: datetime, *, limit: int, lease_until: datetime) -> list[ClaimedDelivery]:
-        """Claim due deliveries of active webhooks (rows another claim holds are skipped on PostgreSQL)."""
+        """Claim due deliveries of active webhooks (rows another claim holds are skipped on PostgreSQL).
+
+        The due rows are selected and locked first, then updated by id: an ``UPDATE … WHERE id IN (SELECT … LIMIT
+        … SKIP LOCKED)`` may run its subquery more than once and take more rows than the limit.
+        """
         d, w = webhook_deliveries, webhooks
         due = (
             select(d.c.id)
@@ -256,9 +260,12 @@ class SqlOutboxRepository:
             .limit(limit)
             .with_for_update(of=d, skip_locked=True)
         )
+        ids = list((await self._conn.execute(due)).scalars())
+        if not ids:
+            return []
         statement = (
             update(d)
-            .where(d.c.id.in_(due), d.c.status == _PENDING)
+            .where(d.c.id.in_(ids), d.c.status == _PENDING)
             .values(attempts=d.c.attempts + 1, next_attempt_at=to_db_time(lease_until), last_attempt_at=to_db_time(now))
             .returning(*d.c)
         )
