@@ -13,6 +13,7 @@ from openissuer.crypto.x509 import build_crl, build_iaca_certificate
 from openissuer.domain.api_clients import ManagementPrincipal
 from openissuer.domain.countries import is_country_code, is_subdivision_of
 from openissuer.domain.durations import Duration
+from openissuer.domain.events import IACA_CREATED, IACA_DELETED, IACA_UPDATED
 from openissuer.domain.ids import new_id
 from openissuer.domain.pages import Page, PageKey
 from openissuer.domain.pki import CertificateData, Iaca
@@ -21,6 +22,7 @@ from openissuer.ports.clock import Clock
 from openissuer.ports.keys import KeyStore
 from openissuer.ports.uow import UnitOfWorkFactory
 from openissuer.services.access import ISSUERS, READERS_AND_ISSUERS, authorize
+from openissuer.services.audit import iaca_event as _iaca_event
 from openissuer.services.tenancy import TenantDirectory
 
 MAX_IACAS_PER_TENANT = 3
@@ -133,6 +135,7 @@ class IacaService:
         )
         async with self._uow() as uow:
             await uow.iacas.add(iaca)
+            await uow.events.add(_iaca_event(IACA_CREATED, principal, iaca, now))
             await uow.commit()
         return iaca
 
@@ -141,6 +144,8 @@ class IacaService:
         authorize(principal, ISSUERS)
         async with self._uow() as uow:
             iaca = await uow.iacas.set_active(principal.tenant_id, id, active)
+            if iaca is not None:
+                await uow.events.add(_iaca_event(IACA_UPDATED, principal, iaca, self._clock.now()))
             await uow.commit()
         if iaca is None:
             raise NotFoundError.for_id(id)
@@ -174,6 +179,7 @@ class IacaService:
                     details=[ErrorDetail("params", "id", "the IACA is active", id)],
                 )
             await uow.iacas.delete(principal.tenant_id, id)
+            await uow.events.add(_iaca_event(IACA_DELETED, principal, iaca, self._clock.now()))
             await uow.commit()
 
     async def list_active(self, tenant_id: str) -> list[Iaca]:

@@ -66,7 +66,9 @@ from openissuer.services.nonces import CheckedNonce, NonceService
 from openissuer.services.notifications import notification_id_for
 from openissuer.services.signing import CredentialSigners, SelectedSigner
 from openissuer.services.tenancy import WalletTenant
+from openissuer.services.wallet_events import credential_issued, credential_messages, credential_refused
 from openissuer.services.wallet_secrets import digest_secret
+from openissuer.services.webhooks import WebhookSubscriptions
 
 log = logging.getLogger("openissuer.issuance")
 # Used nonces are forgotten once expired, now and then by a request that records credentials, so the table stays
@@ -153,6 +155,7 @@ class IssuanceService:
         *,
         credentials_per_grant: int,
         random_bytes: RandomBytes = secrets.token_bytes,
+        subscriptions: WebhookSubscriptions | None = None,
     ) -> None:
         self._store = store
         self._nonces = nonces
@@ -161,6 +164,7 @@ class IssuanceService:
         self._signers = dict(signers)
         self._per_grant = credentials_per_grant
         self._random_bytes = random_bytes
+        self._subscriptions = subscriptions
 
     async def grant_state(self, tenant: WalletTenant, access_token: str | None) -> GrantState:
         """Return the live grant of a bearer token in the tenant; RFC 6750 ``invalid_token`` (401) otherwise."""
@@ -175,7 +179,8 @@ class IssuanceService:
         """
         token_hash = _token_hash(access_token)
         if isinstance(request, OAuthError):
-            await self.grant_state(tenant, access_token)
+            grant = (await self.grant_state(tenant, access_token)).grant
+            await self._store.record_events([credential_refused(grant, request, self._clock.now())])
             raise request
         parsed, proof_error = _parse_proofs(request.jwt_proofs)
         # The nonces' MACs and expiry need no lookup; whether they were used is read with the grant.
@@ -184,10 +189,11 @@ class IssuanceService:
         now = self._clock.now()
         state = self._live(await self._store.load_grant(tenant.id, token_hash, digests))
         grant = state.grant
-        keys, nonces = self._verify_proofs(tenant, parsed, proof_error)
-        valid = [checked.get(n) for n in nonces]
-        used = [c for c in valid if c is not None]
+        used: list[CheckedNonce] = []
         try:
+            keys, nonces = self._verify_proofs(tenant, parsed, proof_error)
+            valid = [checked.get(n) for n in nonces]
+            used = [c for c in valid if c is not None]
             if len(used) != len(valid) or any(c.digest in state.used_nonces for c in used):
                 raise InvalidNonceError(INVALID_NONCE)
             prepared = await self._configuration(tenant, state, request)
@@ -197,10 +203,13 @@ class IssuanceService:
             plan = plan_issuance(prepared, _claims(state), _subject(grant), now, issuer=tenant.issuer)
             signer = await self._signer(prepared, tenant, state.config_version, plan.valid_until)
             issued = sign_credentials(plan, holder_keys, signer, now, self._random_bytes)
-            await self._record(grant, prepared, issued, signer, used, now)
-        except IssuerError:
+            await self._record(grant, prepared, issued, signer, used, now, state.config_version)
+        except IssuerError as exc:
+            refused = [credential_refused(grant, exc, now)]  # in the same statement as the nonces, if any
             if used:
-                await self._store.use_nonces([c.digest for c in used], max(c.expires_at for c in used))
+                await self._store.use_nonces([c.digest for c in used], max(c.expires_at for c in used), events=refused)
+            else:
+                await self._store.record_events(refused)
             raise
         log.info(
             "credentials issued",
@@ -274,8 +283,15 @@ class IssuanceService:
         signer: SelectedSigner,
         nonces: Sequence[CheckedNonce],
         now: datetime,
+        version: int,
     ) -> None:
-        """Use the nonces up, count the credentials under the bound and store the records: one statement."""
+        """Use the nonces up, count the credentials under the bound and store the records, with the event and the
+        webhook messages: one statement. The credential goes into a message only if a webhook wants it."""
+        records = tuple(_record(grant, prepared, credential, signer) for credential in issued)
+        subscribed = frozenset[str]()
+        if self._subscriptions is not None:
+            subscribed = await self._subscriptions.at_version(grant.tenant_id, version)
+        configuration_id, profile = prepared.configuration.id, prepared.format.profile
         outcome = await self._store.commit_issuance(
             IssuanceWrite(
                 tenant_id=grant.tenant_id,
@@ -284,9 +300,11 @@ class IssuanceService:
                 bound=self._per_grant,
                 nonce_hashes=tuple(c.digest for c in nonces),
                 nonces_expire_at=max((c.expires_at for c in nonces), default=now),
-                records=tuple(_record(grant, prepared, credential, signer) for credential in issued),
+                records=records,
                 offer_id=grant.offer_id,
                 now=now,
+                events=(credential_issued(grant, configuration_id, profile, records, now),),
+                messages=credential_messages(grant, configuration_id, profile, issued, records, subscribed, now),
             )
         )
         if outcome is IssuanceWriteOutcome.NONCE_USED:

@@ -18,6 +18,7 @@ from openissuer.web.routers import (
     authorization,
     authorization_management,
     configurations,
+    events,
     iacas,
     management_auth,
     offers,
@@ -25,6 +26,7 @@ from openissuer.web.routers import (
     sd_jwt_vc,
     tenants,
     wallet,
+    webhooks,
     well_known,
 )
 from openissuer.web.wallet_http import WalletEndpoints
@@ -54,6 +56,7 @@ def create_app(container: Container) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await container.start()
+        container.start_background()
         try:
             yield
         finally:
@@ -78,4 +81,6 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(wallet.router)
     app.include_router(well_known.router)
     app.include_router(sd_jwt_vc.router)
+    app.include_router(events.router)
+    app.include_router(webhooks.router)
     return app
