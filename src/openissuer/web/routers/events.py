@@ -56,7 +56,9 @@ def _values(raw: list[str]) -> tuple[str, ...]:
 
 
 def _aware(moment: datetime | None) -> datetime | None:
-    return None if moment is None or moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
 
 
 @router.get(
