@@ -131,8 +131,11 @@ def running_receiver(path: str = "/hook", **options: Any) -> Iterator[Receiver]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+        request_queue_size = 256  # workers send a batch at once
+
+    server = Server(("127.0.0.1", 0), Handler)
     receiver = Receiver(url=f"http://127.0.0.1:{server.server_address[1]}{path}", **options)
     state["receiver"] = receiver
     thread = threading.Thread(target=server.serve_forever, daemon=True)

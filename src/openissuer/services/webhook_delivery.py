@@ -42,14 +42,16 @@ DELIVERY_TIMEOUT = 3.0
 class DeliveryPolicy:
     """How deliveries are attempted: ``max_attempts`` in all (the first and its retries), retries after
     ``retry_base`` doubling per retry up to ``retry_max``, with jitter; ``lease`` bounds how long a claimed attempt
-    is reserved for its worker (more than the 3 s ``timeout``)."""
+    is reserved for its worker (more than the 3 s ``timeout``). A batch is sent at once, so a round lasts one
+    timeout at most, well within the lease; it is small so that each delivery, recording its outcome in its own
+    transaction, finds a database connection free."""
 
     max_attempts: int
     retry_base: timedelta
     retry_max: timedelta
     lease: timedelta
     timeout: float = DELIVERY_TIMEOUT
-    batch_size: int = 32
+    batch_size: int = 8
 
 
 def compute_retry_delay(attempt: int, policy: DeliveryPolicy, draw: Callable[[], float]) -> timedelta:
