@@ -106,6 +106,35 @@ class TestDelivery:
             assert types[REDEEMED]["userId"] == payload["userId"] and types[REDEEMED]["offerId"]
             assert await deliver(setup) == 0  # nothing twice
 
+    async def test_events_and_messages_add_no_round_trip_to_an_issuance(self, setup: Setup) -> None:
+        """DESIGN.md §1: a full issuance (token, nonce, credential) is three wallet-store statements, with
+        webhooks subscribed or not (the wallet's metadata requests read the configuration version besides)."""
+        store = setup.api.container.wallet_store
+        calls: list[str] = []
+        for name in (
+            "redeem_code",
+            "redeem_offer",
+            "find_offer_by_code",
+            "load_grant",
+            "commit_issuance",
+            "use_nonces",
+            "record_events",
+            "record_failed_tx_code",
+        ):
+            method = getattr(store, name)
+
+            async def counted(*args: Any, _name: str = name, _method: Any = method, **kwargs: Any) -> Any:
+                calls.append(_name)
+                return await _method(*args, **kwargs)
+
+            setattr(store, name, counted)
+        await issue(setup)  # warms the per-version caches
+        await create_webhook(setup, "https://hooks.example.com/a", ISSUED, SUMMARY, REDEEMED)
+        await issue(setup)  # loads them again at the new version
+        calls.clear()
+        await issue(setup)
+        assert calls == ["redeem_code", "load_grant", "commit_issuance"]
+
 
 async def test_a_receiver_failing_twice_gets_the_event_once_after_backoff(setup: Setup) -> None:
     clock: FakeClock = setup.api.clock
