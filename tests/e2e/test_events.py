@@ -108,7 +108,6 @@ class TestEventLog:
             "OPENID_PRE_AUTHORIZED_OFFER_CREATE_SUCCESS",
             "USER_CREATE_SUCCESS",
             "OPENID_PRE_AUTHORIZED_OFFER_REDEEM_SUCCESS",
-            "OPENID_TOKEN_CREATE_SUCCESS",
             "OPENID_CREDENTIAL_ISSUE_SUCCESS",
             "OPENID_CREDENTIAL_ISSUE_FAIL",
             "WEBHOOK_CREATE_SUCCESS",
@@ -120,6 +119,7 @@ class TestEventLog:
         issued = next(e for e in everything if e["type"] == "OPENID_CREDENTIAL_ISSUE_SUCCESS")
         redeemed = next(e for e in everything if e["type"] == "OPENID_PRE_AUTHORIZED_OFFER_REDEEM_SUCCESS")
         assert issued["data"]["offerId"] == redeemed["data"]["offerId"] == offer_event["data"]["offerId"]
+        assert redeemed["data"]["grantType"] == "pre-authorized_code" and "OPENID_TOKEN_CREATE_SUCCESS" not in types
         assert issued["data"]["credentialConfigurationId"] == setup.configuration_id
         assert len(issued["data"]["credentialIds"]) == 1 and issued["data"]["format"] == "mso_mdoc"
         assert (

@@ -55,7 +55,9 @@ OFFER_LOCKED = _kind(
     "OPENID_PRE_AUTHORIZED_OFFER_LOCK_SUCCESS", _O, "an offer was locked for good after wrong transaction codes"
 )
 AUTHORIZATION_OFFER_CREATED = _kind("OPENID_OFFER_CREATE_SUCCESS", _O, "an Authorization Code offer was created")
-TOKEN_ISSUED = _kind("OPENID_TOKEN_CREATE_SUCCESS", _O, "an access token was issued (either grant)")
+TOKEN_ISSUED = _kind(
+    "OPENID_TOKEN_CREATE_SUCCESS", _O, "an access token was issued for an authorization code (see OFFER_REDEEMED)"
+)
 TOKEN_REFUSED = _kind(
     "OPENID_TOKEN_CREATE_FAIL", _O, "a token request for a known offer or authorization code was refused"
 )

@@ -43,12 +43,12 @@ AUTHORIZATION_CODE_GRANT = "authorization_code"
 def redemption_events(
     tenant_id: str, now: datetime, *, client_id: str | None
 ) -> tuple[tuple[Event, ...], tuple[WebhookMessage, ...]]:
-    """Return the events and message of a pre-authorized code's redemption; the store adds the offer's ids."""
-    grant_type = {"grantType": PRE_AUTHORIZED_GRANT}
-    events = (
-        audit_event(OFFER_REDEEMED, tenant_id, now, client_id=client_id),
-        audit_event(TOKEN_ISSUED, tenant_id, now, grant_type, client_id=client_id),
-    )
+    """Return the event and message of a pre-authorized code's redemption; the store adds the offer's ids.
+
+    One event records both the redemption and the access token it gives (one act in this grant; one row on the
+    hot path); ``OPENID_TOKEN_CREATE_SUCCESS`` is the token of the Authorization Code grant.
+    """
+    events = (audit_event(OFFER_REDEEMED, tenant_id, now, {"grantType": PRE_AUTHORIZED_GRANT}, client_id=client_id),)
     payload = {"redeemedAt": format_timestamp(now)}
     return events, (WebhookMessage(new_id(), tenant_id, WebhookEventType.OFFER_REDEEMED.value, now, payload),)
 
