@@ -204,3 +204,30 @@ def tree_root(pids: list[int]) -> int | None:
     """Return the pid among ``pids`` whose parent is not in ``pids`` (the supervisor of a worker group)."""
     roots = [pid for pid in pids if parent_of(pid) not in pids]
     return roots[0] if len(roots) == 1 else None
+
+
+def machine_times() -> dict[str, float]:
+    """CPU seconds of the whole machine since boot: ``busy`` (user, nice, system, irq, softirq) and ``steal``."""
+    fields = [int(x) for x in (PROC / "stat").read_text().splitlines()[0].split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return {"busy": (user + nice + system + irq + softirq) / CLOCK_TICKS, "steal": steal / CLOCK_TICKS}
+
+
+def all_processes_cpu() -> dict[int, tuple[str, float]]:
+    """Every process's name and own CPU seconds so far (utime + stime of its threads), by pid.
+
+    Reaped children's time is left out: it lands on the parent in one jump when the child ends, which would put a
+    child's whole life into the window in which it happened to end.
+    """
+    result = {}
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        name = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        result[int(entry.name)] = (name, (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+    return result

@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,18 +111,35 @@ def _wait_ready(process: subprocess.Popen[bytes], base_url: str, log_path: Path,
 
 @contextmanager
 def running_server(
-    *, db: str, workers: int, postgres_url: str = DEFAULT_POSTGRES_URL, instrumented: bool = False
+    *,
+    db: str,
+    workers: int,
+    postgres_url: str = DEFAULT_POSTGRES_URL,
+    instrumented: bool = False,
+    runner: Path | None = None,
+    cpus: str | None = None,
+    database_url_via: Callable[[str], str] | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
-    """Start ``python -m openissuer serve`` (or the instrumented wrapper) and stop it afterwards."""
+    """Start ``python -m openissuer serve`` (or the instrumented wrapper) and stop it afterwards.
+
+    ``runner``: a script run instead of ``-m openissuer`` (it must take the same arguments); ``cpus``: pin the
+    server and its workers with ``taskset -c``; ``database_url_via``: rewrite the PostgreSQL URL the server is
+    given (e.g. to go through a counting proxy); ``extra_env``: more environment variables for the server.
+    """
     data_dir = Path(tempfile.mkdtemp(prefix="openissuer-bench-"))
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     with _database(db, postgres_url) as database_url:
-        env = _server_env(data_dir / "data", base_url, database_url)
+        server_url = (
+            database_url if database_url is None or database_url_via is None else database_url_via(database_url)
+        )
+        env = _server_env(data_dir / "data", base_url, server_url)
+        env.update(extra_env or {})
         if instrumented:
-            command = [sys.executable, str(BENCH_DIR / "instrumented_server.py")]
-        else:
-            command = [sys.executable, "-m", "openissuer"]
+            runner = BENCH_DIR / "instrumented_server.py"
+        command = ["taskset", "-c", cpus] if cpus else []
+        command += [sys.executable, str(runner)] if runner else [sys.executable, "-m", "openissuer"]
         command += ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
         log_path = data_dir / "server.log"
         with log_path.open("wb") as log:

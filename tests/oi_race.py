@@ -91,6 +91,10 @@ def _operations() -> dict[str, Operation]:
     async def complete_session(uow: Any, store: Any, tenant_id: str, key: str, now: datetime) -> bool:
         return bool(await uow.authorization.complete_session(tenant_id, key, now))
 
+    async def take_hook_session(uow: Any, store: Any, tenant_id: str, key: str, now: datetime) -> bool:
+        """``key`` is the hash of a ``state`` given to the interaction hook: one return may take the visit."""
+        return bool(await uow.interaction_hooks.take_session(tenant_id, bytes.fromhex(key), now))
+
     async def exchange_authorization_code(uow: Any, store: Any, tenant_id: str, key: str, now: datetime) -> bool:
         """What the token endpoint does with a code, in one unit of work: the first try consumes it and gets a
         grant; every later one is a replay and revokes the grants of the code (RFC 6749 §4.1.2)."""
@@ -176,6 +180,7 @@ def _operations() -> dict[str, Operation]:
         "consume_code": consume_code,
         "take_pushed_request": take_pushed_request,
         "complete_session": complete_session,
+        "take_hook_session": take_hook_session,
         "exchange_authorization_code": exchange_authorization_code,
         "redeem_code": redeem_code,
         "failed_tx_code": failed_tx_code,

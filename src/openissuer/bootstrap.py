@@ -13,12 +13,16 @@ from functools import partial
 from openissuer.adapters.http.client import GuardedHttpFetcher
 from openissuer.adapters.keys.secret_box import SoftwareSecretBox
 from openissuer.adapters.keys.store import SoftwareKeyStore
+from openissuer.adapters.memory.status_lists import InMemoryStatusListStore
 from openissuer.adapters.memory.store import InMemoryStore
 from openissuer.adapters.memory.uow import InMemoryStorageHealth, InMemoryUnitOfWork
 from openissuer.adapters.memory.wallet_store import InMemoryWalletStore
+from openissuer.adapters.qr.codes import SegnoZxingQrCodes
 from openissuer.adapters.sql.engine import create_async_db_engine, is_sqlite, libpq_dsn, sqlite_path
 from openissuer.adapters.sql.migrate import head_revision, upgrade_database
+from openissuer.adapters.sql.postgres_status_lists import PostgresStatusListStore
 from openissuer.adapters.sql.postgres_wallet_store import PostgresWalletStore
+from openissuer.adapters.sql.sqlite_status_lists import SqliteStatusListStore
 from openissuer.adapters.sql.sqlite_wallet_store import SqliteWalletStore
 from openissuer.adapters.sql.uow import SqlStorageHealth, SqlUnitOfWork
 from openissuer.config import Settings
@@ -26,21 +30,31 @@ from openissuer.crypto.hmac_jwt import HmacJwtCodec, derive_key
 from openissuer.domain.pki import SignerKind
 from openissuer.domain.urls import validate_outbound_url
 from openissuer.formats.base import CredentialFormat
+from openissuer.formats.cwt import CwtFormat
+from openissuer.formats.cwt.credential_format import REVOCATION_LISTS
 from openissuer.formats.mso_mdoc import MsoMdocFormat
 from openissuer.formats.registry import FormatRegistry
 from openissuer.formats.sd_jwt_vc import SdJwtVcFormat
 from openissuer.ports.clock import Clock, SystemClock
+from openissuer.ports.http import HttpFetcher
 from openissuer.ports.keys import KeyStore
+from openissuer.ports.status_lists import StatusListStore
 from openissuer.ports.uow import StorageHealth, UnitOfWork, UnitOfWorkFactory
 from openissuer.ports.wallet_store import WalletStore
 from openissuer.services.api_clients import ApiClientService
 from openissuer.services.authentication_providers import AuthenticationProviderService
 from openissuer.services.authorization import AuthorizationService
+from openissuer.services.claim_sources import ClaimSourceService
+from openissuer.services.claims_source_client import ClaimsSourceClient
+from openissuer.services.compact_credentials import CompactCredentialService
 from openissuer.services.configurations import ConfigurationCatalog, ConfigurationService
+from openissuer.services.did_keys import DidKeyService
+from openissuer.services.did_resolution import DidWebResolver
 from openissuer.services.document_signers import DocumentSignerService, SdJwtIssuerService
 from openissuer.services.event_log import EventLogService
 from openissuer.services.housekeeping import Housekeeping
 from openissuer.services.iacas import IacaService
+from openissuer.services.interaction_hooks import InteractionHookService
 from openissuer.services.issuance import IssuanceService
 from openissuer.services.jwt_vc_issuer import JwtVcIssuerService
 from openissuer.services.management_auth import ManagementAuthService
@@ -48,10 +62,13 @@ from openissuer.services.metadata import MetadataService
 from openissuer.services.nonces import NonceService
 from openissuer.services.notifications import NotificationService
 from openissuer.services.offers import OfferService
+from openissuer.services.revocation_lists import RevocationListService
+from openissuer.services.status_lists import StatusListAllocator
 from openissuer.services.tenancy import TenantDirectory
 from openissuer.services.tenants import TenantService
 from openissuer.services.tokens import TokenService
 from openissuer.services.upstream_oidc import UpstreamOidcClient
+from openissuer.services.users import UserService
 from openissuer.services.wallet_clients import WalletClientService
 from openissuer.services.webhook_delivery import BackgroundWorker, DeliveryPolicy, DeliveryWorker
 from openissuer.services.webhook_keys import WebhookKeyService
@@ -63,7 +80,7 @@ MANAGEMENT_TOKEN_PURPOSE = "openissuer/management-token/v1"
 
 def default_formats() -> list[CredentialFormat]:
     """The credential formats openissuer issues out of the box (one line per format plugin)."""
-    return [MsoMdocFormat(), SdJwtVcFormat()]
+    return [MsoMdocFormat(), SdJwtVcFormat(), CwtFormat()]
 
 
 @dataclass
@@ -96,6 +113,13 @@ class Container:
     authentication_providers: AuthenticationProviderService
     wallet_clients: WalletClientService
     authorization: AuthorizationService
+    claim_sources: ClaimSourceService
+    claims_source_client: ClaimsSourceClient
+    interaction_hooks: InteractionHookService
+    users: UserService
+    did_keys: DidKeyService
+    revocation_lists: RevocationListService
+    compact_credentials: CompactCredentialService
     batch_size: int
     event_log: EventLogService
     webhooks: WebhookService
@@ -133,6 +157,7 @@ class Storage:
     wallet_store: WalletStore
     health: StorageHealth
     closers: tuple[Callable[[], Awaitable[None]], ...]
+    status_lists: StatusListStore
 
 
 def _storage(url: str) -> Storage:
@@ -142,17 +167,21 @@ def _storage(url: str) -> Storage:
         def memory_uow(*, read_only: bool = False) -> UnitOfWork:
             return InMemoryUnitOfWork(store, read_only=read_only)
 
-        return Storage(memory_uow, InMemoryWalletStore(store), InMemoryStorageHealth(), ())
+        memory_lists = InMemoryStatusListStore(store)
+        return Storage(memory_uow, InMemoryWalletStore(store), InMemoryStorageHealth(), (), memory_lists)
     engine = create_async_db_engine(url)
 
     def sql_uow(*, read_only: bool = False) -> UnitOfWork:
         return SqlUnitOfWork(engine, read_only=read_only)
 
-    wallet_store: WalletStore = (
-        SqliteWalletStore(sqlite_path(url)) if is_sqlite(url) else PostgresWalletStore(libpq_dsn(url))
-    )
     health = SqlStorageHealth(engine, head_revision())
-    return Storage(sql_uow, wallet_store, health, (engine.dispose, wallet_store.aclose))
+    if is_sqlite(url):  # the hot-path stores share one connection (SQLite) or one pool (PostgreSQL) per process
+        sqlite_store = SqliteWalletStore(sqlite_path(url))
+        closers = (engine.dispose, sqlite_store.aclose)
+        return Storage(sql_uow, sqlite_store, health, closers, SqliteStatusListStore(sqlite_store))
+    postgres_store = PostgresWalletStore(libpq_dsn(url))
+    closers = (engine.dispose, postgres_store.aclose)
+    return Storage(sql_uow, postgres_store, health, closers, PostgresStatusListStore(postgres_store.pool))
 
 
 def validate_provider_url(url: str, *, allow_private: bool) -> str:
@@ -168,11 +197,22 @@ def validate_provider_url(url: str, *, allow_private: bool) -> str:
     )
 
 
+def validate_callout_url(url: str, *, allow_private: bool) -> str:
+    """Reference §1.3 for claims sources and interaction hooks: https, not an IP, no query or fragment; with the
+    outbound guard on, also a name under a public TLD (never ``localhost``, ``.internal``, ``metadata``…)."""
+    return validate_outbound_url(url, allow_private=allow_private, require_public_tld=not allow_private)
+
+
 def build(
-    settings: Settings, *, clock: Clock | None = None, formats: Sequence[CredentialFormat] | None = None
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    formats: Sequence[CredentialFormat] | None = None,
+    fetcher: HttpFetcher | None = None,
 ) -> Container:
     """Wire the services for ``settings``; ``clock`` lets tests move time, ``formats`` replaces the built-in
-    credential formats (a format plugin is one more entry here)."""
+    credential formats (a format plugin is one more entry here), ``fetcher`` the guarded outbound HTTP client
+    (tests; the caller then closes it)."""
     clock = clock or SystemClock()
     registry = FormatRegistry(default_formats() if formats is None else formats)
     storage = _storage(settings.resolved_database_url)
@@ -199,11 +239,29 @@ def build(
     )
     catalog = ConfigurationCatalog(uow_factory, store, clock, registry)
     events = _events(settings, uow_factory, clock, keys)
-    nonces = NonceService(box, clock, ttl=timedelta(seconds=settings.nonce_ttl))
-    fetcher = GuardedHttpFetcher(allow_private=settings.outbound_allow_private)
-    providers = AuthenticationProviderService(
-        uow_factory, clock, box, partial(validate_provider_url, allow_private=settings.outbound_allow_private)
+    did_keys = DidKeyService(
+        uow_factory,
+        store,
+        clock,
+        keys,
+        tenants,
+        validity=timedelta(days=settings.did_key_validity_days),
+        rotation_age=timedelta(days=settings.did_key_rotation_days),
     )
+    allocator = StatusListAllocator(storage.status_lists, clock)
+    cwt = CwtFormat()  # the codec of the direct CWT APIs, whether or not the format is registered for issuance
+    nonces = NonceService(box, clock, ttl=timedelta(seconds=settings.nonce_ttl))
+    own_fetcher = None
+    if fetcher is None:
+        own_fetcher = fetcher = GuardedHttpFetcher(allow_private=settings.outbound_allow_private)
+    allow_private = settings.outbound_allow_private
+    revocation_lists = RevocationListService(uow_factory, clock, tenants, did_keys, cwt, REVOCATION_LISTS)
+    providers = AuthenticationProviderService(
+        uow_factory, clock, box, partial(validate_provider_url, allow_private=allow_private)
+    )
+    callout_url = partial(validate_callout_url, allow_private=allow_private)
+    claims_source_client = ClaimsSourceClient(fetcher, box, clock, timeout=settings.claims_source_timeout)
+    hooks = InteractionHookService(uow_factory, clock, box, callout_url)
     container = Container(
         public_url=settings.public_url,
         clock=clock,
@@ -231,6 +289,7 @@ def build(
             default_ttl=timedelta(seconds=settings.offer_default_ttl),
             max_ttl=timedelta(seconds=settings.offer_max_ttl),
             by_reference=settings.offer_by_reference,
+            catalog=catalog,
         ),
         tokens=TokenService(
             uow_factory,
@@ -247,8 +306,14 @@ def build(
             clock,
             nonces,
             catalog,
-            {SignerKind.DOCUMENT_SIGNER: document_signers, SignerKind.SD_JWT_ISSUER: sd_jwt_issuers},
+            {
+                SignerKind.DOCUMENT_SIGNER: document_signers,
+                SignerKind.SD_JWT_ISSUER: sd_jwt_issuers,
+                SignerKind.DID_WEB: did_keys,
+            },
             credentials_per_grant=settings.resolved_credentials_per_grant,
+            claims_sources=claims_source_client,
+            status_lists=allocator,
             subscriptions=WebhookSubscriptions(uow_factory),
         ),
         notifications=NotificationService(),
@@ -261,18 +326,35 @@ def build(
             providers,
             UpstreamOidcClient(fetcher, clock),
             allow_unregistered_public_clients=settings.allow_unregistered_public_clients,
+            hooks=hooks,
+        ),
+        claim_sources=ClaimSourceService(uow_factory, clock, box, callout_url),
+        claims_source_client=claims_source_client,
+        interaction_hooks=hooks,
+        users=UserService(uow_factory, clock),
+        did_keys=did_keys,
+        revocation_lists=revocation_lists,
+        compact_credentials=CompactCredentialService(
+            uow_factory,
+            clock,
+            tenants,
+            did_keys,
+            allocator,
+            revocation_lists,
+            DidWebResolver(fetcher, allow_http=settings.outbound_allow_private),
+            fetcher,
+            cwt,
+            SegnoZxingQrCodes(),
         ),
         batch_size=settings.batch_size,
         event_log=EventLogService(uow_factory),
-        webhooks=WebhookService(
-            uow_factory, clock, partial(validate_outbound_url, allow_private=settings.outbound_allow_private)
-        ),
+        webhooks=WebhookService(uow_factory, clock, partial(validate_outbound_url, allow_private=allow_private)),
         webhook_keys=events.keys,
         delivery=events.delivery,
         housekeeping=events.housekeeping,
         background=events.background,
         run_background=settings.delivery_worker,
-        closers=[*storage.closers, fetcher.aclose, events.fetcher.aclose],
+        closers=[*storage.closers, *([own_fetcher.aclose] if own_fetcher else []), events.fetcher.aclose],
     )
     if settings.bootstrap_client_id and settings.bootstrap_client_secret:
         client_id, secret = settings.bootstrap_client_id, settings.bootstrap_client_secret.get_secret_value()

@@ -56,6 +56,15 @@ class Settings(BaseSettings):
         le=MAX_DOCUMENT_SIGNER_VALIDITY.days,
         description="A managed document signer older than this is replaced (days).",
     )
+    did_key_validity_days: int = Field(
+        default=1827,
+        ge=1,
+        le=36500,
+        description="How long a new DID key (CWT signing key) may sign credentials for (days).",
+    )
+    did_key_rotation_days: int = Field(
+        default=90, ge=1, le=36500, description="A DID key older than this is replaced for new credentials (days)."
+    )
     issuer_name: str | None = Field(default=None, description="Issuer display name shown to wallets.")
     offer_default_ttl: int = Field(default=300, ge=10, le=86400, description="Pre-authorized offer lifetime (s).")
     offer_max_ttl: int = Field(default=600, ge=10, le=86400, description="Longest expiresIn an offer may ask (s).")
@@ -69,6 +78,9 @@ class Settings(BaseSettings):
         ge=1,
         le=1000,
         description="Most credentials of one configuration per access token, across requests (default: batch_size).",
+    )
+    claims_source_timeout: float = Field(
+        default=3.0, gt=0, le=30, description="How long a claims source may take to answer, token included (s)."
     )
     allow_unregistered_public_clients: bool = Field(
         default=False,

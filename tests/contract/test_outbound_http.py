@@ -16,12 +16,11 @@ import logging
 import socket
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from cryptography import x509
@@ -29,8 +28,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from openissuer.adapters.http import GuardedHttpFetcher, OutboundGuard
-from openissuer.adapters.http.guard import IPAddress, Resolver, resolve_host
+from oi_outbound import ExemptPortGuard, static_resolver
+from openissuer.adapters.http import GuardedHttpFetcher
 from openissuer.ports.http import (
     HttpFetcher,
     OutboundBlockedError,
@@ -166,40 +165,6 @@ async def serve(routes: dict[str, Route], tls: ssl.SSLContext | None = None) -> 
         yield server
     finally:
         await server.close()
-
-
-class ExemptPortGuard(OutboundGuard):
-    """The production guard (allow_private=False) with one local server port exempt from URL and address rules."""
-
-    def __init__(self, exempt_port: int, *, resolver: Resolver | None = None) -> None:
-        super().__init__(allow_private=False, resolver=resolver)
-        self.exempt_port = exempt_port
-
-    def check_url(self, url: str) -> str:
-        if urlsplit(url).port == self.exempt_port:
-            return url
-        return super().check_url(url)
-
-    def check_addresses(self, host: str, port: int, addresses: Sequence[IPAddress]) -> None:
-        if port != self.exempt_port:
-            super().check_addresses(host, port, addresses)
-
-
-def static_resolver(
-    answers: dict[str, list[str]], calls: list[str] | None = None, *, fallback: bool = False
-) -> Resolver:
-    """Answer from ``answers``; other names fail, or go to the real resolver when ``fallback``."""
-
-    async def resolve(host: str, port: int) -> list[str]:
-        if calls is not None:
-            calls.append(host)
-        if host in answers:
-            return answers[host]
-        if fallback:
-            return await resolve_host(host, port)
-        raise OSError("unknown host")
-
-    return resolve
 
 
 async def settle() -> None:

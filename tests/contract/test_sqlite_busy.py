@@ -78,3 +78,65 @@ async def test_past_the_deadline_the_request_is_refused_as_unavailable(
     holder.join()
     await store.use_nonces([b"m" * 32], NOW)  # and works once the lock is free
     await store.aclose()
+
+
+def wal_frames(path: str) -> tuple[int, int]:
+    """(frames in the write-ahead log, frames of it already copied into the database), without copying any."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        connection.execute("PRAGMA wal_autocheckpoint=0")
+        _busy, logged, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return int(logged), int(copied)
+    finally:
+        connection.close()
+
+
+async def test_checkpoints_are_taken_off_the_loop_every_so_many_writes(database: str) -> None:
+    store = SqliteWalletStore(database, checkpoint_every=5)
+    connection = store._open()
+    assert connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0  # no fsync inside a COMMIT
+    calls: list[str] = []
+    real = store._checkpoint
+
+    def checkpoint() -> None:
+        calls.append(threading.current_thread().name)
+        real()
+
+    store._checkpoint = checkpoint  # type: ignore[method-assign]
+    for index in range(4):
+        await store.use_nonces([bytes([index]) * 32], NOW + timedelta(minutes=5))
+    assert calls == []
+    await store.use_nonces([b"\xff" * 32], NOW + timedelta(minutes=5))  # the fifth write
+    assert store._checkpointing is not None
+    await asyncio.wait({store._checkpointing})
+    assert len(calls) == 1 and calls[0] != threading.main_thread().name
+    logged, copied = wal_frames(database)  # the store's connection is open, so the log is still there
+    assert logged > 0 and copied == logged  # everything written so far is in the database file
+    await store.aclose()
+
+
+async def test_a_failed_checkpoint_is_logged_and_the_next_one_runs(
+    database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = SqliteWalletStore(database, checkpoint_every=1)
+    failures = iter([sqlite3.OperationalError("disk I/O error")])
+    real = store._checkpoint
+
+    def checkpoint() -> None:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        real()
+
+    store._checkpoint = checkpoint  # type: ignore[method-assign]
+    await store.use_nonces([b"a" * 32], NOW + timedelta(minutes=5))
+    assert store._checkpointing is not None
+    await asyncio.wait({store._checkpointing})
+    await asyncio.sleep(0)  # the done callback
+    assert "SQLite checkpoint failed" in caplog.text and "disk I/O error" not in caplog.text
+    await store.use_nonces([b"b" * 32], NOW + timedelta(minutes=5))
+    assert store._checkpointing is not None
+    await asyncio.wait({store._checkpointing})
+    logged, copied = wal_frames(database)
+    assert logged > 0 and copied == logged
+    await store.aclose()

@@ -85,9 +85,15 @@ class Issuer:
         self.api, self.headers, self.iaca, self.configuration = api, headers, iaca, configuration
 
     async def issue(
-        self, key: ECKey | None = None, claims: dict[str, Any] | None = None, configuration_id: str | None = None
+        self,
+        key: ECKey | None = None,
+        claims: dict[str, Any] | None = None,
+        configuration_id: str | None = None,
+        *,
+        then_configure: dict[str, Any] | None = None,
     ) -> Issued:
-        """Run the Pre-authorized Code flow with the test wallet, holding ``key``."""
+        """Run the Pre-authorized Code flow with the test wallet, holding ``key``; ``then_configure`` replaces the
+        configuration after the offer was made (and checked), before the wallet claims it."""
         configuration_id = configuration_id or self.configuration["id"]
         offer = await self.api.http.post(
             "/v1/openid/offers/pre-authorized",
@@ -95,6 +101,10 @@ class Issuer:
             json={"credentials": [configuration_id], "claims": CLAIMS if claims is None else claims},
         )
         assert offer.status_code == 200, offer.text
+        if then_configure is not None:
+            path = f"/v2/credentials/mobile/configurations/{configuration_id}"
+            replaced = await self.api.http.put(path, headers=self.headers, json=then_configure)
+            assert replaced.status_code == 200, replaced.text
         wallet = Wallet(self.api.http, key or ECKey.generate_key("P-256"))
         credential_offer = await wallet.read_offer(offer.json()["uri"])
         metadata, _ = await wallet.discover(credential_offer["credential_issuer"])
@@ -255,16 +265,35 @@ async def test_signers_are_reused_then_rotated(issuer: Issuer) -> None:
     assert third.signer_id != first.signer_id
 
 
-async def test_missing_required_claim_is_denied_naming_the_claim(issuer: Issuer) -> None:
+async def test_missing_required_claim_is_refused_at_the_offer_naming_the_claim(issuer: Issuer) -> None:
+    offers = "/v1/openid/offers/pre-authorized"
     claims = {k: v for k, v in CLAIMS.items() if k != "family_name"}
-    missing = await issuer.issue(claims=claims)
+    body = {"credentials": [issuer.configuration["id"]], "claims": claims}
+    missing = await issuer.api.http.post(offers, headers=issuer.headers, json=body)
+    assert missing.status_code == 400, missing.text
+    (detail,) = missing.json()["details"]
+    assert detail["param"] == "claims.family_name" and NS in detail["msg"] and detail["value"] is None
+    body["claims"] = {**CLAIMS, "birth_date": "the second of January"}
+    wrong = await issuer.api.http.post(offers, headers=issuer.headers, json=body)
+    assert wrong.status_code == 400
+    assert [d["param"] for d in wrong.json()["details"]] == ["claims.birth_date"]
+    assert "second of January" not in wrong.text
+
+
+async def test_missing_required_claim_is_denied_naming_the_claim(issuer: Issuer) -> None:
+    """A configuration that changed after the offer was made: the credential request finds out, naming the claim."""
+    stricter = mdl_configuration()
+    stricter["claimMappings"][NS]["nickname"]["required"] = True
+    missing = await issuer.issue(then_configure=stricter)
     assert missing.error == "credential_request_denied"
     description = missing.response.json()["error_description"]
-    assert NS in description and "family_name" in description
-    wrong = await issuer.issue(claims={**CLAIMS, "birth_date": "the second of January"})
+    assert NS in description and "nickname" in description
+    typed = mdl_configuration()
+    typed["claimMappings"][NS]["given_name"]["type"] = "date"
+    wrong = await issuer.issue(claims={**CLAIMS, "nickname": "Nana"}, then_configure=typed)
     assert wrong.error == "credential_request_denied"
-    assert "birth_date" in wrong.response.json()["error_description"]
-    assert "second of January" not in wrong.response.text
+    assert "given_name" in wrong.response.json()["error_description"]
+    assert "Ana" not in wrong.response.text
     assert missing.records == wrong.records == []
 
 
@@ -283,8 +312,13 @@ async def test_validity_rules_at_signing_time(issuer: Issuer) -> None:
     beyond_iaca = (datetime.now(UTC) + timedelta(days=3650 + 30)).isoformat()
     refused = await issuer.issue(claims={**CLAIMS, "expiry": beyond_iaca}, configuration_id=badge_id)
     assert refused.error == "credential_request_denied"
-    not_a_time = await issuer.issue(claims={**CLAIMS, "expiry": "not a time"}, configuration_id=badge_id)
-    assert not_a_time.error == "credential_request_denied"
+    not_a_time = await issuer.api.http.post(
+        "/v1/openid/offers/pre-authorized",
+        headers=headers,
+        json={"credentials": [badge_id], "claims": {**CLAIMS, "expiry": "not a time"}},
+    )
+    assert not_a_time.status_code == 400  # checked when the offer is made
+    assert [d["param"] for d in not_a_time.json()["details"]] == ["claims.expiry"]
 
 
 async def test_no_active_iaca_is_denied(issuer: Issuer) -> None:

@@ -1,7 +1,7 @@
-"""One offer, several formats, one token: an mDL, an SD-JWT VC and a credential of the test-only plugin format of
-the same person, claimed in one flow by each grant (the Pre-authorized Code flow, and the Authorization Code flow
-against a real OpenID provider process), on memory, SQLite and PostgreSQL. Also the SD-JWT VC alone by the
-Authorization Code flow.
+"""One offer, several formats, one token: an mDL, an SD-JWT VC, a CWT and a credential of the test-only plugin
+format of the same person, claimed in one flow by each grant (the Pre-authorized Code flow, and the Authorization
+Code flow against a real OpenID provider process), on memory, SQLite and PostgreSQL. Also the SD-JWT VC alone by
+the Authorization Code flow.
 
 Each credential request names one configuration (one request per configuration, each with a fresh c_nonce);
 every credential is verified by an independent implementation; all of them carry the same person's claims,
@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from joserfc import jws
 from joserfc.jwk import ECKey
 
+from oi_cwt import create_cwt_configuration, verify_with_python_cwt
 from oi_idp import IdP, pkce_pair, running_idp
 from oi_issuer import Setup, make_setup
 from oi_sd_jwt import SD_JWT_CONFIGURATION, verify_sd_jwt_vc
@@ -61,22 +63,41 @@ def api_settings() -> dict[str, object]:
 
 
 class Issuer:
-    """An active IACA and three configurations: the mDL (``setup``), an SD-JWT VC and a test-format credential."""
+    """An active IACA and four configurations: the mDL (``setup``), an SD-JWT VC, a CWT and a test-format
+    credential (a format defined only in the tests)."""
 
-    def __init__(self, setup: Setup, sd_jwt_id: str, test_id: str) -> None:
-        self.setup, self.sd_jwt_id, self.test_id = setup, sd_jwt_id, test_id
+    def __init__(self, setup: Setup, sd_jwt_id: str, cwt_id: str, test_id: str) -> None:
+        self.setup, self.sd_jwt_id, self.cwt_id, self.test_id = setup, sd_jwt_id, cwt_id, test_id
 
     @property
     def ids(self) -> list[str]:
-        return [self.setup.configuration_id, self.sd_jwt_id, self.test_id]
+        return [self.setup.configuration_id, self.sd_jwt_id, self.cwt_id, self.test_id]
 
-    def verify_all(self, wallet: Wallet, credentials: dict[str, str]) -> list[dict[str, Any]]:
-        """Verify each credential with an independent implementation; return the person's claims of each."""
+    async def verify_all(self, http: httpx.AsyncClient, wallet: Wallet, credentials: dict[str, str]) -> Person:
+        """Verify each credential with an independent implementation (pymdoccbor, the sd-jwt reference package,
+        python-cwt with the served DID document, joserfc); return the person's claims of each."""
         mdl = self.setup.verify(credentials[self.setup.configuration_id], wallet)
         sd_jwt = verify_sd_jwt_vc(credentials[self.sd_jwt_id], self.setup.iaca_pem, issuer=ISSUER, holder=wallet.key)
+        compact = await verify_with_python_cwt(http, credentials[self.cwt_id])
         test = _verify_test_jws(credentials[self.test_id], self.setup.iaca_pem)
         assert test["cnf"]["jwk"] == wallet.key.as_dict(private=False)
-        return [mdl, sd_jwt.claims, test["claims"]]
+        return Person(mdl, sd_jwt.claims, compact, test["claims"])
+
+
+@dataclass
+class Person:
+    """The claims of each of the four credentials."""
+
+    mdl: dict[str, Any]
+    sd_jwt: dict[str, Any]
+    cwt: dict[Any, Any]
+    test: dict[str, Any]
+
+    def assert_same(self, given_name: str) -> None:
+        assert self.mdl["given_name"] == self.sd_jwt["given_name"] == self.test["given_name"] == given_name
+        assert self.cwt["given_name"] == given_name
+        assert self.mdl["family_name"] == self.sd_jwt["family_name"] == self.cwt["family_name"]
+        assert str(self.mdl["birth_date"]) == self.sd_jwt["birthdate"]
 
 
 async def make_issuer(api: Any) -> Issuer:
@@ -85,13 +106,22 @@ async def make_issuer(api: Any) -> Issuer:
         "/v2/credentials/sd-jwt/configurations", headers=setup.headers, json=SD_JWT_CONFIGURATION
     )
     assert sd_jwt.status_code == 201, sd_jwt.text
+    compact = await create_cwt_configuration(
+        api,
+        setup.headers,
+        type="Person Card",
+        claimMappings={
+            "given_name": {"mapFrom": "claims.given_name", "required": True},
+            "family_name": {"mapFrom": "claims.family_name"},
+        },
+    )
     test = await api.http.post(
         "/v2/credentials/test-jws/configurations",
         headers=setup.headers,
         json={"type": "test:person", "claimMappings": {"given_name": {"mapFrom": "claims.given_name"}}},
     )
     assert test.status_code == 201, test.text
-    return Issuer(setup, sd_jwt.json()["id"], test.json()["id"])
+    return Issuer(setup, sd_jwt.json()["id"], compact["id"], test.json()["id"])
 
 
 def _verify_test_jws(token: str, iaca_pem: str) -> dict[str, Any]:
@@ -134,15 +164,11 @@ async def notify_all(api: Any, access_token: str, notifications: dict[str, str])
         assert response.status_code == 204, response.text
 
 
-def assert_same_person(mdl: dict[str, Any], sd_jwt: dict[str, Any], test: dict[str, Any], given_name: str) -> None:
-    assert mdl["given_name"] == sd_jwt["given_name"] == test["given_name"] == given_name
-    assert mdl["family_name"] == sd_jwt["family_name"]
-    assert str(mdl["birth_date"]) == sd_jwt["birthdate"]
-
-
 async def test_a_multi_format_offer_by_the_pre_authorized_code_flow(api: Any) -> None:
     issuer = await make_issuer(api)
-    earlier = await issuer.setup.offer(claims={"document_number": "DL-1"}, claimsToPersist=["document_number"])
+    earlier = await issuer.setup.offer(
+        claims={**PERSON, "document_number": "DL-1"}, claimsToPersist=["document_number"]
+    )
     created = await api.http.post(
         "/v1/openid/offers/pre-authorized",
         headers=issuer.setup.headers,
@@ -164,14 +190,14 @@ async def test_a_multi_format_offer_by_the_pre_authorized_code_flow(api: Any) ->
     credentials, notifications = await claim_each(
         wallet, access_token, {cid: {"credential_configuration_id": cid} for cid in issuer.ids}
     )
-    mdl, sd_jwt, test = issuer.verify_all(wallet, credentials)
-    assert_same_person(mdl, sd_jwt, test, "Ana")
-    assert sd_jwt["address"] == {"locality": "Wellington", "country": "NZ"}
-    assert mdl["document_number"] == "DL-1"  # persisted before the offer, as the grant keeps it
+    person = await issuer.verify_all(api.http, wallet, credentials)
+    person.assert_same("Ana")
+    assert person.sd_jwt["address"] == {"locality": "Wellington", "country": "NZ"}
+    assert person.mdl["document_number"] == "DL-1"  # persisted before the offer, as the grant keeps it
     await notify_all(api, access_token, notifications)
     async with api.container.uow_factory() as uow:
         records = (await uow.issued_credentials.list(DEFAULT_TENANT_ID, limit=10, after=None)).items
-    assert sorted(r.format for r in records) == ["dc+sd-jwt", "jwt_test", "mso_mdoc"]
+    assert sorted(r.format for r in records) == ["cwt", "dc+sd-jwt", "jwt_test", "mso_mdoc"]
     assert {r.offer_id for r in records} == {created.json()["id"]}
 
 
@@ -254,8 +280,8 @@ async def test_a_multi_format_offer_by_the_authorization_code_flow(api: Any, idp
     credentials, notifications = await claim_each(
         wallet, token["access_token"], {cid: {"credential_identifier": identifiers[cid]} for cid in issuer.ids}
     )
-    mdl, sd_jwt, test = issuer.verify_all(wallet, credentials)
-    assert_same_person(mdl, sd_jwt, test, "Ana")
+    person = await issuer.verify_all(api.http, wallet, credentials)
+    person.assert_same("Ana")
     await notify_all(api, token["access_token"], notifications)
 
 

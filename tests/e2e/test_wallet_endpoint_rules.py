@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from oi_issuer import Setup, make_setup
+from oi_issuer import NS, Setup, make_setup
 from oi_wallet import Wallet, new_key
 
 ISSUER = "https://issuer.example"
@@ -226,14 +226,20 @@ async def test_expired_nonce(setup: Setup) -> None:
 
 async def test_a_nonce_is_used_up_even_when_issuance_then_fails(setup: Setup) -> None:
     wallet = Wallet(setup.api.http)
-    offer = await wallet.read_offer((await setup.offer(claims={"given_name": "Only"}))["uri"])
+    offer = await wallet.read_offer((await setup.offer())["uri"])
     metadata, _ = await wallet.discover(offer["credential_issuer"])
     access = (await wallet.token(offer)).json()["access_token"]
+    # The configuration changes after the offer was checked: document_number becomes required, the offer lacks it.
+    path = f"/v2/credentials/mobile/configurations/{setup.configuration_id}"
+    configuration = (await setup.api.http.get(path, headers=setup.headers)).json()
+    configuration["claimMappings"][NS]["document_number"]["required"] = True
+    body = {k: v for k, v in configuration.items() if k not in ("id",)}
+    assert (await setup.api.http.put(path, headers=setup.headers, json=body)).status_code == 200
     nonce = await wallet.nonce(metadata)
     body = {"credential_configuration_id": setup.configuration_id, "proofs": {"jwt": [wallet.proof(metadata, nonce)]}}
     failed = await wallet.credential(metadata, access, body)
-    assert_error(failed, "credential_request_denied")  # family_name and birth_date are required
-    assert "family_name" in failed.json()["error_description"]
+    assert_error(failed, "credential_request_denied")
+    assert "document_number" in failed.json()["error_description"]
     body["proofs"]["jwt"] = [wallet.proof(metadata, nonce)]
     assert_error(await wallet.credential(metadata, access, body), "invalid_nonce")
 

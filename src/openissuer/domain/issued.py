@@ -23,6 +23,8 @@ class IssuedCredentialRecord:
     format's own part of the record as plain JSON data (for an mDoc: ``docType``, ``devicePublicKey``,
     ``namespaces`` with each element's digest, ``msoHash``). ``holder_key_thumbprint`` is the RFC 7638 thumbprint
     of the key the credential is bound to (None for bearer credentials); ``signer_id`` the key that signed it.
+    ``status`` is ``valid`` or, for a revoked CWT, ``revoked``; ``status_reference`` its status-list entry. A CWT's
+    record has the CWT's ``jti`` as its id, and ``configuration_id`` ``direct`` when it was made by the sign API.
     """
 
     id: str

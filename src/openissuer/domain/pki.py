@@ -20,6 +20,8 @@ class SignerKind(enum.StrEnum):
     SD_JWT_ISSUER = "sd-jwt-issuer"
     """An X.509 SD-JWT VC issuer certificate certified by the tenant's active IACA, naming the credential issuer
     identifier in its subjectAlternativeName (docs/sd-jwt-vc.md)."""
+    DID_WEB = "did-web"
+    """A P-256 key in the tenant's ``did:web`` DID document; the Signer's ``kid`` is the DID URL ``<did>#<kid>``."""
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from openissuer.crypto.p256_public_key import P256PublicKey
 from openissuer.crypto.signer import Signer
 from openissuer.domain.branding import Branding
 from openissuer.domain.pki import SignerKind
+from openissuer.domain.status_lists import StatusListKind
 from openissuer.errors import ErrorDetail
 
 ClaimValue: TypeAlias = "str | int | float | bool | date | datetime | bytes | list[ClaimValue] | dict[str, ClaimValue]"
@@ -63,7 +64,9 @@ class ConfigurationSchema:
     ``validity_mapping`` whether ``validFrom`` / ``validUntil`` may be mapped from claims; ``options`` the fields
     only this format has. ``claim_paths`` (flat mappings only) makes claim names positions in a nested credential
     (``address.locality``, ``nationalities[*]``); ``claim_flags`` are boolean fields the format reads per claim
-    (e.g. ``selectivelyDisclosable``), which arrive as ``ClaimDescription.flags``.
+    (e.g. ``selectivelyDisclosable``), which arrive as ``ClaimDescription.flags``; ``status_list`` the kind of status
+    list the pipeline puts the credentials of a configuration with the status switch on (None: the format has no
+    status lists yet, so the switch is refused).
     """
 
     type_field: str = "type"
@@ -76,6 +79,7 @@ class ConfigurationSchema:
     options: Mapping[str, ConfigurationOption] = field(default_factory=dict)
     claim_paths: bool = False
     claim_flags: tuple[str, ...] = ()
+    status_list: StatusListKind | None = None
 
 
 @dataclass(frozen=True)
@@ -94,15 +98,17 @@ ClaimPathPointer: TypeAlias = tuple[str | int | None, ...]
 class ClaimDescription:
     """A claim the configuration issues: its path (``(namespace, claim)`` when namespaced, the parsed claim name
     when the schema has ``claim_paths``), whether it is always present, whether it is read from the claims
-    (``mapped``) and the type it is coerced to (``value_type``). ``flags`` are the schema's ``claim_flags`` the
-    configuration set for it; ``flags_only`` marks an entry that carries no value, only flags (a container that
-    other claims fill, or every element of an array)."""
+    (``mapped``), the type it is coerced to (``value_type``) and the JSON type of its ``defaultValue``
+    (``default_type``, None without one). ``flags`` are the schema's ``claim_flags`` the configuration set for it;
+    ``flags_only`` marks an entry that carries no value, only flags (a container that other claims fill, or every
+    element of an array)."""
 
     path: ClaimPathPointer
     mandatory: bool = False
     display: tuple[ClaimDisplay, ...] = ()
     mapped: bool = False
     value_type: str | None = None
+    default_type: str | None = None
     flags: tuple[tuple[str, bool], ...] = ()
     flags_only: bool = False
 
@@ -140,7 +146,7 @@ class RequestedValidity:
 
 @dataclass(frozen=True)
 class StatusListReference:
-    """Where the credential's status lives (IETF Token Status List): list token URI and index."""
+    """Where the credential's status lives, as the pipeline allocated it: the list's public URI and the index."""
 
     uri: str
     idx: int
@@ -152,7 +158,8 @@ class IssuedCredential:
 
     ``credential`` is the value for the Credential Response. ``details`` is the format's part of the issued-
     credential record, plain JSON data (e.g. digests, never values). ``holder_key_thumbprint`` is None for a
-    bearer credential.
+    bearer credential. ``credential_id``, when the format gives one, is the record's id (a CWT's ``jti``, which the
+    reference's revocation API addresses it by); otherwise the pipeline makes one.
     """
 
     format_id: str
@@ -164,6 +171,7 @@ class IssuedCredential:
     holder_key_thumbprint: str | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
     status: StatusListReference | None = None
+    credential_id: str | None = None
 
 
 class CredentialFormat(Protocol):

@@ -15,13 +15,17 @@ from openissuer.domain.authorization import (
     PushedRequest,
     WalletClient,
 )
+from openissuer.domain.claim_sources import ClaimSource
 from openissuer.domain.configurations import CredentialConfiguration
+from openissuer.domain.dids import DidKey
+from openissuer.domain.interaction_hooks import HookSession, InteractionHook
 from openissuer.domain.issued import IssuedCredentialRecord
 from openissuer.domain.offers import AccessGrant, PreAuthorizedOffer
 from openissuer.domain.pages import Page, PageKey
 from openissuer.domain.pki import DocumentSigner, Iaca
+from openissuer.domain.status_lists import StatusList
 from openissuer.domain.tenants import Tenant
-from openissuer.domain.users import User
+from openissuer.domain.users import User, UserSearch
 
 
 class TenantRepository(Protocol):
@@ -119,6 +123,12 @@ class DocumentSignerRepository(Protocol):
 
 
 class IssuedCredentialRepository(Protocol):
+    async def set_status(self, tenant_id: str, id: str, status: str) -> bool:
+        """Set the status of the tenant's record; tell whether it exists."""
+
+    async def find_by_status_entry(self, tenant_id: str, list_id: str, index: int) -> IssuedCredentialRecord | None:
+        """Return the tenant's record at ``index`` of status list ``list_id``, or None."""
+
     async def add(self, record: IssuedCredentialRecord) -> None:
         """Store the record of an issued credential."""
 
@@ -129,6 +139,32 @@ class IssuedCredentialRepository(Protocol):
         self, tenant_id: str, *, limit: int, after: PageKey | None, user_id: str | None = None
     ) -> Page[IssuedCredentialRecord]:
         """Return one page of the tenant's records in issuance order, optionally one user's only."""
+
+
+class DidKeyRepository(Protocol):
+    """The keys of tenants' DID documents; adding one raises the tenant's configuration version."""
+
+    async def add(self, key: DidKey) -> bool:
+        """Store a key; False (nothing stored) when the tenant already has a key with its ``kid``."""
+
+    async def list(self, tenant_id: str) -> Sequence[DidKey]:
+        """Return the tenant's keys, newest first."""
+
+
+class StatusListRepository(Protocol):
+    """Status lists and the statuses of the credentials on them (management and publication, not allocation)."""
+
+    async def get(self, tenant_id: str, id: str) -> StatusList | None:
+        """Return the tenant's list or None."""
+
+    async def list(self, tenant_id: str, kind: str, *, limit: int, after: PageKey | None) -> Page[StatusList]:
+        """Return one page of the tenant's lists of a kind, ordered by ``(created_at, id)``."""
+
+    async def indexes_with_status(self, tenant_id: str, list_id: str, status: str) -> Sequence[int]:
+        """Return the indexes of the list's credentials that have ``status``."""
+
+    async def bump_revision(self, tenant_id: str, id: str) -> None:
+        """Raise the list's revision (a status on it changed), in the unit's transaction."""
 
 
 class UserRepository(Protocol):
@@ -143,6 +179,19 @@ class UserRepository(Protocol):
 
     async def update_claims(self, tenant_id: str, id: str, claims: dict[str, Any], now: datetime) -> bool:
         """Replace the user's persisted claims; tell whether the user exists."""
+
+    async def replace(self, user: User) -> bool:
+        """Replace the user's claims and provider subject; tell whether the user exists; ``ConflictError`` when
+        another user has the same provider and subject."""
+
+    async def list(self, tenant_id: str, *, limit: int, after: PageKey | None) -> Page[User]:
+        """Return one page of the tenant's users ordered by ``(created_at, id)``."""
+
+    async def search(self, tenant_id: str, search: UserSearch, *, limit: int, after: PageKey | None) -> Page[User]:
+        """Return one page of the tenant's users matching ``search`` exactly (see ``UserSearch``)."""
+
+    async def delete(self, tenant_id: str, id: str) -> bool:
+        """Delete the user and its persisted claims (records of issued credentials stay); tell whether it existed."""
 
 
 class OfferRepository(Protocol):
@@ -235,3 +284,55 @@ class AuthorizationFlowRepository(Protocol):
 
     async def consume_code(self, code_hash: bytes, now: datetime) -> bool:
         """Use the code up if it is unused (one conditional UPDATE); tell whether this call did."""
+
+
+class ClaimSourceRepository(Protocol):
+    """Claims sources; each write also raises the tenant's configuration version (issuance caches them)."""
+
+    async def add(self, source: ClaimSource) -> None:
+        """Store a new claims source."""
+
+    async def get(self, tenant_id: str, id: str) -> ClaimSource | None:
+        """Return the tenant's claims source or None."""
+
+    async def list(self, tenant_id: str, *, limit: int, after: PageKey | None) -> Page[ClaimSource]:
+        """Return one page of the tenant's claims sources."""
+
+    async def list_all(self, tenant_id: str) -> Sequence[ClaimSource]:
+        """Return every claims source of the tenant."""
+
+    async def update(self, source: ClaimSource) -> bool:
+        """Replace a claims source's fields; tell whether it exists."""
+
+    async def delete(self, tenant_id: str, id: str) -> bool:
+        """Delete a claims source; tell whether it existed."""
+
+    async def lock(self, tenant_id: str, id: str, *, exclusive: bool) -> bool:
+        """Tell whether the source exists, and lock it until this unit of work ends: shared by a configuration
+        that is about to reference it, exclusive by a delete that must see every committed reference first (on
+        PostgreSQL a row lock; SQLite and memory serialise writers anyway)."""
+
+    async def referencing_configurations(self, tenant_id: str, id: str) -> Sequence[str]:
+        """Return the ids of the tenant's credential configurations whose ``claimSourceId`` is ``id``."""
+
+
+class InteractionHookRepository(Protocol):
+    """The tenant's interaction hook (one per tenant) and the holders' visits to it in progress."""
+
+    async def get(self, tenant_id: str) -> InteractionHook | None:
+        """Return the tenant's hook, if configured."""
+
+    async def put(self, hook: InteractionHook) -> None:
+        """Store the tenant's hook, replacing the one it had."""
+
+    async def delete(self, tenant_id: str) -> bool:
+        """Remove the tenant's hook; tell whether it had one."""
+
+    async def add_session(self, session: HookSession) -> None:
+        """Store a visit to the hook."""
+
+    async def find_session(self, tenant_id: str, state_hash: bytes) -> HookSession | None:
+        """Return the visit of a ``state`` given to the hook."""
+
+    async def take_session(self, tenant_id: str, state_hash: bytes, now: datetime) -> bool:
+        """Use the visit up if it is unused and unexpired (one conditional UPDATE); tell whether this call did."""

@@ -11,11 +11,15 @@ from openissuer.ports.repositories import (
     ApiClientRepository,
     AuthenticationProviderRepository,
     AuthorizationFlowRepository,
+    ClaimSourceRepository,
     CredentialConfigurationRepository,
+    DidKeyRepository,
     DocumentSignerRepository,
     IacaRepository,
+    InteractionHookRepository,
     IssuedCredentialRepository,
     OfferRepository,
+    StatusListRepository,
     TenantRepository,
     UserRepository,
     WalletClientRepository,
@@ -60,6 +64,18 @@ class UnitOfWork(Protocol):
 
     @property
     def authorization(self) -> AuthorizationFlowRepository: ...
+
+    @property
+    def claim_sources(self) -> ClaimSourceRepository: ...
+
+    @property
+    def interaction_hooks(self) -> InteractionHookRepository: ...
+
+    @property
+    def did_keys(self) -> DidKeyRepository: ...
+
+    @property
+    def status_lists(self) -> StatusListRepository: ...
 
     @property
     def events(self) -> EventRepository: ...

@@ -8,6 +8,7 @@ TOKEN_PATH = "/v1/oauth/token"
 AUTHORIZE_PATH = "/v1/oauth/authorize"
 PAR_PATH = "/v1/oauth/par"
 CALLBACK_PATH = "/v1/oauth/authentication/callback"
+INTERACTION_HOOK_CALLBACK_PATH = "/v1/oauth/interaction-hook/callback"
 NONCE_PATH = "/v1/openid/nonce"
 CREDENTIAL_PATH = "/v1/openid/credential"
 NOTIFICATION_PATH = "/v1/openid/notification"
@@ -37,6 +38,10 @@ class IssuerEndpoints:
     @property
     def authentication_callback(self) -> str:
         return self.issuer + CALLBACK_PATH
+
+    @property
+    def interaction_hook_callback(self) -> str:
+        return self.issuer + INTERACTION_HOOK_CALLBACK_PATH
 
     @property
     def nonce(self) -> str:

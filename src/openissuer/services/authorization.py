@@ -5,11 +5,13 @@ RFC 7636, RFC 9207): the wallet's request, the holder's sign-in at the tenant's 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from openissuer.claims import merge_claim_sources
 from openissuer.domain.authorization import (
     AuthenticationProvider,
     AuthorizationCode,
@@ -40,8 +42,11 @@ from openissuer.protocol.authorization_request import (
     verify_redirect_uri,
     verify_response_type,
 )
+from openissuer.protocol.interaction_hook import HookReturn
 from openissuer.protocol.pkce import S256, create_code_challenge
 from openissuer.services.authentication_providers import AuthenticationProviderService
+from openissuer.services.interaction_hook_flow import InteractionHookFlow
+from openissuer.services.interaction_hooks import InteractionHookService
 from openissuer.services.tenancy import WalletTenant
 from openissuer.services.upstream_oidc import UpstreamOidcClient
 from openissuer.services.wallet_clients import AUTHORIZATION_CODE
@@ -75,6 +80,7 @@ class AuthorizationService:
         oidc: UpstreamOidcClient,
         *,
         allow_unregistered_public_clients: bool,
+        hooks: InteractionHookService | None = None,
         session_ttl: timedelta = timedelta(minutes=10),
         code_ttl: timedelta = timedelta(seconds=60),
         pushed_request_ttl: timedelta = timedelta(seconds=60),
@@ -83,6 +89,7 @@ class AuthorizationService:
         self._clock = clock
         self._providers = providers
         self._oidc = oidc
+        self._hook_flow = None if hooks is None else InteractionHookFlow(uow_factory, clock, hooks, self._issue_code)
         self._allow_unregistered = allow_unregistered_public_clients
         self._session_ttl = session_ttl
         self._code_ttl = code_ttl
@@ -235,12 +242,14 @@ class AuthorizationService:
         )
 
     async def complete(self, query: dict[str, str], tenant: WalletTenant) -> str:
-        """Handle the identity provider's callback; return the wallet redirect with the authorization code."""
+        """Handle the identity provider's callback; return where the browser goes next: the interaction hook when
+        the tenant has an enabled one, else the wallet's redirect URI with the authorization code."""
         tenant_id = tenant.id
         state = query.get("state")
         async with self._uow(read_only=True) as uow:
             session = None if not state else await uow.authorization.find_session(tenant_id, digest_secret(state))
             provider = await uow.authentication_providers.get_for_tenant(tenant_id)
+            hook = await uow.interaction_hooks.get(tenant_id) if self._hook_flow is not None else None
         now = self._clock.now()
         if session is None or session.completed_at is not None or now >= session.expires_at or provider is None:
             raise AuthorizationPageError(
@@ -252,7 +261,17 @@ class AuthorizationService:
         except IdentityProviderError as exc:
             await self._close(session)
             raise self._provider_page(tenant, session.request, exc) from exc
-        return await self._issue_code(tenant, provider, session, subject, claims)
+        holder_claims = {k: v for k, v in claims.items() if k not in PROTOCOL_CLAIMS}
+        if hook is not None and not hook.disabled:
+            assert self._hook_flow is not None
+            return await self._hook_flow.visit(tenant, provider, session, subject, holder_claims, hook)
+        return await self._issue_code(tenant, provider, session.id, session.request, subject, holder_claims)
+
+    async def return_from_hook(self, query: dict[str, str], tenant: WalletTenant) -> str:
+        """Handle the interaction hook's return (reference §7.3); see ``InteractionHookFlow.finish``."""
+        if self._hook_flow is None:
+            raise AuthorizationPageError("This sign-in is not valid", "This issuer has no interaction step.")
+        return await self._hook_flow.finish(query, tenant)
 
     async def _sign_in_result(
         self,
@@ -286,28 +305,44 @@ class AuthorizationService:
         self,
         tenant: WalletTenant,
         provider: AuthenticationProvider,
-        session: AuthorizationSession,
+        session_id: str,
+        request: AuthorizationRequest,
         subject: str,
-        claims: dict[str, Any],
+        id_token_claims: dict[str, Any],
+        *,
+        hook: tuple[bytes, HookReturn] | None = None,
     ) -> str:
-        holder_claims = {k: v for k, v in claims.items() if k not in PROTOCOL_CLAIMS}
+        """Use the sign-in (or the hook visit) up, find or create the user, and store the code: one transaction.
+
+        The code's claims are the ID token's overlaid by the hook's (reference §4.4 precedence); the user keeps the
+        provider's ``claimsToPersist`` from the ID token and the hook's ``claimsToPersist`` from its claims.
+        """
+        claims, persisted = id_token_claims, {}
+        if hook is not None:
+            answer = hook[1]
+            claims = merge_claim_sources(id_token=id_token_claims, interaction_hook=answer.claims)
+            persisted = {k: answer.claims[k] for k in answer.claims_to_persist if answer.claims[k] is not None}
         code, now = new_secret(), self._clock.now()
         async with self._uow() as uow:
-            if not await uow.authorization.complete_session(session.tenant_id, session.id, now):
+            if hook is None:
+                taken = await uow.authorization.complete_session(tenant.id, session_id, now)
+            else:
+                taken = await uow.interaction_hooks.take_session(tenant.id, hook[0], now)
+            if not taken:
                 raise AuthorizationPageError("This sign-in has expired", "The sign-in was already finished.")
-            user = await self._user_for(uow, provider, subject, holder_claims, now)
+            user = await self._user_for(uow, provider, subject, id_token_claims, now, also_persist=persisted)
             await uow.authorization.add_code(
                 AuthorizationCode(
                     code_hash=digest_secret(code),
-                    tenant_id=session.tenant_id,
-                    session_id=session.id,
-                    client_id=session.request.client_id,
-                    redirect_uri=session.request.redirect_uri,
-                    code_challenge=session.request.code_challenge,
-                    configuration_ids=session.request.configuration_ids,
-                    by_authorization_details=session.request.by_authorization_details,
+                    tenant_id=tenant.id,
+                    session_id=session_id,
+                    client_id=request.client_id,
+                    redirect_uri=request.redirect_uri,
+                    code_challenge=request.code_challenge,
+                    configuration_ids=request.configuration_ids,
+                    by_authorization_details=request.by_authorization_details,
                     user_id=user.id,
-                    claims=holder_claims,
+                    claims=claims,
                     provider_url=provider.url,
                     subject_id=subject,
                     expires_at=now + self._code_ttl,
@@ -315,16 +350,23 @@ class AuthorizationService:
                 )
             )
             await uow.commit()
-        log.info("holder signed in", extra={"user_id": user.id, "session_id": session.id})
-        return create_redirect(
-            session.request.redirect_uri, {"code": code, "state": session.request.state, "iss": tenant.issuer}
-        )
+        log.info("holder signed in", extra={"user_id": user.id, "session_id": session_id})
+        return create_redirect(request.redirect_uri, {"code": code, "state": request.state, "iss": tenant.issuer})
 
     async def _user_for(
-        self, uow: UnitOfWork, provider: AuthenticationProvider, subject: str, claims: dict[str, Any], now: datetime
+        self,
+        uow: UnitOfWork,
+        provider: AuthenticationProvider,
+        subject: str,
+        claims: dict[str, Any],
+        now: datetime,
+        *,
+        also_persist: Mapping[str, Any] | None = None,
     ) -> User:
-        """Find the user by provider and subject, or create it; store the provider's ``claimsToPersist``."""
+        """Find the user by provider and subject, or create it; store the provider's ``claimsToPersist`` (and the
+        interaction hook's, ``also_persist``)."""
         persisted = {k: claims[k] for k in provider.claims_to_persist if k in claims}
+        persisted.update(also_persist or {})
         user = await uow.users.find_by_subject(provider.tenant_id, provider.id, subject)
         if user is None:
             user = User(

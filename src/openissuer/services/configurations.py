@@ -15,10 +15,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from openissuer.claims import CONTEXT_ROOTS, ClaimMappings, parse_claim_mappings, parse_claim_path
+from openissuer.claims import CONTEXT_ROOTS, MISSING, ClaimMappings, parse_claim_mappings, parse_claim_path
+from openissuer.claims.claim_type import describe_json_type
 from openissuer.claims.path import ClaimPathSyntaxError
 from openissuer.domain.api_clients import ManagementPrincipal
 from openissuer.domain.branding import Branding
+from openissuer.domain.claim_sources import ClaimSource
 from openissuer.domain.configurations import CredentialConfiguration
 from openissuer.domain.durations import Duration
 from openissuer.domain.events import CONFIGURATION_CREATED, CONFIGURATION_DELETED, CONFIGURATION_UPDATED
@@ -33,6 +35,7 @@ from openissuer.ports.uow import UnitOfWorkFactory
 from openissuer.ports.wallet_store import WalletStore
 from openissuer.services.access import ISSUERS, READERS_AND_ISSUERS, authorize
 from openissuer.services.audit import configuration_event as _event
+from openissuer.services.claim_sources import verify_claim_source_reference
 from openissuer.services.versioned_cache import Versioned, VersionedCache
 
 log = logging.getLogger("openissuer.configurations")
@@ -56,12 +59,19 @@ class ConfigurationInput:
 
 @dataclass(frozen=True)
 class PreparedConfiguration:
-    """A configuration ready to issue from: its format, its parsed mappings and what the format is given."""
+    """A configuration ready to issue from: its format, its parsed mappings, what the format is given, and the
+    claims source it names (None: none, or one that no longer exists)."""
 
     configuration: CredentialConfiguration
     format: CredentialFormat
     mappings: ClaimMappings
     claims: tuple[ClaimDescription, ...]
+    claim_source: ClaimSource | None = None
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """What ``credentialConfiguration.*`` paths read (claim mappings and claims-source parameters)."""
+        return {"id": self.configuration.id, "type": self.configuration.credential_type}
 
     def format_configuration(self, now: datetime, issuer: str = "") -> FormatConfiguration:
         """Return what the format needs; ``expiresIn`` becomes the span it covers from ``now`` (calendar units);
@@ -79,11 +89,13 @@ class PreparedConfiguration:
 
 
 def prepare_configuration(
-    configuration: CredentialConfiguration, credential_format: CredentialFormat
+    configuration: CredentialConfiguration,
+    credential_format: CredentialFormat,
+    claim_source: ClaimSource | None = None,
 ) -> PreparedConfiguration:
     """Parse a stored configuration's mappings (validated when it was saved) for its format."""
     mappings = parse_format_claim_mappings(configuration.claim_mappings, credential_format)
-    return PreparedConfiguration(configuration, credential_format, mappings, describe_claims(mappings))
+    return PreparedConfiguration(configuration, credential_format, mappings, describe_claims(mappings), claim_source)
 
 
 def parse_format_claim_mappings(raw: object, credential_format: CredentialFormat) -> ClaimMappings:
@@ -105,6 +117,7 @@ def describe_claims(mappings: ClaimMappings) -> tuple[ClaimDescription, ...]:
             value_type=None if m.claim_type is None else m.claim_type.value,
             flags=m.flags,
             flags_only=m.is_flag_entry,
+            default_type=None if m.default_value is MISSING else describe_json_type(m.default_value),
         )
         for m in mappings.mappings
     )
@@ -158,12 +171,16 @@ class ConfigurationCatalog:
             version = await uow.tenants.get_config_version(tenant_id)  # before the data: see VersionedCache
             stored = await uow.credential_configurations.list_all(tenant_id)
             provider = await uow.authentication_providers.get_for_tenant(tenant_id)
+            sources = {source.id: source for source in await uow.claim_sources.list_all(tenant_id)}
         by_id: dict[str, PreparedConfiguration] = {}
         for configuration in stored:
             if configuration.format not in self._formats:
                 log.warning("configuration of an unregistered format skipped", extra={"format": configuration.format})
                 continue
-            by_id[configuration.id] = prepare_configuration(configuration, self._formats.get(configuration.format))
+            source = sources.get(configuration.claim_source_id) if configuration.claim_source_id else None
+            by_id[configuration.id] = prepare_configuration(
+                configuration, self._formats.get(configuration.format), source
+            )
         now = self._clock.now()
         entries: dict[str, dict[str, Any]] = {}
         scopes: dict[str, str] = {}
@@ -207,6 +224,7 @@ class ConfigurationService:
         now = self._clock.now()
         configuration = _build(new_id(), principal.tenant_id, format_id, data, now, now)
         async with self._uow() as uow:
+            await verify_claim_source_reference(uow, principal.tenant_id, data.claim_source_id)
             try:
                 await uow.credential_configurations.add(configuration)
             except ConflictError as exc:
@@ -228,6 +246,7 @@ class ConfigurationService:
             if existing is None or existing.format != format_id:
                 raise NotFoundError.for_id(id)
             configuration = _build(id, principal.tenant_id, format_id, data, existing.created_at, self._clock.now())
+            await verify_claim_source_reference(uow, principal.tenant_id, data.claim_source_id)
             try:
                 await uow.credential_configurations.update(configuration)
             except ConflictError as exc:
@@ -303,9 +322,7 @@ class ConfigurationService:
                 details.append(ErrorDetail("body", param, exc.description, path))
         if data.expires_in is not None and data.expires_in.is_zero():
             details.append(ErrorDetail("body", "expiresIn", "must be a positive duration"))
-        if data.claim_source_id is not None:
-            details.append(ErrorDetail("body", "claimSourceId", "no claims source with this id", data.claim_source_id))
-        if data.include_status and schema.status_field is not None:
+        if data.include_status and schema.status_field is not None and schema.status_list is None:
             details.append(
                 ErrorDetail(
                     "body", schema.status_field, "revocable credentials need status lists, which this issuer lacks"

@@ -7,9 +7,12 @@ For one credential request:
    ``c_nonce`` values were already used (their MACs and expiry need no lookup);
 2. **decide, before any signing** — the token is live; the proofs verify; every nonce is fresh; the configuration
    is known and the token covers it; the credentials stay within the per-grant bound;
-3. **prepare** — the configuration and its parsed mappings (cached per configuration version), the claims, and
-   the key that signs (from the format's signer kind);
-4. **issue** — a pure function of (prepared configuration, holder keys, claims, clock, randomness, signer);
+3. **prepare** — the configuration and its parsed mappings (cached per configuration version), the claims (with
+   the configuration's claims source called, when it has one), the key that signs (from the format's signer kind)
+   and, for a configuration with the status switch on, the credentials' status-list entries (one statement
+   reserves them: their indexes are in what is signed);
+4. **issue** — a pure function of (prepared configuration, holder keys, claims, clock, randomness, signer, status
+   entries);
 5. **write** — in one statement: the nonces used up, the count reserved under the bound, the records, the offer
    marked claimed.
 
@@ -41,9 +44,10 @@ from openissuer.claims.claim_type import ClaimTypeError
 from openissuer.claims.temporal import coerce_date_time
 from openissuer.crypto.jws import CompactJws
 from openissuer.domain.ids import new_id
-from openissuer.domain.issued import IssuedCredentialRecord
+from openissuer.domain.issued import IssuedCredentialRecord, StatusReference
 from openissuer.domain.offers import AccessGrant, GrantState
 from openissuer.domain.pki import SignerKind
+from openissuer.domain.status_lists import StatusAllocation
 from openissuer.errors import (
     ClaimMappingError,
     CredentialRequestDeniedError,
@@ -56,15 +60,24 @@ from openissuer.errors import (
     UnknownCredentialConfigurationError,
     UnknownCredentialIdentifierError,
 )
-from openissuer.formats.base import FormatConfiguration, HolderKey, IssuedCredential, RandomBytes, RequestedValidity
+from openissuer.formats.base import (
+    FormatConfiguration,
+    HolderKey,
+    IssuedCredential,
+    RandomBytes,
+    RequestedValidity,
+    StatusListReference,
+)
 from openissuer.ports.clock import Clock
 from openissuer.ports.wallet_store import IssuanceWrite, IssuanceWriteOutcome, WalletStore
 from openissuer.protocol.credential_request import CredentialRequest, create_credential_response
 from openissuer.protocol.proof import parse_jwt_proof, read_proof_nonce, verify_jwt_proof
+from openissuer.services.claims_source_client import ClaimsSourceAnswer, ClaimsSourceClient
 from openissuer.services.configurations import ConfigurationCatalog, PreparedConfiguration
 from openissuer.services.nonces import CheckedNonce, NonceService
 from openissuer.services.notifications import notification_id_for
 from openissuer.services.signing import CredentialSigners, SelectedSigner
+from openissuer.services.status_lists import StatusListAllocator
 from openissuer.services.tenancy import WalletTenant
 from openissuer.services.wallet_events import credential_issued, credential_messages, credential_refused
 from openissuer.services.wallet_secrets import digest_secret
@@ -101,7 +114,7 @@ def plan_issuance(
     give a credential (a required claim missing, a value that cannot be coerced). ``issuer`` is the credential
     issuer identifier the credentials are issued under."""
     configuration = prepared.configuration
-    context = ClaimsContext(claims, subject, {"id": configuration.id, "type": configuration.credential_type}).to_dict()
+    context = ClaimsContext(claims, subject, prepared.context).to_dict()
     try:
         values = apply_claim_mappings(prepared.mappings, context)
     except ClaimMappingError as exc:
@@ -122,12 +135,15 @@ def sign_credentials(
     signer: SelectedSigner,
     now: datetime,
     random_bytes: RandomBytes,
+    statuses: Sequence[StatusListReference | None] | None = None,
 ) -> list[IssuedCredential]:
-    """Sign one credential per holder key (None: one bearer credential); nothing is stored.
+    """Sign one credential per holder key (None: one bearer credential), each with its status-list entry when
+    ``statuses`` gives one; nothing is stored.
 
     Each credential gets its own randomness (salts, digest ids), so the credentials of a batch are unlinkable.
     """
     credential_format = plan.prepared.format
+    entries = statuses if statuses is not None else [None] * len(holder_keys)
     return [
         credential_format.issue(
             plan.values,
@@ -137,8 +153,9 @@ def sign_credentials(
             now,
             random_bytes=random_bytes,
             validity=plan.validity,
+            status=status,
         )
-        for holder_key in holder_keys
+        for holder_key, status in zip(holder_keys, entries, strict=True)
     ]
 
 
@@ -154,16 +171,20 @@ class IssuanceService:
         signers: Mapping[SignerKind, CredentialSigners],
         *,
         credentials_per_grant: int,
+        status_lists: StatusListAllocator | None = None,
         random_bytes: RandomBytes = secrets.token_bytes,
+        claims_sources: ClaimsSourceClient | None = None,
         subscriptions: WebhookSubscriptions | None = None,
     ) -> None:
         self._store = store
+        self._status_lists = status_lists
         self._nonces = nonces
         self._clock = clock
         self._catalog = catalog
         self._signers = dict(signers)
         self._per_grant = credentials_per_grant
         self._random_bytes = random_bytes
+        self._claims_sources = claims_sources
         self._subscriptions = subscriptions
 
     async def grant_state(self, tenant: WalletTenant, access_token: str | None) -> GrantState:
@@ -200,10 +221,13 @@ class IssuanceService:
             holder_keys = _holder_keys(prepared, keys, request)
             if state.issued.get(prepared.configuration.id, 0) + len(holder_keys) > self._per_grant:
                 raise _bound_reached(grant, self._per_grant)
-            plan = plan_issuance(prepared, _claims(state), _subject(grant), now, issuer=tenant.issuer)
+            claims = await self._claims(state, prepared)
+            plan = plan_issuance(prepared, claims, _subject(grant), now, issuer=tenant.issuer)
             signer = await self._signer(prepared, tenant, state.config_version, plan.valid_until)
-            issued = sign_credentials(plan, holder_keys, signer, now, self._random_bytes)
-            await self._record(grant, prepared, issued, signer, used, now, state.config_version)
+            allocations = await self._allocate(tenant, plan, len(holder_keys))
+            statuses = [_status_reference(tenant, prepared, a) for a in allocations]
+            issued = sign_credentials(plan, holder_keys, signer, now, self._random_bytes, statuses)
+            await self._record(grant, prepared, issued, signer, used, now, allocations, state.config_version)
         except IssuerError as exc:
             refused = [credential_refused(grant, exc, now)]  # in the same statement as the nonces, if any
             if used:
@@ -217,6 +241,40 @@ class IssuanceService:
         )
         notification_id = notification_id_for(grant, prepared.configuration.id)
         return create_credential_response([c.credential for c in issued], notification_id)
+
+    async def _claims(self, state: GrantState, prepared: PreparedConfiguration) -> dict[str, Any]:
+        """Reference §4.4: persisted user claims < the offer's (pre-authorized) or the ID token's (overlaid by the
+        interaction hook's when the sign-in went through one) < the configuration's claims source, called with the
+        claims merged so far. §6.4: a source that fails is logged and gives nothing, unless it is ``strict``."""
+        layers = _claim_layers(state)
+        claims = merge_claim_sources(**layers)
+        configuration = prepared.configuration
+        if configuration.claim_source_id is None:
+            return claims
+        source = prepared.claim_source
+        if source is None or self._claims_sources is None:
+            answer = ClaimsSourceAnswer(failure="the claims source no longer exists")
+        else:
+            context = {"claims": claims, "credentialConfiguration": prepared.context}
+            answer = await self._claims_sources.fetch(source, context)
+        if answer.failure is None:
+            return merge_claim_sources(**layers, claims_source=answer.claims)
+        strict = source is not None and source.strict
+        log.warning(
+            "claims source failed",
+            extra={
+                "claim_source_id": configuration.claim_source_id,
+                "configuration_id": configuration.id,
+                "tenant_id": configuration.tenant_id,
+                "reason": answer.failure,
+                "strict": strict,
+            },
+        )
+        if strict:
+            raise CredentialRequestDeniedError(
+                "The issuer could not obtain the claims this credential needs", detail=answer.failure
+            )
+        return claims
 
     def _live(self, state: GrantState | None) -> GrantState:
         if state is None or state.grant.revoked_at is not None or self._clock.now() >= state.grant.expires_at:
@@ -275,6 +333,16 @@ class IssuanceService:
     ) -> SelectedSigner:
         return await self._signers[prepared.format.signer_kind].signer_for(tenant.id, version, valid_until)
 
+    async def _allocate(self, tenant: WalletTenant, plan: IssuancePlan, count: int) -> list[StatusAllocation | None]:
+        """Reserve the credentials' status-list entries when the configuration's status switch is on: one
+        statement, and only for such configurations (the others cost nothing here)."""
+        kind = plan.prepared.format.schema.status_list
+        if not plan.format_configuration.include_status or kind is None:
+            return [None] * count
+        if self._status_lists is None:
+            raise CredentialRequestDeniedError("The issuer cannot issue revocable credentials", detail="no allocator")
+        return list(await self._status_lists.allocate(tenant.id, kind, count))
+
     async def _record(
         self,
         grant: AccessGrant,
@@ -283,11 +351,15 @@ class IssuanceService:
         signer: SelectedSigner,
         nonces: Sequence[CheckedNonce],
         now: datetime,
+        allocations: Sequence[StatusAllocation | None],
         version: int,
     ) -> None:
         """Use the nonces up, count the credentials under the bound and store the records, with the event and the
         webhook messages: one statement. The credential goes into a message only if a webhook wants it."""
-        records = tuple(_record(grant, prepared, credential, signer) for credential in issued)
+        records = tuple(
+            _record(grant, prepared, credential, signer, allocation)
+            for credential, allocation in zip(issued, allocations, strict=True)
+        )
         subscribed = frozenset[str]()
         if self._subscriptions is not None:
             subscribed = await self._subscriptions.at_version(grant.tenant_id, version)
@@ -353,11 +425,12 @@ def _bound_reached(grant: AccessGrant, bound: int) -> CredentialRequestDeniedErr
     )
 
 
-def _claims(state: GrantState) -> dict[str, Any]:
-    """Reference §4.4: persisted user claims, overridden by the offer's (pre-authorized) or the ID token's."""
+def _claim_layers(state: GrantState) -> dict[str, Mapping[str, Any]]:
+    """The grant's claim sources by precedence name: the user's persisted claims, and the offer's (pre-authorized)
+    or the ID token's (an Authorization Code grant's claims are the ID token's overlaid by the hook's)."""
     if state.grant.offer_id is not None:
-        return merge_claim_sources(persisted=state.user_claims, offer=state.grant.claims)
-    return merge_claim_sources(persisted=state.user_claims, id_token=state.grant.claims)
+        return {"persisted": state.user_claims, "offer": state.grant.claims}
+    return {"persisted": state.user_claims, "id_token": state.grant.claims}
 
 
 def _subject(grant: AccessGrant) -> AuthenticatedSubject | None:
@@ -378,12 +451,25 @@ def _mapped_time(path: str | None, context: Mapping[str, Any], field: str) -> da
         raise CredentialRequestDeniedError(f"The {field} claim is not a date-time", detail=str(exc)) from exc
 
 
+def _status_reference(
+    tenant: WalletTenant, prepared: PreparedConfiguration, allocation: StatusAllocation | None
+) -> StatusListReference | None:
+    kind = prepared.format.schema.status_list
+    if allocation is None or kind is None:
+        return None
+    return StatusListReference(uri=kind.list_url(tenant.issuer, allocation.list_id), idx=allocation.index)
+
+
 def _record(
-    grant: AccessGrant, prepared: PreparedConfiguration, credential: IssuedCredential, signer: SelectedSigner
+    grant: AccessGrant,
+    prepared: PreparedConfiguration,
+    credential: IssuedCredential,
+    signer: SelectedSigner,
+    allocation: StatusAllocation | None,
 ) -> IssuedCredentialRecord:
     configuration = prepared.configuration
     return IssuedCredentialRecord(
-        id=new_id(),
+        id=credential.credential_id or new_id(),
         tenant_id=grant.tenant_id,
         configuration_id=configuration.id,
         format=credential.format_id,
@@ -396,5 +482,6 @@ def _record(
         offer_id=grant.offer_id,
         signer_id=signer.signer_id,
         holder_key_thumbprint=credential.holder_key_thumbprint,
+        status_reference=None if allocation is None else StatusReference(allocation.list_id, allocation.index),
         details=dict(credential.details),
     )

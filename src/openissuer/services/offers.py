@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from openissuer.claims import merge_claim_sources
 from openissuer.crypto.base64url import encode_base64url
 from openissuer.domain.api_clients import ManagementPrincipal
 from openissuer.domain.authorization import AuthorizationOffer
@@ -37,6 +38,8 @@ from openissuer.protocol.credential_offer import (
 from openissuer.protocol.tx_code import MAX_DESCRIPTION_LENGTH, MAX_LENGTH, MIN_LENGTH, generate_tx_code
 from openissuer.services.access import ISSUERS, authorize
 from openissuer.services.audit import management_event
+from openissuer.services.configurations import ConfigurationCatalog, TenantConfigurations
+from openissuer.services.offer_claims import find_non_finite_numbers, find_offer_claim_problems
 from openissuer.services.tenancy import TenantDirectory, WalletTenant
 from openissuer.services.wallet_secrets import digest_secret, new_secret
 
@@ -89,8 +92,10 @@ class OfferService:
         default_ttl: timedelta,
         max_ttl: timedelta,
         by_reference: bool,
+        catalog: ConfigurationCatalog | None = None,
     ) -> None:
         self._uow = uow_factory
+        self._catalog = catalog
         self._store = store
         self._clock = clock
         self._box = box
@@ -107,8 +112,12 @@ class OfferService:
         id, code = new_id(), new_secret()
         tx_code = None if data.tx_code is None else generate_tx_code(data.tx_code, secrets.randbelow)
         by_reference = self._by_reference if data.by_reference is None else data.by_reference
+        # Read before the write transaction starts (on SQLite it holds the write lock): a cache hit reads nothing.
+        configurations = None if self._catalog is None else await self._catalog.current(principal.tenant_id)
         async with self._uow() as uow:
             await self._check_references(uow, principal.tenant_id, data.configuration_ids, data.user_id)
+            if configurations is not None:
+                await self._check_claims(uow, principal.tenant_id, data, configurations)
             user_id = await self._persist_user(uow, principal.tenant_id, data)
             offer = PreAuthorizedOffer(
                 id=id,
@@ -138,6 +147,7 @@ class OfferService:
             details.append(ErrorDetail("body", "credentials", "must name at least one credential configuration"))
         missing = [key for key in data.claims_to_persist if key not in data.claims]
         details += [ErrorDetail("body", "claimsToPersist", "is not a key of claims", key) for key in missing]
+        details += find_non_finite_numbers(data.claims)
         if data.tx_code is not None:
             if not MIN_LENGTH <= data.tx_code.length <= MAX_LENGTH:
                 details.append(
@@ -179,6 +189,20 @@ class OfferService:
             details.append(ErrorDetail("body", "userId", "no user with this id", user_id))
         if details:
             raise ValidationError("Validation Error", details=details)
+
+    async def _check_claims(
+        self, uow: UnitOfWork, tenant_id: str, data: OfferInput, configurations: TenantConfigurations
+    ) -> None:
+        """Refuse an offer whose claims cannot give its credentials (see ``offer_claims``): 400 naming each claim."""
+        persisted: dict[str, Any] = {}
+        if data.user_id is not None:
+            user = await uow.users.get(tenant_id, data.user_id)
+            persisted = user.claims if user is not None else {}
+        prepared = [p for p in map(configurations.get, dict.fromkeys(data.configuration_ids)) if p is not None]
+        claims = merge_claim_sources(persisted=persisted, offer=data.claims)
+        details = find_offer_claim_problems(prepared, claims)
+        if details:
+            raise ValidationError("The offer's claims cannot give its credentials", details=details)
 
     async def _persist_user(self, uow: UnitOfWork, tenant_id: str, data: OfferInput) -> str:
         persisted = {key: data.claims[key] for key in data.claims_to_persist}

@@ -7,12 +7,10 @@ set at most once per cool-down (the provider may have rotated keys; an attacker 
 
 from __future__ import annotations
 
-import base64
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
-from urllib.parse import quote_plus
 
 from openissuer.crypto.jwks import UnknownKeyError, verify_jwt_with_jwks
 from openissuer.crypto.jws import JwsError
@@ -20,6 +18,7 @@ from openissuer.domain.authorization import AuthenticationProvider
 from openissuer.errors import IdentityProviderError
 from openissuer.ports.clock import Clock
 from openissuer.ports.http import HttpFetcher, OutboundRequestError
+from openissuer.protocol.client_authentication import create_basic_authorization
 from openissuer.protocol.id_token import IdTokenError, verify_id_token_claims
 
 log = logging.getLogger("openissuer.upstream_oidc")
@@ -99,7 +98,7 @@ class UpstreamOidcClient:
         if provider.token_endpoint_auth_method == "client_secret_post":
             form.update(client_id=provider.client_id, client_secret=client_secret)
         else:
-            headers["Authorization"] = _basic_auth(provider.client_id, client_secret)
+            headers["Authorization"] = create_basic_authorization(provider.client_id, client_secret)
         try:
             response = await self._fetcher.request("POST", metadata.token_endpoint, headers=headers, data=form)
         except OutboundRequestError as exc:
@@ -173,9 +172,3 @@ class UpstreamOidcClient:
         if not isinstance(document, dict):
             raise IdentityProviderError("The identity provider answered something unreadable")
         return document
-
-
-def _basic_auth(client_id: str, secret: str) -> str:
-    """RFC 6749 §2.3.1: form-urlencode both parts, then base64 ``id:secret``."""
-    raw = f"{quote_plus(client_id)}:{quote_plus(secret)}".encode()
-    return "Basic " + base64.b64encode(raw).decode()

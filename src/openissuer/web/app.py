@@ -17,14 +17,19 @@ from openissuer.web.routers import (
     api_clients,
     authorization,
     authorization_management,
+    claim_sources,
+    compact,
     configurations,
+    did_documents,
     events,
     iacas,
+    interaction_hook,
     management_auth,
     offers,
     ops,
     sd_jwt_vc,
     tenants,
+    users,
     wallet,
     webhooks,
     well_known,
@@ -71,11 +76,19 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(tenants.router)
     for credential_format in container.formats:
         app.include_router(configurations.create_router(credential_format))
+    app.include_router(compact.router)
+    app.include_router(compact.public_router)
+    app.include_router(did_documents.router)
     app.include_router(iacas.router)
     app.include_router(iacas.public_router)
     app.include_router(offers.router)
     app.include_router(authorization_management.offers)
     app.include_router(authorization_management.providers)
+    app.include_router(users.router)  # after the providers: /v1/users/authentication-providers is not a user id
+    app.include_router(claim_sources.router)
+    app.include_router(claim_sources.legacy_router)
+    app.include_router(interaction_hook.router)
+    app.include_router(interaction_hook.public_router)
     app.include_router(authorization_management.clients)
     app.include_router(authorization.router)
     app.include_router(wallet.router)

@@ -33,7 +33,7 @@ log = logging.getLogger("openissuer.adapters.http")
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _BODY_HEADERS = ("content-type", "content-length", "transfer-encoding", "content-encoding")
-_CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "cookie")
+_CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "cookie", "x-api-key")
 _DEFAULT_HEADERS = {"user-agent": "openissuer", "accept": "*/*", "accept-encoding": "identity"}
 
 

@@ -93,6 +93,27 @@ class InMemoryIssuedCredentialRepository:
         row = self._rows.get(id)
         return row if row is not None and row.tenant_id == tenant_id else None
 
+    async def set_status(self, tenant_id: str, id: str, status: str) -> bool:
+        """Set the status of the tenant's record."""
+        row = await self.get(tenant_id, id)
+        if row is None:
+            return False
+        self._rows[id] = dataclasses.replace(row, status=status)
+        return True
+
+    async def find_by_status_entry(self, tenant_id: str, list_id: str, index: int) -> IssuedCredentialRecord | None:
+        """Return the tenant's record at an entry of a status list."""
+        return next(
+            (
+                r
+                for r in self._rows.values()
+                if r.tenant_id == tenant_id
+                and r.status_reference is not None
+                and (r.status_reference.list_id, r.status_reference.index) == (list_id, index)
+            ),
+            None,
+        )
+
     async def list(
         self, tenant_id: str, *, limit: int, after: PageKey | None, user_id: str | None = None
     ) -> Page[IssuedCredentialRecord]:

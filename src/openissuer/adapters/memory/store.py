@@ -16,12 +16,16 @@ from openissuer.domain.authorization import (
     PushedRequest,
     WalletClient,
 )
+from openissuer.domain.claim_sources import ClaimSource
 from openissuer.domain.configurations import CredentialConfiguration
+from openissuer.domain.dids import DidKey
 from openissuer.domain.events import Event
 from openissuer.domain.ids import DEFAULT_TENANT_ID
+from openissuer.domain.interaction_hooks import HookSession, InteractionHook
 from openissuer.domain.issued import IssuedCredentialRecord
 from openissuer.domain.offers import AccessGrant, PreAuthorizedOffer
 from openissuer.domain.pki import DocumentSigner, Iaca
+from openissuer.domain.status_lists import StatusList
 from openissuer.domain.tenants import Tenant
 from openissuer.domain.users import User
 from openissuer.domain.webhooks import Delivery, Webhook, WebhookSigningKey
@@ -48,6 +52,11 @@ class MemoryState:
     pushed_requests: dict[bytes, tuple[PushedRequest, datetime | None]] = field(default_factory=dict)
     authorization_sessions: dict[bytes, AuthorizationSession] = field(default_factory=dict)
     authorization_codes: dict[bytes, AuthorizationCode] = field(default_factory=dict)
+    claim_sources: dict[str, ClaimSource] = field(default_factory=dict)
+    interaction_hooks: dict[str, InteractionHook] = field(default_factory=dict)
+    hook_sessions: dict[bytes, HookSession] = field(default_factory=dict)
+    did_keys: dict[str, DidKey] = field(default_factory=dict)
+    status_lists: dict[str, StatusList] = field(default_factory=dict)
     events: dict[str, Event] = field(default_factory=dict)
     webhooks: dict[str, Webhook] = field(default_factory=dict)
     webhook_deliveries: dict[str, Delivery] = field(default_factory=dict)

@@ -10,23 +10,24 @@ from openissuer.adapters.memory.authorization_repositories import (
     InMemoryAuthorizationFlowRepository,
     InMemoryWalletClientRepository,
 )
+from openissuer.adapters.memory.claim_source_repositories import InMemoryClaimSourceRepository
 from openissuer.adapters.memory.configuration_repositories import (
     InMemoryCredentialConfigurationRepository,
     InMemoryIssuedCredentialRepository,
 )
+from openissuer.adapters.memory.did_key_repositories import InMemoryDidKeyRepository
 from openissuer.adapters.memory.event_repositories import (
     InMemoryEventRepository,
     InMemoryOutboxRepository,
     InMemoryWebhookRepository,
 )
-from openissuer.adapters.memory.offer_repositories import (
-    InMemoryAccessGrantRepository,
-    InMemoryOfferRepository,
-    InMemoryUserRepository,
-)
+from openissuer.adapters.memory.interaction_hook_repositories import InMemoryInteractionHookRepository
+from openissuer.adapters.memory.offer_repositories import InMemoryAccessGrantRepository, InMemoryOfferRepository
 from openissuer.adapters.memory.pki_repositories import InMemoryDocumentSignerRepository, InMemoryIacaRepository
 from openissuer.adapters.memory.repositories import InMemoryApiClientRepository, InMemoryTenantRepository
+from openissuer.adapters.memory.status_lists import InMemoryStatusListRepository
 from openissuer.adapters.memory.store import InMemoryStore, MemoryState
+from openissuer.adapters.memory.user_repositories import InMemoryUserRepository
 
 
 class InMemoryUnitOfWork:
@@ -44,6 +45,10 @@ class InMemoryUnitOfWork:
     authentication_providers: InMemoryAuthenticationProviderRepository
     wallet_clients: InMemoryWalletClientRepository
     authorization: InMemoryAuthorizationFlowRepository
+    claim_sources: InMemoryClaimSourceRepository
+    interaction_hooks: InMemoryInteractionHookRepository
+    did_keys: InMemoryDidKeyRepository
+    status_lists: InMemoryStatusListRepository
     events: InMemoryEventRepository
     webhooks: InMemoryWebhookRepository
     outbox: InMemoryOutboxRepository
@@ -73,6 +78,10 @@ class InMemoryUnitOfWork:
         self.authentication_providers = InMemoryAuthenticationProviderRepository(self._working)
         self.wallet_clients = InMemoryWalletClientRepository(self._working)
         self.authorization = InMemoryAuthorizationFlowRepository(self._working)
+        self.claim_sources = InMemoryClaimSourceRepository(self._working)
+        self.interaction_hooks = InMemoryInteractionHookRepository(self._working)
+        self.did_keys = InMemoryDidKeyRepository(self._working)
+        self.status_lists = InMemoryStatusListRepository(self._working)
         self.events = InMemoryEventRepository(self._working)
         self.webhooks = InMemoryWebhookRepository(self._working)
         self.outbox = InMemoryOutboxRepository(self._working)

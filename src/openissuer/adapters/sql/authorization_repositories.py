@@ -202,7 +202,7 @@ class SqlWalletClientRepository:
         return bool((await self._conn.execute(delete(t).where(t.c.tenant_id == tenant_id, t.c.id == id))).rowcount)
 
 
-def _request_body(r: AuthorizationRequest) -> dict[str, Any]:
+def authorization_request_body(r: AuthorizationRequest) -> dict[str, Any]:
     return {
         "clientId": r.client_id,
         "redirectUri": r.redirect_uri,
@@ -215,7 +215,7 @@ def _request_body(r: AuthorizationRequest) -> dict[str, Any]:
     }
 
 
-def _request_from_body(body: dict[str, Any]) -> AuthorizationRequest:
+def authorization_request_from_body(body: dict[str, Any]) -> AuthorizationRequest:
     return AuthorizationRequest(
         client_id=body["clientId"],
         redirect_uri=body["redirectUri"],
@@ -330,7 +330,7 @@ class SqlAuthorizationFlowRepository:
                 id=session.id,
                 tenant_id=session.tenant_id,
                 idp_state_hash=session.idp_state_hash,
-                request=_request_body(session.request),
+                request=authorization_request_body(session.request),
                 idp_nonce=session.idp_nonce,
                 idp_code_verifier=session.idp_code_verifier,
                 expires_at=to_db_time(session.expires_at),
@@ -348,7 +348,7 @@ class SqlAuthorizationFlowRepository:
         return AuthorizationSession(
             id=row.id,
             tenant_id=row.tenant_id,
-            request=_request_from_body(row.request),
+            request=authorization_request_from_body(row.request),
             idp_state_hash=bytes(row.idp_state_hash),
             idp_nonce=row.idp_nonce,
             idp_code_verifier=row.idp_code_verifier,

@@ -187,6 +187,20 @@ class SqlIssuedCredentialRepository:
         """Insert a record."""
         await self._conn.execute(insert(issued_credentials).values(record_values(record, to_db_time, as_is)))
 
+    async def set_status(self, tenant_id: str, id: str, status: str) -> bool:
+        """Set the status of the tenant's record."""
+        t = issued_credentials
+        statement = update(t).where(t.c.tenant_id == tenant_id, t.c.id == id).values(status=status)
+        result = await self._conn.execute(statement)
+        return bool(result.rowcount)
+
+    async def find_by_status_entry(self, tenant_id: str, list_id: str, index: int) -> IssuedCredentialRecord | None:
+        """Return the tenant's record at an entry of a status list."""
+        t = issued_credentials
+        query = select(t).where(t.c.status_list_id == list_id, t.c.status_index == index, t.c.tenant_id == tenant_id)
+        row = (await self._conn.execute(query)).first()
+        return None if row is None else _record_from_row(row)
+
     async def get(self, tenant_id: str, id: str) -> IssuedCredentialRecord | None:
         """Return the tenant's record or None."""
         t = issued_credentials

@@ -1,4 +1,4 @@
-"""SQL repositories of users, offers and access grants for the management side and the Authorization Code flow.
+"""SQL repositories of offers and access grants for the management side and the Authorization Code flow.
 
 The wallet endpoints' own statements (redeeming codes, issuing) are in the driver-level wallet stores
 (``postgres_wallet_store.py``, ``sqlite_wallet_store.py``). Single-use things change state with one conditional
@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openissuer.adapters.sql.rows import as_utc, insert_unless_taken, to_db_time
+from openissuer.adapters.sql.rows import as_utc, to_db_time
 from openissuer.adapters.sql.tables import access_grants, offers, users
 from openissuer.domain.offers import (
     AccessGrant,
@@ -21,72 +21,10 @@ from openissuer.domain.offers import (
     TxCodeConfiguration,
     TxCodeInputMode,
 )
-from openissuer.domain.users import User
-from openissuer.errors import ConflictError, ErrorDetail
 
 
 def _opt_time(value: datetime | None) -> datetime | None:
     return None if value is None else as_utc(value)
-
-
-def _user_from_row(row: Any) -> User:
-    return User(
-        id=row.id,
-        tenant_id=row.tenant_id,
-        claims=row.claims,
-        created_at=as_utc(row.created_at),
-        updated_at=as_utc(row.updated_at),
-        authentication_provider_id=row.authentication_provider_id,
-        subject_id=row.subject_id,
-    )
-
-
-class SqlUserRepository:
-    """Users in SQL."""
-
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._conn = connection
-
-    async def add(self, user: User) -> None:
-        """Insert a user; another user for the same provider and subject is a ConflictError (insert_unless_taken)."""
-        values = {
-            "id": user.id,
-            "tenant_id": user.tenant_id,
-            "claims": user.claims,
-            "created_at": to_db_time(user.created_at),
-            "updated_at": to_db_time(user.updated_at),
-            "authentication_provider_id": user.authentication_provider_id,
-            "subject_id": user.subject_id,
-        }
-        if not await insert_unless_taken(self._conn, users, values):
-            raise ConflictError(
-                "A user for this subject already exists",
-                details=[ErrorDetail("body", "subjectId", "already exists", user.subject_id)],
-            )
-
-    async def get(self, tenant_id: str, id: str) -> User | None:
-        """Return the tenant's user or None."""
-        row = (await self._conn.execute(select(users).where(users.c.tenant_id == tenant_id, users.c.id == id))).first()
-        return None if row is None else _user_from_row(row)
-
-    async def find_by_subject(self, tenant_id: str, provider_id: str, subject_id: str) -> User | None:
-        """Return the user an identity provider knows by ``subject_id``."""
-        query = select(users).where(
-            users.c.tenant_id == tenant_id,
-            users.c.authentication_provider_id == provider_id,
-            users.c.subject_id == subject_id,
-        )
-        row = (await self._conn.execute(query)).first()
-        return None if row is None else _user_from_row(row)
-
-    async def update_claims(self, tenant_id: str, id: str, claims: dict[str, Any], now: datetime) -> bool:
-        """Replace the persisted claims."""
-        query = (
-            update(users)
-            .where(users.c.tenant_id == tenant_id, users.c.id == id)
-            .values(claims=claims, updated_at=to_db_time(now))
-        )
-        return bool((await self._conn.execute(query)).rowcount)
 
 
 def _offer_from_row(row: Any) -> PreAuthorizedOffer:

@@ -183,6 +183,13 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
         await connection.set_type_codec(name, encoder=_json_text, decoder=orjson.loads, schema="pg_catalog")
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Return a connection to the pool as it is. asyncpg's default reset sends ``SELECT pg_advisory_unlock_all();
+    CLOSE ALL; UNLISTEN *; RESET ALL`` on every release, a round trip per statement; this store runs single
+    autocommit statements and never takes advisory locks, opens cursors, listens or changes settings, so there is
+    nothing to reset."""
+
+
 class PostgresWalletStore:
     """Implements ``ports.wallet_store.WalletStore`` on PostgreSQL; the pool is opened at first use."""
 
@@ -197,9 +204,13 @@ class PostgresWalletStore:
             async with self._opening:
                 if self._pool is None:
                     self._pool = await asyncpg.create_pool(
-                        self._dsn, min_size=1, max_size=self._pool_size, init=_init_connection
+                        self._dsn, min_size=1, max_size=self._pool_size, init=_init_connection, reset=_keep_session
                     )
         return self._pool
+
+    async def pool(self) -> asyncpg.Pool:
+        """Return the pool (opened at first use), for other hot-path stores that share its connections."""
+        return await self._connections()
 
     async def _fetchrow(self, statement: str, *arguments: Any) -> Any:
         return await (await self._connections()).fetchrow(statement, *arguments)

@@ -122,6 +122,7 @@ issued_credentials = Table(
     Column("details", JSON, nullable=False),
     Index("ix_issued_credentials_tenant_page", "tenant_id", "created_at", "id"),
     Index("ix_issued_credentials_user", "tenant_id", "user_id", "created_at", "id"),
+    Index("ix_issued_credentials_status_list", "status_list_id", "status_index"),
 )
 
 users = Table(
@@ -271,6 +272,68 @@ authorization_codes = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("consumed_at", DateTime(timezone=True), nullable=True),
+)
+
+claim_sources = Table(
+    "claim_sources",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("sealed_secret", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_claim_sources_tenant_page", "tenant_id", "created_at", "id"),
+)
+
+interaction_hooks = Table(
+    "interaction_hooks",
+    metadata,
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    Column("body", JSON, nullable=False),
+    Column("sealed_secret", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+interaction_hook_sessions = Table(
+    "interaction_hook_sessions",
+    metadata,
+    Column("state_hash", LargeBinary(32), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("session_id", String(36), nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("consumed_at", DateTime(timezone=True), nullable=True),
+)
+
+did_keys = Table(
+    "did_keys",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("kid", String(16), nullable=False),
+    Column("public_jwk", JSON, nullable=False),
+    Column("sealed_private_key", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("not_after", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("tenant_id", "kid", name="uq_did_keys_tenant_kid"),
+)
+
+status_lists = Table(
+    "status_lists",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("allocated", Integer, nullable=False, server_default="0"),
+    Column("revision", Integer, nullable=False, server_default="0"),
+    Column("permutation_key", LargeBinary(32), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("tenant_id", "kind", "sequence", name="uq_status_lists_sequence"),
 )
 
 events = Table(

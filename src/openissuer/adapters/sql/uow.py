@@ -13,20 +13,21 @@ from openissuer.adapters.sql.authorization_repositories import (
     SqlAuthorizationFlowRepository,
     SqlWalletClientRepository,
 )
+from openissuer.adapters.sql.claim_source_repositories import SqlClaimSourceRepository
 from openissuer.adapters.sql.configuration_repositories import (
     SqlCredentialConfigurationRepository,
     SqlIssuedCredentialRepository,
 )
+from openissuer.adapters.sql.did_key_repositories import SqlDidKeyRepository
 from openissuer.adapters.sql.engine import READ_ONLY_OPTION
 from openissuer.adapters.sql.event_repositories import SqlEventRepository, SqlOutboxRepository, SqlWebhookRepository
+from openissuer.adapters.sql.interaction_hook_repositories import SqlInteractionHookRepository
 from openissuer.adapters.sql.migrate import current_revision
-from openissuer.adapters.sql.offer_repositories import (
-    SqlAccessGrantRepository,
-    SqlOfferRepository,
-    SqlUserRepository,
-)
+from openissuer.adapters.sql.offer_repositories import SqlAccessGrantRepository, SqlOfferRepository
 from openissuer.adapters.sql.pki_repositories import SqlDocumentSignerRepository, SqlIacaRepository
 from openissuer.adapters.sql.repositories import SqlApiClientRepository, SqlTenantRepository
+from openissuer.adapters.sql.status_list_repositories import SqlStatusListRepository
+from openissuer.adapters.sql.user_repositories import SqlUserRepository
 
 
 class SqlUnitOfWork:
@@ -44,6 +45,10 @@ class SqlUnitOfWork:
     authentication_providers: SqlAuthenticationProviderRepository
     wallet_clients: SqlWalletClientRepository
     authorization: SqlAuthorizationFlowRepository
+    claim_sources: SqlClaimSourceRepository
+    interaction_hooks: SqlInteractionHookRepository
+    did_keys: SqlDidKeyRepository
+    status_lists: SqlStatusListRepository
     events: SqlEventRepository
     webhooks: SqlWebhookRepository
     outbox: SqlOutboxRepository
@@ -75,6 +80,10 @@ class SqlUnitOfWork:
         self.authentication_providers = SqlAuthenticationProviderRepository(self._conn)
         self.wallet_clients = SqlWalletClientRepository(self._conn)
         self.authorization = SqlAuthorizationFlowRepository(self._conn)
+        self.claim_sources = SqlClaimSourceRepository(self._conn)
+        self.interaction_hooks = SqlInteractionHookRepository(self._conn)
+        self.did_keys = SqlDidKeyRepository(self._conn)
+        self.status_lists = SqlStatusListRepository(self._conn)
         self.events = SqlEventRepository(self._conn)
         self.webhooks = SqlWebhookRepository(self._conn)
         self.outbox = SqlOutboxRepository(self._conn)

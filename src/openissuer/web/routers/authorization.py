@@ -14,7 +14,7 @@ from openissuer.web.pages import render_page
 router = APIRouter(tags=["OID4VCI (wallets)"])
 
 
-def _single_values(items: list[tuple[str, str]]) -> dict[str, str]:
+def single_values(items: list[tuple[str, str]]) -> dict[str, str]:
     """RFC 6749 §3.1: "Request and response parameters MUST NOT be included more than once"."""
     values: dict[str, str] = {}
     for key, value in items:
@@ -42,7 +42,7 @@ def _redirect(location: str) -> RedirectResponse:
 )
 async def authorize(request: Request, container: ContainerDep, tenant: WalletTenantDep) -> Response:
     try:
-        query = _single_values(list(request.query_params.multi_items()))
+        query = single_values(list(request.query_params.multi_items()))
         scopes = await container.metadata.scope_map(tenant)
         return _redirect(await container.authorization.authorize(query, scopes, tenant))
     except InvalidRequestError as exc:
@@ -64,7 +64,7 @@ async def pushed_authorization_request(
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
         raise InvalidRequestError("The request must be application/x-www-form-urlencoded")
     form = await request.form()
-    params = _single_values([(k, v) for k, v in form.multi_items() if isinstance(v, str)])
+    params = single_values([(k, v) for k, v in form.multi_items() if isinstance(v, str)])
     scopes = await container.metadata.scope_map(tenant)
     body = await container.authorization.push_authorization_request(params, scopes, tenant)
     return JSONResponse(body, status_code=201, headers=NO_STORE)
@@ -74,7 +74,7 @@ async def pushed_authorization_request(
 @router.get("/core" + CALLBACK_PATH, include_in_schema=False, response_class=Response)
 async def authentication_callback(request: Request, container: ContainerDep, tenant: WalletTenantDep) -> Response:
     try:
-        query = _single_values(list(request.query_params.multi_items()))
+        query = single_values(list(request.query_params.multi_items()))
         return _redirect(await container.authorization.complete(query, tenant))
     except InvalidRequestError as exc:
         return render_page("This sign-in is not valid", exc.description)

@@ -1,0 +1,158 @@
+"""The storage contract of status lists and DID keys, on memory, SQLite and PostgreSQL: reserving positions (the
+hot path's one statement, rolling over to a new list), the lists' management reads, revision and the statuses of
+their credentials; the keys of DID documents. Cross-process races are at the end."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from oi_status_race import racing_allocators
+from openissuer.adapters.memory.status_lists import InMemoryStatusListStore
+from openissuer.adapters.sql.postgres_status_lists import PostgresStatusListStore
+from openissuer.adapters.sql.postgres_wallet_store import PostgresWalletStore
+from openissuer.adapters.sql.sqlite_status_lists import SqliteStatusListStore
+from openissuer.adapters.sql.sqlite_wallet_store import SqliteWalletStore
+from openissuer.domain.dids import DidKey
+from openissuer.domain.ids import DEFAULT_TENANT_ID, new_id
+from openissuer.domain.issued import IssuedCredentialRecord, StatusReference
+from openissuer.domain.tenants import Tenant
+from openissuer.ports.status_lists import NewStatusList, StatusListStore
+from openissuer.ports.uow import UnitOfWork
+
+T0 = datetime(2026, 11, 1, 12, 0, 0, tzinfo=UTC)
+Factory = Callable[[], UnitOfWork]
+
+
+@pytest.fixture
+async def status_list_store(wallet_store: Any, memory_store: Any) -> AsyncIterator[StatusListStore]:
+    if isinstance(wallet_store, SqliteWalletStore):
+        yield SqliteStatusListStore(wallet_store)
+    elif isinstance(wallet_store, PostgresWalletStore):
+        yield PostgresStatusListStore(wallet_store.pool)
+    else:
+        yield InMemoryStatusListStore(memory_store)
+
+
+async def _tenant(uow_factory: Factory) -> str:
+    tenant = Tenant(id=new_id(), name="t", created_at=T0)
+    async with uow_factory() as uow:
+        await uow.tenants.add(tenant)
+        await uow.commit()
+    return tenant.id
+
+
+def _candidate(key: bytes = b"k" * 32) -> NewStatusList:
+    return NewStatusList(new_id(), key, T0)
+
+
+async def test_positions_are_taken_in_order_and_a_full_list_is_followed_by_a_new_one(
+    uow_factory: Factory, status_list_store: StatusListStore
+) -> None:
+    tenant_id = await _tenant(uow_factory)
+    first = await status_list_store.reserve(tenant_id, "k", 5, 2, _candidate(b"a" * 32))
+    assert (first.first, first.count, first.size, first.permutation_key) == (0, 2, 5, b"a" * 32)
+    second = await status_list_store.reserve(tenant_id, "k", 5, 3, _candidate())
+    assert (second.list_id, second.first) == (first.list_id, 2)  # the list is now full
+    third = await status_list_store.reserve(tenant_id, "k", 5, 1, _candidate(b"b" * 32))
+    assert third.list_id != first.list_id and (third.first, third.permutation_key) == (0, b"b" * 32)
+    fourth = await status_list_store.reserve(tenant_id, "k", 5, 4, _candidate())
+    assert (fourth.list_id, fourth.first) == (third.list_id, 1)
+    fifth = await status_list_store.reserve(tenant_id, "k", 5, 2, _candidate())  # one left: too few for two
+    assert fifth.list_id not in {first.list_id, third.list_id} and fifth.first == 0
+    other_kind = await status_list_store.reserve(tenant_id, "other", 5, 1, _candidate())
+    other_tenant = await status_list_store.reserve(await _tenant(uow_factory), "k", 5, 1, _candidate())
+    assert (other_kind.first, other_tenant.first) == (0, 0)
+    async with uow_factory() as uow:
+        page = await uow.status_lists.list(tenant_id, "k", limit=10, after=None)
+        lists = {s.id: s for s in page.items}
+    assert [lists[i].allocated for i in (first.list_id, third.list_id, fifth.list_id)] == [5, 5, 2]
+    assert sorted(s.sequence for s in lists.values()) == [0, 1, 2]
+    with pytest.raises(ValueError, match="count"):
+        await status_list_store.reserve(tenant_id, "k", 5, 6, _candidate())
+
+
+def _record(tenant_id: str, list_id: str, index: int, status: str = "valid") -> IssuedCredentialRecord:
+    return IssuedCredentialRecord(
+        id=new_id(),
+        tenant_id=tenant_id,
+        configuration_id="c",
+        format="cwt",
+        profile="compact",
+        credential_type="t",
+        issued_at=T0,
+        valid_from=T0,
+        valid_until=T0 + timedelta(days=1),
+        status=status,
+        status_reference=StatusReference(list_id, index),
+    )
+
+
+async def test_the_statuses_of_a_lists_credentials_and_its_revision(
+    uow_factory: Factory, status_list_store: StatusListStore
+) -> None:
+    tenant_id = await _tenant(uow_factory)
+    reserved = await status_list_store.reserve(tenant_id, "k", 100, 3, _candidate())
+    records = [_record(tenant_id, reserved.list_id, index) for index in (7, 42, 99)]
+    async with uow_factory() as uow:
+        for record in records:
+            await uow.issued_credentials.add(record)
+        assert await uow.issued_credentials.set_status(tenant_id, records[1].id, "revoked")
+        assert not await uow.issued_credentials.set_status(tenant_id, "missing", "revoked")
+        await uow.status_lists.bump_revision(tenant_id, reserved.list_id)
+        await uow.commit()
+    other_tenant = await _tenant(uow_factory)
+    async with uow_factory() as uow:
+        found = await uow.status_lists.get(tenant_id, reserved.list_id)
+        revoked = await uow.status_lists.indexes_with_status(tenant_id, reserved.list_id, "revoked")
+        at_42 = await uow.issued_credentials.find_by_status_entry(tenant_id, reserved.list_id, 42)
+        at_43 = await uow.issued_credentials.find_by_status_entry(tenant_id, reserved.list_id, 43)
+        elsewhere = await uow.status_lists.get(other_tenant, reserved.list_id)
+    assert found is not None and (found.revision, found.allocated, found.size) == (1, 3, 100)
+    assert list(revoked) == [42]
+    assert at_42 is not None and (at_42.id, at_42.status) == (records[1].id, "revoked") and at_43 is None
+    assert elsewhere is None  # another tenant's list is not found
+
+
+async def test_did_keys_are_stored_per_tenant_and_raise_the_configuration_version(uow_factory: Factory) -> None:
+    tenant_id = await _tenant(uow_factory)
+    key = DidKey(new_id(), tenant_id, "abcdefgh", {"kty": "EC"}, b"sealed", T0, T0 + timedelta(days=9))
+    newer = replace(key, id=new_id(), kid="ijklmnop", created_at=T0 + timedelta(days=1))
+    async with uow_factory() as uow:
+        before = await uow.tenants.get_config_version(tenant_id)
+        assert await uow.did_keys.add(key) and await uow.did_keys.add(newer)
+        assert not await uow.did_keys.add(replace(key, id=new_id()))  # the same kid in the same tenant
+        await uow.commit()
+    other_tenant = await _tenant(uow_factory)
+    async with uow_factory() as uow:
+        keys = await uow.did_keys.list(tenant_id)
+        after = await uow.tenants.get_config_version(tenant_id)
+        other = await uow.did_keys.list(other_tenant)
+    assert [k.kid for k in keys] == ["ijklmnop", "abcdefgh"] and keys[1] == key
+    assert after == (before or 0) + 2 and list(other) == []
+
+
+@pytest.mark.postgres
+def test_processes_racing_on_postgres_never_share_a_position(postgres_url: str) -> None:
+    _race(postgres_url)
+
+
+def test_processes_racing_on_sqlite_never_share_a_position(sqlite_url: str) -> None:
+    _race(sqlite_url)
+
+
+def _race(url: str) -> None:
+    """Three processes x 40 tasks reserve 1-3 positions each on lists of 50: about five lists fill up while they
+    race, and no position of any list is taken twice."""
+    with racing_allocators(url, processes=3, tasks=40) as racers:
+        taken = racers.reserve(DEFAULT_TENANT_ID, new_id(), size=50)
+    positions = [(list_id, position) for list_id, first, count in taken for position in range(first, first + count)]
+    assert len(positions) == len(set(positions)) == sum(count for _, _, count in taken)
+    per_list: dict[str, int] = {}
+    for list_id, _ in positions:
+        per_list[list_id] = per_list.get(list_id, 0) + 1
+    assert len(per_list) >= 4 and all(used <= 50 for used in per_list.values())
