@@ -289,3 +289,41 @@ async def test_old_events_and_deliveries_are_pruned_in_bounded_batches(setup: Se
     clock.advance(seconds=16)
     clock.advance(days=2)
     assert (await other.run_once()).events == len(kept)
+
+
+async def test_users_claims_sources_and_the_hook_are_recorded_without_values_or_secrets(setup: Setup) -> None:
+    http, headers = setup.api.http, setup.headers
+    user = await http.post("/v1/users", headers=headers, json={"claims": {"email": "zeb@quorrington.example"}})
+    assert user.status_code == 201, user.text
+    user_id = user.json()["id"]
+    replaced = await http.put(f"/v1/users/{user_id}", headers=headers, json={"claims": {"given_name": "Zebediah"}})
+    assert replaced.status_code == 200, replaced.text
+    assert (await http.delete(f"/v1/users/{user_id}", headers=headers)).status_code == 204
+    source = await http.post(
+        "/v1/claim-sources",
+        headers=headers,
+        json={
+            "name": "Register",
+            "url": "https://claims.example.com/claims",
+            "requestMethod": "GET",
+            "requestParameters": {"channel": {"defaultValue": "wallet-7731"}},
+            "authorization": {"type": "api-key", "value": "source-api-key-0123456789"},
+        },
+    )
+    assert source.status_code == 201, source.text
+    hook = await http.put(
+        "/v1/openid/configuration",
+        headers=headers,
+        json={"interactionHook": {"url": "https://hook.example.com/hook", "claims": ["given_name"]}},
+    )
+    assert hook.status_code == 200, hook.text
+    recorded = await events(setup, categories="user,claim-source", types="OPENID_CONFIGURATION_UPDATE_SUCCESS")
+    by_type = {e["type"]: e["data"] for e in recorded}
+    assert by_type["USER_CREATE_SUCCESS"] == {"userId": user_id, "claimNames": ["email"], "subjectLinked": False}
+    assert by_type["USER_UPDATE_SUCCESS"]["claimNames"] == ["given_name"]
+    assert by_type["USER_DELETE_SUCCESS"] == {"userId": user_id}
+    assert by_type["CLAIM_SOURCE_CREATE_SUCCESS"]["claimSourceId"] == source.json()["id"]
+    assert by_type["OPENID_CONFIGURATION_UPDATE_SUCCESS"]["claimNames"] == ["given_name"]
+    text = json.dumps(recorded)
+    secret = hook.json()["interactionHook"]["secret"]
+    assert [v for v in ("zeb@quorrington", "Zebediah", "wallet-7731", "source-api-key", secret) if v in text] == []

@@ -71,6 +71,9 @@ PROVIDER_DELETED = _kind("OPENID_AUTHENTICATION_PROVIDER_DELETE_SUCCESS", _O, "t
 WALLET_CLIENT_CREATED = _kind("OPENID_CLIENT_CREATE_SUCCESS", _O, "a wallet (OAuth) client was registered")
 WALLET_CLIENT_UPDATED = _kind("OPENID_CLIENT_UPDATE_SUCCESS", _O, "a wallet (OAuth) client changed")
 WALLET_CLIENT_DELETED = _kind("OPENID_CLIENT_DELETE_SUCCESS", _O, "a wallet (OAuth) client was removed")
+HOOK_CONFIGURED = _kind(
+    "OPENID_CONFIGURATION_UPDATE_SUCCESS", _O, "the interaction hook was configured, changed or removed"
+)
 HOOK_COMPLETED = _kind("OPENID_INTERACTION_HOOK_COMPLETE_SUCCESS", _O, "an interaction hook returned the user")
 HOOK_FAILED = _kind("OPENID_INTERACTION_HOOK_COMPLETE_FAIL", _O, "an interaction hook failed or was refused")
 CONFIGURATION_CREATED = _kind("CREDENTIAL_CONFIGURATION_CREATE_SUCCESS", _C, "a credential configuration was created")
@@ -83,6 +86,7 @@ API_CLIENT_CREATED = _kind("API_CLIENT_CREATE_SUCCESS", _A, "a management API cl
 API_CLIENT_DELETED = _kind("API_CLIENT_DELETE_SUCCESS", _A, "a management API client was deleted")
 USER_CREATED = _kind("USER_CREATE_SUCCESS", _U, "a user was created")
 USER_UPDATED = _kind("USER_UPDATE_SUCCESS", _U, "a user's persisted claims changed (names only are recorded)")
+USER_DELETED = _kind("USER_DELETE_SUCCESS", _U, "a user and its persisted claims were deleted")
 WEBHOOK_CREATED = _kind("WEBHOOK_CREATE_SUCCESS", _W, "a webhook was created")
 WEBHOOK_UPDATED = _kind("WEBHOOK_UPDATE_SUCCESS", _W, "a webhook changed")
 WEBHOOK_DELETED = _kind("WEBHOOK_DELETE_SUCCESS", _W, "a webhook and its pending deliveries were deleted")
@@ -91,6 +95,9 @@ WEBHOOK_DELIVERY_FAILED = _kind(
 )
 WEBHOOK_REDELIVERED = _kind("WEBHOOK_REDELIVER_SUCCESS", _W, "failed deliveries were queued again")
 WEBHOOK_KEY_CREATED = _kind("WEBHOOK_SIGNING_KEY_CREATE_SUCCESS", _W, "a new webhook signing key was made (rotation)")
+CLAIM_SOURCE_CREATED = _kind("CLAIM_SOURCE_CREATE_SUCCESS", EventCategory.CLAIM_SOURCE, "a claims source was created")
+CLAIM_SOURCE_UPDATED = _kind("CLAIM_SOURCE_UPDATE_SUCCESS", EventCategory.CLAIM_SOURCE, "a claims source changed")
+CLAIM_SOURCE_DELETED = _kind("CLAIM_SOURCE_DELETE_SUCCESS", EventCategory.CLAIM_SOURCE, "a claims source was deleted")
 CLAIM_SOURCE_CALLED = _kind("CLAIM_SOURCE_CALL_SUCCESS", EventCategory.CLAIM_SOURCE, "a claims source answered")
 CLAIM_SOURCE_FAILED = _kind("CLAIM_SOURCE_CALL_FAIL", EventCategory.CLAIM_SOURCE, "a claims source call failed")
 STATUS_CHANGED = _kind(
