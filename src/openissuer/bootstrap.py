@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -51,6 +54,8 @@ from openissuer.services.did_resolution import DidWebResolver
 from openissuer.services.document_signers import DocumentSignerService, SdJwtIssuerService
 from openissuer.services.dpop import DpopService
 from openissuer.services.encryption import CredentialEncryptionService
+from openissuer.services.event_log import EventLogService
+from openissuer.services.housekeeping import Housekeeping
 from openissuer.services.iacas import IacaService
 from openissuer.services.interaction_hooks import InteractionHookService
 from openissuer.services.issuance import IssuanceService
@@ -73,6 +78,9 @@ from openissuer.services.users import UserService
 from openissuer.services.wallet_auth import WalletAuthService
 from openissuer.services.wallet_clients import WalletClientService
 from openissuer.services.wallet_policy import WalletPolicyService
+from openissuer.services.webhook_delivery import BackgroundWorker, DeliveryPolicy, DeliveryWorker
+from openissuer.services.webhook_keys import WebhookKeyService
+from openissuer.services.webhooks import WebhookService, WebhookSubscriptions
 
 MEMORY_DATABASE_URL = "memory://"
 MANAGEMENT_TOKEN_PURPOSE = "openissuer/management-token/v1"
@@ -127,6 +135,13 @@ class Container:
     encryption: CredentialEncryptionService
     rate_limits: RateLimiter
     batch_size: int
+    event_log: EventLogService
+    webhooks: WebhookService
+    webhook_keys: WebhookKeyService
+    delivery: DeliveryWorker
+    housekeeping: Housekeeping
+    background: BackgroundWorker
+    run_background: bool
     trust_forwarded_for: bool = False
     startup: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -136,8 +151,14 @@ class Container:
         for task in self.startup:
             await task()
 
+    def start_background(self) -> None:
+        """Start the webhook delivery worker and retention pruning in this process, if the settings ask for it."""
+        if self.run_background:
+            self.background.start()
+
     async def aclose(self) -> None:
-        """Release pools and connections."""
+        """Stop background work, then release pools and connections."""
+        await self.background.stop()
         for close in self.closers:
             await close()
 
@@ -240,6 +261,7 @@ def build(
         rotation_age=timedelta(days=settings.document_signer_rotation_days),
     )
     catalog = ConfigurationCatalog(uow_factory, store, clock, registry)
+    events = _events(settings, uow_factory, clock, keys)
     did_keys = DidKeyService(
         uow_factory,
         store,
@@ -332,6 +354,7 @@ def build(
             claims_sources=claims_source_client,
             status_lists=allocator,
             policies=policies,
+            subscriptions=WebhookSubscriptions(uow_factory),
         ),
         notifications=NotificationService(),
         metadata=MetadataService(
@@ -390,12 +413,66 @@ def build(
         ),
         batch_size=settings.batch_size,
         trust_forwarded_for=settings.trust_forwarded_for,
-        closers=[*storage.closers, *([own_fetcher.aclose] if own_fetcher else [])],
+        event_log=EventLogService(uow_factory),
+        webhooks=WebhookService(uow_factory, clock, partial(validate_outbound_url, allow_private=allow_private)),
+        webhook_keys=events.keys,
+        delivery=events.delivery,
+        housekeeping=events.housekeeping,
+        background=events.background,
+        run_background=settings.delivery_worker,
+        closers=[*storage.closers, *([own_fetcher.aclose] if own_fetcher else []), events.fetcher.aclose],
     )
     if settings.bootstrap_client_id and settings.bootstrap_client_secret:
         client_id, secret = settings.bootstrap_client_id, settings.bootstrap_client_secret.get_secret_value()
         container.startup.append(lambda: container.api_clients.ensure_bootstrap_client(client_id, secret))
     return container
+
+
+@dataclass(frozen=True)
+class _Events:
+    keys: WebhookKeyService
+    delivery: DeliveryWorker
+    housekeeping: Housekeeping
+    background: BackgroundWorker
+    fetcher: GuardedHttpFetcher
+
+
+def _events(settings: Settings, uow_factory: UnitOfWorkFactory, clock: Clock, keys: SoftwareKeyStore) -> _Events:
+    """The webhook delivery worker and retention pruning. One SQLite file has one delivering leader; PostgreSQL
+    workers share the outbox through row locks. Webhook deliveries follow no redirects (the signature names the
+    URL)."""
+    url = settings.resolved_database_url
+    holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    lease = timedelta(seconds=settings.worker_lease_seconds)
+    webhook_keys = WebhookKeyService(
+        uow_factory,
+        clock,
+        keys,
+        rotation=timedelta(days=settings.webhook_key_rotation_days),
+        overlap=timedelta(days=settings.webhook_key_overlap_days),
+    )
+    fetcher = GuardedHttpFetcher(allow_private=settings.outbound_allow_private, max_redirects=0)
+    policy = DeliveryPolicy(
+        max_attempts=settings.webhook_max_attempts,
+        retry_base=timedelta(seconds=settings.webhook_retry_base_seconds),
+        retry_max=timedelta(seconds=settings.webhook_retry_max_seconds),
+        lease=lease,
+    )
+    single_leader = url != MEMORY_DATABASE_URL and is_sqlite(url)
+    delivery = DeliveryWorker(
+        uow_factory, clock, fetcher, webhook_keys, policy, single_leader=single_leader, holder=holder
+    )
+    retention = settings.event_retention_days
+    housekeeping = Housekeeping(
+        uow_factory,
+        clock,
+        event_retention=timedelta(days=retention) if retention else None,
+        delivery_retention=timedelta(days=settings.webhook_delivery_retention_days),
+        holder=holder,
+        lease=lease,
+    )
+    background = BackgroundWorker(delivery, housekeeping, poll_interval=settings.worker_poll_interval)
+    return _Events(webhook_keys, delivery, housekeeping, background, fetcher)
 
 
 async def _issuer_of(tenants: TenantDirectory, tenant_id: str) -> str:

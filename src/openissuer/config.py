@@ -109,6 +109,34 @@ class Settings(BaseSettings):
     )
     bootstrap_client_id: str | None = None
     bootstrap_client_secret: SecretStr | None = None
+    event_retention_days: int = Field(
+        default=90, ge=0, le=3650, description="Audit events older than this are pruned (days; 0 keeps them)."
+    )
+    webhook_delivery_retention_days: int = Field(
+        default=7, ge=1, le=365, description="Webhook deliveries older than this are pruned (days)."
+    )
+    webhook_max_attempts: int = Field(
+        default=4, ge=1, le=20, description="Attempts per webhook delivery (the first and its retries)."
+    )
+    webhook_retry_base_seconds: float = Field(
+        default=10.0, gt=0, le=3600, description="Delay before the first retry; doubles per retry, with jitter (s)."
+    )
+    webhook_retry_max_seconds: float = Field(default=3600.0, gt=0, le=86400, description="Longest retry delay (s).")
+    webhook_key_rotation_days: int = Field(
+        default=90, ge=1, le=3650, description="A webhook signing key older than this is replaced (days)."
+    )
+    webhook_key_overlap_days: int = Field(
+        default=7, ge=1, le=365, description="A replaced webhook signing key stays published this long (days)."
+    )
+    delivery_worker: bool = Field(
+        default=True, description="`serve` runs the webhook delivery worker in every worker process."
+    )
+    worker_poll_interval: float = Field(
+        default=1.0, gt=0, le=60, description="How often an idle delivery worker looks for due deliveries (s)."
+    )
+    worker_lease_seconds: float = Field(
+        default=15.0, ge=5, le=600, description="Lease of a claimed delivery and of a worker's leadership (s)."
+    )
 
     @field_validator("public_url")
     @classmethod

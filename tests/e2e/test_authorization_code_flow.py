@@ -183,6 +183,36 @@ async def test_wallet_signs_in_and_receives_an_mdoc_from_id_token_claims(flow: F
     assert token_requests and token_requests[-1]["form"]["code_verifier"]  # PKCE towards the provider too
 
 
+async def test_a_webhook_receives_the_credential_and_the_events_name_the_wallet(flow: Flow) -> None:
+    from oi_webhooks import running_receiver, verify_delivery
+
+    with running_receiver() as receiver:
+        created = await flow.http.post(
+            "/v1/webhooks",
+            headers=flow.setup.headers,
+            json={"url": receiver.url, "events": ["OpenIdCredentialIssued"]},
+        )
+        assert created.status_code == 201, created.text
+        wallet, (credential,) = await flow.claim("alice", _id_token_mapped(ALICE))
+        assert await flow.setup.api.container.delivery.run_once() == 1
+        jwks = (await flow.http.get("/v1/webhooks/jwks")).json()
+    (received,) = receiver.received
+    verify_delivery(received.method, received.url, received.headers, received.body, jwks)
+    payload = received.envelope["event"]["payload"]
+    assert received.envelope["event"]["type"] == "OpenIdCredentialIssued" and payload["credential"] == credential
+    flow.setup.verify(payload["credential"], wallet)
+    events = await flow.http.get(
+        "/v1/events", params={"types": "OPENID_TOKEN_CREATE_SUCCESS"}, headers=flow.setup.headers
+    )
+    (token_event,) = events.json()["data"]
+    assert token_event["clientId"] == flow.client_id
+    assert token_event["data"] == {
+        "grantType": "authorization_code",
+        "userId": payload["userId"],
+        "credentialConfigurationIds": [flow.setup.configuration_id],
+    }
+
+
 @MEMORY_ONLY  # on SQL: test_the_flow_state_is_used_up_in_the_configured_database takes a pushed request too
 async def test_with_pushed_authorization_request(flow: Flow) -> None:
     params = flow.authorize_params()
@@ -370,6 +400,10 @@ async def test_replayed_code_fails_and_revokes_its_tokens(flow: Flow) -> None:
     revoked = await wallet.credential(metadata, access, body)
     assert revoked.status_code == 401
     assert revoked.json()["error"] == "invalid_token"
+    events = await flow.http.get("/v1/events", params={"types": "OPENID_TOKEN_CREATE_FAIL"}, headers=flow.setup.headers)
+    (refused,) = events.json()["data"]
+    assert refused["data"]["reason"] == "replayed" and refused["data"]["revokedGrants"] == 1
+    assert refused["clientId"] == flow.client_id and code not in str(refused)
 
 
 async def test_expired_code(flow: Flow) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -117,6 +118,38 @@ def _run_server(settings: Settings) -> None:
         log_config=None,
         server_header=False,
     )
+
+
+@app.command()
+def worker(
+    migrate_schema: Annotated[bool, typer.Option("--migrate/--no-migrate", help="Upgrade the schema first.")] = True,
+) -> None:
+    """Run the webhook delivery worker and retention pruning without serving HTTP (until SIGTERM or Ctrl-C).
+
+    `serve` runs the same worker in each of its processes unless OPENISSUER_DELIVERY_WORKER=false; large deployments
+    turn that off and run workers of their own.
+    """
+    settings = _settings()
+    if settings.resolved_database_url == MEMORY_DATABASE_URL:
+        err_console.print("[red]error:[/red] a worker needs a database shared with the server (not memory://)")
+        raise typer.Exit(2)
+    _prepare(settings, migrate_schema=migrate_schema and settings.auto_migrate)
+
+    async def run() -> None:
+        container = build(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await container.start()
+            container.background.start()
+            console.print("webhook delivery worker running", style="dim")
+            await stop.wait()
+        finally:
+            await container.aclose()
+
+    asyncio.run(run())
 
 
 @db_app.command("upgrade")

@@ -18,3 +18,15 @@ class KeyStore(Protocol):
     def load(self, sealed: bytes, *, aad: bytes, x5c: Sequence[bytes] = ()) -> Signer:
         """Return the Signer of a sealed key, carrying ``x5c`` (DER, leaf first)."""
         ...
+
+
+class Ed25519KeyStore(Protocol):
+    """Ed25519 keys (webhook signing), stored only in the sealed form this store returns."""
+
+    def generate_ed25519(self, *, aad: bytes) -> tuple[Signer, bytes]:
+        """Create an Ed25519 key; return its Signer (alg ``EdDSA``) and its sealed form bound to ``aad``."""
+        ...
+
+    def load_ed25519(self, sealed: bytes, *, aad: bytes) -> Signer:
+        """Return the Signer of a sealed Ed25519 key."""
+        ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Protocol, Self
 
+from openissuer.ports.events import EventRepository, OutboxRepository, WebhookRepository
 from openissuer.ports.repositories import (
     AccessGrantRepository,
     ApiClientRepository,
@@ -87,6 +88,15 @@ class UnitOfWork(Protocol):
 
     @property
     def wallet_security(self) -> WalletSecurityRepository: ...
+
+    @property
+    def events(self) -> EventRepository: ...
+
+    @property
+    def webhooks(self) -> WebhookRepository: ...
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -5,6 +5,10 @@ once (the grant with what issuance needs) and writes once (nonces used up, the c
 the offer marked claimed). Implementations are driver-level (asyncpg for PostgreSQL; the ``sqlite3`` module on
 the event loop for SQLite) and an in-memory one for tests; they pass one contract suite. Single-use things are
 taken by one conditional statement, so two processes never both win.
+
+Audit events and webhook messages (``domain/events.py``, ``domain/webhooks.py``) ride along in the same
+statements: ``events`` are inserted and ``messages`` queued for the tenant's subscribed webhooks by the statement
+that makes the change, never by another round trip.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from openissuer.domain.events import Event
 from openissuer.domain.issued import IssuedCredentialRecord
 from openissuer.domain.offers import GrantState, PreAuthorizedOffer
+from openissuer.domain.webhooks import WebhookMessage
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,9 @@ class NewGrant:
     ``single_use`` are hashes of single-use values the request presented (a DPoP proof's ``jti``, a wallet
     attestation PoP's ``jti``, an attestation challenge), remembered until ``single_use_expire_at`` in the same
     statement: when one was used before, nothing is redeemed and ``SingleUseTaken`` is raised.
+    ``events`` and ``messages`` are written by the redemption's statement when it succeeds; since the offer is
+    found by that statement, the store adds its ``offerId``, ``userId`` and ``credentialConfigurationIds`` to each
+    event's data and each message's payload.
     """
 
     token_hash: bytes
@@ -41,6 +50,8 @@ class NewGrant:
     dpop_jkt: str | None = None
     single_use: tuple[bytes, ...] = ()
     single_use_expire_at: datetime | None = None
+    events: tuple[Event, ...] = ()
+    messages: tuple[WebhookMessage, ...] = ()
 
 
 class SingleUseTaken(Exception):  # noqa: N818 - it names what happened, like the outcomes below
@@ -53,7 +64,8 @@ class SingleUseTaken(Exception):  # noqa: N818 - it names what happened, like th
 
 @dataclass(frozen=True)
 class IssuanceWrite:
-    """Everything one credential request writes, in one statement."""
+    """Everything one credential request writes, in one statement; ``events`` and ``messages`` only when the
+    credentials are recorded."""
 
     tenant_id: str
     token_hash: bytes
@@ -66,6 +78,8 @@ class IssuanceWrite:
     now: datetime
     proof_ids: tuple[bytes, ...] = ()
     """Hashes of single-use proof ids (a DPoP proof's ``jti``), used up with the nonces until they expire."""
+    events: tuple[Event, ...] = ()
+    messages: tuple[WebhookMessage, ...] = ()
 
 
 class IssuanceWriteOutcome(enum.Enum):
@@ -101,8 +115,17 @@ class WalletStore(Protocol):
         """Return the tenant's offer by id."""
         ...
 
-    async def record_failed_tx_code(self, tenant_id: str, offer_id: str, max_attempts: int) -> int:
-        """Count one wrong transaction code, locking the offer at ``max_attempts``; return the count."""
+    async def record_failed_tx_code(
+        self,
+        tenant_id: str,
+        offer_id: str,
+        max_attempts: int,
+        *,
+        events: Sequence[Event] = (),
+        lock_events: Sequence[Event] = (),
+    ) -> int:
+        """Count one wrong transaction code, locking the offer at ``max_attempts``; return the count. ``events``
+        are recorded with the count, ``lock_events`` only when this attempt locks the offer."""
         ...
 
     async def load_grant(
@@ -121,8 +144,15 @@ class WalletStore(Protocol):
         """Use single-use values up (remembered until ``expires_at``); return those that were used before."""
         ...
 
-    async def use_nonces(self, nonce_hashes: Sequence[bytes], expires_at: datetime) -> None:
-        """Use nonces up (a refused request's: "a c_nonce is used up on first use, whatever happens after")."""
+    async def use_nonces(
+        self, nonce_hashes: Sequence[bytes], expires_at: datetime, *, events: Sequence[Event] = ()
+    ) -> None:
+        """Use nonces up (a refused request's: "a c_nonce is used up on first use, whatever happens after") and
+        record ``events``."""
+        ...
+
+    async def record_events(self, events: Sequence[Event]) -> None:
+        """Record events of a refusal that changed nothing else (one statement)."""
         ...
 
     async def count_requests(

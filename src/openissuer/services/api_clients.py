@@ -9,12 +9,14 @@ from datetime import datetime
 
 from openissuer.crypto.secret_hash import hash_client_secret
 from openissuer.domain.api_clients import ApiClient, ManagementPrincipal, Role
+from openissuer.domain.events import API_CLIENT_CREATED, API_CLIENT_DELETED
 from openissuer.domain.ids import DEFAULT_TENANT_ID, new_id
 from openissuer.domain.pages import Page, PageKey
 from openissuer.errors import ConflictError, ErrorDetail, NotFoundError, ValidationError
 from openissuer.ports.clock import Clock
 from openissuer.ports.uow import UnitOfWorkFactory
 from openissuer.services.access import ADMIN_ONLY, PLATFORM_ADMINS, READERS, authorize
+from openissuer.services.audit import audit_event
 
 log = logging.getLogger("openissuer.api_clients")
 
@@ -80,13 +82,18 @@ class ApiClientService:
         roles: tuple[Role, ...],
         client_id: str | None = None,
         client_secret: str | None = None,
+        actor: str | None = None,
     ) -> CreatedApiClient:
-        """Create a client; generate its id and secret unless given. Only the secret's hash is stored."""
+        """Create a client; generate its id and secret unless given. Only the secret's hash is stored. ``actor`` is
+        the client id of the API client creating it (None: the command line or start-up)."""
         created = new_api_client(
             tenant_id, name=name, roles=roles, now=self._clock.now(), client_id=client_id, client_secret=client_secret
         )
+        client = created.client
         async with self._uow() as uow:
-            await uow.api_clients.add(created.client)
+            await uow.api_clients.add(client)
+            data = {"id": client.id, "clientId": client.client_id, "name": client.name, "roles": list(client.roles)}
+            await uow.events.add(audit_event(API_CLIENT_CREATED, tenant_id, client.created_at, data, client_id=actor))
             await uow.commit()
         log.info("api client created", extra={"client_id": created.client.client_id, "tenant_id": tenant_id})
         return created
@@ -98,7 +105,7 @@ class ApiClientService:
         authorize(principal, ADMIN_ONLY)
         if Role.PLATFORM_ADMIN in roles:
             authorize(principal, PLATFORM_ADMINS)
-        return await self.create_client(principal.tenant_id, name=name, roles=roles)
+        return await self.create_client(principal.tenant_id, name=name, roles=roles, actor=principal.client_id)
 
     async def list_clients(self, tenant_id: str, *, limit: int, after: PageKey | None) -> Page[ApiClient]:
         """Return one page of a tenant's clients."""
@@ -119,10 +126,13 @@ class ApiClientService:
             raise NotFoundError.for_id(id)
         return client
 
-    async def delete_client(self, tenant_id: str, id: str) -> None:
+    async def delete_client(self, tenant_id: str, id: str, *, actor: str | None = None) -> None:
         """Delete a tenant's client; raise NotFoundError when there is none."""
         async with self._uow() as uow:
             deleted = await uow.api_clients.delete(tenant_id, id)
+            if deleted:
+                now = self._clock.now()
+                await uow.events.add(audit_event(API_CLIENT_DELETED, tenant_id, now, {"id": id}, client_id=actor))
             await uow.commit()
         if not deleted:
             raise NotFoundError.for_id(id)
@@ -131,7 +141,7 @@ class ApiClientService:
     async def delete_as(self, principal: ManagementPrincipal, id: str) -> None:
         """Delete one of the caller's tenant's clients (admin only)."""
         authorize(principal, ADMIN_ONLY)
-        await self.delete_client(principal.tenant_id, id)
+        await self.delete_client(principal.tenant_id, id, actor=principal.client_id)
 
     async def find_by_client_id(self, client_id: str) -> ApiClient | None:
         """Return the client with this public ``client_id`` (any tenant)."""

@@ -9,6 +9,7 @@ from typing import Any
 
 from openissuer.domain.api_clients import ManagementPrincipal
 from openissuer.domain.authorization import DEFAULT_PROVIDER_SCOPE, TOKEN_AUTH_METHODS, AuthenticationProvider
+from openissuer.domain.events import PROVIDER_CREATED, PROVIDER_DELETED, PROVIDER_UPDATED
 from openissuer.domain.ids import new_id
 from openissuer.domain.pages import MAX_PAGE_LIMIT, Page, PageKey
 from openissuer.errors import ErrorDetail, NotFoundError, ValidationError
@@ -16,6 +17,7 @@ from openissuer.ports.clock import Clock
 from openissuer.ports.secrets import SecretBox
 from openissuer.ports.uow import UnitOfWorkFactory
 from openissuer.services.access import ISSUERS, READERS_AND_ISSUERS, authorize
+from openissuer.services.audit import management_event
 
 MAX_PARAMETERS = 1000
 MAX_VALUE_LENGTH = 1000
@@ -102,6 +104,7 @@ class AuthenticationProviderService:
         provider = self._build(id, principal.tenant_id, data, url, scope, data.client_secret, now, now)
         async with self._uow() as uow:
             await uow.authentication_providers.add(provider)
+            await uow.events.add(management_event(PROVIDER_CREATED, principal, now, {"providerId": id, "url": url}))
             await uow.commit()
         return provider
 
@@ -118,6 +121,7 @@ class AuthenticationProviderService:
                 id, principal.tenant_id, data, url, scope, secret, existing.created_at, self._clock.now()
             )
             await uow.authentication_providers.update(provider)
+            await uow.events.add(management_event(PROVIDER_UPDATED, principal, provider.updated_at, {"providerId": id}))
             await uow.commit()
         return provider
 
@@ -179,6 +183,10 @@ class AuthenticationProviderService:
         authorize(principal, ISSUERS)
         async with self._uow() as uow:
             deleted = await uow.authentication_providers.delete(principal.tenant_id, id)
+            if deleted:
+                await uow.events.add(
+                    management_event(PROVIDER_DELETED, principal, self._clock.now(), {"providerId": id})
+                )
             await uow.commit()
         if not deleted:
             raise NotFoundError.for_id(id)

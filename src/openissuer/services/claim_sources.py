@@ -23,6 +23,7 @@ from openissuer.domain.claim_sources import (
     OAuthClientCredentials,
     RequestMethod,
 )
+from openissuer.domain.events import CLAIM_SOURCE_CREATED, CLAIM_SOURCE_DELETED, CLAIM_SOURCE_UPDATED
 from openissuer.domain.ids import new_id
 from openissuer.domain.pages import Page, PageKey
 from openissuer.errors import ConflictError, ErrorDetail, NotFoundError, ValidationError
@@ -30,6 +31,7 @@ from openissuer.ports.clock import Clock
 from openissuer.ports.secrets import SecretBox
 from openissuer.ports.uow import UnitOfWork, UnitOfWorkFactory
 from openissuer.services.access import OPERATORS, READERS_AND_OPERATORS, authorize
+from openissuer.services.audit import management_event
 
 MAX_NAME_LENGTH = 200
 MAX_SECRET_LENGTH = 4096
@@ -88,6 +90,7 @@ class ClaimSourceService:
         source = self._build(id, principal.tenant_id, data, None, now, now)
         async with self._uow() as uow:
             await uow.claim_sources.add(source)
+            await uow.events.add(management_event(CLAIM_SOURCE_CREATED, principal, now, _source_data(source)))
             await uow.commit()
         return source
 
@@ -100,6 +103,9 @@ class ClaimSourceService:
                 raise NotFoundError.for_id(id)
             source = self._build(id, principal.tenant_id, data, existing, existing.created_at, self._clock.now())
             await uow.claim_sources.update(source)
+            await uow.events.add(
+                management_event(CLAIM_SOURCE_UPDATED, principal, source.updated_at, _source_data(source))
+            )
             await uow.commit()
         return source
 
@@ -134,6 +140,9 @@ class ClaimSourceService:
                     ],
                 )
             await uow.claim_sources.delete(principal.tenant_id, id)
+            await uow.events.add(
+                management_event(CLAIM_SOURCE_DELETED, principal, self._clock.now(), {"claimSourceId": id})
+            )
             await uow.commit()
 
     def _build(
@@ -258,3 +267,8 @@ def _usable_secret(secret: str | None, param: str, details: list[ErrorDetail]) -
 
 def _hint(secret: str) -> str:
     return secret[-4:] if len(secret) >= 12 else ""
+
+
+def _source_data(source: ClaimSource) -> dict[str, object]:
+    """A claims source's event data: never its secret or request parameters' default values."""
+    return {"claimSourceId": source.id, "name": source.name, "url": source.url, "strict": source.strict}

@@ -23,6 +23,7 @@ from openissuer.domain.branding import Branding
 from openissuer.domain.claim_sources import ClaimSource
 from openissuer.domain.configurations import CredentialConfiguration
 from openissuer.domain.durations import Duration
+from openissuer.domain.events import CONFIGURATION_CREATED, CONFIGURATION_DELETED, CONFIGURATION_UPDATED
 from openissuer.domain.ids import new_id
 from openissuer.domain.pages import Page, PageKey
 from openissuer.errors import ConflictError, ErrorDetail, NotFoundError, ValidationError
@@ -33,6 +34,7 @@ from openissuer.ports.clock import Clock
 from openissuer.ports.uow import UnitOfWorkFactory
 from openissuer.ports.wallet_store import WalletStore
 from openissuer.services.access import ISSUERS, READERS_AND_OPERATORS, authorize
+from openissuer.services.audit import configuration_event as _event
 from openissuer.services.branding_images import BrandingImages
 from openissuer.services.claim_sources import verify_claim_source_reference
 from openissuer.services.versioned_cache import Versioned, VersionedCache
@@ -252,6 +254,7 @@ class ConfigurationService:
                 await uow.credential_configurations.add(configuration)
             except ConflictError as exc:
                 raise _type_conflict(credential_format, exc) from exc
+            await uow.events.add(_event(CONFIGURATION_CREATED, principal, configuration, now))
             await uow.commit()
         return configuration
 
@@ -274,6 +277,7 @@ class ConfigurationService:
                 await uow.credential_configurations.update(configuration)
             except ConflictError as exc:
                 raise _type_conflict(credential_format, exc) from exc
+            await uow.events.add(_event(CONFIGURATION_UPDATED, principal, configuration, self._clock.now()))
             await uow.commit()
         return configuration
 
@@ -310,6 +314,7 @@ class ConfigurationService:
             if existing is None or existing.format != format_id:
                 raise NotFoundError.for_id(id)
             await uow.credential_configurations.delete(principal.tenant_id, id)
+            await uow.events.add(_event(CONFIGURATION_DELETED, principal, existing, self._clock.now()))
             await uow.commit()
 
     def _complete(self, credential_format: CredentialFormat, data: ConfigurationInput) -> ConfigurationInput:

@@ -14,6 +14,7 @@ from openissuer.crypto.x509 import build_crl, build_iaca_certificate
 from openissuer.domain.api_clients import ManagementPrincipal
 from openissuer.domain.countries import is_country_code, is_subdivision_of
 from openissuer.domain.durations import Duration
+from openissuer.domain.events import IACA_CREATED, IACA_DELETED, IACA_UPDATED
 from openissuer.domain.ids import new_id
 from openissuer.domain.pages import Page, PageKey
 from openissuer.domain.pki import CertificateData, Iaca
@@ -22,6 +23,7 @@ from openissuer.ports.clock import Clock
 from openissuer.ports.keys import KeyStore
 from openissuer.ports.uow import UnitOfWorkFactory
 from openissuer.services.access import ISSUERS, READERS_AND_ISSUERS, authorize
+from openissuer.services.audit import iaca_event as _iaca_event
 from openissuer.services.tenancy import TenantDirectory
 
 MAX_IACAS_PER_TENANT = 3
@@ -129,7 +131,7 @@ class IacaService:
             _check_room(await uow.iacas.count(principal.tenant_id))
             settings = await uow.tenant_settings.get(principal.tenant_id)
         if data.certificate_pem is not None:
-            return await self._add_unmanaged(principal.tenant_id, data, now)
+            return await self._add_unmanaged(principal, data, now)
         if data.country is None:
             data = replace(data, country=settings.default_country)
         issuer_url = (await self._tenants.by_id(principal.tenant_id)).issuer
@@ -167,10 +169,11 @@ class IacaService:
         async with self._uow() as uow:
             _check_room(await uow.iacas.count(principal.tenant_id))
             await uow.iacas.add(iaca)
+            await uow.events.add(_iaca_event(IACA_CREATED, principal, iaca, now))
             await uow.commit()
         return iaca
 
-    async def _add_unmanaged(self, tenant_id: str, data: IacaInput, now: datetime) -> Iaca:
+    async def _add_unmanaged(self, principal: ManagementPrincipal, data: IacaInput, now: datetime) -> Iaca:
         """Reference §8.2 ``certificatePem``: "upload an existing IACA cert (must be valid, unexpired)"; checked
         against ISO/IEC 18013-5 B.1.2 (``crypto/certificate_checks.py``). Inactive until activated."""
         given = [name for name, value in _certificate_fields(data) if value is not None]
@@ -185,6 +188,7 @@ class IacaService:
         details += [_pem_problem(problem) for problem in find_iaca_problems(certificate, now)]
         if details:
             raise ValidationError("Validation Error", details=details)
+        tenant_id = principal.tenant_id
         info = read_certificate_info(certificate)
         iaca = Iaca(
             id=new_id(),
@@ -212,6 +216,7 @@ class IacaService:
                     details=[ErrorDetail("body", "certificatePem", "is already one of the tenant's IACAs")],
                 )
             await uow.iacas.add(iaca)
+            await uow.events.add(_iaca_event(IACA_CREATED, principal, iaca, now))
             await uow.commit()
         return iaca
 
@@ -220,6 +225,8 @@ class IacaService:
         authorize(principal, ISSUERS)
         async with self._uow() as uow:
             iaca = await uow.iacas.set_active(principal.tenant_id, id, active)
+            if iaca is not None:
+                await uow.events.add(_iaca_event(IACA_UPDATED, principal, iaca, self._clock.now()))
             await uow.commit()
         if iaca is None:
             raise NotFoundError.for_id(id)
@@ -253,6 +260,7 @@ class IacaService:
                     details=[ErrorDetail("params", "id", "the IACA is active", id)],
                 )
             await uow.iacas.delete(principal.tenant_id, id)
+            await uow.events.add(_iaca_event(IACA_DELETED, principal, iaca, self._clock.now()))
             await uow.commit()
 
     async def list_active(self, tenant_id: str) -> list[Iaca]:

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 from openissuer.crypto.hmac_jwt import HmacJwtCodec, HmacJwtError
 from openissuer.domain.api_clients import ManagementPrincipal
+from openissuer.domain.events import HOOK_CONFIGURED
 from openissuer.domain.interaction_hooks import DEFAULT_SESSION_TIMEOUT, MAX_SESSION_TIMEOUT, InteractionHook
 from openissuer.errors import ErrorDetail, ValidationError
 from openissuer.ports.clock import Clock
@@ -26,6 +27,7 @@ from openissuer.ports.secrets import SecretBox
 from openissuer.ports.uow import UnitOfWorkFactory
 from openissuer.protocol.interaction_hook import HookTokenError, create_hook_session_claims
 from openissuer.services.access import OPERATORS, READERS_AND_OPERATORS, authorize
+from openissuer.services.audit import management_event
 from openissuer.services.tenancy import WalletTenant
 
 SECRET_BYTES = 32
@@ -90,6 +92,7 @@ class InteractionHookService:
             existing = await uow.interaction_hooks.get(principal.tenant_id)
             if data is None:
                 await uow.interaction_hooks.delete(principal.tenant_id)
+                await uow.events.add(management_event(HOOK_CONFIGURED, principal, now, {"removed": True}))
                 await uow.commit()
                 return None
             if existing is None:
@@ -108,6 +111,8 @@ class InteractionHookService:
                 updated_at=now,
             )
             await uow.interaction_hooks.put(hook)
+            hook_data = {"url": hook.url, "claimNames": list(hook.claims), "disabled": hook.disabled}
+            await uow.events.add(management_event(HOOK_CONFIGURED, principal, now, hook_data))
             await uow.commit()
         return self._view(principal, hook)
 

@@ -90,8 +90,10 @@ from openissuer.services.notifications import notification_id_for
 from openissuer.services.signing import CredentialSigners, SelectedSigner
 from openissuer.services.status_lists import StatusListAllocator
 from openissuer.services.tenancy import WalletTenant
+from openissuer.services.wallet_events import credential_issued, credential_messages, credential_refused
 from openissuer.services.wallet_policy import WalletPolicyService
 from openissuer.services.wallet_secrets import digest_secret
+from openissuer.services.webhooks import WebhookSubscriptions
 
 log = logging.getLogger("openissuer.issuance")
 # Used nonces are forgotten once expired, now and then by a request that records credentials, so the table stays
@@ -185,6 +187,7 @@ class IssuanceService:
         random_bytes: RandomBytes = secrets.token_bytes,
         claims_sources: ClaimsSourceClient | None = None,
         policies: WalletPolicyService | None = None,
+        subscriptions: WebhookSubscriptions | None = None,
     ) -> None:
         self._store = store
         self._status_lists = status_lists
@@ -196,6 +199,7 @@ class IssuanceService:
         self._random_bytes = random_bytes
         self._claims_sources = claims_sources
         self._policies = policies
+        self._subscriptions = subscriptions
 
     async def grant_state(self, tenant: WalletTenant, access_token: str | None) -> GrantState:
         """Return the live grant of a bearer token in the tenant; RFC 6750 ``invalid_token`` (401) otherwise."""
@@ -215,7 +219,8 @@ class IssuanceService:
         """
         token_hash = _token_hash(access_token)
         if isinstance(request, OAuthError):
-            await self.grant_state(tenant, access_token)
+            grant = (await self.grant_state(tenant, access_token)).grant
+            await self._store.record_events([credential_refused(grant, request, self._clock.now())])
             raise request
         parsed, proof_error = _parse_proofs(request.jwt_proofs)
         # The nonces' MACs and expiry need no lookup; whether they were used is read with the grant.
@@ -228,12 +233,15 @@ class IssuanceService:
         now = self._clock.now()
         state = self._live(await self._store.load_grant(tenant.id, token_hash, [*digests, *proof_ids]))
         grant = state.grant
-        policy = await self._policy(tenant, state)
-        verify_sender_constraint(grant, sender, policy, state.used_nonces)
-        proofs = self._verify_proofs(tenant, grant, parsed, proof_error, request, policy)
-        valid = [checked.get(n) for n in proofs.nonces]
-        used = [c for c in valid if c is not None]
+        used: list[CheckedNonce] = []
+        spent: tuple[bytes, ...] = ()  # the DPoP proof's id, used up by any refusal once the proofs verify
         try:
+            policy = await self._policy(tenant, state)
+            verify_sender_constraint(grant, sender, policy, state.used_nonces)
+            proofs = self._verify_proofs(tenant, grant, parsed, proof_error, request, policy)
+            valid = [checked.get(n) for n in proofs.nonces]
+            used = [c for c in valid if c is not None]
+            spent = proof_ids
             if len(used) != len(valid) or any(c.digest in state.used_nonces for c in used):
                 raise InvalidNonceError(INVALID_NONCE)
             verify_encryption_parameters(request, policy)
@@ -248,12 +256,17 @@ class IssuanceService:
             allocations = await self._allocate(tenant, plan, len(holder_keys))
             statuses = [_status_reference(tenant, prepared, a) for a in allocations]
             issued = sign_credentials(plan, holder_keys, signer, now, self._random_bytes, statuses)
-            await self._record(grant, prepared, issued, signer, used, now, allocations, proof_ids)
-        except IssuerError:
-            if used or proof_ids:
+            await self._record(grant, prepared, issued, signer, used, now, allocations, state.config_version, proof_ids)
+        except IssuerError as exc:
+            refused = [credential_refused(grant, exc, now)]  # in the same statement as the nonces, if any
+            if used or spent:
                 await self._store.use_nonces(
-                    [c.digest for c in used] + list(proof_ids), max((c.expires_at for c in used), default=now)
+                    [c.digest for c in used] + list(spent),
+                    max((c.expires_at for c in used), default=now),
+                    events=refused,
                 )
+            else:
+                await self._store.record_events(refused)
             raise
         log.info(
             "credentials issued",
@@ -401,10 +414,20 @@ class IssuanceService:
         nonces: Sequence[CheckedNonce],
         now: datetime,
         allocations: Sequence[StatusAllocation | None],
+        version: int,
         proof_ids: tuple[bytes, ...] = (),
     ) -> None:
-        """Use the nonces (and DPoP proof ids) up, count the credentials under the bound and store the records: one
-        statement."""
+        """Use the nonces (and DPoP proof ids) up, count the credentials under the bound and store the records, with
+        the event and the webhook messages: one statement. The credential goes into a message only if a webhook
+        wants it."""
+        records = tuple(
+            _record(grant, prepared, credential, signer, allocation)
+            for credential, allocation in zip(issued, allocations, strict=True)
+        )
+        subscribed = frozenset[str]()
+        if self._subscriptions is not None:
+            subscribed = await self._subscriptions.at_version(grant.tenant_id, version)
+        configuration_id, profile = prepared.configuration.id, prepared.format.profile
         outcome = await self._store.commit_issuance(
             IssuanceWrite(
                 tenant_id=grant.tenant_id,
@@ -413,13 +436,12 @@ class IssuanceService:
                 bound=self._per_grant,
                 nonce_hashes=tuple(c.digest for c in nonces),
                 nonces_expire_at=max((c.expires_at for c in nonces), default=now),
-                records=tuple(
-                    _record(grant, prepared, credential, signer, allocation)
-                    for credential, allocation in zip(issued, allocations, strict=True)
-                ),
+                records=records,
                 offer_id=grant.offer_id,
                 now=now,
                 proof_ids=proof_ids,
+                events=(credential_issued(grant, configuration_id, profile, records, now),),
+                messages=credential_messages(grant, configuration_id, profile, issued, records, subscribed, now),
             )
         )
         if outcome is IssuanceWriteOutcome.PROOF_REPLAYED:

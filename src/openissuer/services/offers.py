@@ -13,6 +13,14 @@ from openissuer.crypto.base64url import encode_base64url
 from openissuer.domain.api_clients import ManagementPrincipal
 from openissuer.domain.authorization import AuthorizationOffer
 from openissuer.domain.durations import Duration
+from openissuer.domain.events import (
+    AUTHORIZATION_OFFER_CREATED,
+    OFFER_CREATED,
+    OFFER_REVOKED,
+    USER_CREATED,
+    USER_UPDATED,
+    Event,
+)
 from openissuer.domain.ids import new_id
 from openissuer.domain.offers import PreAuthorizedOffer, TxCodeConfiguration
 from openissuer.domain.users import User
@@ -29,6 +37,7 @@ from openissuer.protocol.credential_offer import (
 )
 from openissuer.protocol.tx_code import MAX_DESCRIPTION_LENGTH, MAX_LENGTH, MIN_LENGTH, generate_tx_code
 from openissuer.services.access import OPERATORS, authorize
+from openissuer.services.audit import management_event
 from openissuer.services.configurations import ConfigurationCatalog, TenantConfigurations
 from openissuer.services.offer_claims import find_non_finite_numbers, find_offer_claim_problems
 from openissuer.services.tenancy import TenantDirectory, WalletTenant
@@ -136,6 +145,8 @@ class OfferService:
                 credential_offer_endpoint=endpoint,
             )
             await uow.offers.add(offer)
+            for event in _offer_events(principal, offer, data, now):
+                await uow.events.add(event)
             await uow.commit()
         tenant = await self._tenants.by_id(principal.tenant_id)
         return CreatedOffer(offer=offer, uri=self._uri(tenant, offer, code), tx_code=tx_code)
@@ -271,6 +282,8 @@ class OfferService:
             await self._check_references(uow, principal.tenant_id, configuration_ids)
             endpoint = await _offer_endpoint(uow, principal.tenant_id, credential_offer_endpoint)
             await uow.authorization.add_offer(offer)
+            data = {"offerId": offer.id, "credentialConfigurationIds": list(offer.configuration_ids)}
+            await uow.events.add(management_event(AUTHORIZATION_OFFER_CREATED, principal, offer.created_at, data))
             await uow.commit()
         tenant = await self._tenants.by_id(principal.tenant_id)
         return create_offer_uri_by_value(
@@ -289,6 +302,8 @@ class OfferService:
         async with self._uow() as uow:
             revoked = await uow.offers.revoke(principal.tenant_id, id, self._clock.now())
             offer = None if revoked else await uow.offers.get(principal.tenant_id, id)
+            if revoked:
+                await uow.events.add(management_event(OFFER_REVOKED, principal, self._clock.now(), {"offerId": id}))
             await uow.commit()
         if revoked or (offer is not None and offer.revoked_at is not None):
             return  # deleting a revoked offer again changes nothing (the reference documents 204, 400, 404 only)
@@ -330,3 +345,24 @@ class OfferService:
     def _code(self, offer: PreAuthorizedOffer) -> str:
         assert offer.sealed_code is not None
         return self._box.open(offer.sealed_code, aad=_code_aad(offer.id)).decode()
+
+
+def _offer_events(
+    principal: ManagementPrincipal, offer: PreAuthorizedOffer, data: OfferInput, now: datetime
+) -> list[Event]:
+    """The events of an offer's creation: the offer, and its user created or given persisted claims (names only)."""
+    offer_data = {
+        "offerId": offer.id,
+        "userId": offer.user_id,
+        "credentialConfigurationIds": list(offer.credential_configuration_ids),
+        "byReference": offer.by_reference,
+        "transactionCodeRequired": offer.tx_code is not None,
+        "expiresAt": offer.expires_at.isoformat(),
+    }
+    events = [management_event(OFFER_CREATED, principal, now, offer_data)]
+    user = {"userId": offer.user_id, "claimNames": sorted(data.claims_to_persist)}
+    if data.user_id is None:
+        events.append(management_event(USER_CREATED, principal, now, user))
+    elif data.claims_to_persist:
+        events.append(management_event(USER_UPDATED, principal, now, user))
+    return events

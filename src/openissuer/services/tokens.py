@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from openissuer.domain.authorization import AuthorizationCode
+from openissuer.domain.events import Event
 from openissuer.domain.offers import AccessGrant, PreAuthorizedOffer
 from openissuer.errors import (
     InvalidAuthorizationDetailsError,
@@ -35,6 +36,13 @@ from openissuer.protocol.token_request import (
 from openissuer.services.offers import tx_code_digest
 from openissuer.services.tenancy import WalletTenant
 from openissuer.services.wallet_auth import ClientBinding, PresentedCredentials, WalletAuthService, replay_error
+from openissuer.services.wallet_events import (
+    AUTHORIZATION_CODE_GRANT,
+    offer_locked,
+    redemption_events,
+    token_issued,
+    token_refused,
+)
 from openissuer.services.wallet_secrets import digest_secret, new_secret
 
 log = logging.getLogger("openissuer.tokens")
@@ -103,6 +111,7 @@ class TokenService:
         token = new_secret()
         requested = request.authorization_details
         identifiers = None if requested is None else {secrets.token_urlsafe(16): cid for cid in requested}
+        events, messages = redemption_events(tenant_id, now, client_id=binding.client_id)
         grant = NewGrant(
             token_hash=digest_secret(token),
             notification_id=new_secret(),
@@ -114,6 +123,8 @@ class TokenService:
             dpop_jkt=binding.dpop_jkt,
             single_use=binding.single_use,
             single_use_expire_at=binding.single_use_expire_at,
+            events=events,
+            messages=messages,
         )
         token_type = "DPoP" if binding.dpop_jkt is not None else "Bearer"
         if request.tx_code is None:
@@ -128,20 +139,31 @@ class TokenService:
         # Otherwise find out why, or check the transaction code, then redeem by id.
         offer = await self._store.find_offer_by_code(tenant_id, code_hash)
         if offer is None or not offer.is_redeemable(now):
-            raise InvalidGrantError(
+            error = InvalidGrantError(
                 "The pre-authorized code is invalid, expired or already used", detail=_why_not(offer, now)
             )
-        await self._check_tx_code(offer, request.tx_code)
-        _check_requested(offer, requested)
+            if offer is not None:  # an unknown code is not recorded: see services/wallet_events.py
+                await self._store.record_events(
+                    [token_refused(tenant_id, now, error, _reason(offer, now), offer_id=offer.id)]
+                )
+            raise error
+        try:
+            await self._check_tx_code(offer, request.tx_code)
+            _check_requested(offer, requested)
+        except (InvalidRequestError, InvalidAuthorizationDetailsError) as exc:
+            await self._store.record_events([token_refused(tenant_id, now, exc, "invalid_request", offer_id=offer.id)])
+            raise
         try:
             redeemed_by_id = await self._store.redeem_offer(tenant_id, offer.id, now, grant)
         except SingleUseTaken as exc:
             raise replay_error(binding, exc.taken) from exc
         if not redeemed_by_id:
-            raise InvalidGrantError(
+            error = InvalidGrantError(
                 "The pre-authorized code is invalid, expired or already used",
                 detail=f"offer {offer.id} was redeemed, revoked or locked meanwhile",
             )
+            await self._store.record_events([token_refused(tenant_id, now, error, "concurrent", offer_id=offer.id)])
+            raise error
         log.info("pre-authorized code redeemed", extra={"offer_id": offer.id})
         return create_token_response(token, int(self._ttl.total_seconds()), identifiers, token_type=token_type)
 
@@ -177,13 +199,17 @@ class TokenService:
                 raise InvalidGrantError("The authorization code is invalid")
             if not await uow.authorization.consume_code(code_hash, now):
                 revoked = await uow.access_grants.revoke_for_code(code_hash, now)
-                await uow.commit()
-                raise InvalidGrantError(
+                error = InvalidGrantError(
                     "The authorization code was already used", detail=f"replayed code: {revoked} tokens revoked"
                 )
+                extra = {"revokedGrants": revoked}
+                await uow.events.add(self._code_refused(tenant_id, now, error, "replayed", request, extra))
+                await uow.commit()
+                raise error
             try:
                 _check_code(code, request, now)
-            except InvalidGrantError:
+            except InvalidGrantError as exc:
+                await uow.events.add(self._code_refused(tenant_id, now, exc, "invalid_code", request))
                 await uow.commit()  # a failed exchange uses the code up all the same
                 raise
             identifiers = (
@@ -211,6 +237,7 @@ class TokenService:
                     dpop_jkt=binding.dpop_jkt,
                 )
             )
+            await uow.events.add(token_issued(tenant_id, now, code, client_id=request.client_id))
             await uow.commit()
         token_type = "DPoP" if binding.dpop_jkt is not None else "Bearer"
         return create_token_response(
@@ -227,8 +254,34 @@ class TokenService:
             raise InvalidRequestError("tx_code is required for this offer")  # counts as no attempt
         if hmac.compare_digest(tx_code_digest(self._box, offer.id, tx_code), offer.tx_code_hash):
             return
-        attempts = await self._store.record_failed_tx_code(offer.tenant_id, offer.id, self._max_attempts)
+        now = self._clock.now()
+        attempts = await self._store.record_failed_tx_code(
+            offer.tenant_id,
+            offer.id,
+            self._max_attempts,
+            events=[token_refused(offer.tenant_id, now, InvalidGrantError, "wrong_tx_code", offer_id=offer.id)],
+            lock_events=[offer_locked(offer.tenant_id, now, offer.id, self._max_attempts)],
+        )
         raise InvalidGrantError("The transaction code is wrong", detail=f"offer {offer.id}: {attempts} wrong codes")
+
+    def _code_refused(
+        self,
+        tenant_id: str,
+        now: datetime,
+        error: InvalidGrantError,
+        reason: str,
+        request: AuthorizationCodeRequest,
+        extra: dict[str, Any] | None = None,
+    ) -> Event:
+        return token_refused(
+            tenant_id,
+            now,
+            error,
+            reason,
+            grant_type=AUTHORIZATION_CODE_GRANT,
+            client_id=request.client_id,
+            extra=extra,
+        )
 
 
 def _check_code(code: AuthorizationCode, request: AuthorizationCodeRequest, now: datetime) -> None:
@@ -244,6 +297,15 @@ def _check_requested(offer: PreAuthorizedOffer, requested: tuple[str, ...] | Non
     """RFC 9396: the configurations of ``authorization_details`` must all be in the offer."""
     if requested is not None and not set(requested) <= set(offer.credential_configuration_ids):
         raise InvalidAuthorizationDetailsError("authorization_details names a configuration the offer does not hold")
+
+
+def _reason(offer: PreAuthorizedOffer, now: datetime) -> str:
+    """The fixed word an event records for an offer that cannot be redeemed."""
+    if offer.redeemed_at is not None:
+        return "redeemed"
+    if offer.revoked_at is not None:
+        return "revoked"
+    return "locked" if offer.locked else "expired"
 
 
 def _why_not(offer: PreAuthorizedOffer | None, now: Any) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from openissuer.domain.api_clients import ManagementPrincipal
 from openissuer.domain.authorization import AuthenticationProvider
+from openissuer.domain.events import USER_CREATED, USER_DELETED, USER_UPDATED
 from openissuer.domain.ids import new_id
 from openissuer.domain.issued import IssuedCredentialRecord
 from openissuer.domain.pages import Page, PageKey
@@ -21,6 +22,7 @@ from openissuer.errors import ErrorDetail, NotFoundError, ValidationError
 from openissuer.ports.clock import Clock
 from openissuer.ports.uow import UnitOfWork, UnitOfWorkFactory
 from openissuer.services.access import OPERATORS, READERS_AND_OPERATORS, authorize
+from openissuer.services.audit import management_event
 
 MAX_SUBJECT_LENGTH = 255
 
@@ -72,6 +74,7 @@ class UserService:
                 subject_id=data.authentication_provider.subject_id if data.authentication_provider else None,
             )
             await uow.users.add(user)
+            await uow.events.add(management_event(USER_CREATED, principal, now, _user_data(user)))
             await uow.commit()
         return UserView(user, provider.url if provider else None)
 
@@ -93,6 +96,7 @@ class UserService:
                 subject_id=data.authentication_provider.subject_id if data.authentication_provider else None,
             )
             await uow.users.replace(user)
+            await uow.events.add(management_event(USER_UPDATED, principal, user.updated_at, _user_data(user)))
             await uow.commit()
         return UserView(user, provider.url if provider else None)
 
@@ -129,6 +133,8 @@ class UserService:
         authorize(principal, OPERATORS)
         async with self._uow() as uow:
             deleted = await uow.users.delete(principal.tenant_id, id)
+            if deleted:
+                await uow.events.add(management_event(USER_DELETED, principal, self._clock.now(), {"userId": id}))
             await uow.commit()
         if not deleted:
             raise NotFoundError.for_id(id)
@@ -170,3 +176,8 @@ class UserService:
 def _view(user: User, provider: AuthenticationProvider | None) -> UserView:
     linked = provider is not None and user.authentication_provider_id == provider.id
     return UserView(user, provider.url if linked and provider is not None else None)
+
+
+def _user_data(user: User) -> dict[str, object]:
+    """A user's event data: its id and the names (never the values) of its persisted claims."""
+    return {"userId": user.id, "claimNames": sorted(user.claims), "subjectLinked": user.subject_id is not None}

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from openissuer.domain.api_clients import ManagementPrincipal
 from openissuer.domain.authorization import WalletClient
+from openissuer.domain.events import WALLET_CLIENT_CREATED, WALLET_CLIENT_DELETED, WALLET_CLIENT_UPDATED
 from openissuer.domain.ids import new_id
 from openissuer.domain.pages import Page, PageKey
 from openissuer.errors import ErrorDetail, NotFoundError, ValidationError
@@ -15,6 +16,7 @@ from openissuer.ports.clock import Clock
 from openissuer.ports.uow import UnitOfWorkFactory
 from openissuer.protocol.metadata import PRE_AUTHORIZED_GRANT
 from openissuer.services.access import ISSUERS, READERS_AND_ISSUERS, authorize
+from openissuer.services.audit import management_event
 from openissuer.services.wallet_policy import parse_root_certificates
 
 AUTHORIZATION_CODE = "authorization_code"
@@ -90,6 +92,7 @@ class WalletClientService:
         )
         async with self._uow() as uow:
             await uow.wallet_clients.add(client)
+            await uow.events.add(management_event(WALLET_CLIENT_CREATED, principal, client.created_at, _data(client)))
             await uow.commit()
         return client
 
@@ -114,6 +117,7 @@ class WalletClientService:
                 dpop_required=data.dpop_required,
             )
             await uow.wallet_clients.update(client)
+            await uow.events.add(management_event(WALLET_CLIENT_UPDATED, principal, self._clock.now(), _data(client)))
             await uow.commit()
         return client
 
@@ -137,6 +141,12 @@ class WalletClientService:
         authorize(principal, ISSUERS)
         async with self._uow() as uow:
             deleted = await uow.wallet_clients.delete(principal.tenant_id, id)
+            if deleted:
+                await uow.events.add(management_event(WALLET_CLIENT_DELETED, principal, self._clock.now(), {"id": id}))
             await uow.commit()
         if not deleted:
             raise NotFoundError.for_id(id)
+
+
+def _data(client: WalletClient) -> dict[str, object]:
+    return {"id": client.id, "clientId": client.client_id, "redirectUris": list(client.redirect_uris)}

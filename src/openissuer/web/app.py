@@ -24,6 +24,7 @@ from openissuer.web.routers import (
     compact,
     configurations,
     did_documents,
+    events,
     iacas,
     interaction_hook,
     management_auth,
@@ -36,6 +37,7 @@ from openissuer.web.routers import (
     users,
     wallet,
     wallet_security,
+    webhooks,
     well_known,
 )
 from openissuer.web.strict_input import StrictInputMiddleware
@@ -71,6 +73,7 @@ def create_app(container: Container) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await container.start()
+        container.start_background()
         try:
             yield
         finally:
@@ -107,5 +110,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(wallet.router)
     app.include_router(well_known.router)
     app.include_router(sd_jwt_vc.router)
-    install_error_responses(app, rate_limited=(TOKEN_PATH, PAR_PATH, CREDENTIAL_PATH))
+    app.include_router(events.router)
+    app.include_router(webhooks.router)
+    install_error_responses(app, rate_limited=(TOKEN_PATH, PAR_PATH, CREDENTIAL_PATH))  # after every router
     return app

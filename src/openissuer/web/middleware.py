@@ -17,6 +17,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openissuer.errors import PayloadTooLargeError
+from openissuer.services.request_context import bind_request_id
 from openissuer.web.errors import render_error
 from openissuer.web.metrics import observe_request
 from openissuer.web.strict_input import is_wallet_path
@@ -93,6 +94,7 @@ class RequestContextMiddleware:
         request_id = _request_id(scope)
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        bind_request_id(request_id)  # for the audit events the request causes
         started = time.perf_counter()
         status = 500
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Sequence
 
+from openissuer.adapters.keys.ed25519 import SoftwareEd25519Signer
 from openissuer.adapters.keys.software import SoftwareSigner
 from openissuer.crypto.signer import Signer
 
@@ -42,3 +43,12 @@ class SoftwareKeyStore:
         else:
             self._cache.move_to_end(key)
         return signer
+
+    def generate_ed25519(self, *, aad: bytes) -> tuple[Signer, bytes]:
+        """Create an Ed25519 key; return its signer and sealed form."""
+        signer = SoftwareEd25519Signer.generate()
+        return signer, signer.export_sealed(self._master_key, aad=aad)
+
+    def load_ed25519(self, sealed: bytes, *, aad: bytes) -> Signer:
+        """Return the signer of a sealed Ed25519 key (unsealed on every call: callers cache it)."""
+        return SoftwareEd25519Signer.from_sealed(self._master_key, sealed, aad=aad)

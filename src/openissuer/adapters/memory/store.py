@@ -19,6 +19,7 @@ from openissuer.domain.authorization import (
 from openissuer.domain.claim_sources import ClaimSource
 from openissuer.domain.configurations import CredentialConfiguration
 from openissuer.domain.dids import DidKey
+from openissuer.domain.events import Event
 from openissuer.domain.ids import DEFAULT_TENANT_ID
 from openissuer.domain.interaction_hooks import HookSession, InteractionHook
 from openissuer.domain.issued import IssuedCredentialRecord
@@ -30,6 +31,7 @@ from openissuer.domain.tenant_settings import TenantSettings
 from openissuer.domain.tenants import Tenant
 from openissuer.domain.users import User
 from openissuer.domain.wallet_security import WalletSecurityPolicy
+from openissuer.domain.webhooks import Delivery, Webhook, WebhookSigningKey
 
 
 @dataclass
@@ -62,6 +64,11 @@ class MemoryState:
     tenant_settings: dict[str, TenantSettings] = field(default_factory=dict)
     wallet_security: dict[str, WalletSecurityPolicy] = field(default_factory=dict)
     rate_counters: dict[tuple[bytes, int], tuple[int, datetime]] = field(default_factory=dict)
+    events: dict[str, Event] = field(default_factory=dict)
+    webhooks: dict[str, Webhook] = field(default_factory=dict)
+    webhook_deliveries: dict[str, Delivery] = field(default_factory=dict)
+    webhook_signing_keys: dict[str, WebhookSigningKey] = field(default_factory=dict)
+    worker_leases: dict[str, tuple[str, datetime]] = field(default_factory=dict)
 
     def copy(self) -> MemoryState:
         """Return a copy whose dicts can change without touching this one (values are immutable)."""

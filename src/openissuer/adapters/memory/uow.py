@@ -16,6 +16,11 @@ from openissuer.adapters.memory.configuration_repositories import (
     InMemoryIssuedCredentialRepository,
 )
 from openissuer.adapters.memory.did_key_repositories import InMemoryDidKeyRepository
+from openissuer.adapters.memory.event_repositories import (
+    InMemoryEventRepository,
+    InMemoryOutboxRepository,
+    InMemoryWebhookRepository,
+)
 from openissuer.adapters.memory.interaction_hook_repositories import InMemoryInteractionHookRepository
 from openissuer.adapters.memory.offer_repositories import InMemoryAccessGrantRepository, InMemoryOfferRepository
 from openissuer.adapters.memory.pki_repositories import InMemoryDocumentSignerRepository, InMemoryIacaRepository
@@ -50,6 +55,9 @@ class InMemoryUnitOfWork:
     signers: InMemorySignerRepository
     tenant_settings: InMemoryTenantSettingsRepository
     wallet_security: InMemoryWalletSecurityRepository
+    events: InMemoryEventRepository
+    webhooks: InMemoryWebhookRepository
+    outbox: InMemoryOutboxRepository
 
     def __init__(self, store: InMemoryStore, *, read_only: bool = False) -> None:
         self._store = store
@@ -83,6 +91,9 @@ class InMemoryUnitOfWork:
         self.signers = InMemorySignerRepository(self._working)
         self.tenant_settings = InMemoryTenantSettingsRepository(self._working)
         self.wallet_security = InMemoryWalletSecurityRepository(self._working)
+        self.events = InMemoryEventRepository(self._working)
+        self.webhooks = InMemoryWebhookRepository(self._working)
+        self.outbox = InMemoryOutboxRepository(self._working)
 
     async def __aexit__(
         self,

@@ -9,7 +9,9 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 
-from openissuer.adapters.memory.store import InMemoryStore
+from openissuer.adapters.memory.event_repositories import queue_messages
+from openissuer.adapters.memory.store import InMemoryStore, MemoryState
+from openissuer.domain.events import Event
 from openissuer.domain.offers import AccessGrant, GrantState, PreAuthorizedOffer
 from openissuer.ports.wallet_store import IssuanceWrite, IssuanceWriteOutcome, NewGrant, SingleUseTaken
 
@@ -76,6 +78,13 @@ class InMemoryWalletStore:
             client_id=grant.client_id,
             dpop_jkt=grant.dpop_jkt,
         )
+        identity = {
+            "offerId": offer.id,
+            "userId": offer.user_id,
+            "credentialConfigurationIds": list(offer.credential_configuration_ids),
+        }
+        _add_events(state, [dataclasses.replace(e, data={**e.data, **identity}) for e in grant.events])
+        queue_messages(state, [dataclasses.replace(m, payload={**m.payload, **identity}) for m in grant.messages])
 
     async def find_offer_by_code(self, tenant_id: str, code_hash: bytes) -> PreAuthorizedOffer | None:
         """Return the tenant's offer of a code."""
@@ -87,8 +96,16 @@ class InMemoryWalletStore:
         offer = self._store.state.offers.get(offer_id)
         return offer if offer is not None and offer.tenant_id == tenant_id else None
 
-    async def record_failed_tx_code(self, tenant_id: str, offer_id: str, max_attempts: int) -> int:
-        """Count a wrong transaction code and lock at ``max_attempts``."""
+    async def record_failed_tx_code(
+        self,
+        tenant_id: str,
+        offer_id: str,
+        max_attempts: int,
+        *,
+        events: Sequence[Event] = (),
+        lock_events: Sequence[Event] = (),
+    ) -> int:
+        """Count a wrong transaction code and lock at ``max_attempts``, with the events."""
         async with self._store.lock:
             offer = await self.get_offer(tenant_id, offer_id)
             if offer is None:
@@ -97,6 +114,7 @@ class InMemoryWalletStore:
             self._store.state.offers[offer_id] = dataclasses.replace(
                 offer, tx_attempts=attempts, locked=offer.locked or attempts >= max_attempts
             )
+            _add_events(self._store.state, [*events, *(lock_events if attempts == max_attempts else ())])
             return attempts
 
     async def load_grant(
@@ -142,6 +160,8 @@ class InMemoryWalletStore:
             offer = state.offers.get(write.offer_id) if write.offer_id is not None else None
             if offer is not None and offer.tenant_id == write.tenant_id and offer.claimed_at is None:
                 state.offers[offer.id] = dataclasses.replace(offer, claimed_at=write.now)
+            _add_events(state, write.events)
+            queue_messages(state, write.messages)
             return IssuanceWriteOutcome.RECORDED
 
     async def use_once(self, hashes: Sequence[bytes], expires_at: datetime) -> frozenset[bytes]:
@@ -149,11 +169,19 @@ class InMemoryWalletStore:
         async with self._store.lock:
             return self._use_each(hashes, expires_at)
 
-    async def use_nonces(self, nonce_hashes: Sequence[bytes], expires_at: datetime) -> None:
-        """Use nonces up."""
+    async def use_nonces(
+        self, nonce_hashes: Sequence[bytes], expires_at: datetime, *, events: Sequence[Event] = ()
+    ) -> None:
+        """Use nonces up and record the events."""
         async with self._store.lock:
             for nonce_hash in nonce_hashes:
                 self._store.state.used_nonces.setdefault(nonce_hash, expires_at)
+            _add_events(self._store.state, events)
+
+    async def record_events(self, events: Sequence[Event]) -> None:
+        """Record events."""
+        async with self._store.lock:
+            _add_events(self._store.state, events)
 
     async def count_requests(
         self, increments: Sequence[tuple[bytes, int, int]], expire_at: datetime, now: datetime
@@ -186,6 +214,11 @@ class InMemoryWalletStore:
 
     async def aclose(self) -> None:
         """Nothing to release."""
+
+
+def _add_events(state: MemoryState, events: Sequence[Event]) -> None:
+    for event in events:
+        state.events[event.id] = event
 
 
 def _redeemable(offer: PreAuthorizedOffer, grant: NewGrant, now: datetime) -> bool:

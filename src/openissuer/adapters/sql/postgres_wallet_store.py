@@ -15,10 +15,48 @@ from typing import Any
 import asyncpg
 import orjson
 
+from openissuer.adapters.sql.event_rows import event_values, message_values
 from openissuer.adapters.sql.wallet_rows import as_is, grant_from_row, offer_from_row, record_values
+from openissuer.domain.events import Event
 from openissuer.domain.offers import GrantState, PreAuthorizedOffer
+from openissuer.domain.webhooks import WebhookMessage
 from openissuer.ports.wallet_store import IssuanceWrite, IssuanceWriteOutcome, NewGrant, SingleUseTaken
 
+# Audit events and webhook messages ride in the statement of the change they record (ports/wallet_store.py). They
+# arrive as JSON arrays; a message becomes one delivery per active webhook of its tenant subscribed to its type.
+EVENT_COLUMNS = "id, tenant_id, type, category, created_at, request_id, client_id, data"
+EVENT_RECORD = (
+    "e(id text, tenant_id text, type text, category text, created_at timestamptz, request_id text, client_id text, "
+    "data jsonb, on_lock boolean)"
+)
+MESSAGE_RECORD = "m(id text, tenant_id text, type text, created_at timestamptz, payload jsonb)"
+DELIVERY_COLUMNS = (
+    "id, tenant_id, webhook_id, event_id, event_type, event_timestamp, payload, status, attempts, next_attempt_at, "
+    "created_at"
+)
+SUBSCRIBED = "JOIN webhooks w ON w.tenant_id = m.tenant_id AND NOT w.disabled AND w.events::jsonb ? m.type"
+# The redeemed offer's identity completes the events and messages of a redemption (NewGrant).
+OFFER_IDENTITY = (
+    "jsonb_build_object('offerId', r.id, 'userId', r.user_id, "
+    "'credentialConfigurationIds', r.credential_configuration_ids::jsonb)"
+)
+REDEMPTION_EVENTS = f"""
+, evented AS (
+  INSERT INTO events ({EVENT_COLUMNS})
+  SELECT e.id, r.tenant_id, e.type, e.category, e.created_at, e.request_id, e.client_id,
+    (e.data || {OFFER_IDENTITY})::json
+  FROM redeemed r CROSS JOIN jsonb_to_recordset($9::jsonb) AS {EVENT_RECORD}
+), queued AS (
+  INSERT INTO webhook_deliveries ({DELIVERY_COLUMNS})
+  SELECT gen_random_uuid()::text, r.tenant_id, w.id, m.id, m.type, m.created_at, (m.payload || {OFFER_IDENTITY})::json,
+    'pending', 0, m.created_at, m.created_at
+  FROM redeemed r CROSS JOIN jsonb_to_recordset($10::jsonb) AS {MESSAGE_RECORD}
+  JOIN webhooks w ON w.tenant_id = r.tenant_id AND NOT w.disabled AND w.events::jsonb ? m.type
+)"""  # noqa: S608 - built from constant fragments, never from input
+
+# $1 tenant, $2 code hash or offer id, $3 now, $4 requested configurations, $5 token hash, $6 identifiers,
+# $7 notification id, $8 expiry, $9 events, $10 webhook messages; with extras, $11 client, $12 DPoP key,
+# $13 single-use hashes, $14 their expiry.
 _REDEEM = """
 WITH {once}redeemed AS (
   UPDATE offers SET redeemed_at = $3, sealed_code = NULL
@@ -32,34 +70,50 @@ WITH {once}redeemed AS (
   SELECT $5, tenant_id, id, user_id, credential_configuration_ids, $6::json, $7, claims,
     (SELECT u.claims FROM users u WHERE u.id = redeemed.user_id AND u.tenant_id = redeemed.tenant_id), $8, $3{binding}
   FROM redeemed
-)
+){events}
 {select}"""
 _BY_CODE = "code_hash = $2 AND tx_code_hash IS NULL"
 _BY_ID = "id = $2"
 # With a client, a DPoP key or single-use values (DPoP and attestation proofs): the values are used up first (a
 # taken one stops the redemption), the grant names the client and key, and the row tells which values were fresh.
 _ONCE = """once AS (
-  INSERT INTO used_nonces (nonce_hash, expires_at) SELECT h, $12 FROM unnest($11::bytea[]) AS h
+  INSERT INTO used_nonces (nonce_hash, expires_at) SELECT h, $14 FROM unnest($13::bytea[]) AS h
   ON CONFLICT DO NOTHING RETURNING nonce_hash
 ), """
 _WITH_EXTRAS = {
     "once": _ONCE,
-    "all_fresh": "\n    AND (SELECT count(*) FROM once) = cardinality($11::bytea[])",
+    "all_fresh": "\n    AND (SELECT count(*) FROM once) = cardinality($13::bytea[])",
     "bound": ", client_id, dpop_jkt",
-    "binding": ", $9, $10",
+    "binding": ", $11, $12",
+    "events": REDEMPTION_EVENTS,
     "select": "SELECT r.*, (SELECT coalesce(array_agg(nonce_hash), '{}'::bytea[]) FROM once) AS fresh\n"
     "FROM (SELECT 1) AS one LEFT JOIN redeemed r ON true",
 }
-_PLAIN = {"once": "", "all_fresh": "", "bound": "", "binding": "", "select": "SELECT * FROM redeemed"}
+_PLAIN = {
+    "once": "",
+    "all_fresh": "",
+    "bound": "",
+    "binding": "",
+    "events": REDEMPTION_EVENTS,
+    "select": "SELECT * FROM redeemed",
+}
 REDEEM_BY_CODE = _REDEEM.format(match=_BY_CODE, **_PLAIN)
 REDEEM_BY_ID = _REDEEM.format(match=_BY_ID, **_PLAIN)
 REDEEM_BY_CODE_EXTRAS = _REDEEM.format(match=_BY_CODE, **_WITH_EXTRAS)
 REDEEM_BY_ID_EXTRAS = _REDEEM.format(match=_BY_ID, **_WITH_EXTRAS)
 OFFER_BY_CODE = "SELECT * FROM offers WHERE tenant_id = $1 AND code_hash = $2"
 OFFER_BY_ID = "SELECT * FROM offers WHERE tenant_id = $1 AND id = $2"
-FAILED_TX_CODE = """
-UPDATE offers SET tx_attempts = tx_attempts + 1, locked = locked OR tx_attempts + 1 >= $3
-WHERE tenant_id = $1 AND id = $2 RETURNING tx_attempts"""
+FAILED_TX_CODE = f"""
+WITH counted AS (
+  UPDATE offers SET tx_attempts = tx_attempts + 1, locked = locked OR tx_attempts + 1 >= $3
+  WHERE tenant_id = $1 AND id = $2 RETURNING tx_attempts
+), evented AS (
+  INSERT INTO events ({EVENT_COLUMNS})
+  SELECT e.id, e.tenant_id, e.type, e.category, e.created_at, e.request_id, e.client_id, e.data::json
+  FROM counted c CROSS JOIN jsonb_to_recordset($4::jsonb) AS {EVENT_RECORD}
+  WHERE NOT e.on_lock OR c.tx_attempts = $3
+)
+SELECT tx_attempts FROM counted"""  # noqa: S608
 LOAD_GRANT = """
 SELECT g.*, coalesce(g.user_claims, u.claims) AS holder_claims, t.config_version,
   (SELECT coalesce(json_object_agg(i.credential_configuration_id, i.count), '{}'::json)
@@ -70,6 +124,8 @@ FROM access_grants g
 JOIN tenants t ON t.id = g.tenant_id
 LEFT JOIN users u ON u.id = g.user_id AND u.tenant_id = g.tenant_id
 WHERE g.token_hash = $1 AND g.tenant_id = $2"""
+# $1 token hash, $2 nonce hashes, $3 their expiry, $4 configuration, $5 now, $6 count, $7 bound, $8 records,
+# $9 tenant, $10 offer, $11 events, $12 webhook messages; with DPoP proof ids, $13 their hashes.
 _COMMIT = """
 WITH nonce AS (
   INSERT INTO used_nonces (nonce_hash, expires_at) SELECT h, $3 FROM unnest($2::bytea[]) AS h
@@ -97,23 +153,52 @@ WITH nonce AS (
   UPDATE offers SET claimed_at = $5
   WHERE tenant_id = $9 AND id = $10 AND claimed_at IS NULL AND EXISTS (SELECT 1 FROM counted)
   RETURNING 1
+), evented AS (
+  INSERT INTO events ({EVENT_COLUMNS})
+  SELECT e.id, e.tenant_id, e.type, e.category, e.created_at, e.request_id, e.client_id, e.data::json
+  FROM jsonb_to_recordset($11::jsonb) AS {EVENT_RECORD}
+  WHERE EXISTS (SELECT 1 FROM counted)
+), queued AS (
+  INSERT INTO webhook_deliveries ({DELIVERY_COLUMNS})
+  SELECT gen_random_uuid()::text, m.tenant_id, w.id, m.id, m.type, m.created_at, m.payload::json, 'pending', 0,
+    m.created_at, m.created_at
+  FROM jsonb_to_recordset($12::jsonb) AS {MESSAGE_RECORD} {SUBSCRIBED}
+  WHERE EXISTS (SELECT 1 FROM counted)
 )
 SELECT (SELECT count(*) FROM nonce) AS nonces, (SELECT count(*) FROM counted) AS counted{proofs_count}"""
-COMMIT_ISSUANCE = _COMMIT.format(proof="", proofs_fresh="", proofs_count="")
+_STATEMENT_PARTS = {
+    "EVENT_COLUMNS": EVENT_COLUMNS,
+    "EVENT_RECORD": EVENT_RECORD,
+    "DELIVERY_COLUMNS": DELIVERY_COLUMNS,
+    "MESSAGE_RECORD": MESSAGE_RECORD,
+    "SUBSCRIBED": SUBSCRIBED,
+}
+COMMIT_ISSUANCE = _COMMIT.format(proof="", proofs_fresh="", proofs_count="", **_STATEMENT_PARTS)
 # With DPoP proof ids: used up in the same statement, like the nonces.
 COMMIT_ISSUANCE_WITH_PROOF_IDS = _COMMIT.format(
-    proof="proof AS (\n  INSERT INTO used_nonces (nonce_hash, expires_at) SELECT h, $3 FROM unnest($11::bytea[]) AS h\n"
+    proof="proof AS (\n  INSERT INTO used_nonces (nonce_hash, expires_at) SELECT h, $3 FROM unnest($13::bytea[]) AS h\n"
     "  ON CONFLICT DO NOTHING RETURNING 1\n), ",
-    proofs_fresh="\n    AND (SELECT count(*) FROM proof) = cardinality($11::bytea[])",
+    proofs_fresh="\n    AND (SELECT count(*) FROM proof) = cardinality($13::bytea[])",
     proofs_count=", (SELECT count(*) FROM proof) AS proofs",
+    **_STATEMENT_PARTS,
 )
 USE_ONCE = (
     "INSERT INTO used_nonces (nonce_hash, expires_at) SELECT h, $2 FROM unnest($1::bytea[]) AS h "
     "ON CONFLICT DO NOTHING RETURNING nonce_hash"
 )
-USE_NONCES = (
-    "INSERT INTO used_nonces (nonce_hash, expires_at) SELECT h, $2 FROM unnest($1::bytea[]) AS h ON CONFLICT DO NOTHING"
+USE_NONCES = f"""
+WITH nonce AS (
+  INSERT INTO used_nonces (nonce_hash, expires_at) SELECT h, $2 FROM unnest($1::bytea[]) AS h ON CONFLICT DO NOTHING
+), evented AS (
+  INSERT INTO events ({EVENT_COLUMNS})
+  SELECT e.id, e.tenant_id, e.type, e.category, e.created_at, e.request_id, e.client_id, e.data::json
+  FROM jsonb_to_recordset($3::jsonb) AS {EVENT_RECORD}
 )
+SELECT 1"""  # noqa: S608
+RECORD_EVENTS = f"""
+INSERT INTO events ({EVENT_COLUMNS})
+SELECT e.id, e.tenant_id, e.type, e.category, e.created_at, e.request_id, e.client_id, e.data::json
+FROM jsonb_to_recordset($1::jsonb) AS {EVENT_RECORD}"""  # noqa: S608
 COUNT_REQUESTS = """
 WITH purged AS (DELETE FROM rate_counters WHERE expires_at < $5)
 INSERT INTO rate_counters (key_hash, window_start, count, expires_at)
@@ -207,9 +292,18 @@ class PostgresWalletStore:
         row = await self._fetchrow(OFFER_BY_ID, tenant_id, offer_id)
         return None if row is None else offer_from_row(row, as_is, as_is)
 
-    async def record_failed_tx_code(self, tenant_id: str, offer_id: str, max_attempts: int) -> int:
-        """Count a wrong transaction code and lock at ``max_attempts``."""
-        row = await self._fetchrow(FAILED_TX_CODE, tenant_id, offer_id, max_attempts)
+    async def record_failed_tx_code(
+        self,
+        tenant_id: str,
+        offer_id: str,
+        max_attempts: int,
+        *,
+        events: Sequence[Event] = (),
+        lock_events: Sequence[Event] = (),
+    ) -> int:
+        """Count a wrong transaction code and lock at ``max_attempts``, with the events: one statement."""
+        rows = _events(events) + _events(lock_events, on_lock=True)
+        row = await self._fetchrow(FAILED_TX_CODE, tenant_id, offer_id, max_attempts, rows)
         return 0 if row is None else int(row["tx_attempts"])
 
     async def load_grant(
@@ -242,6 +336,8 @@ class PostgresWalletStore:
             [record_values(record, _iso, as_is) for record in write.records],
             write.tenant_id,
             write.offer_id,
+            _events(write.events),
+            _messages(write.messages),
             *proof_ids,
         )
         if write.proof_ids and int(row["proofs"]) != len(write.proof_ids):
@@ -260,10 +356,17 @@ class PostgresWalletStore:
         fresh = {bytes(r["nonce_hash"]) for r in rows}
         return frozenset(h for h in hashes if h not in fresh)
 
-    async def use_nonces(self, nonce_hashes: Sequence[bytes], expires_at: datetime) -> None:
-        """Use nonces up."""
-        if nonce_hashes:
-            await (await self._connections()).execute(USE_NONCES, list(nonce_hashes), expires_at)
+    async def use_nonces(
+        self, nonce_hashes: Sequence[bytes], expires_at: datetime, *, events: Sequence[Event] = ()
+    ) -> None:
+        """Use nonces up and record the events: one statement."""
+        if nonce_hashes or events:
+            await self._fetchrow(USE_NONCES, list(nonce_hashes), expires_at, _events(events))
+
+    async def record_events(self, events: Sequence[Event]) -> None:
+        """Record events: one statement."""
+        if events:
+            await (await self._connections()).execute(RECORD_EVENTS, _events(events))
 
     async def count_requests(
         self, increments: Sequence[tuple[bytes, int, int]], expire_at: datetime, now: datetime
@@ -300,11 +403,21 @@ def _grant_arguments(grant: NewGrant) -> tuple[Any, ...]:
         grant.credential_identifiers,
         grant.notification_id,
         grant.expires_at,
+        _events(grant.events),
+        _messages(grant.messages),
     )
 
 
 def _has_extras(grant: NewGrant) -> bool:
     return bool(grant.single_use) or grant.client_id is not None or grant.dpop_jkt is not None
+
+
+def _events(events: Sequence[Event], *, on_lock: bool = False) -> list[dict[str, Any]]:
+    return [{**event_values(event, _iso, as_is), "on_lock": on_lock} for event in events]
+
+
+def _messages(messages: Sequence[WebhookMessage]) -> list[dict[str, Any]]:
+    return [message_values(message, _iso, as_is) for message in messages]
 
 
 def _iso(moment: datetime) -> str:

@@ -18,6 +18,7 @@ UTC, JSON as text, booleans as 0/1), so both see the same rows.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import random
@@ -28,8 +29,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from openissuer.adapters.sql.event_rows import completed, delivery_values, event_values
 from openissuer.adapters.sql.wallet_rows import grant_from_row, offer_from_row, record_values
+from openissuer.domain.events import Event
 from openissuer.domain.offers import GrantState, PreAuthorizedOffer
+from openissuer.domain.webhooks import WebhookMessage
 from openissuer.errors import TemporarilyUnavailableError
 from openissuer.ports.wallet_store import IssuanceWrite, IssuanceWriteOutcome, NewGrant, SingleUseTaken
 
@@ -83,6 +87,36 @@ _COUNT_REQUESTS = (
     "ON CONFLICT (key_hash, window_start) DO UPDATE SET count = count + excluded.count RETURNING count"
 )
 _CLAIMED = "UPDATE offers SET claimed_at = ? WHERE tenant_id = ? AND id = ? AND claimed_at IS NULL"
+_EVENT = (
+    "INSERT INTO events (id, tenant_id, type, category, created_at, request_id, client_id, data) "
+    "VALUES (:id, :tenant_id, :type, :category, :created_at, :request_id, :client_id, :data)"
+)
+_SUBSCRIBERS = "SELECT id, events FROM webhooks WHERE tenant_id = ? AND disabled = 0"
+_DELIVERY = (
+    "INSERT INTO webhook_deliveries (id, tenant_id, webhook_id, event_id, event_type, event_timestamp, payload, "
+    "status, attempts, next_attempt_at, created_at) VALUES (:id, :tenant_id, :webhook_id, :event_id, :event_type, "
+    ":event_timestamp, :payload, :status, :attempts, :next_attempt_at, :created_at)"
+)
+
+
+def _record_events(connection: sqlite3.Connection, events: Sequence[Event]) -> None:
+    """Insert events in the caller's transaction."""
+    if events:
+        connection.executemany(_EVENT, [event_values(e, db_time, json.dumps) for e in events])
+
+
+def _queue(connection: sqlite3.Connection, messages: Sequence[WebhookMessage]) -> None:
+    """Queue messages for the subscribed active webhooks, in the caller's transaction."""
+    rows: list[dict[str, Any]] = []
+    subscribers: dict[str, list[tuple[str, list[str]]]] = {}
+    for message in messages:
+        if message.tenant_id not in subscribers:
+            found = connection.execute(_SUBSCRIBERS, (message.tenant_id,)).fetchall()
+            subscribers[message.tenant_id] = [(r[0], json.loads(r[1])) for r in found]
+        targets = [id for id, types in subscribers[message.tenant_id] if message.type in types]
+        rows += delivery_values(message, targets, db_time, json.dumps)
+    if rows:
+        connection.executemany(_DELIVERY, rows)
 
 
 class _Taken:
@@ -246,6 +280,8 @@ class SqliteWalletStore:
                 "jkt": grant.dpop_jkt,
             },
         )
+        _record_events(connection, [dataclasses.replace(e, data=completed(dict(e.data), offer)) for e in grant.events])
+        _queue(connection, [dataclasses.replace(m, payload=completed(dict(m.payload), offer)) for m in grant.messages])
         return offer
 
     async def find_offer_by_code(self, tenant_id: str, code_hash: bytes) -> PreAuthorizedOffer | None:
@@ -260,15 +296,31 @@ class SqliteWalletStore:
         row = await self._run(lambda c: c.execute(query, (tenant_id, offer_id)).fetchone(), write=False)
         return None if row is None else offer_from_row(row, _time, json.loads)
 
-    async def record_failed_tx_code(self, tenant_id: str, offer_id: str, max_attempts: int) -> int:
-        """Count a wrong transaction code and lock at ``max_attempts``, in one statement."""
+    async def record_failed_tx_code(
+        self,
+        tenant_id: str,
+        offer_id: str,
+        max_attempts: int,
+        *,
+        events: Sequence[Event] = (),
+        lock_events: Sequence[Event] = (),
+    ) -> int:
+        """Count a wrong transaction code and lock at ``max_attempts``, with the events, in one transaction."""
         statement = (
             "UPDATE offers SET tx_attempts = tx_attempts + 1, locked = (locked OR tx_attempts + 1 >= ?) "
             "WHERE tenant_id = ? AND id = ? RETURNING tx_attempts"
         )
         arguments = (max_attempts, tenant_id, offer_id)
-        row = await self._run(lambda c: c.execute(statement, arguments).fetchone(), write=True)
-        return 0 if row is None else int(row[0])
+
+        def work(connection: sqlite3.Connection) -> int:
+            row = connection.execute(statement, arguments).fetchone()
+            if row is None:
+                return 0
+            attempts = int(row[0])
+            _record_events(connection, [*events, *(lock_events if attempts == max_attempts else ())])
+            return attempts
+
+        return await self._run(work, write=True)
 
     async def load_grant(
         self, tenant_id: str, token_hash: bytes, nonce_hashes: Sequence[bytes] = ()
@@ -322,6 +374,8 @@ class SqliteWalletStore:
             connection.executemany(_RECORD, [record_values(r, db_time, json.dumps) for r in write.records])
             if write.offer_id is not None:
                 connection.execute(_CLAIMED, (now, write.tenant_id, write.offer_id))
+            _record_events(connection, write.events)
+            _queue(connection, write.messages)
             outcome.append(IssuanceWriteOutcome.RECORDED)
 
         await self._run(work, write=True)
@@ -334,11 +388,23 @@ class SqliteWalletStore:
         expires = db_time(expires_at)
         return await self._run(lambda c: _use_each(c, hashes, expires), write=True)
 
-    async def use_nonces(self, nonce_hashes: Sequence[bytes], expires_at: datetime) -> None:
-        """Use nonces up."""
+    async def use_nonces(
+        self, nonce_hashes: Sequence[bytes], expires_at: datetime, *, events: Sequence[Event] = ()
+    ) -> None:
+        """Use nonces up and record the events, in one transaction."""
         rows = [(h, db_time(expires_at)) for h in nonce_hashes]
-        if rows:
-            await self._run(lambda c: c.executemany(_USE_NONCE, rows), write=True)
+
+        def work(connection: sqlite3.Connection) -> None:
+            connection.executemany(_USE_NONCE, rows)
+            _record_events(connection, events)
+
+        if rows or events:
+            await self._run(work, write=True)
+
+    async def record_events(self, events: Sequence[Event]) -> None:
+        """Record events in one transaction."""
+        if events:
+            await self._run(lambda c: _record_events(c, events), write=True)
 
     async def count_requests(
         self, increments: Sequence[tuple[bytes, int, int]], expire_at: datetime, now: datetime

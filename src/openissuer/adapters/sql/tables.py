@@ -381,3 +381,77 @@ rate_counters = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Index("ix_rate_counters_expires_at", "expires_at"),
 )
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("request_id", String(64), nullable=True),
+    Column("client_id", String(256), nullable=True),
+    Column("data", JSON, nullable=False),
+    Index("ix_events_tenant_page", "tenant_id", "created_at", "id"),
+    Index("ix_events_created_at", "created_at"),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("events", JSON, nullable=False),
+    Column("disabled", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_webhooks_tenant_page", "tenant_id", "created_at", "id"),
+)
+
+# The outbox. No foreign key to webhooks: a delivery queued by a statement that races a webhook's deletion must not
+# fail the change it reports; deleting a webhook deletes its deliveries, and claims join the webhook.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("webhook_id", String(36), nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("event_timestamp", DateTime(timezone=True), nullable=False),
+    Column("payload", JSON, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("last_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", String(200), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_webhook_deliveries_webhook_page", "tenant_id", "webhook_id", "created_at", "id"),
+    Index("ix_webhook_deliveries_created_at", "created_at"),
+)
+
+webhook_signing_keys = Table(
+    "webhook_signing_keys",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("kid", String(64), nullable=False),
+    Column("public_jwk", JSON, nullable=False),
+    Column("sealed_private_key", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_webhook_signing_keys_tenant", "tenant_id", "created_at"),
+)
+
+# Leases of background work: the single delivery leader on SQLite, the housekeeping (pruning) leader everywhere.
+worker_leases = Table(
+    "worker_leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(64), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)

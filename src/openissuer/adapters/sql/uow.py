@@ -20,6 +20,7 @@ from openissuer.adapters.sql.configuration_repositories import (
 )
 from openissuer.adapters.sql.did_key_repositories import SqlDidKeyRepository
 from openissuer.adapters.sql.engine import READ_ONLY_OPTION
+from openissuer.adapters.sql.event_repositories import SqlEventRepository, SqlOutboxRepository, SqlWebhookRepository
 from openissuer.adapters.sql.interaction_hook_repositories import SqlInteractionHookRepository
 from openissuer.adapters.sql.migrate import current_revision
 from openissuer.adapters.sql.offer_repositories import SqlAccessGrantRepository, SqlOfferRepository
@@ -54,6 +55,9 @@ class SqlUnitOfWork:
     signers: SqlSignerRepository
     tenant_settings: SqlTenantSettingsRepository
     wallet_security: SqlWalletSecurityRepository
+    events: SqlEventRepository
+    webhooks: SqlWebhookRepository
+    outbox: SqlOutboxRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -89,6 +93,9 @@ class SqlUnitOfWork:
         self.signers = SqlSignerRepository(self._conn)
         self.tenant_settings = SqlTenantSettingsRepository(self._conn)
         self.wallet_security = SqlWalletSecurityRepository(self._conn)
+        self.events = SqlEventRepository(self._conn)
+        self.webhooks = SqlWebhookRepository(self._conn)
+        self.outbox = SqlOutboxRepository(self._conn)
         return self
 
     async def __aexit__(

@@ -1,0 +1,88 @@
+"""Retention: old audit events and old webhook deliveries are deleted in bounded batches.
+
+Each batch is one short transaction deleting at most ``batch_size`` of the oldest rows, and the rounds pause
+between batches, so pruning never holds locks for long or starves the requests sharing the database. One worker
+at a time prunes: the holder of the ``housekeeping`` lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from openissuer.ports.clock import Clock
+from openissuer.ports.uow import UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger("openissuer.housekeeping")
+
+LEASE = "housekeeping"
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """How many rows one round deleted."""
+
+    events: int = 0
+    deliveries: int = 0
+
+
+class Housekeeping:
+    """Delete events older than ``event_retention`` (None keeps them) and deliveries older than
+    ``delivery_retention``."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        *,
+        event_retention: timedelta | None,
+        delivery_retention: timedelta,
+        holder: str,
+        lease: timedelta,
+        batch_size: int = 1000,
+        max_batches: int = 50,
+        pause: float = 0.05,
+    ) -> None:
+        self._uow = uow_factory
+        self._clock = clock
+        self._event_retention = event_retention
+        self._delivery_retention = delivery_retention
+        self._holder = holder
+        self._lease = lease
+        self._batch_size = batch_size
+        self._max_batches = max_batches
+        self._pause = pause
+
+    async def run_once(self) -> Pruned:
+        """Prune what is past retention, in batches (at most ``max_batches`` of each kind this round)."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            held = await uow.outbox.acquire_lease(LEASE, self._holder, now, now + self._lease)
+            await uow.commit()
+        if not held:
+            return Pruned()
+        events = 0
+        if self._event_retention is not None:
+            old_events = now - self._event_retention
+            events = await self._prune(lambda uow: uow.events.prune(old_events, limit=self._batch_size))
+        old_deliveries = now - self._delivery_retention
+        deliveries = await self._prune(lambda uow: uow.outbox.prune(old_deliveries, limit=self._batch_size))
+        if events or deliveries:
+            log.info("pruned", extra={"events": events, "deliveries": deliveries})
+        return Pruned(events, deliveries)
+
+    async def _prune(self, batch: Callable[[UnitOfWork], Awaitable[int]]) -> int:
+        """Run ``batch`` (one bounded delete) in its own transaction until it deletes less than a full batch."""
+        total = 0
+        for _ in range(self._max_batches):
+            async with self._uow() as uow:
+                deleted = await batch(uow)
+                await uow.commit()
+            total += deleted
+            if deleted < self._batch_size:
+                break
+            await asyncio.sleep(self._pause)
+        return total
