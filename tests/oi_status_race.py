@@ -2,8 +2,9 @@
 each reservation got rather than a win count).
 
 Each worker opens its own hot-path store (asyncpg pool or SQLite connection), warms up, says ``ready`` and waits;
-for a round the parent sends a tenant (which must exist), a list kind and a list size; every worker makes ``tasks``
-concurrent reservations of 1-3 positions and answers with ``[list_id, first, count]`` for each.
+for a round the parent sends a tenant (which must exist), a list kind, a list size and a block size; every worker
+makes ``tasks`` concurrent reservations of 1-3 positions (up to the block size each) and answers with
+``[list_id, first, count]`` for each.
 """
 
 from __future__ import annotations
@@ -47,12 +48,14 @@ async def _work(url: str, tasks: int) -> None:
         while line := await asyncio.to_thread(sys.stdin.readline):
             round_ = json.loads(line)
 
-            async def reserve(n: int, tenant: str, kind: str, size: int) -> list[Any]:
+            async def reserve(n: int, tenant: str, kind: str, size: int, block: int | None) -> list[Any]:
                 candidate = NewStatusList(new_id(), secrets.token_bytes(32), datetime.now(UTC))
-                got = await store.reserve(tenant, kind, size, 1 + n % 3, candidate)
+                got = await store.reserve(tenant, kind, size, 1 + n % 3, candidate, up_to=block)
                 return [got.list_id, got.first, got.count]
 
-            tries = (reserve(n, round_["tenant"], round_["kind"], round_["size"]) for n in range(tasks))
+            tries = (
+                reserve(n, round_["tenant"], round_["kind"], round_["size"], round_.get("block")) for n in range(tasks)
+            )
             print(json.dumps(await asyncio.gather(*tries)), flush=True)
     finally:
         await wallet.aclose()
@@ -62,11 +65,11 @@ class Allocators:
     def __init__(self, workers: list[_Worker]) -> None:
         self._workers = workers
 
-    def reserve(self, tenant_id: str, kind: str, *, size: int) -> list[tuple[str, int, int]]:
+    def reserve(self, tenant_id: str, kind: str, *, size: int, block: int | None = None) -> list[tuple[str, int, int]]:
         """Let every worker reserve on lists of ``kind`` at once; return every reservation made."""
         import time
 
-        line = json.dumps({"tenant": tenant_id, "kind": kind, "size": size}).encode() + b"\n"
+        line = json.dumps({"tenant": tenant_id, "kind": kind, "size": size, "block": block}).encode() + b"\n"
         for worker in self._workers:
             assert worker.process.stdin is not None
             worker.process.stdin.write(line)

@@ -49,9 +49,10 @@ from openissuer.services.claim_sources import ClaimSourceService
 from openissuer.services.claims_source_client import ClaimsSourceClient
 from openissuer.services.compact_credentials import CompactCredentialService
 from openissuer.services.configurations import ConfigurationCatalog, ConfigurationService
+from openissuer.services.credential_statuses import CredentialStatusService
 from openissuer.services.did_keys import DidKeyService
 from openissuer.services.did_resolution import DidWebResolver
-from openissuer.services.document_signers import DocumentSignerService, SdJwtIssuerService
+from openissuer.services.document_signers import DocumentSignerService, SdJwtIssuerService, StatusListSignerService
 from openissuer.services.dpop import DpopService
 from openissuer.services.encryption import CredentialEncryptionService
 from openissuer.services.event_log import EventLogService
@@ -68,6 +69,8 @@ from openissuer.services.offers import OfferService
 from openissuer.services.rate_limits import RateLimiter, RateLimits
 from openissuer.services.revocation_lists import RevocationListService
 from openissuer.services.signer_certificates import DOCUMENT_SIGNERS, STATUS_LIST_SIGNERS, SignerCertificateService
+from openissuer.services.status_list_configurations import StatusListConfigurationService
+from openissuer.services.status_list_tokens import StatusListTokenService
 from openissuer.services.status_lists import StatusListAllocator
 from openissuer.services.tenancy import TenantDirectory
 from openissuer.services.tenant_settings import TenantSettingsService
@@ -134,6 +137,10 @@ class Container:
     wallet_auth: WalletAuthService
     encryption: CredentialEncryptionService
     rate_limits: RateLimiter
+    status_list_signers: StatusListSignerService
+    status_list_tokens: dict[str, StatusListTokenService]
+    status_list_configurations: dict[str, StatusListConfigurationService]
+    credential_statuses: CredentialStatusService
     batch_size: int
     event_log: EventLogService
     webhooks: WebhookService
@@ -271,7 +278,19 @@ def build(
         validity=timedelta(days=settings.did_key_validity_days),
         rotation_age=timedelta(days=settings.did_key_rotation_days),
     )
-    allocator = StatusListAllocator(storage.status_lists, clock)
+    allocator = StatusListAllocator(storage.status_lists, clock, block_size=settings.status_list_block_size)
+    status_list_signers = StatusListSignerService(
+        uow_factory,
+        clock,
+        keys,
+        validity=timedelta(days=settings.document_signer_validity_days),
+        rotation_age=timedelta(days=settings.document_signer_rotation_days),
+    )
+    token_kinds = {
+        f.profile: f.schema.status_list
+        for f in registry
+        if f.schema.status_list is not None and f.schema.status_list.media_type
+    }
     cwt = CwtFormat()  # the codec of the direct CWT APIs, whether or not the format is registered for issuance
     nonces = NonceService(box, clock, ttl=timedelta(seconds=settings.nonce_ttl))
     own_fetcher = None
@@ -410,6 +429,22 @@ def build(
                 per_client=settings.rate_limit_per_client,
                 per_offer=settings.rate_limit_per_offer,
             ),
+        ),
+        status_list_signers=status_list_signers,
+        status_list_tokens={
+            profile: StatusListTokenService(
+                uow_factory, storage.status_lists, clock, tenants, status_list_signers, kind, profile
+            )
+            for profile, kind in token_kinds.items()
+        },
+        status_list_configurations={
+            profile: StatusListConfigurationService(uow_factory, clock, profile, kind.type_field)
+            for profile, kind in token_kinds.items()
+        },
+        credential_statuses=CredentialStatusService(
+            uow_factory,
+            {f.profile: f.schema.status_list for f in registry if f.schema.status_list is not None}
+            | {cwt.profile: REVOCATION_LISTS},
         ),
         batch_size=settings.batch_size,
         trust_forwarded_for=settings.trust_forwarded_for,

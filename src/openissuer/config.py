@@ -107,6 +107,12 @@ class Settings(BaseSettings):
     trust_forwarded_for: bool = Field(
         default=False, description="Rate limit by the last X-Forwarded-For address (behind a trusted proxy)."
     )
+    status_list_block_size: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="Status-list positions each process reserves with one statement and hands out from memory.",
+    )
     bootstrap_client_id: str | None = None
     bootstrap_client_secret: SecretStr | None = None
     event_retention_days: int = Field(

@@ -18,9 +18,13 @@ from openissuer.adapters.sql.postgres_wallet_store import PostgresWalletStore
 from openissuer.adapters.sql.sqlite_status_lists import SqliteStatusListStore
 from openissuer.adapters.sql.sqlite_wallet_store import SqliteWalletStore
 from openissuer.domain.dids import DidKey
+from openissuer.domain.durations import Duration
 from openissuer.domain.ids import DEFAULT_TENANT_ID, new_id
 from openissuer.domain.issued import IssuedCredentialRecord, StatusReference
+from openissuer.domain.status_list_configurations import StatusListConfiguration
+from openissuer.domain.status_lists import StatusListScope
 from openissuer.domain.tenants import Tenant
+from openissuer.errors import ConflictError
 from openissuer.ports.status_lists import NewStatusList, StatusListStore
 from openissuer.ports.uow import UnitOfWork
 
@@ -92,7 +96,7 @@ def _record(tenant_id: str, list_id: str, index: int, status: str = "valid") -> 
     )
 
 
-async def test_the_statuses_of_a_lists_credentials_and_its_revision(
+async def test_the_entries_of_a_list_its_revision_and_a_deleted_record(
     uow_factory: Factory, status_list_store: StatusListStore
 ) -> None:
     tenant_id = await _tenant(uow_factory)
@@ -103,19 +107,94 @@ async def test_the_statuses_of_a_lists_credentials_and_its_revision(
             await uow.issued_credentials.add(record)
         assert await uow.issued_credentials.set_status(tenant_id, records[1].id, "revoked")
         assert not await uow.issued_credentials.set_status(tenant_id, "missing", "revoked")
+        assert not await uow.issued_credentials.set_status(tenant_id, records[0].id, "invalid", expected="revoked")
+        await uow.status_lists.set_entry(tenant_id, reserved.list_id, 42, "revoked")
+        await uow.status_lists.set_entry(tenant_id, reserved.list_id, 7, "suspended")
+        await uow.status_lists.set_entry(tenant_id, reserved.list_id, 7, "invalid")  # an upsert
+        await uow.status_lists.set_entry(tenant_id, reserved.list_id, 99, "suspended")
+        await uow.status_lists.set_entry(tenant_id, reserved.list_id, 99, "valid")  # valid is no entry
         await uow.status_lists.bump_revision(tenant_id, reserved.list_id)
         await uow.commit()
     other_tenant = await _tenant(uow_factory)
     async with uow_factory() as uow:
+        assert await uow.issued_credentials.delete(tenant_id, records[1].id)
+        assert not await uow.issued_credentials.delete(other_tenant, records[0].id)
+        await uow.commit()
+    async with uow_factory() as uow:
         found = await uow.status_lists.get(tenant_id, reserved.list_id)
         revoked = await uow.status_lists.indexes_with_status(tenant_id, reserved.list_id, "revoked")
-        at_42 = await uow.issued_credentials.find_by_status_entry(tenant_id, reserved.list_id, 42)
-        at_43 = await uow.issued_credentials.find_by_status_entry(tenant_id, reserved.list_id, 43)
+        entries = await uow.status_lists.entries(tenant_id, reserved.list_id)
+        at_42 = await uow.status_lists.entry_status(tenant_id, reserved.list_id, 42)
+        at_43 = await uow.status_lists.entry_status(tenant_id, reserved.list_id, 43)
+        record_7 = await uow.issued_credentials.find_by_status_entry(tenant_id, reserved.list_id, 7)
+        deleted = await uow.issued_credentials.get(tenant_id, records[1].id)
         elsewhere = await uow.status_lists.get(other_tenant, reserved.list_id)
+        not_mine = await uow.status_lists.entries(other_tenant, reserved.list_id)
     assert found is not None and (found.revision, found.allocated, found.size) == (1, 3, 100)
-    assert list(revoked) == [42]
-    assert at_42 is not None and (at_42.id, at_42.status) == (records[1].id, "revoked") and at_43 is None
-    assert elsewhere is None  # another tenant's list is not found
+    assert list(revoked) == [42] and dict(entries) == {42: "revoked", 7: "invalid"}
+    assert (at_42, at_43) == ("revoked", "valid")  # the deleted record's entry stays
+    assert record_7 is not None and record_7.id == records[0].id and deleted is None
+    assert elsewhere is None and dict(not_mine) == {}  # another tenant's list is not found
+    head = await status_list_store.head(tenant_id, reserved.list_id)
+    assert head is not None and (head.kind, head.revision, head.size) == ("k", 1, 100)
+    assert await status_list_store.head(other_tenant, reserved.list_id) is None
+
+
+async def test_blocks_take_what_is_left_and_scopes_keep_their_own_lists(
+    uow_factory: Factory, status_list_store: StatusListStore
+) -> None:
+    tenant_id = await _tenant(uow_factory)
+    mdl = StatusListScope("org.iso.18013.5.1.mDL", "iaca-1")
+    first = await status_list_store.reserve(tenant_id, "k", 10, 1, _candidate(), scope=mdl, up_to=4)
+    assert (first.first, first.count) == (0, 4)
+    second = await status_list_store.reserve(tenant_id, "k", 10, 2, _candidate(), scope=mdl, up_to=4)
+    assert (second.list_id, second.first, second.count) == (first.list_id, 4, 4)
+    rest = await status_list_store.reserve(tenant_id, "k", 10, 1, _candidate(), scope=mdl, up_to=4)
+    assert (rest.list_id, rest.first, rest.count) == (first.list_id, 8, 2)  # the end of the list: what is left
+    rolled = await status_list_store.reserve(tenant_id, "k", 10, 3, _candidate(), scope=mdl, up_to=20)
+    assert rolled.list_id != first.list_id and (rolled.first, rolled.count) == (0, 10)  # at most the list
+    other_type = await status_list_store.reserve(
+        tenant_id, "k", 10, 1, _candidate(), scope=StatusListScope("x", "iaca-1")
+    )
+    other_iaca = await status_list_store.reserve(
+        tenant_id, "k", 10, 1, _candidate(), scope=StatusListScope("x", "iaca-2")
+    )
+    unscoped = await status_list_store.reserve(tenant_id, "k", 10, 1, _candidate())
+    assert len({other_type.list_id, other_iaca.list_id, unscoped.list_id, first.list_id}) == 4
+    async with uow_factory() as uow:
+        found = await uow.status_lists.get(tenant_id, rolled.list_id)
+    assert found is not None and (found.credential_type, found.authority_id, found.sequence) == (
+        "org.iso.18013.5.1.mDL",
+        "iaca-1",
+        1,
+    )
+
+
+async def test_status_list_configurations_one_per_type(uow_factory: Factory) -> None:
+    tenant_id = await _tenant(uow_factory)
+    configuration = StatusListConfiguration(
+        new_id(), tenant_id, "mobile", "org.iso.18013.5.1.mDL", Duration(days=1), Duration(days=2), T0, T0
+    )
+    async with uow_factory() as uow:
+        await uow.status_list_configurations.add(configuration)
+        await uow.commit()
+    async with uow_factory() as uow:
+        with pytest.raises(ConflictError):
+            await uow.status_list_configurations.add(replace(configuration, id=new_id()))
+    async with uow_factory() as uow:
+        await uow.status_list_configurations.add(replace(configuration, id=new_id(), profile="sd-jwt"))
+        changed = replace(configuration, time_to_live=Duration(hours=6), updated_at=T0 + timedelta(hours=1))
+        assert await uow.status_list_configurations.update(changed)
+        await uow.commit()
+    other_tenant = await _tenant(uow_factory)
+    async with uow_factory() as uow:
+        found = await uow.status_list_configurations.find(tenant_id, "mobile", "org.iso.18013.5.1.mDL")
+        page = await uow.status_list_configurations.list(tenant_id, "mobile", limit=10, after=None)
+        missing = await uow.status_list_configurations.get(other_tenant, configuration.id)
+        assert await uow.status_list_configurations.delete(tenant_id, configuration.id)
+        await uow.commit()
+    assert found is not None and found.time_to_live == Duration(hours=6) and found.expiry == Duration(days=2)
+    assert [c.id for c in page.items] == [configuration.id] and missing is None
 
 
 async def test_did_keys_are_stored_per_tenant_and_raise_the_configuration_version(uow_factory: Factory) -> None:
@@ -146,13 +225,16 @@ def test_processes_racing_on_sqlite_never_share_a_position(sqlite_url: str) -> N
 
 
 def _race(url: str) -> None:
-    """Three processes x 40 tasks reserve 1-3 positions each on lists of 50: about five lists fill up while they
-    race, and no position of any list is taken twice."""
+    """Three processes x 40 tasks reserve 1-3 positions each on lists of 50 (one round), then blocks of up to 7 (a
+    second round): lists fill up while they race, and no position of any list is taken twice."""
     with racing_allocators(url, processes=3, tasks=40) as racers:
-        taken = racers.reserve(DEFAULT_TENANT_ID, new_id(), size=50)
-    positions = [(list_id, position) for list_id, first, count in taken for position in range(first, first + count)]
-    assert len(positions) == len(set(positions)) == sum(count for _, _, count in taken)
-    per_list: dict[str, int] = {}
-    for list_id, _ in positions:
-        per_list[list_id] = per_list.get(list_id, 0) + 1
-    assert len(per_list) >= 4 and all(used <= 50 for used in per_list.values())
+        for block in (None, 7):
+            taken = racers.reserve(DEFAULT_TENANT_ID, new_id(), size=50, block=block)
+            positions = [(list_id, p) for list_id, first, count in taken for p in range(first, first + count)]
+            assert len(positions) == len(set(positions)) == sum(count for _, _, count in taken)
+            per_list: dict[str, int] = {}
+            for list_id, _ in positions:
+                per_list[list_id] = per_list.get(list_id, 0) + 1
+            assert len(per_list) >= 4 and all(used <= 50 for used in per_list.values())
+            if block is not None:  # the block of each reservation, or what was left of its list
+                assert all(count == 7 or first + count == 50 for _, first, count in taken)

@@ -136,7 +136,7 @@ INVALID = [
     pytest.param(_with(["validFrom"], {"mapFrom": "claims['open"}), "validFrom.mapFrom", id="bad-validFrom"),
     pytest.param(_with(["validUntil"], {"mapFrom": "nowhere.x"}), "validUntil.mapFrom", id="bad-validUntil-root"),
     pytest.param(_with(["claimSourceId"], new_id()), "claimSourceId", id="unknown-claims-source"),
-    pytest.param(_with(["includeStatus"], True), "includeStatus", id="status-unavailable"),
+    pytest.param(_with(["includeStatus"], "maybe"), "includeStatus", id="status-not-a-boolean"),
     pytest.param(_with(["branding", "backgroundColor"], "red"), "branding.backgroundColor", id="bad-colour"),
     pytest.param(_with(["branding", "issuerLogo"], "http://x.example/logo.png"), "branding.issuerLogo", id="http-logo"),
     pytest.param(

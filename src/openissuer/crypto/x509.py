@@ -131,6 +131,49 @@ def build_document_signer_certificate(
     return sign_certificate(builder, iaca_signer).public_bytes(serialization.Encoding.DER)
 
 
+def build_status_list_signer_certificate(
+    iaca_certificate: bytes,
+    iaca_signer: Signer,
+    signer_public_jwk: Mapping[str, object],
+    *,
+    common_name: str,
+    not_before: datetime,
+    not_after: datetime,
+    random_bytes: RandomBytes = os.urandom,
+) -> bytes:
+    """Return a status list signer certificate (DER) for a P-256 public key, issued by the IACA (reference §8.4).
+
+    The document signer's profile (Table B.3: the IACA's country, an end-entity digitalSignature key, AKI/SKI, the
+    IACA's issuerAltName and CRL) without the mdlDS extended key usage: the status list draft's
+    ``id-kp-oauthStatusSigning`` has no assigned number yet, and a document signer's EKU would let it sign MSOs.
+    """
+    iaca = x509.load_der_x509_certificate(iaca_certificate)
+    _check_signer_matches(iaca, iaca_signer)
+    if not common_name.strip():
+        raise CertificateProfileError("commonName must not be empty")
+    start, end = _validity(not_before, not_after, MAX_DOCUMENT_SIGNER_VALIDITY)
+    if start < iaca.not_valid_before_utc or end > iaca.not_valid_after_utc:
+        raise CertificateProfileError("the status list signer's validity must lie inside the IACA's validity")
+    public_key = public_key_from_jwk(signer_public_jwk)
+    inherited = [a for a in iaca.subject if a.oid in (NameOID.COUNTRY_NAME, NameOID.STATE_OR_PROVINCE_NAME)]
+    subject = x509.Name([*inherited, x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(iaca.subject)
+        .public_key(public_key)
+        .serial_number(generate_serial_number(random_bytes))
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(_authority_key_identifier(iaca), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(_key_usage(digital_signature=True), critical=True)
+        .add_extension(_required_extension(iaca, x509.IssuerAlternativeName), critical=False)
+        .add_extension(_required_extension(iaca, x509.CRLDistributionPoints), critical=False)
+    )
+    return sign_certificate(builder, iaca_signer).public_bytes(serialization.Encoding.DER)
+
+
 def build_sd_jwt_issuer_certificate(
     iaca_certificate: bytes,
     iaca_signer: Signer,

@@ -23,7 +23,9 @@ class IssuedCredentialRecord:
     format's own part of the record as plain JSON data (for an mDoc: ``docType``, ``devicePublicKey``,
     ``namespaces`` with each element's digest, ``msoHash``). ``holder_key_thumbprint`` is the RFC 7638 thumbprint
     of the key the credential is bound to (None for bearer credentials); ``signer_id`` the key that signed it.
-    ``status`` is ``valid`` or, for a revoked CWT, ``revoked``; ``status_reference`` its status-list entry. A CWT's
+    ``status`` is ``valid``, ``invalid`` or ``suspended`` (IETF Token Status Lists: mDocs, SD-JWT VCs) or, for a
+    CWT, ``valid`` or ``revoked``; ``status_reference`` its status-list entry. ``session_id`` identifies the
+    issuance session (the access grant) that obtained it: every credential of one grant has the same. A CWT's
     record has the CWT's ``jti`` as its id, and ``configuration_id`` ``direct`` when it was made by the sign API.
     """
 
@@ -43,3 +45,4 @@ class IssuedCredentialRecord:
     holder_key_thumbprint: str | None = None
     status_reference: StatusReference | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    session_id: str | None = None

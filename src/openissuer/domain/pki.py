@@ -20,12 +20,14 @@ class SignerKind(enum.StrEnum):
     SD_JWT_ISSUER = "sd-jwt-issuer"
     """An X.509 SD-JWT VC issuer certificate certified by the tenant's active IACA, naming the credential issuer
     identifier in its subjectAlternativeName (docs/sd-jwt-vc.md)."""
+
     DID_WEB = "did-web"
     """A P-256 key in the tenant's ``did:web`` DID document; the Signer's ``kid`` is the DID URL ``<did>#<kid>``."""
 
     STATUS_LIST_SIGNER = "status-list-signer"
     """An X.509 status list signer certificate (reference §8.4) certified by the tenant's IACA: what signs status
-    list tokens. Unmanaged IACAs certify it through a certificate request (docs/compatibility.md)."""
+    list tokens, under the IACA that certified the signers of the credentials on the list. Unmanaged IACAs certify
+    it through a certificate request (docs/compatibility.md)."""
 
 
 @dataclass(frozen=True)

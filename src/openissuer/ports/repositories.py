@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -23,6 +23,7 @@ from openissuer.domain.issued import IssuedCredentialRecord
 from openissuer.domain.offers import AccessGrant, PreAuthorizedOffer
 from openissuer.domain.pages import Page, PageKey
 from openissuer.domain.pki import DocumentSigner, Iaca
+from openissuer.domain.status_list_configurations import StatusListConfiguration
 from openissuer.domain.status_lists import StatusList
 from openissuer.domain.tenants import Tenant
 from openissuer.domain.users import User, UserSearch
@@ -124,8 +125,9 @@ class DocumentSignerRepository(Protocol):
 
 
 class IssuedCredentialRepository(Protocol):
-    async def set_status(self, tenant_id: str, id: str, status: str) -> bool:
-        """Set the status of the tenant's record; tell whether it exists."""
+    async def set_status(self, tenant_id: str, id: str, status: str, *, expected: str | None = None) -> bool:
+        """Set the status of the tenant's record, only while it is ``expected`` when given; tell whether it was
+        set."""
 
     async def find_by_status_entry(self, tenant_id: str, list_id: str, index: int) -> IssuedCredentialRecord | None:
         """Return the tenant's record at ``index`` of status list ``list_id``, or None."""
@@ -140,6 +142,9 @@ class IssuedCredentialRepository(Protocol):
         self, tenant_id: str, *, limit: int, after: PageKey | None, user_id: str | None = None
     ) -> Page[IssuedCredentialRecord]:
         """Return one page of the tenant's records in issuance order, optionally one user's only."""
+
+    async def delete(self, tenant_id: str, id: str) -> bool:
+        """Delete the tenant's record (its status-list entry stays); tell whether it existed."""
 
 
 class DidKeyRepository(Protocol):
@@ -162,10 +167,43 @@ class StatusListRepository(Protocol):
         """Return one page of the tenant's lists of a kind, ordered by ``(created_at, id)``."""
 
     async def indexes_with_status(self, tenant_id: str, list_id: str, status: str) -> Sequence[int]:
-        """Return the indexes of the list's credentials that have ``status``."""
+        """Return the indexes of the list's entries that have ``status``."""
+
+    async def entries(self, tenant_id: str, list_id: str) -> Mapping[int, str]:
+        """Return the status of every entry of the list that is not ``valid`` (the default)."""
+
+    async def entry_status(self, tenant_id: str, list_id: str, index: int) -> str:
+        """Return the status of one entry (``valid`` unless set)."""
+
+    async def set_entry(self, tenant_id: str, list_id: str, index: int, status: str) -> None:
+        """Set the status of one entry of the tenant's list, in the unit's transaction."""
 
     async def bump_revision(self, tenant_id: str, id: str) -> None:
         """Raise the list's revision (a status on it changed), in the unit's transaction."""
+
+
+class StatusListConfigurationRepository(Protocol):
+    """The token lifetimes of status lists, one configuration per tenant, profile and credential type."""
+
+    async def add(self, configuration: StatusListConfiguration) -> None:
+        """Store a configuration; ``ConflictError`` when its credential type already has one."""
+
+    async def get(self, tenant_id: str, id: str) -> StatusListConfiguration | None:
+        """Return the tenant's configuration or None."""
+
+    async def find(self, tenant_id: str, profile: str, credential_type: str) -> StatusListConfiguration | None:
+        """Return the configuration of a credential type, or None."""
+
+    async def list(
+        self, tenant_id: str, profile: str, *, limit: int, after: PageKey | None
+    ) -> Page[StatusListConfiguration]:
+        """Return one page of the tenant's configurations of a profile, ordered by ``(created_at, id)``."""
+
+    async def update(self, configuration: StatusListConfiguration) -> bool:
+        """Replace the durations of a configuration; tell whether it exists."""
+
+    async def delete(self, tenant_id: str, id: str) -> bool:
+        """Delete a configuration; tell whether it existed."""
 
 
 class UserRepository(Protocol):

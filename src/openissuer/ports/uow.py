@@ -19,6 +19,7 @@ from openissuer.ports.repositories import (
     InteractionHookRepository,
     IssuedCredentialRepository,
     OfferRepository,
+    StatusListConfigurationRepository,
     StatusListRepository,
     TenantRepository,
     UserRepository,
@@ -97,6 +98,9 @@ class UnitOfWork(Protocol):
 
     @property
     def outbox(self) -> OutboxRepository: ...
+
+    @property
+    def status_list_configurations(self) -> StatusListConfigurationRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

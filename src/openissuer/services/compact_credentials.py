@@ -29,7 +29,7 @@ from openissuer.domain.compact_credentials import (
 )
 from openissuer.domain.dids import FAR_FUTURE, create_did_web
 from openissuer.domain.issued import IssuedCredentialRecord, StatusReference
-from openissuer.domain.status_lists import StatusAllocation
+from openissuer.domain.status_lists import REVOKED, VALID, StatusAllocation
 from openissuer.errors import ErrorDetail, ValidationError
 from openissuer.formats.base import RandomBytes
 from openissuer.ports.clock import Clock
@@ -38,9 +38,10 @@ from openissuer.ports.qr_codes import QrCodeError, QrCodes
 from openissuer.ports.uow import UnitOfWorkFactory
 from openissuer.services.access import ISSUERS, OPERATORS, READERS_AND_ISSUERS, authorize
 from openissuer.services.compact_codec import CompactCredentialCodec
+from openissuer.services.credential_status import add_initial_status
 from openissuer.services.did_keys import DidKeyService
 from openissuer.services.did_resolution import DidWebResolver
-from openissuer.services.revocation_lists import REVOKED, VALID, RevocationListService
+from openissuer.services.revocation_lists import RevocationListService
 from openissuer.services.status_lists import StatusListAllocator
 from openissuer.services.tenancy import TenantDirectory, WalletTenant
 
@@ -155,8 +156,7 @@ class CompactCredentialService:
         )
         async with self._uow() as uow:
             await uow.issued_credentials.add(record)
-            if allocation is not None and data.is_revoked:
-                await uow.status_lists.bump_revision(tenant.id, allocation.list_id)
+            await add_initial_status(uow, record)
             await uow.commit()
         return SignedCompactCredential(id=jti, encoded=encoded, decoded=claims.to_json(jti))
 

@@ -1,6 +1,8 @@
-"""Managed signing certificates under the tenant's active IACA (reference platform §8.1, §8.3): chosen, created
-and rotated on demand. Two kinds share the machinery and the table: mDoc document signers and SD-JWT VC issuer
-certificates (``SignerKind``); what differs is the certificate profile (``SignerProfile``).
+"""Managed signing certificates under the tenant's active IACA (reference platform §8.1, §8.3, §8.4): chosen,
+created and rotated on demand. Three kinds share the machinery and the table: mDoc document signers, SD-JWT VC
+issuer certificates and status list signers (``SignerKind``); what differs is the certificate profile
+(``SignerProfile``). A status list is signed under the IACA that certified its credentials' signers
+(``signer_under``), the others under the newest active IACA (``signer_for``).
 
 A signer is used while it is younger than the rotation age and its certificate covers the credential's whole
 validity; otherwise a new one is created, valid for the configured validity or as long as the credential needs,
@@ -25,6 +27,7 @@ from openissuer.crypto.x509 import (
     MAX_DOCUMENT_SIGNER_VALIDITY,
     build_document_signer_certificate,
     build_sd_jwt_issuer_certificate,
+    build_status_list_signer_certificate,
 )
 from openissuer.domain.ids import new_id
 from openissuer.domain.pki import DocumentSigner, Iaca, SignerKind
@@ -54,6 +57,11 @@ def signer_key_aad(signer_id: str) -> bytes:
 def sd_jwt_issuer_key_aad(signer_id: str) -> bytes:
     """The associated data binding a sealed SD-JWT VC issuer key to its row."""
     return f"openissuer/sd-jwt-issuer/{signer_id}".encode()
+
+
+def status_list_signer_key_aad(signer_id: str) -> bytes:
+    """The associated data binding a sealed status list signer key to its row."""
+    return f"openissuer/status-list-signer/{signer_id}".encode()
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,20 @@ def _build_sd_jwt_issuer(
     )
 
 
+def _build_status_list_signer(
+    iaca: Iaca, iaca_signer: Signer, public_jwk: dict[str, str], issuer: str, not_before: datetime, not_after: datetime
+) -> bytes:
+    return build_status_list_signer_certificate(
+        iaca.certificate_der,
+        iaca_signer,
+        public_jwk,
+        common_name=_common_name(iaca, "Status List Signer"),
+        not_before=not_before,
+        not_after=not_after,
+        random_bytes=secrets.token_bytes,
+    )
+
+
 def _common_name(iaca: Iaca, suffix: str) -> str:
     return f"{iaca.data.common_name.removesuffix(' IACA')} {suffix}"[:64]
 
@@ -121,6 +143,15 @@ SD_JWT_ISSUER_PROFILE = SignerProfile(
 )
 
 
+STATUS_LIST_SIGNER_PROFILE = SignerProfile(
+    kind=SignerKind.STATUS_LIST_SIGNER,
+    backdate=BACKDATE,
+    key_aad=status_list_signer_key_aad,
+    build=_build_status_list_signer,
+    fits=lambda record, issuer: True,
+)
+
+
 @dataclass(frozen=True)
 class SignerCandidates:
     """The tenant's active IACAs (newest first) and each one's signers of one kind (newest first)."""
@@ -132,6 +163,10 @@ class SignerCandidates:
     def iaca_at(self, now: datetime) -> Iaca | None:
         """Return the newest active IACA valid at ``now``."""
         return next((i for i in self.iacas if i.data.not_before <= now < i.data.not_after), None)
+
+    def active_iaca(self, iaca_id: str, now: datetime) -> Iaca | None:
+        """Return the IACA ``iaca_id`` when it is active and valid at ``now``."""
+        return next((i for i in self.iacas if i.id == iaca_id and i.data.not_before <= now < i.data.not_after), None)
 
     def with_signer(self, record: DocumentSigner) -> SignerCandidates:
         """Return these candidates with a new signer (first in its IACA's list)."""
@@ -195,6 +230,27 @@ class IacaSignerService:
             self._candidates.put(tenant_id, Versioned(version, candidates.with_signer(record)))
             return self._selected(record)
 
+    async def signer_under(self, tenant_id: str, version: int, iaca_id: str, valid_until: datetime) -> SelectedSigner:
+        """Return a signer certified by the tenant's IACA ``iaca_id`` whose certificate covers ``valid_until``,
+        creating one when needed; CredentialRequestDeniedError when that IACA is not active and valid now."""
+        candidates = await self._candidates.get(tenant_id, version)
+        iaca = candidates.active_iaca(iaca_id, self._clock.now())
+        if iaca is None:
+            raise CredentialRequestDeniedError(
+                "The issuer cannot sign under this IACA now", detail=f"IACA {iaca_id} is not active and valid"
+            )
+        found = self._usable(candidates, valid_until, "", iaca)
+        if found is not None:
+            return found
+        async with self._creating.setdefault(tenant_id, asyncio.Lock()):
+            candidates = await self._candidates.get(tenant_id, version)
+            found = self._usable(candidates, valid_until, "", iaca)
+            if found is not None:
+                return found
+            record = await self._create(candidates, valid_until, "", iaca)
+            self._candidates.put(tenant_id, Versioned(version, candidates.with_signer(record)))
+            return self._selected(record)
+
     async def certificates(self, tenant_id: str, version: int) -> list[DocumentSigner]:
         """Return the unrevoked, unexpired signers of this kind under the tenant's active IACAs, newest first."""
         candidates = await self._candidates.get(tenant_id, version)
@@ -215,9 +271,11 @@ class IacaSignerService:
         mine = {iaca_id: tuple(s for s in found if s.kind is kind) for iaca_id, found in signers.items()}
         return Versioned(version or 0, SignerCandidates(tenant_id=tenant_id, iacas=iacas, signers=mine))
 
-    def _usable(self, candidates: SignerCandidates, valid_until: datetime, issuer: str) -> SelectedSigner | None:
+    def _usable(
+        self, candidates: SignerCandidates, valid_until: datetime, issuer: str, under: Iaca | None = None
+    ) -> SelectedSigner | None:
         now = self._clock.now()
-        iaca = candidates.iaca_at(now)
+        iaca = under or candidates.iaca_at(now)
         if iaca is None:
             raise CredentialRequestDeniedError(
                 "The issuer cannot sign this credential now", detail=f"tenant {candidates.tenant_id} has no usable IACA"
@@ -238,11 +296,13 @@ class IacaSignerService:
     def _selected(self, record: DocumentSigner) -> SelectedSigner:
         aad = self._profile.key_aad(record.id)
         signer = self._keys.load(record.sealed_private_key, aad=aad, x5c=[record.certificate_der])
-        return SelectedSigner(signer_id=record.id, signer=signer)
+        return SelectedSigner(signer_id=record.id, signer=signer, authority_id=record.iaca_id)
 
-    async def _create(self, candidates: SignerCandidates, valid_until: datetime, issuer: str) -> DocumentSigner:
+    async def _create(
+        self, candidates: SignerCandidates, valid_until: datetime, issuer: str, under: Iaca | None = None
+    ) -> DocumentSigner:
         now = self._clock.now()
-        iaca = candidates.iaca_at(now)
+        iaca = under or candidates.iaca_at(now)
         if iaca is None:
             raise CredentialRequestDeniedError(
                 "The issuer cannot sign this credential now", detail=f"tenant {candidates.tenant_id} has no usable IACA"
@@ -324,4 +384,22 @@ class SdJwtIssuerService(IacaSignerService):
             issuer_of=issuer_of,
             validity=validity,
             rotation_age=rotation_age,
+        )
+
+
+class StatusListSignerService(IacaSignerService):
+    """Status list signers (reference §8.4) under the IACA of a list's credentials: ``SignerKind.STATUS_LIST_SIGNER``,
+    selected with ``signer_under``."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        keys: KeyStore,
+        *,
+        validity: timedelta = MAX_DOCUMENT_SIGNER_VALIDITY,
+        rotation_age: timedelta = timedelta(days=90),
+    ) -> None:
+        super().__init__(
+            uow_factory, clock, keys, STATUS_LIST_SIGNER_PROFILE, validity=validity, rotation_age=rotation_age
         )

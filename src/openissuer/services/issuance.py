@@ -47,7 +47,7 @@ from openissuer.domain.ids import new_id
 from openissuer.domain.issued import IssuedCredentialRecord, StatusReference
 from openissuer.domain.offers import AccessGrant, GrantState
 from openissuer.domain.pki import SignerKind
-from openissuer.domain.status_lists import StatusAllocation
+from openissuer.domain.status_lists import StatusAllocation, StatusListScope
 from openissuer.domain.wallet_security import DEFAULT_POLICY, WalletSecurityPolicy
 from openissuer.errors import (
     ClaimMappingError,
@@ -78,6 +78,7 @@ from openissuer.services.claims_source_client import ClaimsSourceAnswer, ClaimsS
 from openissuer.services.configurations import ConfigurationCatalog, PreparedConfiguration
 from openissuer.services.dpop import SenderConstraint, dpop_replayed, verify_sender_constraint
 from openissuer.services.encryption import verify_encryption_parameters
+from openissuer.services.issuance_sessions import session_id_for
 from openissuer.services.key_proofs import (
     KeyProofs,
     read_attestation_nonce,
@@ -253,7 +254,7 @@ class IssuanceService:
             claims = await self._claims(state, prepared)
             plan = plan_issuance(prepared, claims, _subject(grant), now, issuer=tenant.issuer)
             signer = await self._signer(prepared, tenant, state.config_version, plan.valid_until)
-            allocations = await self._allocate(tenant, plan, len(holder_keys))
+            allocations = await self._allocate(tenant, plan, signer, len(holder_keys))
             statuses = [_status_reference(tenant, prepared, a) for a in allocations]
             issued = sign_credentials(plan, holder_keys, signer, now, self._random_bytes, statuses)
             await self._record(grant, prepared, issued, signer, used, now, allocations, state.config_version, proof_ids)
@@ -395,15 +396,19 @@ class IssuanceService:
     ) -> SelectedSigner:
         return await self._signers[prepared.format.signer_kind].signer_for(tenant.id, version, valid_until)
 
-    async def _allocate(self, tenant: WalletTenant, plan: IssuancePlan, count: int) -> list[StatusAllocation | None]:
-        """Reserve the credentials' status-list entries when the configuration's status switch is on: one
-        statement, and only for such configurations (the others cost nothing here)."""
+    async def _allocate(
+        self, tenant: WalletTenant, plan: IssuancePlan, signer: SelectedSigner, count: int
+    ) -> list[StatusAllocation | None]:
+        """Take the credentials' status-list entries when the configuration's status switch is on, on the lists of
+        the credential type and of the authority that certified the signer: from the process's reserved block
+        (no statement), or one statement when the block is used up; nothing for other configurations."""
         kind = plan.prepared.format.schema.status_list
         if not plan.format_configuration.include_status or kind is None:
             return [None] * count
         if self._status_lists is None:
             raise CredentialRequestDeniedError("The issuer cannot issue revocable credentials", detail="no allocator")
-        return list(await self._status_lists.allocate(tenant.id, kind, count))
+        scope = StatusListScope(plan.format_configuration.credential_type, signer.authority_id or "")
+        return list(await self._status_lists.allocate(tenant.id, kind, count, scope))
 
     async def _record(
         self,
@@ -553,4 +558,5 @@ def _record(
         holder_key_thumbprint=credential.holder_key_thumbprint,
         status_reference=None if allocation is None else StatusReference(allocation.list_id, allocation.index),
         details=dict(credential.details),
+        session_id=session_id_for(grant),
     )

@@ -1,11 +1,12 @@
 """CWT revocation lists (reference platform §10.2): revoking and un-revoking credentials, publishing the lists.
 
 A revocable CWT's record keeps its list and index (``status_reference``) and its status (``valid`` or
-``revoked``). Setting the status raises the list's revision in the same transaction. The public list document is
-built from the records (the indexes of the list's revoked credentials), signed by a key of the tenant's DID
-document and cached per process per list revision; a GET reads the list's row (one small statement) and rebuilds
-when its revision moved or the cached document is older than ``REBUILD_AFTER``, so every process serves a change
-from its next request. The wire format is ``formats/cwt/revocation_list.py``'s.
+``revoked``). Setting the status (``services/credential_status.change_status``, shared with every kind of list)
+sets the list's entry and raises the list's revision in the same transaction. The public list document is built
+from the list's entries (the indexes of its revoked credentials, kept when a record is deleted), signed by a key
+of the tenant's DID document and cached per process per list revision; a GET reads the list's row (one small
+statement) and rebuilds when its revision moved or the cached document is older than ``REBUILD_AFTER``, so every
+process serves a change from its next request. The wire format is ``formats/cwt/revocation_list.py``'s.
 """
 
 from __future__ import annotations
@@ -17,17 +18,16 @@ from datetime import datetime, timedelta
 from openissuer.domain.api_clients import ManagementPrincipal
 from openissuer.domain.issued import IssuedCredentialRecord
 from openissuer.domain.pages import Page, PageKey
-from openissuer.domain.status_lists import StatusList, StatusListKind
+from openissuer.domain.status_lists import REVOKED, VALID, StatusList, StatusListKind
 from openissuer.errors import ErrorDetail, NotFoundError, ValidationError
 from openissuer.ports.clock import Clock
 from openissuer.ports.uow import UnitOfWork, UnitOfWorkFactory
 from openissuer.services.access import ISSUERS, READERS_AND_ISSUERS, authorize
 from openissuer.services.compact_codec import CompactCredentialCodec
+from openissuer.services.credential_status import change_status
 from openissuer.services.did_keys import DidKeyService
 from openissuer.services.tenancy import TenantDirectory, WalletTenant
 
-VALID = "valid"
-REVOKED = "revoked"
 LIST_LIFETIME = timedelta(days=1)
 """A list document's ``exp`` is this long after its ``iat``; verifiers must fetch a newer one after."""
 REBUILD_AFTER = timedelta(hours=1)
@@ -87,11 +87,7 @@ class RevocationListService:
         authorize(principal, ISSUERS)
         async with self._uow() as uow:
             record = await self._revocable(uow, principal.tenant_id, credential_id)
-            status = REVOKED if revoked else VALID
-            if record.status != status:
-                await uow.issued_credentials.set_status(principal.tenant_id, record.id, status)
-                assert record.status_reference is not None  # checked by _revocable
-                await uow.status_lists.bump_revision(principal.tenant_id, record.status_reference.list_id)
+            if await change_status(uow, record, REVOKED if revoked else VALID):
                 await uow.commit()
         return revoked
 
@@ -119,8 +115,7 @@ class RevocationListService:
             found = await uow.status_lists.get(tenant_id, list_id)
             if found is None or found.kind != self._kind.name:
                 return None
-            record = await uow.issued_credentials.find_by_status_entry(tenant_id, list_id, index)
-        return record is not None and record.status == REVOKED
+            return await uow.status_lists.entry_status(tenant_id, list_id, index) == REVOKED
 
     async def document(self, tenant: WalletTenant, list_id: str) -> bytes:
         """Return the signed list document (public); NotFoundError for a list the tenant does not have."""

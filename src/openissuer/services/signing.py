@@ -15,10 +15,13 @@ from openissuer.crypto.signer import Signer
 
 @dataclass(frozen=True)
 class SelectedSigner:
-    """The key that signs a credential: its stored id (kept on the issued-credential record) and its Signer."""
+    """The key that signs a credential: its stored id (kept on the issued-credential record), its Signer, and the
+    authority that certified it (an IACA's id; None for a key without one), which a status list of the credential
+    must be signed under."""
 
     signer_id: str
     signer: Signer
+    authority_id: str | None = None
 
 
 class CredentialSigners(Protocol):

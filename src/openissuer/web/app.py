@@ -32,6 +32,7 @@ from openissuer.web.routers import (
     ops,
     sd_jwt_vc,
     signers,
+    status_lists,
     tenant_settings,
     tenants,
     users,
@@ -88,6 +89,9 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(tenants.router)
     for credential_format in container.formats:
         app.include_router(configurations.create_router(credential_format))
+    for credential_format in container.formats:  # before the routers with /v2/credentials/<profile>/{id} routes
+        if credential_format.profile in container.status_list_tokens:
+            app.include_router(status_lists.create_router(credential_format))
     app.include_router(compact.router)
     app.include_router(compact.public_router)
     app.include_router(did_documents.router)
@@ -112,5 +116,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(sd_jwt_vc.router)
     app.include_router(events.router)
     app.include_router(webhooks.router)
+    app.include_router(status_lists.users_router)
+    for credential_format in container.formats:  # last: /v2/credentials/<profile>/{credentialId}
+        app.include_router(status_lists.create_record_router(credential_format))
     install_error_responses(app, rate_limited=(TOKEN_PATH, PAR_PATH, CREDENTIAL_PATH))  # after every router
     return app

@@ -93,10 +93,10 @@ class InMemoryIssuedCredentialRepository:
         row = self._rows.get(id)
         return row if row is not None and row.tenant_id == tenant_id else None
 
-    async def set_status(self, tenant_id: str, id: str, status: str) -> bool:
-        """Set the status of the tenant's record."""
+    async def set_status(self, tenant_id: str, id: str, status: str, *, expected: str | None = None) -> bool:
+        """Set the status of the tenant's record (while it is ``expected``, when given)."""
         row = await self.get(tenant_id, id)
-        if row is None:
+        if row is None or (expected is not None and row.status != expected):
             return False
         self._rows[id] = dataclasses.replace(row, status=status)
         return True
@@ -122,3 +122,10 @@ class InMemoryIssuedCredentialRepository:
             r for r in self._rows.values() if r.tenant_id == tenant_id and (user_id is None or r.user_id == user_id)
         )
         return page_of(rows, lambda r: (r.issued_at, r.id), limit=limit, after=after)
+
+    async def delete(self, tenant_id: str, id: str) -> bool:
+        """Delete the tenant's record."""
+        if await self.get(tenant_id, id) is None:
+            return False
+        del self._rows[id]
+        return True

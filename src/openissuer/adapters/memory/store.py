@@ -26,6 +26,7 @@ from openissuer.domain.issued import IssuedCredentialRecord
 from openissuer.domain.offers import AccessGrant, PreAuthorizedOffer
 from openissuer.domain.pki import DocumentSigner, Iaca
 from openissuer.domain.signer_requests import SignerRequest
+from openissuer.domain.status_list_configurations import StatusListConfiguration
 from openissuer.domain.status_lists import StatusList
 from openissuer.domain.tenant_settings import TenantSettings
 from openissuer.domain.tenants import Tenant
@@ -69,6 +70,8 @@ class MemoryState:
     webhook_deliveries: dict[str, Delivery] = field(default_factory=dict)
     webhook_signing_keys: dict[str, WebhookSigningKey] = field(default_factory=dict)
     worker_leases: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    status_list_entries: dict[tuple[str, int], tuple[str, str]] = field(default_factory=dict)
+    status_list_configurations: dict[str, StatusListConfiguration] = field(default_factory=dict)
 
     def copy(self) -> MemoryState:
         """Return a copy whose dicts can change without touching this one (values are immutable)."""

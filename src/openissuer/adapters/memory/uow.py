@@ -26,7 +26,10 @@ from openissuer.adapters.memory.offer_repositories import InMemoryAccessGrantRep
 from openissuer.adapters.memory.pki_repositories import InMemoryDocumentSignerRepository, InMemoryIacaRepository
 from openissuer.adapters.memory.repositories import InMemoryApiClientRepository, InMemoryTenantRepository
 from openissuer.adapters.memory.signer_repositories import InMemorySignerRepository
-from openissuer.adapters.memory.status_lists import InMemoryStatusListRepository
+from openissuer.adapters.memory.status_lists import (
+    InMemoryStatusListConfigurationRepository,
+    InMemoryStatusListRepository,
+)
 from openissuer.adapters.memory.store import InMemoryStore, MemoryState
 from openissuer.adapters.memory.tenant_settings_repositories import InMemoryTenantSettingsRepository
 from openissuer.adapters.memory.user_repositories import InMemoryUserRepository
@@ -58,6 +61,7 @@ class InMemoryUnitOfWork:
     events: InMemoryEventRepository
     webhooks: InMemoryWebhookRepository
     outbox: InMemoryOutboxRepository
+    status_list_configurations: InMemoryStatusListConfigurationRepository
 
     def __init__(self, store: InMemoryStore, *, read_only: bool = False) -> None:
         self._store = store
@@ -94,6 +98,7 @@ class InMemoryUnitOfWork:
         self.events = InMemoryEventRepository(self._working)
         self.webhooks = InMemoryWebhookRepository(self._working)
         self.outbox = InMemoryOutboxRepository(self._working)
+        self.status_list_configurations = InMemoryStatusListConfigurationRepository(self._working)
 
     async def __aexit__(
         self,

@@ -174,6 +174,7 @@ def _record_from_row(row: Any) -> IssuedCredentialRecord:
         if row.status_list_id is None
         else StatusReference(list_id=row.status_list_id, index=int(row.status_index)),
         details=dict(row.details),
+        session_id=row.session_id,
     )
 
 
@@ -187,10 +188,12 @@ class SqlIssuedCredentialRepository:
         """Insert a record."""
         await self._conn.execute(insert(issued_credentials).values(record_values(record, to_db_time, as_is)))
 
-    async def set_status(self, tenant_id: str, id: str, status: str) -> bool:
-        """Set the status of the tenant's record."""
+    async def set_status(self, tenant_id: str, id: str, status: str, *, expected: str | None = None) -> bool:
+        """Set the status of the tenant's record (while it is ``expected``, when given): one conditional update."""
         t = issued_credentials
         statement = update(t).where(t.c.tenant_id == tenant_id, t.c.id == id).values(status=status)
+        if expected is not None:
+            statement = statement.where(t.c.status == expected)
         result = await self._conn.execute(statement)
         return bool(result.rowcount)
 
@@ -219,3 +222,9 @@ class SqlIssuedCredentialRepository:
             (await self._conn.execute(page_query(query, t, limit=limit, after=after))).all(), limit
         )
         return Page(items=[_record_from_row(row) for row in rows], next_key=next_key)
+
+    async def delete(self, tenant_id: str, id: str) -> bool:
+        """Delete the tenant's record."""
+        t = issued_credentials
+        result = await self._conn.execute(delete(t).where(t.c.tenant_id == tenant_id, t.c.id == id))
+        return bool(result.rowcount)

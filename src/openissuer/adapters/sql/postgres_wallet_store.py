@@ -139,14 +139,14 @@ WITH nonce AS (
 ), recorded AS (
   INSERT INTO issued_credentials (id, tenant_id, configuration_id, format, profile, credential_type, user_id,
       offer_id, signer_id, holder_key_thumbprint, created_at, valid_from, valid_until, status, status_list_id,
-      status_index, details)
+      status_index, details, session_id)
   SELECT r.id, r.tenant_id, r.configuration_id, r.format, r.profile, r.credential_type, r.user_id, r.offer_id,
       r.signer_id, r.holder_key_thumbprint, r.created_at, r.valid_from, r.valid_until, r.status, r.status_list_id,
-      r.status_index, r.details::json
+      r.status_index, r.details::json, r.session_id
   FROM jsonb_to_recordset($8::jsonb) AS r(id text, tenant_id text, configuration_id text, format text, profile text,
       credential_type text, user_id text, offer_id text, signer_id text, holder_key_thumbprint text,
       created_at timestamptz, valid_from timestamptz, valid_until timestamptz, status text, status_list_id text,
-      status_index integer, details jsonb)
+      status_index integer, details jsonb, session_id text)
   WHERE EXISTS (SELECT 1 FROM counted)
   RETURNING 1
 ), claimed AS (

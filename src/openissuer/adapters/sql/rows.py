@@ -58,3 +58,11 @@ async def insert_unless_taken(conn: AsyncConnection, table: Table, values: dict[
     """
     statement = _DIALECTS[conn.dialect.name].insert(table).values(values).on_conflict_do_nothing()
     return (await conn.execute(statement.returning(*table.primary_key.columns))).first() is not None
+
+
+async def upsert(conn: AsyncConnection, table: Table, values: dict[str, Any], updates: dict[str, Any]) -> None:
+    """Insert a row, or update ``updates`` on the row whose primary key it takes (one statement, no IntegrityError
+    caught: see ``insert_unless_taken``)."""
+    statement = _DIALECTS[conn.dialect.name].insert(table).values(values)
+    keys = list(table.primary_key.columns)
+    await conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates))

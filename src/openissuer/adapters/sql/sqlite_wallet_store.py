@@ -78,9 +78,9 @@ _COUNT = (
 _RECORD = (
     "INSERT INTO issued_credentials (id, tenant_id, configuration_id, format, profile, credential_type, user_id, "
     "offer_id, signer_id, holder_key_thumbprint, created_at, valid_from, valid_until, status, status_list_id, "
-    "status_index, details) VALUES (:id, :tenant_id, :configuration_id, :format, :profile, :credential_type, "
-    ":user_id, :offer_id, :signer_id, :holder_key_thumbprint, :created_at, :valid_from, :valid_until, :status, "
-    ":status_list_id, :status_index, :details)"
+    "status_index, details, session_id) VALUES (:id, :tenant_id, :configuration_id, :format, :profile, "
+    ":credential_type, :user_id, :offer_id, :signer_id, :holder_key_thumbprint, :created_at, :valid_from, "
+    ":valid_until, :status, :status_list_id, :status_index, :details, :session_id)"
 )
 _COUNT_REQUESTS = (
     "INSERT INTO rate_counters (key_hash, window_start, count, expires_at) VALUES (?, ?, ?, ?) "

@@ -145,6 +145,7 @@ issued_credentials = Table(
     Column("status_list_id", String(36), nullable=True),
     Column("status_index", Integer, nullable=True),
     Column("details", JSON, nullable=False),
+    Column("session_id", String(36), nullable=True),
     Index("ix_issued_credentials_tenant_page", "tenant_id", "created_at", "id"),
     Index("ix_issued_credentials_user", "tenant_id", "user_id", "created_at", "id"),
     Index("ix_issued_credentials_status_list", "status_list_id", "status_index"),
@@ -361,7 +362,35 @@ status_lists = Table(
     Column("revision", Integer, nullable=False, server_default="0"),
     Column("permutation_key", LargeBinary(32), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("tenant_id", "kind", "sequence", name="uq_status_lists_sequence"),
+    Column("credential_type", String(1024), nullable=False, server_default=""),
+    Column("authority_id", String(36), nullable=False, server_default=""),
+    UniqueConstraint(
+        "tenant_id", "kind", "credential_type", "authority_id", "sequence", name="uq_status_lists_sequence"
+    ),
+)
+
+status_list_entries = Table(
+    "status_list_entries",
+    metadata,
+    Column("list_id", String(36), ForeignKey("status_lists.id", ondelete="CASCADE"), primary_key=True),
+    Column("idx", Integer, primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(16), nullable=False),
+)
+
+status_list_configurations = Table(
+    "status_list_configurations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("profile", String(32), nullable=False),
+    Column("credential_type", String(1024), nullable=False),
+    Column("time_to_live", JSON, nullable=False),
+    Column("expiry", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("tenant_id", "profile", "credential_type", name="uq_status_list_configurations_type"),
+    Index("ix_status_list_configurations_tenant_page", "tenant_id", "profile", "created_at", "id"),
 )
 
 wallet_security = Table(

@@ -27,7 +27,10 @@ from openissuer.adapters.sql.offer_repositories import SqlAccessGrantRepository,
 from openissuer.adapters.sql.pki_repositories import SqlDocumentSignerRepository, SqlIacaRepository
 from openissuer.adapters.sql.repositories import SqlApiClientRepository, SqlTenantRepository
 from openissuer.adapters.sql.signer_repositories import SqlSignerRepository
-from openissuer.adapters.sql.status_list_repositories import SqlStatusListRepository
+from openissuer.adapters.sql.status_list_repositories import (
+    SqlStatusListConfigurationRepository,
+    SqlStatusListRepository,
+)
 from openissuer.adapters.sql.tenant_settings_repositories import SqlTenantSettingsRepository
 from openissuer.adapters.sql.user_repositories import SqlUserRepository
 from openissuer.adapters.sql.wallet_security_repositories import SqlWalletSecurityRepository
@@ -58,6 +61,7 @@ class SqlUnitOfWork:
     events: SqlEventRepository
     webhooks: SqlWebhookRepository
     outbox: SqlOutboxRepository
+    status_list_configurations: SqlStatusListConfigurationRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -96,6 +100,7 @@ class SqlUnitOfWork:
         self.events = SqlEventRepository(self._conn)
         self.webhooks = SqlWebhookRepository(self._conn)
         self.outbox = SqlOutboxRepository(self._conn)
+        self.status_list_configurations = SqlStatusListConfigurationRepository(self._conn)
         return self
 
     async def __aexit__(

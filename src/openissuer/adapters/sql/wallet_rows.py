@@ -106,4 +106,5 @@ def record_values(
         "status_list_id": None if reference is None else reference.list_id,
         "status_index": None if reference is None else reference.index,
         "details": json_to(record.details),
+        "session_id": record.session_id,
     }

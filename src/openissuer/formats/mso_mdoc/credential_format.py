@@ -16,6 +16,7 @@ from openissuer.crypto.base64url import encode_base64url
 from openissuer.crypto.cose import ALG_ES256, create_cose_sign1
 from openissuer.crypto.signer import ES256, Signer
 from openissuer.domain.pki import PUBLIC_IACAS_PATH, SignerKind
+from openissuer.domain.status_lists import StatusListKind
 from openissuer.errors import CredentialRequestDeniedError, ErrorDetail
 from openissuer.formats.base import (
     ConfigurationSchema,
@@ -37,6 +38,17 @@ MSO_MDOC = "mso_mdoc"
 PROFILE = "mobile"
 _MAX_DOC_TYPE_LENGTH = 1024
 _RESERVED_DOC_TYPE = "VerifiableCredential"
+STATUS_LISTS = StatusListKind(
+    name="mdoc-status-list",
+    size=100_000,
+    public_path="/v2/credentials/mobile/status-lists/",
+    public_suffix="/token",
+    media_type="application/statuslist+cwt",
+    partitioned=True,
+    type_field="docType",
+)
+"""Reference §10.1: IETF Token Status Lists in CWT form, "list size 100 000", one set per docType and IACA; the
+MSO's ``status.status_list.uri`` is ``…/v2/credentials/mobile/status-lists/{statusListId}/token``."""
 SCHEMA = ConfigurationSchema(
     type_field="type",
     type_description="The mDoc docType, unique among the tenant's mDoc configurations.",
@@ -45,6 +57,7 @@ SCHEMA = ConfigurationSchema(
     status_default=False,
     validity_mapping=True,
     expires_in_required=True,
+    status_list=STATUS_LISTS,
 )
 
 

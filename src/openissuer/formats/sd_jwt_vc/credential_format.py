@@ -25,6 +25,7 @@ from openissuer.crypto.jwk import compute_jwk_thumbprint
 from openissuer.crypto.jws_signing import encode_x5c, sign_compact_jws
 from openissuer.crypto.signer import ES256, Signer
 from openissuer.domain.pki import SignerKind
+from openissuer.domain.status_lists import StatusListKind
 from openissuer.errors import CredentialRequestDeniedError, ErrorDetail
 from openissuer.formats.base import (
     ClaimDescription,
@@ -68,6 +69,17 @@ _VCT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[\x21\x23-\x5b\x5d-\x7e]+")
 RESERVED_CLAIMS = frozenset({"iss", "nbf", "exp", "iat", "cnf", "vct", "vct#integrity", "status", "_sd_alg"})
 _RESERVED_ANYWHERE = frozenset({SD, ARRAY_DIGEST})  # RFC 9901 §4.2.4.1, §4.2.4.2
 
+STATUS_LISTS = StatusListKind(
+    name="sd-jwt-status-list",
+    size=100_000,
+    public_path="/v2/credentials/sd-jwt/status-lists/",
+    public_suffix="/token",
+    media_type="application/statuslist+jwt",
+    partitioned=True,
+    type_field="vct",
+)
+"""IETF Token Status Lists in JWT form for SD-JWT VCs, one set per vct and IACA (the reference platform's mDoc
+lists, §10.1, in the form the draft defines for JOSE tokens)."""
 SCHEMA = ConfigurationSchema(
     type_field="vct",
     type_description=(
@@ -75,7 +87,8 @@ SCHEMA = ConfigurationSchema(
         "tenant's public URL at /vct/… is served as Type Metadata."
     ),
     claims_namespaced=False,
-    status_field=None,
+    status_field="includeStatus",
+    status_default=False,
     validity_mapping=False,
     expires_in_required=True,
     claim_paths=True,
@@ -91,6 +104,7 @@ SCHEMA = ConfigurationSchema(
             default=0,
         )
     },
+    status_list=STATUS_LISTS,
 )
 
 
@@ -200,6 +214,9 @@ class SdJwtVcFormat:
             "_sd_alg": SD_ALG,
             **concealed.payload,
         }
+        if status is not None:
+            # draft-ietf-oauth-status-list §6.1; SD-JWT VC §3.2.2.2: never selectively disclosable.
+            payload["status"] = {"status_list": {"idx": status.idx, "uri": status.uri}}
         header = {
             "alg": ES256,
             "typ": TYP,

@@ -87,6 +87,9 @@ class IssuedCredentialOut(BaseModel):
     validUntil: datetime  # noqa: N815
     status: str
     offerId: str | None = None  # noqa: N815
+    sessionId: str | None = Field(  # noqa: N815
+        None, description="The issuance session (access grant): the same for every credential one wallet got with it."
+    )
     userId: str | None = None  # noqa: N815
 
 
@@ -129,6 +132,7 @@ def render_issued_credential(record: IssuedCredentialRecord) -> dict[str, Any]:
         "validUntil": record.valid_until,
         "status": record.status,
         "offerId": record.offer_id,
+        "sessionId": record.session_id,
         "userId": record.user_id,
     }
 

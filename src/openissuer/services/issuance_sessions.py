@@ -1,0 +1,25 @@
+"""The issuance session of a credential (reference §5.2 ``sessionId``): one id per access grant, shown on every
+record of a credential the grant obtained, so an integrator can tell which credentials a wallet got together (a
+batch, the formats of a multi-format offer).
+
+The id is derived from the grant's secret notification id by HMAC, in the UUID form (version 8, RFC 9562 §5.8):
+stable, nothing stored, and it tells nothing about the secret or the access token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+
+from openissuer.domain.offers import AccessGrant
+
+_LABEL = b"openissuer/issuance-session"
+
+
+def session_id_for(grant: AccessGrant) -> str:
+    """Return the session id of the grant's credentials."""
+    digest = bytearray(hmac.new(grant.notification_id.encode(), _LABEL, hashlib.sha256).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x80  # version 8
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 9562 variant
+    return str(uuid.UUID(bytes=bytes(digest)))
