@@ -443,6 +443,7 @@ def build(
         },
         credential_statuses=CredentialStatusService(
             uow_factory,
+            clock,
             {f.profile: f.schema.status_list for f in registry if f.schema.status_list is not None}
             | {cwt.profile: REVOCATION_LISTS},
         ),

@@ -645,3 +645,31 @@ async def test_a_source_answering_json_nested_beyond_the_parser_is_a_failure(
 
     source.answer = deep  # type: ignore[method-assign]
     assert "claims" in denied((await claim(setup))[1])  # refused, not a server error
+
+
+async def test_each_call_is_recorded_with_the_outcome_of_its_issuance(setup: Setup, source: ClaimsSourceApp) -> None:
+    """``CLAIM_SOURCE_CALL_SUCCESS`` / ``_FAIL`` with the ids and, for a failure, the reason; never a claim, a
+    parameter value or the key. Written with the issuance (or the refusal) it belongs to."""
+    http, headers = setup.api.http, setup.headers
+    source_id = await add_source(setup, source_body(source))
+    await claim(setup)
+    setup.api.clock.advance(seconds=1)
+    source.mode = "500"
+    await claim(setup)  # document_number is optional: issued without it
+    setup.api.clock.advance(seconds=1)
+    await http.put(f"/v1/claim-sources/{source_id}", headers=headers, json=source_body(source, strict=True))
+    denied((await claim(setup))[1])
+    response = await http.get("/v1/events", params={"categories": "claim-source,openid"}, headers=headers)
+    recorded = [e for e in response.json()["data"] if e["type"].startswith(("CLAIM_SOURCE_CALL", "OPENID_CREDENTIAL"))]
+    recorded.sort(key=lambda e: e["timestamp"])
+    types = [e["type"] for e in recorded]
+    assert types.count("CLAIM_SOURCE_CALL_SUCCESS") == 1 and types.count("CLAIM_SOURCE_CALL_FAIL") == 2
+    assert types.count("OPENID_CREDENTIAL_ISSUE_SUCCESS") == 2 and types.count("OPENID_CREDENTIAL_ISSUE_FAIL") == 1
+    calls = [e for e in recorded if e["type"].startswith("CLAIM_SOURCE_CALL")]
+    assert {e["data"]["claimSourceId"] for e in calls} == {source_id}
+    assert {e["data"]["credentialConfigurationId"] for e in calls} == {setup.configuration_id}
+    assert all(e["category"] == "claim-source" and e["data"]["offerId"] for e in calls)
+    assert [("reason" in e["data"]) for e in calls] == [False, True, True]
+    assert "500" in calls[1]["data"]["reason"]
+    text = json.dumps(recorded)
+    assert [v for v in (API_KEY, EMAIL, "Ngata", "DL-77", "wallet") if v in text] == []

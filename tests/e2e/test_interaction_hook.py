@@ -10,6 +10,7 @@ receives the hook's return); the checks run on memory.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -311,6 +312,37 @@ async def test_the_hooks_error_reaches_the_wallet(flow: HookFlow, hook_app: Hook
     assert query["state"] == "wallet-state-1" and query["iss"] == ISSUER
     assert "code" not in query
     assert_page(await flow.back(return_url), way_back=False)
+
+
+async def hook_events(flow: HookFlow) -> list[dict[str, Any]]:
+    types = "OPENID_INTERACTION_HOOK_COMPLETE_SUCCESS,OPENID_INTERACTION_HOOK_COMPLETE_FAIL"
+    response = await flow.http.get("/v1/events", params={"types": types}, headers=flow.setup.headers)
+    assert response.status_code == 200, response.text
+    return list(response.json()["data"])  # oldest first
+
+
+@MEMORY_ONLY
+async def test_each_return_from_the_hook_is_recorded(flow: HookFlow, hook_app: HookApp) -> None:
+    """A return that gives a code, one where the hook ended the sign-in, and one that failed a check; an untrusted
+    answer (a forged signature) reaches no visit and records nothing. Claim names only, never values."""
+    _, values = await flow.credential(await flow.back(await flow.visit(await flow.to_hook())))
+    (done,) = await hook_events(flow)
+    assert done["type"] == "OPENID_INTERACTION_HOOK_COMPLETE_SUCCESS" and done["clientId"] == flow.client_id
+    assert done["data"]["claimNames"] == sorted(hook_app.claims) and done["data"]["userId"]
+    assert done["data"]["sessionId"]
+    for mode, reason in (("error", "ended the sign-in"), ("wrong-aud", "aud"), ("tamper", None)):
+        flow.setup.api.clock.advance(seconds=1)
+        hook_app.mode = mode
+        await flow.back(await flow.visit(await flow.to_hook()))
+        latest = (await hook_events(flow))[-1]
+        if reason is None:
+            assert latest["id"] != done["id"] and latest["type"].endswith("_FAIL")  # nothing new
+            continue
+        assert latest["type"] == "OPENID_INTERACTION_HOOK_COMPLETE_FAIL" and reason in latest["data"]["reason"]
+    recorded = await hook_events(flow)
+    assert len(recorded) == 3
+    text = json.dumps(recorded)
+    assert [v for v in (*map(str, hook_app.claims.values()), "Alice", str(values["birth_date"])) if v in text] == []
 
 
 @MEMORY_ONLY

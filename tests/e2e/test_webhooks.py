@@ -337,3 +337,37 @@ class TestOutboundGuard:
 def test_receiver_fixture_is_real() -> None:
     with running_receiver() as receiver:
         assert isinstance(receiver, Receiver) and receiver.url.startswith("http://127.0.0.1:")
+
+
+async def test_a_status_change_is_recorded_and_sent_to_the_webhooks_that_want_it(setup: Setup) -> None:
+    """``CredentialStatusUpdated``: one signed delivery per change (none for a change to the same status), with
+    the ids and both statuses; the ``CREDENTIAL_STATUS_UPDATE_SUCCESS`` event names the acting client."""
+    http, headers = setup.api.http, setup.headers
+    url = f"/v2/credentials/mobile/configurations/{setup.configuration_id}"
+    current = (await http.get(url, headers=headers)).json()
+    body = {k: v for k, v in current.items() if k != "id"} | {"includeStatus": True}
+    assert (await http.put(url, headers=headers, json=body)).status_code == 200
+    offer = await setup.offer()
+    await Wallet(http).claim(offer["uri"])
+    (record,) = (await http.get(f"/v1/users/{offer['userId']}/credentials", headers=headers)).json()["data"]
+    status_url = f"/v2/credentials/mobile/{record['id']}/status"
+    with running_receiver() as receiver:
+        webhook = await create_webhook(setup, receiver.url, "CredentialStatusUpdated")
+        other = await create_webhook(setup, receiver.url + "/other", SUMMARY)
+        for status in ("suspended", "suspended", "invalid"):
+            changed = await http.post(status_url, headers=headers, json={"status": status})
+            assert changed.status_code == 200, changed.text
+        assert await deliver(setup) == 2
+        keys = await jwks(setup)
+        payloads = [check_signed(r, keys, webhook)["event"]["payload"] for r in receiver.received]
+    assert [(p["previousStatus"], p["status"]) for p in payloads] == [("valid", "suspended"), ("suspended", "invalid")]
+    assert {p["credentialId"] for p in payloads} == {record["id"]}
+    assert all(
+        p["credentialProfile"] == "mobile" and p["userId"] == offer["userId"] and p["updatedAt"] for p in payloads
+    )
+    assert await failed_or_pending(setup, other["id"], "pending") == []
+    response = await http.get("/v1/events", params={"types": "CREDENTIAL_STATUS_UPDATE_SUCCESS"}, headers=headers)
+    recorded = response.json()["data"]
+    assert len(recorded) == 2 and {e["data"]["credentialId"] for e in recorded} == {record["id"]}
+    assert {e["clientId"] for e in recorded} == {"test-admin"}  # the client of setup.headers
+    assert {e["category"] for e in recorded} == {"credential-status"}

@@ -58,6 +58,7 @@ from openissuer.services.tenancy import WalletTenant
 from openissuer.services.upstream_oidc import UpstreamOidcClient
 from openissuer.services.wallet_auth import PresentedCredentials, WalletAuthService
 from openissuer.services.wallet_clients import AUTHORIZATION_CODE
+from openissuer.services.wallet_events import hook_completed
 from openissuer.services.wallet_secrets import digest_secret, new_secret
 
 log = logging.getLogger("openissuer.authorization")
@@ -367,6 +368,12 @@ class AuthorizationService:
             if not taken:
                 raise AuthorizationPageError("This sign-in has expired", "The sign-in was already finished.")
             user = await self._user_for(uow, provider, subject, id_token_claims, now, also_persist=persisted)
+            if hook is not None:
+                claim_names = list(hook[1].claims)
+                event = hook_completed(
+                    tenant.id, now, session_id, client_id=request.client_id, user_id=user.id, claim_names=claim_names
+                )
+                await uow.events.add(event)
             await uow.authorization.add_code(
                 AuthorizationCode(
                     code_hash=digest_secret(code),

@@ -14,10 +14,17 @@ revocation list entry is ``valid`` or ``revoked``, both ways.
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from openissuer.domain.events import STATUS_CHANGED
+from openissuer.domain.ids import new_id
 from openissuer.domain.issued import IssuedCredentialRecord
 from openissuer.domain.status_lists import INVALID, REVOKED, SUSPENDED, VALID, StatusListKind
+from openissuer.domain.webhooks import WebhookEventType, WebhookMessage
 from openissuer.errors import ConflictError, ErrorDetail, ValidationError
 from openissuer.ports.uow import UnitOfWork
+from openissuer.protocol.webhooks import format_timestamp
+from openissuer.services.audit import audit_event
 
 IETF_STATUSES = (VALID, INVALID, SUSPENDED)
 REVOCATION_STATUSES = (VALID, REVOKED)
@@ -50,12 +57,15 @@ def verify_transition(kind: StatusListKind, current: str, new: str) -> None:
         )
 
 
-async def change_status(uow: UnitOfWork, record: IssuedCredentialRecord, status: str) -> bool:
+async def change_status(
+    uow: UnitOfWork, record: IssuedCredentialRecord, status: str, *, now: datetime, client_id: str | None
+) -> bool:
     """Move ``record`` (as read in ``uow``) to ``status``: its record, its list entry and its list's revision, in
-    ``uow``'s transaction (the caller commits). Return False when it already had ``status``.
+    ``uow``'s transaction (the caller commits), with the ``CREDENTIAL_STATUS_UPDATE_SUCCESS`` event and the
+    ``CredentialStatusUpdated`` webhook message of the change (``client_id``: the management API client that made
+    it). Return False, and record nothing, when it already had ``status``.
 
-    The one place a credential's status changes: a "status changed" event belongs here. ConflictError when the
-    record changed since it was read (a concurrent change won).
+    ConflictError when the record changed since it was read (a concurrent change won).
     """
     reference = record.status_reference
     if reference is None:
@@ -66,6 +76,19 @@ async def change_status(uow: UnitOfWork, record: IssuedCredentialRecord, status:
         raise ConflictError("The credential's status was changed concurrently; read it and try again")
     await uow.status_lists.set_entry(record.tenant_id, reference.list_id, reference.index, status)
     await uow.status_lists.bump_revision(record.tenant_id, reference.list_id)
+    data = {
+        "credentialId": record.id,
+        "credentialProfile": record.profile,
+        "credentialConfigurationId": record.configuration_id,
+        "userId": record.user_id,
+        "previousStatus": record.status,
+        "status": status,
+        "statusListId": reference.list_id,
+    }
+    await uow.events.add(audit_event(STATUS_CHANGED, record.tenant_id, now, data, client_id=client_id))
+    payload = {**data, "updatedAt": format_timestamp(now)}
+    message = WebhookMessage(new_id(), record.tenant_id, WebhookEventType.CREDENTIAL_STATUS_UPDATED.value, now, payload)
+    await uow.outbox.enqueue([message])
     return True
 
 

@@ -17,6 +17,7 @@ from openissuer.domain.issued import IssuedCredentialRecord
 from openissuer.domain.pages import PageKey
 from openissuer.domain.status_lists import INVALID, StatusListKind
 from openissuer.errors import ErrorDetail, NotFoundError, ValidationError
+from openissuer.ports.clock import Clock
 from openissuer.ports.uow import UnitOfWork, UnitOfWorkFactory
 from openissuer.services.access import ISSUERS, READERS_AND_ISSUERS, authorize
 from openissuer.services.credential_status import change_status, status_in, verify_transition
@@ -37,8 +38,9 @@ class UserStatusChange:
 class CredentialStatusService:
     """Statuses of issued credentials, per profile (``kinds``: each format's profile and its kind of list)."""
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, kinds: Mapping[str, StatusListKind]) -> None:
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock, kinds: Mapping[str, StatusListKind]) -> None:
         self._uow = uow_factory
+        self._clock = clock
         self._kinds = dict(kinds)
 
     async def status_as(self, principal: ManagementPrincipal, profile: str, credential_id: str) -> str:
@@ -55,7 +57,7 @@ class CredentialStatusService:
         async with self._uow() as uow:
             record = await self._record(uow, principal.tenant_id, profile, credential_id)
             verify_transition(self._kind_of(record), record.status, status)
-            if await change_status(uow, record, status):
+            if await change_status(uow, record, status, now=self._clock.now(), client_id=principal.client_id):
                 await uow.commit()
         return status
 
@@ -74,6 +76,7 @@ class CredentialStatusService:
         authorize(principal, ISSUERS)
         updated: list[str] = []
         unchanged: list[str] = []
+        now = self._clock.now()
         async with self._uow() as uow:
             if await uow.users.get(principal.tenant_id, user_id) is None:
                 raise NotFoundError(
@@ -94,7 +97,7 @@ class CredentialStatusService:
                 target = status_in(kind, status)
                 if record.status == INVALID and target != INVALID:
                     unchanged.append(record.id)
-                elif await change_status(uow, record, target):
+                elif await change_status(uow, record, target, now=now, client_id=principal.client_id):
                     updated.append(record.id)
                 else:
                     unchanged.append(record.id)

@@ -26,6 +26,7 @@ from openissuer.protocol.authorization_request import create_error_redirect
 from openissuer.protocol.interaction_hook import HookReturn, HookTokenError, read_hook_state, verify_hook_return
 from openissuer.services.interaction_hooks import InteractionHookService
 from openissuer.services.tenancy import WalletTenant
+from openissuer.services.wallet_events import hook_completed
 from openissuer.services.wallet_secrets import digest_secret, new_secret
 
 log = logging.getLogger("openissuer.authorization")
@@ -127,7 +128,7 @@ class InteractionHookFlow:
             if provider is None or provider.id != visit.provider_id:
                 raise HookTokenError("the authentication provider changed during the interaction step")
         except HookTokenError as exc:
-            await self._take(visit, now)
+            await self._take(visit, now, str(exc))
             raise AuthorizationPageError(
                 "Sign-in could not be completed",
                 "The interaction step did not complete in time or returned something openissuer cannot accept.",
@@ -135,7 +136,7 @@ class InteractionHookFlow:
                 detail=str(exc),
             ) from exc
         if answer.error_message is not None:
-            if not await self._take(visit, now):
+            if not await self._take(visit, now, "the hook ended the sign-in with an error"):
                 raise AuthorizationPageError("This sign-in has expired", "The sign-in was already finished.")
             log.info("the interaction hook ended the sign-in", extra={"reason": answer.error_message})
             return back
@@ -143,9 +144,15 @@ class InteractionHookFlow:
             tenant, provider, visit.session_id, visit.request, visit.subject_id, visit.claims, hook=(state_hash, answer)
         )
 
-    async def _take(self, visit: HookSession, now: datetime) -> bool:
+    async def _take(self, visit: HookSession, now: datetime, failure: str) -> bool:
+        """Use the visit up on a failed return and record why, in one transaction; tell whether it was taken."""
         async with self._uow() as uow:
             taken = await uow.interaction_hooks.take_session(visit.tenant_id, visit.state_hash, now)
+            if taken:
+                event = hook_completed(
+                    visit.tenant_id, now, visit.session_id, client_id=visit.request.client_id, failure=failure
+                )
+                await uow.events.add(event)
             await uow.commit()
         return taken
 

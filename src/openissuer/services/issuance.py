@@ -43,6 +43,7 @@ from openissuer.claims import (
 from openissuer.claims.claim_type import ClaimTypeError
 from openissuer.claims.temporal import coerce_date_time
 from openissuer.crypto.jws import CompactJws
+from openissuer.domain.events import Event
 from openissuer.domain.ids import new_id
 from openissuer.domain.issued import IssuedCredentialRecord, StatusReference
 from openissuer.domain.offers import AccessGrant, GrantState
@@ -91,7 +92,12 @@ from openissuer.services.notifications import notification_id_for
 from openissuer.services.signing import CredentialSigners, SelectedSigner
 from openissuer.services.status_lists import StatusListAllocator
 from openissuer.services.tenancy import WalletTenant
-from openissuer.services.wallet_events import credential_issued, credential_messages, credential_refused
+from openissuer.services.wallet_events import (
+    claims_source_called,
+    credential_issued,
+    credential_messages,
+    credential_refused,
+)
 from openissuer.services.wallet_policy import WalletPolicyService
 from openissuer.services.wallet_secrets import digest_secret
 from openissuer.services.webhooks import WebhookSubscriptions
@@ -172,6 +178,15 @@ def sign_credentials(
     ]
 
 
+class _StrictClaimsSourceError(Exception):
+    """A strict claims source failed: the request is refused, and the call's event recorded with the refusal."""
+
+    def __init__(self, event: Event, reason: str) -> None:
+        super().__init__(reason)
+        self.event = event
+        self.reason = reason
+
+
 class IssuanceService:
     """Issue credentials to the holder of an access token, in the token's tenant."""
 
@@ -236,6 +251,7 @@ class IssuanceService:
         grant = state.grant
         used: list[CheckedNonce] = []
         spent: tuple[bytes, ...] = ()  # the DPoP proof's id, used up by any refusal once the proofs verify
+        source_events: tuple[Event, ...] = ()  # the claims source's call, recorded with the outcome
         try:
             policy = await self._policy(tenant, state)
             verify_sender_constraint(grant, sender, policy, state.used_nonces)
@@ -251,23 +267,23 @@ class IssuanceService:
             holder_keys = _holder_keys(prepared, list(proofs.keys), request)
             if state.issued.get(prepared.configuration.id, 0) + len(holder_keys) > self._per_grant:
                 raise _bound_reached(grant, self._per_grant)
-            claims = await self._claims(state, prepared)
+            claims, source_events = await self._claims(state, prepared, now)
             plan = plan_issuance(prepared, claims, _subject(grant), now, issuer=tenant.issuer)
             signer = await self._signer(prepared, tenant, state.config_version, plan.valid_until)
             allocations = await self._allocate(tenant, plan, signer, len(holder_keys))
             statuses = [_status_reference(tenant, prepared, a) for a in allocations]
             issued = sign_credentials(plan, holder_keys, signer, now, self._random_bytes, statuses)
-            await self._record(grant, prepared, issued, signer, used, now, allocations, state.config_version, proof_ids)
+            await self._record(
+                grant, prepared, issued, signer, used, now, allocations, state.config_version, proof_ids, source_events
+            )
+        except _StrictClaimsSourceError as refusal:
+            denied = CredentialRequestDeniedError(
+                "The issuer could not obtain the claims this credential needs", detail=refusal.reason
+            )
+            await self._refuse(grant, denied, now, used, spent, (refusal.event,))
+            raise denied from None
         except IssuerError as exc:
-            refused = [credential_refused(grant, exc, now)]  # in the same statement as the nonces, if any
-            if used or spent:
-                await self._store.use_nonces(
-                    [c.digest for c in used] + list(spent),
-                    max((c.expires_at for c in used), default=now),
-                    events=refused,
-                )
-            else:
-                await self._store.record_events(refused)
+            await self._refuse(grant, exc, now, used, spent, source_events)
             raise
         log.info(
             "credentials issued",
@@ -278,24 +294,49 @@ class IssuanceService:
         notification_id = notification_id_for(grant, prepared.configuration.id)
         return create_credential_response([c.credential for c in issued], notification_id)
 
-    async def _claims(self, state: GrantState, prepared: PreparedConfiguration) -> dict[str, Any]:
+    async def _refuse(
+        self,
+        grant: AccessGrant,
+        error: IssuerError,
+        now: datetime,
+        used: Sequence[CheckedNonce],
+        spent: tuple[bytes, ...],
+        source_events: tuple[Event, ...],
+    ) -> None:
+        """Record a refusal (and the claims source's call, if one was made): in the same statement as the nonces
+        and DPoP proof id it uses up, if any."""
+        refused = [*source_events, credential_refused(grant, error, now)]
+        if used or spent:
+            await self._store.use_nonces(
+                [c.digest for c in used] + list(spent), max((c.expires_at for c in used), default=now), events=refused
+            )
+        else:
+            await self._store.record_events(refused)
+
+    async def _claims(
+        self, state: GrantState, prepared: PreparedConfiguration, now: datetime
+    ) -> tuple[dict[str, Any], tuple[Event, ...]]:
         """Reference §4.4: persisted user claims < the offer's (pre-authorized) or the ID token's (overlaid by the
         interaction hook's when the sign-in went through one) < the configuration's claims source, called with the
-        claims merged so far. §6.4: a source that fails is logged and gives nothing, unless it is ``strict``."""
+        claims merged so far. §6.4: a source that fails is logged and gives nothing, unless it is ``strict``.
+
+        Also return the event of the source's call, if there was one: the caller writes it with the issuance or
+        with the refusal (never the claims, only the ids and the reason of a failure)."""
         layers = _claim_layers(state)
         claims = merge_claim_sources(**layers)
         configuration = prepared.configuration
         if configuration.claim_source_id is None:
-            return claims
+            return claims, ()
         source = prepared.claim_source
         if source is None or self._claims_sources is None:
             answer = ClaimsSourceAnswer(failure="the claims source no longer exists")
         else:
             context = {"claims": claims, "credentialConfiguration": prepared.context}
             answer = await self._claims_sources.fetch(source, context)
-        if answer.failure is None:
-            return merge_claim_sources(**layers, claims_source=answer.claims)
         strict = source is not None and source.strict
+        event = claims_source_called(state.grant, configuration.id, configuration.claim_source_id, answer.failure, now)
+        if answer.failure is None:
+            return merge_claim_sources(**layers, claims_source=answer.claims), (event,)
         log.warning(
             "claims source failed",
             extra={
@@ -307,10 +348,8 @@ class IssuanceService:
             },
         )
         if strict:
-            raise CredentialRequestDeniedError(
-                "The issuer could not obtain the claims this credential needs", detail=answer.failure
-            )
-        return claims
+            raise _StrictClaimsSourceError(event, answer.failure)
+        return claims, (event,)
 
     def _live(self, state: GrantState | None) -> GrantState:
         if state is None or state.grant.revoked_at is not None or self._clock.now() >= state.grant.expires_at:
@@ -421,10 +460,11 @@ class IssuanceService:
         allocations: Sequence[StatusAllocation | None],
         version: int,
         proof_ids: tuple[bytes, ...] = (),
+        source_events: tuple[Event, ...] = (),
     ) -> None:
         """Use the nonces (and DPoP proof ids) up, count the credentials under the bound and store the records, with
-        the event and the webhook messages: one statement. The credential goes into a message only if a webhook
-        wants it."""
+        the events (the claims source's call, if any, and the issuance) and the webhook messages: one statement.
+        The credential goes into a message only if a webhook wants it."""
         records = tuple(
             _record(grant, prepared, credential, signer, allocation)
             for credential, allocation in zip(issued, allocations, strict=True)
@@ -445,7 +485,7 @@ class IssuanceService:
                 offer_id=grant.offer_id,
                 now=now,
                 proof_ids=proof_ids,
-                events=(credential_issued(grant, configuration_id, profile, records, now),),
+                events=(*source_events, credential_issued(grant, configuration_id, profile, records, now)),
                 messages=credential_messages(grant, configuration_id, profile, issued, records, subscribed, now),
             )
         )

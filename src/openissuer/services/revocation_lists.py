@@ -87,7 +87,8 @@ class RevocationListService:
         authorize(principal, ISSUERS)
         async with self._uow() as uow:
             record = await self._revocable(uow, principal.tenant_id, credential_id)
-            if await change_status(uow, record, REVOKED if revoked else VALID):
+            status = REVOKED if revoked else VALID
+            if await change_status(uow, record, status, now=self._clock.now(), client_id=principal.client_id):
                 await uow.commit()
         return revoked
 

@@ -1,5 +1,5 @@
 """The audit events and webhook messages of the wallet-facing steps: token issued or refused, offer redeemed or
-locked, credential issued or refused.
+locked, interaction hook completed or failed, claims source called or failed, credential issued or refused.
 
 They are written by the statements of the steps themselves (``ports/wallet_store.py``). Their data holds ids, names
 and error codes only: never a code, a transaction code, a proof, a token or a claim value.
@@ -19,8 +19,12 @@ from typing import Any
 
 from openissuer.domain.authorization import AuthorizationCode
 from openissuer.domain.events import (
+    CLAIM_SOURCE_CALLED,
+    CLAIM_SOURCE_FAILED,
     CREDENTIAL_ISSUED,
     CREDENTIAL_REFUSED,
+    HOOK_COMPLETED,
+    HOOK_FAILED,
     OFFER_LOCKED,
     OFFER_REDEEMED,
     TOKEN_ISSUED,
@@ -131,6 +135,40 @@ def credential_messages(
         if summary in subscribed:
             messages.append(WebhookMessage(new_id(), grant.tenant_id, summary, now, payload))
     return tuple(messages)
+
+
+def claims_source_called(
+    grant: AccessGrant, configuration_id: str, claim_source_id: str, failure: str | None, now: datetime
+) -> Event:
+    """Return the event of a claims source's call at issuance: its ids and, when it failed, why (never a claim,
+    a parameter value or a secret)."""
+    data: dict[str, Any] = {
+        "claimSourceId": claim_source_id,
+        "credentialConfigurationId": configuration_id,
+        "offerId": grant.offer_id,
+        "userId": grant.user_id,
+    }
+    if failure is not None:
+        data["reason"] = failure
+    return audit_event(CLAIM_SOURCE_FAILED if failure else CLAIM_SOURCE_CALLED, grant.tenant_id, now, data)
+
+
+def hook_completed(
+    tenant_id: str,
+    now: datetime,
+    session_id: str,
+    *,
+    client_id: str | None,
+    user_id: str | None = None,
+    claim_names: Sequence[str] = (),
+    failure: str | None = None,
+) -> Event:
+    """Return the event of an interaction hook's return: the sign-in it continued, the user and the names of the
+    claims it gave (never their values) or, when it failed or ended the sign-in, why."""
+    data: dict[str, Any] = {"sessionId": session_id, "userId": user_id, "claimNames": sorted(claim_names)}
+    if failure is not None:
+        data = {"sessionId": session_id, "reason": failure}
+    return audit_event(HOOK_FAILED if failure else HOOK_COMPLETED, tenant_id, now, data, client_id=client_id)
 
 
 def credential_refused(grant: AccessGrant, error: IssuerError, now: datetime) -> Event:
