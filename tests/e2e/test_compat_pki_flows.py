@@ -1,17 +1,22 @@
 """The two signer-certificate flows end to end on memory, SQLite and PostgreSQL: an unmanaged IACA signing through
-a document signer its holder certified (reference §8.3), and a managed document signer revoked into the CRL.
+a document signer its holder certified (reference §8.3) and status list tokens through a status list signer its
+holder certified (§8.4), and a managed document signer revoked into the CRL.
 The rules on uploaded certificates: ``test_compat_pki.py``."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
+from urllib.parse import urlsplit
 
+import cbor2
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from oi_external_ca import DS, IACAS, ExternalIaca, claim, document_signer_of, mdl_configuration, upload
+from oi_external_ca import DS, IACAS, SLS, ExternalIaca, claim, document_signer_of, mdl_configuration, upload
 from oi_issuer import make_setup
+from oi_status_list import read_status_cwt
 
 
 @pytest.fixture
@@ -72,6 +77,46 @@ async def test_an_unmanaged_iaca_signs_through_a_document_signer_certified_by_it
     assert again.status_code == 400
     assert (await api.http.delete(f"{DS}/{signer['id']}", headers=headers)).status_code == 204
     assert (await api.http.get(f"{DS}/{signer['id']}", headers=headers)).status_code == 404
+
+
+async def _certify(
+    api: Any, headers: dict[str, str], path: str, iaca_id: str, external: ExternalIaca, **kw: Any
+) -> str:
+    created = await api.http.post(path, headers=headers, json={"iacaId": iaca_id})
+    assert created.status_code == 201, created.text
+    certificate_pem = external.issue(created.json()["csrPem"], **kw)
+    body = {"active": True, "certificatePem": certificate_pem}
+    updated = await api.http.put(f"{path}/{created.json()['id']}", headers=headers, json=body)
+    assert updated.status_code == 200, updated.text
+    return certificate_pem
+
+
+async def test_an_unmanaged_iaca_signs_status_list_tokens_through_a_signer_certified_by_its_holder(api: Any) -> None:
+    headers = await api.auth()
+    external = ExternalIaca.create()
+    iaca = (await upload(api, headers, external)).json()
+    await api.http.put(f"{IACAS}/{iaca['id']}", headers=headers, json={"active": True})
+    await _certify(api, headers, DS, iaca["id"], external)
+    configuration_id = await mdl_configuration(api, headers)
+    url = f"/v2/credentials/mobile/configurations/{configuration_id}"
+    current = (await api.http.get(url, headers=headers)).json()
+    body = {k: v for k, v in current.items() if k != "id"} | {"includeStatus": True}
+    assert (await api.http.put(url, headers=headers, json=body)).status_code == 200
+    issued = await claim(api, headers, configuration_id)
+    assert issued.status_code == 200, issued.text
+    credential = issued.json()["credentials"][0]["credential"]
+    document_signer_of(credential, external.pem)  # pymdoccbor verifies it under the uploaded IACA
+    issuer_signed = cbor2.loads(base64.urlsafe_b64decode(credential + "=" * (-len(credential) % 4)))
+    reference = cbor2.loads(cbor2.loads(issuer_signed["issuerAuth"][2]).value)["status"]["status_list"]
+    token_path = urlsplit(reference["uri"]).path
+    # No status list signer yet: the key of an unmanaged IACA is not here, so the list cannot be signed.
+    assert (await api.http.get(token_path)).status_code == 404
+
+    signer_pem = await _certify(api, headers, SLS, iaca["id"], external, eku=None)
+    served = await api.http.get(token_path)
+    assert served.status_code == 200, served.text
+    read = read_status_cwt(served.content, uri=reference["uri"], index=reference["idx"], iaca_pem=external.pem)
+    assert read.status == "valid" and read.signer == x509.load_pem_x509_certificate(signer_pem.encode())
 
 
 async def test_a_revoked_managed_document_signer_is_in_the_crl_and_replaced(api: Any) -> None:

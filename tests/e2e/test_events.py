@@ -152,6 +152,9 @@ class TestEventLog:
         assert {e["type"] for e in by_issuer} == {"OPENID_PRE_AUTHORIZED_OFFER_CREATE_SUCCESS", "USER_CREATE_SUCCESS"}
         window = await events(setup, dateFrom=(start + timedelta(seconds=1)).isoformat(), dateTo=middle.isoformat())
         assert {e["type"] for e in window} == expected - {"OPENID_CREDENTIAL_ISSUE_FAIL", "WEBHOOK_CREATE_SUCCESS"}
+        # openissuer has no management users (reference §11.3's managementUserIds): no event has one.
+        assert await events(setup, managementUserIds="none") == await events(setup)
+        assert await events(setup, managementUserIds="*") == []
         naive = await events(setup, dateFrom=middle.replace(tzinfo=None).isoformat())
         assert {e["type"] for e in naive} == {"OPENID_CREDENTIAL_ISSUE_FAIL", "WEBHOOK_CREATE_SUCCESS"}
 

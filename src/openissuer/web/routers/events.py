@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from openissuer.domain.events import EVENT_KINDS, Event, EventCategory, EventQuery
+from openissuer.domain.pages import Page
 from openissuer.web.deps import ContainerDep, PrincipalDep
 from openissuer.web.pagination import PageParams, render_page
 
@@ -82,6 +83,13 @@ async def list_events(
     clientIds: Annotated[list[str], Query(description="Only events of these client ids.")] = [],  # noqa: B006, N803
     categories: Annotated[list[str], Query(description=f"Categories: {_CATEGORIES}.")] = [],  # noqa: B006
     types: Annotated[list[str], Query(description="Event types (see `type`).")] = [],  # noqa: B006
+    managementUserIds: Annotated[  # noqa: N803
+        list[str],
+        Query(
+            description="The reference platform's filter on management users. openissuer has none (API clients "
+            "only), so no event has one: `none` matches every event, any other value (`*`, an id) none."
+        ),
+    ] = [],  # noqa: B006
 ) -> Any:
     query = EventQuery(
         date_from=_aware(dateFrom),
@@ -91,4 +99,6 @@ async def list_events(
         types=_values(types),
     )
     page = await container.event_log.list_as(principal, query, limit=page_params.limit, after=page_params.after)
+    if any(value != "none" for value in _values(managementUserIds)):
+        page = Page(items=[], next_key=None)  # after the authorization and the other parameters' checks
     return render_page(page, [_out(event) for event in page.items])
