@@ -64,6 +64,7 @@ class RateLimiter:
         self._totals: dict[tuple[bytes, int], int] = {}
         self._flushed_at = monotonic()
         self._flushing = asyncio.Lock()
+        self._pruned_window = 0
 
     @property
     def enabled(self) -> bool:
@@ -101,6 +102,9 @@ class RateLimiter:
             expire_at = now + timedelta(seconds=2 * self._limits.window)
             totals = await self._store.count_requests(increments, expire_at, now)
             current = int(now.timestamp() // self._limits.window)
-            self._totals = {key: total for key, total in {**self._totals, **totals}.items() if key[1] >= current - 1}
+            self._totals.update(totals)
+            if current != self._pruned_window:  # once per window, not on every flush: the map holds two windows
+                self._totals = {key: total for key, total in self._totals.items() if key[1] >= current - 1}
+                self._pruned_window = current
             if len(self._totals) > MAX_KEYS:
                 self._totals.clear()
