@@ -40,3 +40,18 @@ async def test_without_flushing_a_worker_still_holds_its_own_traffic_to_the_limi
         await limiter.check("t", [(OFFER, "token")])
     await limiter.flush()
     assert await wallet_store.count_requests([], clock.now(), clock.now()) == {}
+
+
+async def test_a_worker_forgets_the_totals_of_past_windows(wallet_store: Any, clock: FakeClock) -> None:
+    """The totals learnt from flushes are kept for the current and the previous window only."""
+    limiter = RateLimiter(wallet_store, clock, RateLimits(window=60, per_offer=5), flush_interval=0)
+    await limiter.check("t", [(OFFER, "first")])
+    clock.advance(seconds=60)
+    await limiter.check("t", [(OFFER, "second")])
+    assert len(limiter._totals) == 2  # the previous window's key is still known
+    clock.advance(seconds=60)
+    await limiter.check("t", [(OFFER, "third")])
+    assert sorted(window for _, window in limiter._totals) == [
+        int(clock.now().timestamp() // 60) - 1,
+        int(clock.now().timestamp() // 60),
+    ]
