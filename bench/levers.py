@@ -41,7 +41,8 @@ DEFAULT_LEVERS = (
     "plain ASGI wallet handlers + orjson=8068f67",
     "mDoc built without waste=de8fda3",
     "no pool reset query, SQLite checkpoints off the loop=2261622",
-    "main: three formats, claims sources, compatibility=HEAD",
+    "+ three formats, claims sources, compatibility, HAIP checks, rate limits, events, status lists=56eb4ec",
+    "+ rarer SQLite checkpoints, orjson and faster ids, rate-limiter map updated in place=HEAD",
 )
 
 
