@@ -17,7 +17,7 @@ from urllib.parse import urlencode, urlsplit
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoescape
 from starlette.datastructures import FormData
 
 from openissuer.bootstrap import Container
@@ -47,7 +47,7 @@ SECURITY_HEADERS = {
 _templates = Environment(
     loader=PackageLoader("openissuer.web.portal", "templates"),
     autoescape=select_autoescape(default=True),
-    undefined=StrictUndefined,
+    undefined=ChainableUndefined,  # an absent optional member (e.g. stateOrProvinceName) is empty
     trim_blocks=True,
     lstrip_blocks=True,
 )
