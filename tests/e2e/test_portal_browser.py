@@ -230,3 +230,39 @@ def test_a_new_operator_issues_an_mdl_through_the_portal(browser: Browser, serve
     replay = httpx.get(f"{server}/portal/", cookies={"openissuer_portal": cookie["value"]})
     assert replay.status_code == 303 and replay.headers["location"].startswith("/portal/sign-in")
     context.close()
+
+
+def test_every_page_passes_axe_for_an_admin_and_an_auditor(browser: Browser, server: str, shots: Path) -> None:
+    """axe-core on every portal page (after the operator's path above has filled them), also on a phone's width
+    and as an auditor, whose pages have no write control."""
+    from e2e.test_portal import READ_PAGES  # the same list the in-process tests render
+
+    headers = {
+        "Authorization": "Bearer "
+        + httpx.post(f"{server}/v1/auth/token", json={"client_id": ADMIN_ID, "client_secret": ADMIN_SECRET}).json()[
+            "access_token"
+        ]
+    }
+    auditor = httpx.post(f"{server}/v1/api-clients", headers=headers, json={"name": "a11y", "roles": ["auditor"]})
+    assert auditor.status_code == 201, auditor.text
+    iacas = httpx.get(f"{server}/v2/credentials/mobile/iacas", headers=headers).json()["data"]
+    pages = [*READ_PAGES, *(f"/iacas/{i['id']}" for i in iacas)]
+    for client_id, secret, viewport in (
+        (ADMIN_ID, ADMIN_SECRET, {"width": 1280, "height": 900}),
+        (auditor.json()["clientId"], auditor.json()["clientSecret"], {"width": 390, "height": 844}),
+    ):
+        context = browser.new_context(viewport=viewport)
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        sign_in(page, server, client_id, secret)
+        for path in pages:
+            response = page.goto(f"{server}/portal{path}")
+            assert response is not None and response.status == 200, path
+            check_accessibility(page)
+        if client_id == ADMIN_ID:
+            page.goto(f"{server}/portal/configurations")
+            page.screenshot(path=shots / "configurations.png", full_page=True)
+        else:
+            page.goto(f"{server}/portal/")
+            page.screenshot(path=shots / "overview-phone-auditor.png", full_page=True)
+        context.close()
