@@ -100,7 +100,8 @@ async def test_the_session_cookie_is_httponly_secure_over_https_and_samesite_str
 
 
 @pytest.mark.parametrize(
-    ("client_id", "secret"), [(ADMIN_ID, "wrong-secret-0123456789"), ("nobody", ADMIN_SECRET), ("", "")]
+    ("client_id", "secret"),
+    [(ADMIN_ID, "wrong-secret-0123456789"), ("nobody", ADMIN_SECRET), ("", ""), ("x" * 300, "y" * 5000)],
 )
 async def test_a_failed_sign_in_says_the_same_whatever_was_wrong(api: Api, client_id: str, secret: str) -> None:
     portal = portal_of(api)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import hmac
 import logging
 from importlib.resources import files
-from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from openissuer.errors import InvalidClientCredentialsError
@@ -61,26 +60,28 @@ async def sign_in_page(request: Request, next: str | None = None) -> HTMLRespons
 
 
 @router.post("/sign-in")
-async def sign_in(
-    request: Request,
-    client_id: Annotated[str, Form(max_length=200)] = "",
-    client_secret: Annotated[str, Form(max_length=500)] = "",
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
-    next: Annotated[str, Form(max_length=2000)] = "",
-) -> Response:
+async def sign_in(request: Request) -> Response:
+    form = await request.form()
+
+    def text(name: str, limit: int) -> str:
+        value = form.get(name)
+        return value[:limit] if isinstance(value, str) else ""
+
+    client_id, client_secret = text("client_id", 200).strip(), text("client_secret", 500)
+    csrf_token, next_path = text("csrf_token", 100), safe_next(text("next", 2000))
     expected = request.cookies.get(SIGN_IN_COOKIE, "")
     if not expected or not hmac.compare_digest(expected.encode(), csrf_token.encode()):
         return _sign_in_page(
-            request, next_path=safe_next(next), error="The sign-in form expired. Please try again.", status=403
+            request, next_path=next_path, error="The sign-in form expired. Please try again.", status=403
         )
     container = request.app.state.container
     try:
         started = await container.portal_sessions.sign_in(
-            client_id.strip(), client_secret, replacing=request.cookies.get(SESSION_COOKIE)
+            client_id, client_secret, replacing=request.cookies.get(SESSION_COOKIE)
         )
     except InvalidClientCredentialsError:
-        return _sign_in_page(request, next_path=safe_next(next), error=SIGN_IN_FAILED, status=401)
-    response = RedirectResponse(safe_next(next), status_code=303, headers={"Cache-Control": "no-store"})
+        return _sign_in_page(request, next_path=next_path, error=SIGN_IN_FAILED, status=401)
+    response = RedirectResponse(next_path, status_code=303, headers={"Cache-Control": "no-store"})
     _set_cookie(request, response, SESSION_COOKIE, started.session_id)
     response.delete_cookie(SIGN_IN_COOKIE, path=PREFIX)
     return response
