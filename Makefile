@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck contracts pytest install clean bench
+.PHONY: demo test lint typecheck contracts pytest install clean bench browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,12 +36,30 @@ typecheck: $(DEV_STAMP)
 contracts: $(DEV_STAMP)
 	$(BIN)/lint-imports
 
+# The portal's browser tests drive Debian's Chromium (never a browser build downloaded by Playwright) and inject
+# axe-core from npm into each page. Each step runs only when its file is missing, so it is idempotent. The apt step
+# runs as root (CI and the development machines do); a failed install means stale or missing package lists, so it
+# updates them once and tries again.
+CHROMIUM ?= /usr/bin/chromium
+AXE := node_modules/axe-core/axe.min.js
+
+$(CHROMIUM):
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium \
+	  || { DEBIAN_FRONTEND=noninteractive apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+	test -x $@
+
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	test -f $@ && touch $@
+
+browser: $(CHROMIUM) $(AXE)
+
 # One test process per core (pytest-xdist); each process makes its own databases. `PYTEST_ARGS=` to change.
 PYTEST_ARGS ?= -n auto
-pytest: $(DEV_STAMP)
+pytest: $(DEV_STAMP) browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck contracts pytest
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -66,6 +66,7 @@ from openissuer.services.metadata import MetadataService
 from openissuer.services.nonces import NonceService
 from openissuer.services.notifications import NotificationService
 from openissuer.services.offers import OfferService
+from openissuer.services.portal_sessions import PortalSessionService
 from openissuer.services.rate_limits import RateLimiter, RateLimits
 from openissuer.services.revocation_lists import RevocationListService
 from openissuer.services.signer_certificates import DOCUMENT_SIGNERS, STATUS_LIST_SIGNERS, SignerCertificateService
@@ -108,6 +109,7 @@ class Container:
     tenant_admin: TenantService
     api_clients: ApiClientService
     management_auth: ManagementAuthService
+    portal_sessions: PortalSessionService
     keys: KeyStore
     configurations: ConfigurationService
     catalog: ConfigurationCatalog
@@ -314,6 +316,7 @@ def build(
     callout_url = partial(validate_callout_url, allow_private=allow_private)
     claims_source_client = ClaimsSourceClient(fetcher, box, clock, timeout=settings.claims_source_timeout)
     hooks = InteractionHookService(uow_factory, clock, box, callout_url)
+    management_auth = ManagementAuthService(uow_factory, clock, codec, settings.management_token_ttl)
     container = Container(
         public_url=settings.public_url,
         clock=clock,
@@ -324,7 +327,14 @@ def build(
         tenants=tenants,
         tenant_admin=TenantService(uow_factory, clock, tenants),
         api_clients=ApiClientService(uow_factory, clock),
-        management_auth=ManagementAuthService(uow_factory, clock, codec, settings.management_token_ttl),
+        management_auth=management_auth,
+        portal_sessions=PortalSessionService(
+            uow_factory,
+            clock,
+            management_auth,
+            idle_ttl=timedelta(seconds=settings.portal_session_idle_ttl),
+            absolute_ttl=timedelta(seconds=settings.portal_session_absolute_ttl),
+        ),
         keys=keys,
         configurations=ConfigurationService(
             uow_factory,

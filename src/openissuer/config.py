@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = "json"
     auto_migrate: bool = Field(default=True, description="`serve` upgrades the database schema at start.")
     management_token_ttl: int = Field(default=3600, ge=60, le=86400, description="Management token lifetime (s).")
+    portal_session_idle_ttl: int = Field(
+        default=1800, ge=60, le=86400, description="A portal session ends after this long without a request (s)."
+    )
+    portal_session_absolute_ttl: int = Field(
+        default=28800, ge=300, le=604800, description="A portal session ends this long after sign-in (s)."
+    )
     document_signer_validity_days: int = Field(
         default=MAX_DOCUMENT_SIGNER_VALIDITY.days,
         ge=1,

@@ -99,6 +99,15 @@ def test_demo_prints_credentials_that_obtain_a_token(tmp_path: Path) -> None:
             },
         )
         assert token.status_code == 200, token.text
+        assert lines["portal_url"].split()[0] == f"{base}/portal/"
+        portal = httpx.Client(base_url=base)
+        sign_in_page = portal.get("/portal/sign-in")
+        token_field = sign_in_page.text.split('name="csrf_token" value="')[1].split('"')[0]
+        signed_in = portal.post(
+            "/portal/sign-in",
+            data={"client_id": lines["client_id"], "client_secret": lines["client_secret"], "csrf_token": token_field},
+        )
+        assert signed_in.status_code == 303 and portal.get("/portal/").status_code == 200
         assert (tmp_path / ".openissuer" / "openissuer.db").exists()
         credentials = asyncio.run(_claim_with_wallet(lines["offer_uri"]))
         assert len(credentials) == 1

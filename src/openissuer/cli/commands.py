@@ -295,6 +295,7 @@ def demo(
     base = f"http://{settings.host}:{settings.port}"
     console.rule("openissuer demo")
     console.print(f"Server:        {base}   (API docs: {base}/docs)")
+    console.print(f"portal_url:    {base}/portal/   (sign in with the client_id and client_secret below)")
     console.print(f"Issuer:        {settings.public_url}   (metadata: /.well-known/openid-credential-issuer)")
     console.print(f"Database:      {settings.resolved_database_url}")
     console.print(f"client_id:     {DEMO_CLIENT_ID}")

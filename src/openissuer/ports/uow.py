@@ -6,6 +6,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from openissuer.ports.events import EventRepository, OutboxRepository, WebhookRepository
+from openissuer.ports.portal_sessions import PortalSessionRepository
 from openissuer.ports.repositories import (
     AccessGrantRepository,
     ApiClientRepository,
@@ -101,6 +102,9 @@ class UnitOfWork(Protocol):
 
     @property
     def status_list_configurations(self) -> StatusListConfigurationRepository: ...
+
+    @property
+    def portal_sessions(self) -> PortalSessionRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

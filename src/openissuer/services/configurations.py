@@ -281,6 +281,17 @@ class ConfigurationService:
             await uow.commit()
         return configuration
 
+    def preview_as(self, principal: ManagementPrincipal, format_id: str, data: ConfigurationInput) -> dict[str, Any]:
+        """Return the entry a configuration would have in ``credential_configurations_supported`` (OID4VCI 1.0
+        §12.2.4), after every rule create checks; nothing is stored (the portal's live preview)."""
+        authorize(principal, ISSUERS)
+        credential_format = self._formats.get(format_id)
+        data = self._complete(credential_format, data)
+        self._validate(credential_format, data)
+        now = self._clock.now()
+        probe = prepare_configuration(_build("", "", format_id, data, now, now), credential_format)
+        return credential_format.metadata(probe.format_configuration(now))
+
     async def get_as(self, principal: ManagementPrincipal, format_id: str, id: str) -> CredentialConfiguration:
         """Return one of the caller's tenant's configurations of this format."""
         authorize(principal, READERS_AND_OPERATORS)

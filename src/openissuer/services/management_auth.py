@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from openissuer.crypto.hmac_jwt import HmacJwtCodec, HmacJwtError
 from openissuer.crypto.secret_hash import hash_client_secret, verify_client_secret
-from openissuer.domain.api_clients import ManagementPrincipal
+from openissuer.domain.api_clients import ApiClient, ManagementPrincipal
 from openissuer.errors import InvalidClientCredentialsError, UnauthorizedError
 from openissuer.ports.clock import Clock
 from openissuer.ports.uow import UnitOfWorkFactory
@@ -43,8 +43,9 @@ class ManagementAuthService:
         self._codec = codec
         self._ttl = token_ttl
 
-    async def issue_token(self, client_id: str, client_secret: str) -> ManagementToken:
-        """Authenticate the client (RFC 6749 §4.4) and return a bearer token for its tenant and roles."""
+    async def verify_client(self, client_id: str, client_secret: str) -> ApiClient:
+        """Return the client these credentials authenticate; else InvalidClientCredentialsError, the same for an
+        unknown id as for a wrong secret (and as slow: an unknown id is checked against a dummy hash)."""
         async with self._uow(read_only=True) as uow:
             client = await uow.api_clients.get_by_client_id(client_id)
         matches = verify_client_secret(client_secret, client.secret_hash if client else _DUMMY_HASH)
@@ -52,6 +53,11 @@ class ManagementAuthService:
             raise InvalidClientCredentialsError(
                 "Client authentication failed", detail=f"client_id={client_id!r} known={client is not None}"
             )
+        return client
+
+    async def issue_token(self, client_id: str, client_secret: str) -> ManagementToken:
+        """Authenticate the client (RFC 6749 §4.4) and return a bearer token for its tenant and roles."""
+        client = await self.verify_client(client_id, client_secret)
         now = int(self._clock.now().timestamp())
         claims = {
             "iss": TOKEN_ISSUER,

@@ -16,6 +16,7 @@ from openissuer.web.aliases import PathAliases
 from openissuer.web.errors import install_error_handlers
 from openissuer.web.middleware import RequestContextMiddleware
 from openissuer.web.openapi_errors import install_error_responses
+from openissuer.web.portal import install_portal
 from openissuer.web.routers import (
     api_clients,
     authorization,
@@ -119,5 +120,6 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(status_lists.users_router)
     for credential_format in container.formats:  # last: /v2/credentials/<profile>/{credentialId}
         app.include_router(status_lists.create_record_router(credential_format))
+    install_portal(app)
     install_error_responses(app, rate_limited=(TOKEN_PATH, PAR_PATH, CREDENTIAL_PATH))  # after every router
     return app

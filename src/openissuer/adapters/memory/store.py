@@ -25,6 +25,7 @@ from openissuer.domain.interaction_hooks import HookSession, InteractionHook
 from openissuer.domain.issued import IssuedCredentialRecord
 from openissuer.domain.offers import AccessGrant, PreAuthorizedOffer
 from openissuer.domain.pki import DocumentSigner, Iaca
+from openissuer.domain.portal_sessions import PortalSession
 from openissuer.domain.signer_requests import SignerRequest
 from openissuer.domain.status_list_configurations import StatusListConfiguration
 from openissuer.domain.status_lists import StatusList
@@ -72,6 +73,7 @@ class MemoryState:
     worker_leases: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     status_list_entries: dict[tuple[str, int], tuple[str, str]] = field(default_factory=dict)
     status_list_configurations: dict[str, StatusListConfiguration] = field(default_factory=dict)
+    portal_sessions: dict[bytes, PortalSession] = field(default_factory=dict)
 
     def copy(self) -> MemoryState:
         """Return a copy whose dicts can change without touching this one (values are immutable)."""

@@ -24,6 +24,7 @@ from openissuer.adapters.memory.event_repositories import (
 from openissuer.adapters.memory.interaction_hook_repositories import InMemoryInteractionHookRepository
 from openissuer.adapters.memory.offer_repositories import InMemoryAccessGrantRepository, InMemoryOfferRepository
 from openissuer.adapters.memory.pki_repositories import InMemoryDocumentSignerRepository, InMemoryIacaRepository
+from openissuer.adapters.memory.portal_session_repositories import InMemoryPortalSessionRepository
 from openissuer.adapters.memory.repositories import InMemoryApiClientRepository, InMemoryTenantRepository
 from openissuer.adapters.memory.signer_repositories import InMemorySignerRepository
 from openissuer.adapters.memory.status_lists import (
@@ -62,6 +63,7 @@ class InMemoryUnitOfWork:
     webhooks: InMemoryWebhookRepository
     outbox: InMemoryOutboxRepository
     status_list_configurations: InMemoryStatusListConfigurationRepository
+    portal_sessions: InMemoryPortalSessionRepository
 
     def __init__(self, store: InMemoryStore, *, read_only: bool = False) -> None:
         self._store = store
@@ -99,6 +101,7 @@ class InMemoryUnitOfWork:
         self.webhooks = InMemoryWebhookRepository(self._working)
         self.outbox = InMemoryOutboxRepository(self._working)
         self.status_list_configurations = InMemoryStatusListConfigurationRepository(self._working)
+        self.portal_sessions = InMemoryPortalSessionRepository(self._working)
 
     async def __aexit__(
         self,

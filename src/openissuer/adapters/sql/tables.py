@@ -484,3 +484,16 @@ worker_leases = Table(
     Column("holder", String(64), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
+
+portal_sessions = Table(
+    "portal_sessions",
+    metadata,
+    Column("id_hash", LargeBinary, primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("api_client_id", String(36), ForeignKey("api_clients.id", ondelete="CASCADE"), nullable=False),
+    Column("client_id", String(200), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False, index=True),
+    Index("ix_portal_sessions_created_at", "created_at"),
+)

@@ -25,6 +25,7 @@ from openissuer.adapters.sql.interaction_hook_repositories import SqlInteraction
 from openissuer.adapters.sql.migrate import current_revision
 from openissuer.adapters.sql.offer_repositories import SqlAccessGrantRepository, SqlOfferRepository
 from openissuer.adapters.sql.pki_repositories import SqlDocumentSignerRepository, SqlIacaRepository
+from openissuer.adapters.sql.portal_session_repositories import SqlPortalSessionRepository
 from openissuer.adapters.sql.repositories import SqlApiClientRepository, SqlTenantRepository
 from openissuer.adapters.sql.signer_repositories import SqlSignerRepository
 from openissuer.adapters.sql.status_list_repositories import (
@@ -62,6 +63,7 @@ class SqlUnitOfWork:
     webhooks: SqlWebhookRepository
     outbox: SqlOutboxRepository
     status_list_configurations: SqlStatusListConfigurationRepository
+    portal_sessions: SqlPortalSessionRepository
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -101,6 +103,7 @@ class SqlUnitOfWork:
         self.webhooks = SqlWebhookRepository(self._conn)
         self.outbox = SqlOutboxRepository(self._conn)
         self.status_list_configurations = SqlStatusListConfigurationRepository(self._conn)
+        self.portal_sessions = SqlPortalSessionRepository(self._conn)
         return self
 
     async def __aexit__(

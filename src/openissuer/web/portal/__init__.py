@@ -1,0 +1,39 @@
+"""The portal: the management API's resources in a browser, server-rendered, on the same services as the API.
+
+``install_portal(app)`` adds its routes under ``/portal`` (left out of the OpenAPI description) and the handlers
+that turn a missing session into a redirect to sign-in and a refused CSRF token into a 403 page. It adds no
+middleware: the wallet endpoints, which are served before the FastAPI app, never reach any of it.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+
+from openissuer.web.portal import configurations, directory, events, offers, overview, pki, sign_in
+from openissuer.web.portal.core import PREFIX, CsrfRefusedError, SignInRequiredError, render
+
+
+def install_portal(app: FastAPI) -> None:
+    """Serve the portal from ``app`` under ``/portal``."""
+    router = APIRouter(prefix=PREFIX, include_in_schema=False)
+    for module in (sign_in, overview, pki, configurations, offers, directory, events):
+        router.include_router(module.router)
+    app.include_router(router)
+
+    async def on_sign_in_required(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, SignInRequiredError)
+        query = urlencode({"next": exc.next_path})
+        return RedirectResponse(f"{PREFIX}/sign-in?{query}", status_code=303, headers={"Cache-Control": "no-store"})
+
+    async def on_csrf_refused(request: Request, _exc: Exception) -> Response:
+        context = {
+            "title": "Form refused",
+            "message": "This form was not sent from your portal session. Reload the page and try again.",
+        }
+        return render(None, request, "refused.html", context, status=403)
+
+    app.add_exception_handler(SignInRequiredError, on_sign_in_required)
+    app.add_exception_handler(CsrfRefusedError, on_csrf_refused)

@@ -1,0 +1,292 @@
+"""The portal's request plumbing: the session cookie, CSRF tokens, templates, errors next to their fields, paging.
+
+Every portal route depends on ``current`` (GET) or ``submitted`` (POST): the first resumes the session from its
+cookie (else a redirect to sign-in), the second also checks the form's CSRF token against the session's, in
+constant time (OWASP CSRF Prevention: synchronizer token pattern), before the route reads anything else. Role checks
+are the services' own (``services/access.py``): the portal only hides controls a role cannot use.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode, urlsplit
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoescape
+from starlette.datastructures import FormData
+
+from openissuer.bootstrap import Container
+from openissuer.domain.api_clients import ManagementPrincipal, Role
+from openissuer.domain.pages import MAX_PAGE_LIMIT, Page, PageKey
+from openissuer.errors import ErrorDetail, ManagementError, ValidationError
+from openissuer.services.portal_sessions import ActiveSession
+from openissuer.web.errors import is_secret_param
+from openissuer.web.pagination import decode_cursor, encode_cursor
+
+PREFIX = "/portal"
+SESSION_COOKIE = "openissuer_portal"
+SIGN_IN_COOKIE = "openissuer_portal_sign_in"  # the sign-in form's CSRF token (double submit: no session yet)
+CSRF_FIELD = "csrf_token"
+PAGE_SIZE = 25
+
+# Pages may load the portal's own stylesheet and script and show data: images (QR codes); nothing else.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+_templates = Environment(
+    loader=PackageLoader("openissuer.web.portal", "templates"),
+    autoescape=select_autoescape(default=True),
+    undefined=ChainableUndefined,  # an absent optional member (e.g. stateOrProvinceName) is empty
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+NAVIGATION = (
+    ("overview", "Overview", ""),
+    ("configurations", "Credential configurations", "/configurations"),
+    ("pki", "IACAs and signers", "/iacas"),
+    ("offers", "Offers", "/offers"),
+    ("users", "Users", "/users"),
+    ("access", "Sign-in and wallets", "/authentication"),
+    ("claims", "Claims sources and hook", "/claims-sources"),
+    ("events", "Events", "/events"),
+    ("webhooks", "Webhooks", "/webhooks"),
+    ("clients", "API clients", "/api-clients"),
+)
+
+
+class SignInRequiredError(Exception):
+    """No live session: the browser is sent to sign in, then back to ``next``."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__("sign-in required")
+        self.next_path = next_path
+
+
+class CsrfRefusedError(Exception):
+    """A form post without the session's CSRF token."""
+
+
+@dataclass
+class Portal:
+    """One portal request: the request, the container, and the signed-in session."""
+
+    request: Request
+    container: Container
+    session: ActiveSession
+    form: FormData | None = None
+
+    @property
+    def principal(self) -> ManagementPrincipal:
+        return self.session.principal
+
+    def can(self, allowed: frozenset[Role]) -> bool:
+        """Tell whether the signed-in client's roles permit operations guarded by ``allowed``."""
+        return self.principal.has_any(allowed)
+
+    def field(self, name: str) -> str:
+        """Return a submitted text field, stripped ("" when absent)."""
+        assert self.form is not None
+        value = self.form.get(name)
+        return value.strip() if isinstance(value, str) else ""
+
+    def optional(self, name: str) -> str | None:
+        """Return a submitted text field, or None when empty."""
+        return self.field(name) or None
+
+    def checked(self, name: str) -> bool:
+        """Tell whether a checkbox was ticked."""
+        assert self.form is not None
+        return self.form.get(name) is not None
+
+
+async def _container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+async def current(request: Request) -> Portal:
+    """Resume the session of a GET request; raise SignInRequiredError without one."""
+    container = await _container(request)
+    session = await container.portal_sessions.resume(request.cookies.get(SESSION_COOKIE))
+    if session is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInRequiredError(target)
+    return Portal(request, container, session)
+
+
+async def submitted(request: Request) -> Portal:
+    """Resume the session of a form post and check its CSRF token; raise CsrfRefusedError when it does not match."""
+    container = await _container(request)
+    session = await container.portal_sessions.resume(request.cookies.get(SESSION_COOKIE))
+    if session is None:
+        raise SignInRequiredError(request.url.path)
+    form = await request.form()
+    token = form.get(CSRF_FIELD)
+    if not session.csrf_matches(token if isinstance(token, str) else None):
+        raise CsrfRefusedError
+    return Portal(request, container, session, form)
+
+
+CurrentPortal = Annotated[Portal, Depends(current)]
+SubmittedPortal = Annotated[Portal, Depends(submitted)]
+
+
+@dataclass
+class FormErrors:
+    """A service error shown on a page: a message at the top and each detail next to the field it names."""
+
+    message: str | None = None
+    fields: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, error: ManagementError, *, aliases: Mapping[str, str] | None = None) -> FormErrors:
+        """Group the error's details by field (``aliases`` maps an API parameter to the form's field name)."""
+        errors = cls(message=error.description)
+        for detail in error.details:
+            name = (aliases or {}).get(detail.param, detail.param)
+            errors.fields.setdefault(name, []).append(_describe(detail))
+        return errors
+
+    def __bool__(self) -> bool:
+        return self.message is not None or bool(self.fields)
+
+    def get(self, name: str) -> list[str]:
+        """Return the messages about one field."""
+        return self.fields.get(name, [])
+
+
+def _describe(detail: ErrorDetail) -> str:
+    if detail.value is None or is_secret_param(detail.param) or isinstance(detail.value, dict | list):
+        return detail.msg
+    return f"{detail.msg} (got {str(detail.value)[:80]!r})"
+
+
+def field_error(param: str, msg: str, value: object = None) -> ValidationError:
+    """A validation error the portal found while reading a form (before any service call)."""
+    return ValidationError("Validation Error", details=[ErrorDetail("body", param, msg, value)])
+
+
+def render(
+    portal: Portal | None,
+    request: Request,
+    template: str,
+    context: Mapping[str, Any],
+    *,
+    status: int = 200,
+    section: str = "",
+) -> HTMLResponse:
+    """Render a page with the layout's context: navigation, the signed-in client, the CSRF token."""
+    values: dict[str, Any] = {
+        "prefix": PREFIX,
+        "navigation": NAVIGATION,
+        "section": section,
+        "portal": portal,
+        "principal": None if portal is None else portal.principal,
+        "csrf_token": None if portal is None else portal.session.csrf_token,
+        "notice": _notice(request),
+        "errors": FormErrors(),
+        "values": {},
+    }
+    values.update(context)
+    body = _templates.get_template(template).render(values)
+    return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
+
+
+NOTICES = {
+    "created": "Created.",
+    "saved": "Saved.",
+    "deleted": "Deleted.",
+    "activated": "Activated.",
+    "deactivated": "Deactivated.",
+    "revoked": "Revoked.",
+    "suspended": "Suspended.",
+    "reinstated": "Reinstated.",
+    "redelivered": "Queued for redelivery.",
+    "signed-out": "You have signed out.",
+    "expired": "Your session has ended. Sign in again.",
+}
+
+
+def _notice(request: Request) -> str | None:
+    return NOTICES.get(request.query_params.get("done", ""))
+
+
+def redirect(path: str, done: str | None = None) -> RedirectResponse:
+    """See other (303): after a successful post, the browser gets the page with a GET (no resubmission)."""
+    target = PREFIX + path + (f"?{urlencode({'done': done})}" if done else "")
+    return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+def safe_next(value: str | None) -> str:
+    """Return ``value`` if it is a path inside the portal, else the overview (no open redirect: no scheme, no host,
+    no ``//`` or backslash that browsers read as another host)."""
+    default = PREFIX + "/"
+    if not value or "\\" in value or any(ord(c) < 0x21 for c in value):
+        return default
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or value.startswith("//"):
+        return default
+    if parts.path != PREFIX and not parts.path.startswith(PREFIX + "/"):
+        return default
+    return value
+
+
+def new_sign_in_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class Paging:
+    """``limit`` and ``cursor`` of a list page, read like the API reads them (``web/pagination.py``)."""
+
+    limit: int
+    after: PageKey | None
+    cursor: str | None
+
+    @classmethod
+    def of(cls, request: Request, *, default: int = PAGE_SIZE) -> Paging:
+        """Read the query; raise ValidationError naming ``cursor`` or ``limit`` when they are not valid."""
+        raw_limit = request.query_params.get("limit")
+        limit = default
+        if raw_limit is not None:
+            if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_PAGE_LIMIT:
+                raise ValidationError(
+                    "Validation Error",
+                    details=[ErrorDetail("query", "limit", f"must be 1-{MAX_PAGE_LIMIT}", raw_limit[:20])],
+                )
+            limit = int(raw_limit)
+        cursor = request.query_params.get("cursor") or None
+        return cls(limit=limit, after=decode_cursor(cursor) if cursor else None, cursor=cursor)
+
+    def next_link(self, request: Request, page: Page[Any]) -> str | None:
+        """Return the URL of the next page, or None on the last."""
+        if page.next_key is None:
+            return None
+        query = {k: v for k, v in request.query_params.items() if k not in {"cursor", "done"}}
+        query["cursor"] = encode_cursor(page.next_key)
+        return f"{request.url.path}?{urlencode(query)}"
+
+
+def error_page(portal: Portal | None, request: Request, error: ManagementError) -> HTMLResponse:
+    """A page for an error that has no form to go back to (an unknown id, a role that may not read it)."""
+    return render(portal, request, "error.html", {"title": error.description, "error": error}, status=error.status)
+
+
+def format_time(value: datetime | None) -> str:
+    """A moment as the portal shows it: UTC, to the second."""
+    return "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+_templates.filters["time"] = format_time

@@ -1,0 +1,376 @@
+"""The portal through the in-process ASGI app: sessions, CSRF, roles, redirects, errors next to their fields.
+
+Each security rule the portal enforces has a test here that tries to break it (the browser tests walk the happy
+path): a forged post, a missing or foreign CSRF token, an auditor's write, a wrong secret, an unknown client, an
+expired or replayed session, a fixed session id, an off-site ``next``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+from e2e.conftest import ADMIN_ID, ADMIN_SECRET, Api
+from oi_portal import PORTAL_COOKIE, PortalClient, csrf_of
+from oi_testing import FakeClock, make_settings
+from openissuer.bootstrap import build
+from openissuer.domain.api_clients import Role
+from openissuer.services.portal_sessions import hash_session_id
+from openissuer.web.app import create_app
+
+AUDITOR_ID = "portal-auditor"
+AUDITOR_SECRET = "portal-auditor-secret-0123456789"
+READ_PAGES = [
+    "/",
+    "/iacas",
+    "/signers/document-signers",
+    "/signers/status-list-signers",
+    "/configurations",
+    "/configurations/mobile/new",
+    "/configurations/sd-jwt/new",
+    "/offers",
+    "/users",
+    "/authentication",
+    "/claims-sources",
+    "/events",
+    "/webhooks",
+    "/api-clients",
+]
+
+
+def portal_of(api: Api) -> PortalClient:
+    transport = httpx.ASGITransport(app=api.http._transport.app)  # type: ignore[attr-defined]
+    return PortalClient(httpx.AsyncClient(transport=transport, base_url="https://issuer.example"))
+
+
+@pytest.fixture
+async def admin(api: Api) -> PortalClient:
+    portal = portal_of(api)
+    assert (await portal.sign_in(ADMIN_ID, ADMIN_SECRET)).status_code == 303
+    return portal
+
+
+@pytest.fixture
+async def auditor(api: Api) -> PortalClient:
+    await api.container.api_clients.create_client(
+        "00000000-0000-4000-8000-000000000000",
+        name="auditor",
+        roles=(Role.AUDITOR,),
+        client_id=AUDITOR_ID,
+        client_secret=AUDITOR_SECRET,
+    )
+    portal = portal_of(api)
+    assert (await portal.sign_in(AUDITOR_ID, AUDITOR_SECRET)).status_code == 303
+    return portal
+
+
+async def iaca_count(api: Api) -> int:
+    response = await api.http.get("/v2/credentials/mobile/iacas", headers=await api.auth())
+    return len(response.json()["data"])
+
+
+async def test_a_page_without_a_session_redirects_to_sign_in_and_back(api: Api) -> None:
+    portal = portal_of(api)
+    response = await portal.get("/iacas?limit=5")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/portal/sign-in?next=%2Fportal%2Fiacas%3Flimit%3D5"
+    page = await portal.http.get(response.headers["location"])
+    assert 'name="next" value="/portal/iacas?limit=5"' in page.text
+    signed_in = await portal.sign_in(ADMIN_ID, ADMIN_SECRET, next_path="/portal/iacas?limit=5")
+    assert signed_in.headers["location"] == "/portal/iacas?limit=5"
+
+
+async def test_the_session_cookie_is_httponly_secure_over_https_and_samesite_strict(api: Api) -> None:
+    portal = portal_of(api)
+    response = await portal.sign_in(ADMIN_ID, ADMIN_SECRET)
+    cookie = next(v for v in response.headers.get_list("set-cookie") if v.startswith(PORTAL_COOKIE + "="))
+    assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=strict" in cookie and "Path=/portal" in cookie
+    plain = httpx.AsyncClient(transport=portal.http._transport, base_url="http://issuer.example")  # type: ignore[attr-defined]
+    page = await plain.get("/portal/sign-in")
+    response = await plain.post(
+        "/portal/sign-in",
+        data={"client_id": ADMIN_ID, "client_secret": ADMIN_SECRET, "csrf_token": csrf_of(page.text)},
+    )
+    cookie = next(v for v in response.headers.get_list("set-cookie") if v.startswith(PORTAL_COOKIE + "="))
+    assert "Secure" not in cookie and "HttpOnly" in cookie  # over http a Secure cookie would never come back
+
+
+@pytest.mark.parametrize(
+    ("client_id", "secret"),
+    [(ADMIN_ID, "wrong-secret-0123456789"), ("nobody", ADMIN_SECRET), ("", ""), ("x" * 300, "y" * 5000)],
+)
+async def test_a_failed_sign_in_says_the_same_whatever_was_wrong(api: Api, client_id: str, secret: str) -> None:
+    portal = portal_of(api)
+    response = await portal.sign_in(client_id, secret)
+    assert response.status_code == 401
+    assert "the client ID or the secret is not correct" in response.text
+    assert PORTAL_COOKIE not in portal.http.cookies
+    assert (await portal.get("/")).status_code == 303
+
+
+async def test_the_sign_in_form_needs_its_own_csrf_token(api: Api) -> None:
+    portal = portal_of(api)
+    await portal.http.get("/portal/sign-in")
+    form = {"client_id": ADMIN_ID, "client_secret": ADMIN_SECRET, "csrf_token": "forged"}
+    response = await portal.http.post("/portal/sign-in", data=form)
+    assert response.status_code == 403
+    assert PORTAL_COOKIE not in portal.http.cookies
+
+
+@pytest.mark.parametrize(
+    "next_path",
+    [
+        "https://evil.example/",
+        "//evil.example/portal/",
+        "/\\evil.example",
+        "/v1/api-clients",
+        "/portal\\..",
+        "javascript:x",
+    ],
+)
+async def test_next_never_leaves_the_portal(api: Api, next_path: str) -> None:
+    response = await portal_of(api).sign_in(ADMIN_ID, ADMIN_SECRET, next_path=next_path)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/portal/"
+
+
+async def test_sign_in_makes_a_new_session_id_and_ends_the_one_the_browser_came_with(api: Api) -> None:
+    portal = portal_of(api)
+    await portal.sign_in(ADMIN_ID, ADMIN_SECRET)
+    first = portal.session_id
+    assert first
+    await portal.sign_in(ADMIN_ID, ADMIN_SECRET)
+    second = portal.session_id
+    assert second and second != first
+    fixed = portal_of(api)
+    fixed.http.cookies.set(PORTAL_COOKIE, first, domain="issuer.example", path="/portal")
+    assert (await fixed.get("/")).status_code == 303  # the replaced session is gone
+    planted = portal_of(api)
+    planted.http.cookies.set(PORTAL_COOKIE, "attacker-chosen-id", domain="issuer.example", path="/portal")
+    await planted.sign_in(ADMIN_ID, ADMIN_SECRET)
+    assert planted.session_id not in {None, "attacker-chosen-id"}
+
+
+async def test_only_a_hash_of_the_session_id_is_stored(api: Api, admin: PortalClient) -> None:
+    assert admin.session_id
+    async with api.container.uow_factory(read_only=True) as uow:
+        stored = await uow.portal_sessions.get(hash_session_id(admin.session_id))
+        assert await uow.portal_sessions.get(admin.session_id.encode()) is None
+    assert stored is not None and stored.client_id == ADMIN_ID
+
+
+async def test_sessions_expire_when_idle_and_after_their_absolute_lifetime(api: Api, clock: FakeClock) -> None:
+    portal = portal_of(api)
+    await portal.sign_in(ADMIN_ID, ADMIN_SECRET)
+    clock.advance(seconds=1799)
+    assert (await portal.get("/")).status_code == 200  # used: the idle timer starts again
+    clock.advance(seconds=1799)
+    assert (await portal.get("/")).status_code == 200
+    clock.advance(seconds=1801)
+    assert (await portal.get("/")).status_code == 303  # idle for more than 30 minutes
+    await portal.sign_in(ADMIN_ID, ADMIN_SECRET)
+    for _ in range(16):  # in use every 29 minutes, yet over after 8 hours
+        clock.advance(seconds=29 * 60)
+        assert (await portal.get("/")).status_code == 200
+    clock.advance(seconds=29 * 60)
+    assert (await portal.get("/")).status_code == 303
+
+
+async def test_expired_sessions_are_purged(api: Api, clock: FakeClock) -> None:
+    portal = portal_of(api)
+    await portal.sign_in(ADMIN_ID, ADMIN_SECRET)
+    old = portal.session_id
+    assert old
+    clock.advance(seconds=3600)
+    await portal_of(api).sign_in(ADMIN_ID, ADMIN_SECRET)  # every sign-in purges the expired sessions
+    async with api.container.uow_factory(read_only=True) as uow:
+        assert await uow.portal_sessions.get(hash_session_id(old)) is None
+
+
+async def test_sign_out_deletes_the_session(api: Api, admin: PortalClient) -> None:
+    session_id = admin.session_id
+    response = await admin.post("/sign-out")
+    assert response.status_code == 303
+    replay = portal_of(api)
+    replay.http.cookies.set(PORTAL_COOKIE, str(session_id), domain="issuer.example", path="/portal")
+    assert (await replay.get("/")).status_code == 303
+
+
+async def test_deleting_the_api_client_ends_its_sessions(api: Api, admin: PortalClient) -> None:
+    created = await admin.post("/api-clients", {"name": "temp", "role-admin": "on"})
+    assert created.status_code == 201
+    client_id = re.search(r'id="new-client-id">([^<]+)<', created.text)
+    secret = re.search(r'id="new-client-secret">([^<]+)<', created.text)
+    assert client_id and secret
+    other = portal_of(api)
+    assert (await other.sign_in(client_id.group(1), secret.group(1))).status_code == 303
+    listing = await admin.get("/api-clients")
+    assert secret.group(1) not in listing.text  # shown once
+    record = next(
+        c
+        for c in (
+            await api.container.api_clients.list_clients("00000000-0000-4000-8000-000000000000", limit=100, after=None)
+        ).items
+        if c.client_id == client_id.group(1)
+    )
+    assert (await admin.post(f"/api-clients/{record.id}/delete")).status_code == 303
+    assert (await other.get("/")).status_code == 303
+
+
+async def test_the_new_client_secret_is_never_logged(
+    api: Api, admin: PortalClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    created = await admin.post("/api-clients", {"name": "logged", "role-auditor": "on"})
+    secret = re.search(r'id="new-client-secret">([^<]+)<', created.text)
+    assert secret
+    assert secret.group(1) not in caplog.text
+    assert str(admin.session_id) not in caplog.text
+
+
+@pytest.mark.parametrize("path", READ_PAGES)
+async def test_every_page_renders_for_an_admin(admin: PortalClient, path: str) -> None:
+    response = await admin.get(path)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-security-policy"].startswith("default-src 'none'")
+    assert response.headers["cache-control"] == "no-store"
+    assert "<h1>" in response.text and '<main id="main">' in response.text
+
+
+async def test_an_auditor_sees_every_page_without_a_write_control(api: Api, auditor: PortalClient) -> None:
+    admin_token = await api.auth()
+    iaca = (await api.http.post("/v2/credentials/mobile/iacas", headers=admin_token, json={"country": "NZ"})).json()
+    pages = [*READ_PAGES, f"/iacas/{iaca['id']}"]
+    for path in pages:
+        response = await auditor.get(path)
+        assert response.status_code == 200, (path, response.text)
+        forms = re.findall(r'<form[^>]*method="post"[^>]*action="([^"]+)"', response.text)
+        assert forms == ["/portal/sign-out"], (path, forms)  # only the sign-out form
+        assert "<button" not in response.text.replace(
+            '<button type="submit" class="secondary">Sign out</button>', ""
+        ).replace('<button type="submit">Filter</button>', ""), path
+
+
+async def test_a_forged_write_from_an_auditor_gets_403_and_changes_nothing(api: Api, auditor: PortalClient) -> None:
+    before = await iaca_count(api)
+    response = await auditor.post("/iacas", {"country": "NZ"})  # with the auditor session's valid CSRF token
+    assert response.status_code == 403
+    assert "role does not permit" in response.text
+    response = await auditor.post("/api-clients", {"name": "x", "role-admin": "on"})
+    assert response.status_code == 403
+    response = await auditor.post("/configurations/mobile/new", {"credentialType": "x", "claim_count": "0"})
+    assert response.status_code == 403
+    assert await iaca_count(api) == before
+
+
+async def test_a_post_without_a_csrf_token_is_refused_and_changes_nothing(api: Api, admin: PortalClient) -> None:
+    before = await iaca_count(api)
+    response = await admin.post("/iacas", {"country": "NZ"}, csrf="")
+    assert response.status_code == 403
+    assert "not sent from your portal session" in response.text
+    response = await admin.post("/sign-out", csrf="")
+    assert response.status_code == 403
+    assert (await admin.get("/")).status_code == 200  # still signed in
+    assert await iaca_count(api) == before
+
+
+async def test_a_post_with_another_sessions_csrf_token_is_refused(api: Api, admin: PortalClient) -> None:
+    other = portal_of(api)
+    await other.sign_in(ADMIN_ID, ADMIN_SECRET)
+    assert other.csrf and other.csrf != admin.csrf
+    before = await iaca_count(api)
+    response = await admin.post("/iacas", {"country": "NZ"}, csrf=other.csrf)
+    assert response.status_code == 403
+    assert await iaca_count(api) == before
+    assert (await admin.post("/iacas", {"country": "NZ"})).status_code == 303  # its own token works
+
+
+async def test_bad_input_is_shown_next_to_its_field_and_stores_nothing(api: Api, admin: PortalClient) -> None:
+    response = await admin.post("/iacas", {"country": "XX", "notAfter": "not-a-date"})
+    assert response.status_code == 400
+    assert 'id="e-notAfter"' in response.text and 'aria-invalid="true"' in response.text
+    response = await admin.post("/iacas", {"country": "XX"})
+    assert response.status_code == 400
+    assert re.search(r'id="e-country">must be an ISO 3166-1 alpha-2 code', response.text)
+    assert await iaca_count(api) == 0
+    form = {
+        "credentialType": "org.example.x",
+        "expiresIn-days": "30",
+        "claim_count": "1",
+        "claim-0-namespace": "org.example",
+        "claim-0-name": "a",
+        "claim-0-mapFrom": "nowhere.a",
+        "claim-0-type": "string",
+        "action": "save",
+    }
+    response = await admin.post("/configurations/mobile/new", form)
+    assert response.status_code == 400
+    assert re.search(r'id="e-claim-0-mapFrom">must start with one of', response.text)
+    response = await admin.post("/offers", {"claim-0-value": "orphan"})
+    assert response.status_code == 400
+    assert 'id="e-claim-0-name"' in response.text
+    listing = await api.http.get("/v2/credentials/mobile/configurations", headers=await api.auth())
+    assert listing.json()["data"] == []
+
+
+async def test_the_preview_is_the_metadata_entry_and_stores_nothing(api: Api, admin: PortalClient) -> None:
+    form = {
+        "credentialType": "https://example.com/pid",
+        "expiresIn-days": "30",
+        "claim_count": "1",
+        "claim-0-name": "given_name",
+        "claim-0-mapFrom": "claims.given_name",
+        "claim-0-type": "string",
+        "claim-0-selectivelyDisclosable": "on",
+    }
+    response = await admin.post("/configurations/sd-jwt/preview", form)
+    assert response.status_code == 200
+    assert "&#34;vct&#34;: &#34;https://example.com/pid&#34;" in response.text
+    listing = await api.http.get("/v2/credentials/sd-jwt/configurations", headers=await api.auth())
+    assert listing.json()["data"] == []
+
+
+async def test_large_lists_are_paged_with_the_api_cursor(api: Api, admin: PortalClient) -> None:
+    for index in range(3):
+        await admin.post("/webhooks", {"url": f"https://hooks{index}.example.com/x", "event-OpenIdOfferRedeemed": "on"})
+    first = await admin.get("/webhooks?limit=2")
+    link = re.search(r'<a href="(/portal/webhooks\?[^"]+)">Next page</a>', first.text)
+    assert link
+    second = await admin.http.get(link.group(1).replace("&amp;", "&"))
+    assert second.status_code == 200
+    assert second.text.count("hooks") + first.text.count("hooks") >= 3
+    assert (await admin.get("/webhooks?cursor=bogus")).status_code == 400
+
+
+async def test_the_portal_is_not_in_the_openapi_description(api: Api) -> None:
+    paths = (await api.http.get("/openapi.json")).json()["paths"]
+    assert not [p for p in paths if p.startswith("/portal")]
+
+
+async def test_portal_sessions_on_every_backend(every_backend_url: str, tmp_path: Path, clock: FakeClock) -> None:
+    settings = make_settings(
+        tmp_path, bootstrap_client_id=ADMIN_ID, bootstrap_client_secret=ADMIN_SECRET, database_url=every_backend_url
+    )
+    container = build(settings, clock=clock)  # type: ignore[arg-type]
+    await container.start()
+    try:
+        app = create_app(container)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://i.example") as http:
+            portal = PortalClient(http)
+            assert (await portal.sign_in(ADMIN_ID, ADMIN_SECRET)).status_code == 303
+            assert (await portal.get("/iacas")).status_code == 200
+            clock.advance(seconds=120)
+            assert (await portal.get("/")).status_code == 200  # touched
+            clock.advance(seconds=1900)
+            assert await container.portal_sessions.purge() == 1  # used 1900 s ago: the idle limit is 1800 s
+            assert (await portal.get("/")).status_code == 303
+            assert await container.portal_sessions.purge() == 0
+            await portal.sign_in(ADMIN_ID, ADMIN_SECRET)
+            clock.advance(seconds=7200)
+            assert await container.portal_sessions.purge() == 1
+    finally:
+        await container.aclose()

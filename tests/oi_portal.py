@@ -1,0 +1,52 @@
+"""A portal client for in-process tests: signs in through the form, reads CSRF tokens from pages, posts forms."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+
+PORTAL_COOKIE = "openissuer_portal"
+_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    """Return the first CSRF token on a page."""
+    match = _TOKEN.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+class PortalClient:
+    """A browser-like session on the portal over an httpx client (cookies kept per client)."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+        self.csrf = ""
+
+    async def sign_in(self, client_id: str, secret: str, *, next_path: str | None = None) -> httpx.Response:
+        page = await self.http.get("/portal/sign-in")
+        assert page.status_code == 200, page.text
+        form = {"client_id": client_id, "client_secret": secret, "csrf_token": csrf_of(page.text)}
+        if next_path is not None:
+            form["next"] = next_path
+        response = await self.http.post("/portal/sign-in", data=form)
+        if response.status_code == 303:
+            landing = await self.http.get("/portal/")
+            self.csrf = csrf_of(landing.text)
+        return response
+
+    @property
+    def session_id(self) -> str | None:
+        return self.http.cookies.get(PORTAL_COOKIE)
+
+    async def get(self, path: str) -> httpx.Response:
+        return await self.http.get("/portal" + path)
+
+    async def post(self, path: str, form: dict[str, Any] | None = None, *, csrf: str | None = None) -> httpx.Response:
+        data = dict(form or {})
+        token = self.csrf if csrf is None else csrf
+        if token:
+            data["csrf_token"] = token
+        return await self.http.post("/portal" + path, data=data)
