@@ -102,33 +102,17 @@ def build_document_signer_certificate(
     Only the DS public key is needed, so the DS private key may live anywhere. Raises CertificateProfileError
     when the validity exceeds 457 days or leaves the IACA's validity, or when ``iaca_signer`` is not the IACA key.
     """
-    iaca = x509.load_der_x509_certificate(iaca_certificate)
-    _check_signer_matches(iaca, iaca_signer)
-    if not common_name.strip():
-        raise CertificateProfileError("commonName must not be empty")
-    start, end = _validity(not_before, not_after, MAX_DOCUMENT_SIGNER_VALIDITY)
-    if start < iaca.not_valid_before_utc or end > iaca.not_valid_after_utc:
-        raise CertificateProfileError("the document signer's validity must lie inside the IACA's validity")
-    public_key = public_key_from_jwk(document_signer_public_jwk)
-    # Table B.3: the DS countryName (and stateOrProvinceName, when present) are those of the IACA.
-    inherited = [a for a in iaca.subject if a.oid in (NameOID.COUNTRY_NAME, NameOID.STATE_OR_PROVINCE_NAME)]
-    subject = x509.Name([*inherited, x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(iaca.subject)
-        .public_key(public_key)
-        .serial_number(generate_serial_number(random_bytes))
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .add_extension(_authority_key_identifier(iaca), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        .add_extension(_key_usage(digital_signature=True), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([MDL_DOCUMENT_SIGNER_EKU]), critical=True)
-        .add_extension(_required_extension(iaca, x509.IssuerAlternativeName), critical=False)
-        .add_extension(_required_extension(iaca, x509.CRLDistributionPoints), critical=False)
+    return _end_entity_certificate(
+        iaca_certificate,
+        iaca_signer,
+        document_signer_public_jwk,
+        common_name=common_name,
+        not_before=not_before,
+        not_after=not_after,
+        random_bytes=random_bytes,
+        role="document signer",
+        extra=[x509.ExtendedKeyUsage([MDL_DOCUMENT_SIGNER_EKU])],
     )
-    return sign_certificate(builder, iaca_signer).public_bytes(serialization.Encoding.DER)
 
 
 def build_status_list_signer_certificate(
@@ -147,31 +131,17 @@ def build_status_list_signer_certificate(
     IACA's issuerAltName and CRL) without the mdlDS extended key usage: the status list draft's
     ``id-kp-oauthStatusSigning`` has no assigned number yet, and a document signer's EKU would let it sign MSOs.
     """
-    iaca = x509.load_der_x509_certificate(iaca_certificate)
-    _check_signer_matches(iaca, iaca_signer)
-    if not common_name.strip():
-        raise CertificateProfileError("commonName must not be empty")
-    start, end = _validity(not_before, not_after, MAX_DOCUMENT_SIGNER_VALIDITY)
-    if start < iaca.not_valid_before_utc or end > iaca.not_valid_after_utc:
-        raise CertificateProfileError("the status list signer's validity must lie inside the IACA's validity")
-    public_key = public_key_from_jwk(signer_public_jwk)
-    inherited = [a for a in iaca.subject if a.oid in (NameOID.COUNTRY_NAME, NameOID.STATE_OR_PROVINCE_NAME)]
-    subject = x509.Name([*inherited, x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(iaca.subject)
-        .public_key(public_key)
-        .serial_number(generate_serial_number(random_bytes))
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .add_extension(_authority_key_identifier(iaca), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        .add_extension(_key_usage(digital_signature=True), critical=True)
-        .add_extension(_required_extension(iaca, x509.IssuerAlternativeName), critical=False)
-        .add_extension(_required_extension(iaca, x509.CRLDistributionPoints), critical=False)
+    return _end_entity_certificate(
+        iaca_certificate,
+        iaca_signer,
+        signer_public_jwk,
+        common_name=common_name,
+        not_before=not_before,
+        not_after=not_after,
+        random_bytes=random_bytes,
+        role="status list signer",
+        extra=[],
     )
-    return sign_certificate(builder, iaca_signer).public_bytes(serialization.Encoding.DER)
 
 
 def build_sd_jwt_issuer_certificate(
@@ -191,17 +161,46 @@ def build_sd_jwt_issuer_certificate(
     CertificateProfileError when the validity exceeds 457 days or leaves the IACA's, when ``issuer_uri`` is not an
     http(s) URL with a host, or when ``iaca_signer`` is not the IACA key.
     """
+    host = urlsplit(issuer_uri).hostname if _URI.fullmatch(issuer_uri) else None
+    if not host:
+        raise CertificateProfileError(f"{issuer_uri!r} is not an http(s) URL with a host")
+    return _end_entity_certificate(
+        iaca_certificate,
+        iaca_signer,
+        issuer_public_jwk,
+        common_name=common_name,
+        not_before=not_before,
+        not_after=not_after,
+        random_bytes=random_bytes,
+        role="issuer certificate",
+        extra=[x509.SubjectAlternativeName(_issuer_names(issuer_uri, host))],
+    )
+
+
+def _end_entity_certificate(
+    iaca_certificate: bytes,
+    iaca_signer: Signer,
+    public_jwk: Mapping[str, object],
+    *,
+    common_name: str,
+    not_before: datetime,
+    not_after: datetime,
+    random_bytes: RandomBytes,
+    role: str,
+    extra: list[x509.ExtensionType],
+) -> bytes:
+    """Return an end-entity certificate (DER) under the IACA with Table B.3's common part: the IACA's country (and
+    state), ``common_name``, at most 457 days inside the IACA's validity, AKI/SKI, a critical digitalSignature key
+    usage, then ``extra`` (critical when it is an extended key usage), the IACA's issuerAltName and CRL point."""
     iaca = x509.load_der_x509_certificate(iaca_certificate)
     _check_signer_matches(iaca, iaca_signer)
     if not common_name.strip():
         raise CertificateProfileError("commonName must not be empty")
-    host = urlsplit(issuer_uri).hostname if _URI.fullmatch(issuer_uri) else None
-    if not host:
-        raise CertificateProfileError(f"{issuer_uri!r} is not an http(s) URL with a host")
     start, end = _validity(not_before, not_after, MAX_DOCUMENT_SIGNER_VALIDITY)
     if start < iaca.not_valid_before_utc or end > iaca.not_valid_after_utc:
-        raise CertificateProfileError("the issuer certificate's validity must lie inside the IACA's validity")
-    public_key = public_key_from_jwk(issuer_public_jwk)
+        raise CertificateProfileError(f"the {role}'s validity must lie inside the IACA's validity")
+    public_key = public_key_from_jwk(public_jwk)
+    # Table B.3: the countryName (and stateOrProvinceName, when present) are those of the IACA.
     inherited = [a for a in iaca.subject if a.oid in (NameOID.COUNTRY_NAME, NameOID.STATE_OR_PROVINCE_NAME)]
     subject = x509.Name([*inherited, x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     builder = (
@@ -215,10 +214,11 @@ def build_sd_jwt_issuer_certificate(
         .add_extension(_authority_key_identifier(iaca), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(_key_usage(digital_signature=True), critical=True)
-        .add_extension(x509.SubjectAlternativeName(_issuer_names(issuer_uri, host)), critical=False)
-        .add_extension(_required_extension(iaca, x509.IssuerAlternativeName), critical=False)
-        .add_extension(_required_extension(iaca, x509.CRLDistributionPoints), critical=False)
     )
+    for extension in extra:
+        builder = builder.add_extension(extension, critical=isinstance(extension, x509.ExtendedKeyUsage))
+    builder = builder.add_extension(_required_extension(iaca, x509.IssuerAlternativeName), critical=False)
+    builder = builder.add_extension(_required_extension(iaca, x509.CRLDistributionPoints), critical=False)
     return sign_certificate(builder, iaca_signer).public_bytes(serialization.Encoding.DER)
 
 
