@@ -12,14 +12,25 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from openissuer.web.portal import configurations, directory, events, offers, overview, pki, sign_in
+from openissuer.web.portal import (
+    authentication,
+    claims_sources,
+    configurations,
+    directory,
+    events,
+    offers,
+    overview,
+    pki,
+    sign_in,
+)
 from openissuer.web.portal.core import PREFIX, CsrfRefusedError, SignInRequiredError, render
 
 
 def install_portal(app: FastAPI) -> None:
     """Serve the portal from ``app`` under ``/portal``."""
     router = APIRouter(prefix=PREFIX, include_in_schema=False)
-    for module in (sign_in, overview, pki, configurations, offers, directory, events):
+    modules = (sign_in, overview, pki, configurations, offers, directory, authentication, claims_sources, events)
+    for module in modules:
         router.include_router(module.router)
     app.include_router(router)
 

@@ -1,6 +1,4 @@
-"""Users and their credentials, API clients, the authentication provider, wallet clients, claims sources and the
-interaction hook. Creating the last four takes nested JSON bodies the API documents; the portal lists them, shows
-them and deletes them, and points to the API for creating them (see docs/portal.md)."""
+"""Users and their credentials, and API clients."""
 
 from __future__ import annotations
 
@@ -23,7 +21,6 @@ from openissuer.web.portal.core import (
     redirect,
     render,
 )
-from openissuer.web.routers.claim_sources import render_claim_source
 from openissuer.web.routers.users import render_issued_credential, render_user
 
 router = APIRouter()
@@ -180,80 +177,3 @@ async def delete_api_client(request: Request, client_id: str, portal: SubmittedP
     except ManagementError as exc:
         return error_page(portal, request, exc)
     return redirect("/api-clients", "deleted")
-
-
-@router.get("/authentication")
-async def authentication(request: Request, portal: CurrentPortal) -> HTMLResponse:
-    try:
-        paging = Paging.of(request)
-        providers = await portal.container.authentication_providers.list_as(portal.principal, limit=10, after=None)
-        clients = await portal.container.wallet_clients.list_as(
-            portal.principal, limit=paging.limit, after=paging.after
-        )
-    except ManagementError as exc:
-        return error_page(portal, request, exc)
-    context = {
-        "title": "Sign-in and wallets",
-        "providers": providers.items,
-        "wallet_clients": clients.items,
-        "next_link": paging.next_link(request, clients),
-        "can_write": portal.can(ISSUERS),
-    }
-    return render(portal, request, "authentication.html", context, section="access")
-
-
-@router.post("/authentication/providers/{provider_id}/delete")
-async def delete_provider(request: Request, provider_id: str, portal: SubmittedPortal) -> Response:
-    try:
-        await portal.container.authentication_providers.delete_as(portal.principal, provider_id)
-    except ManagementError as exc:
-        return error_page(portal, request, exc)
-    return redirect("/authentication", "deleted")
-
-
-@router.post("/authentication/wallet-clients/{client_id}/delete")
-async def delete_wallet_client(request: Request, client_id: str, portal: SubmittedPortal) -> Response:
-    try:
-        await portal.container.wallet_clients.delete_as(portal.principal, client_id)
-    except ManagementError as exc:
-        return error_page(portal, request, exc)
-    return redirect("/authentication", "deleted")
-
-
-@router.get("/claims-sources")
-async def claims_sources(request: Request, portal: CurrentPortal) -> HTMLResponse:
-    try:
-        paging = Paging.of(request)
-        page = await portal.container.claim_sources.list_as(portal.principal, limit=paging.limit, after=paging.after)
-        hook = await portal.container.interaction_hooks.get_as(portal.principal)
-    except ManagementError as exc:
-        return error_page(portal, request, exc)
-    sources = [render_claim_source(s) for s in page.items]
-    for source in sources:  # never shown: authorization secrets
-        source.pop("authorization", None)
-    context = {
-        "title": "Claims sources and interaction hook",
-        "sources": sources,
-        "hook": None if hook is None else hook.hook,
-        "next_link": paging.next_link(request, page),
-        "can_write": portal.can(OPERATORS),
-    }
-    return render(portal, request, "claims_sources.html", context, section="claims")
-
-
-@router.post("/claims-sources/{source_id}/delete")
-async def delete_claims_source(request: Request, source_id: str, portal: SubmittedPortal) -> Response:
-    try:
-        await portal.container.claim_sources.delete_as(portal.principal, source_id)
-    except ManagementError as exc:
-        return error_page(portal, request, exc)
-    return redirect("/claims-sources", "deleted")
-
-
-@router.post("/interaction-hook/delete")
-async def remove_hook(request: Request, portal: SubmittedPortal) -> Response:
-    try:
-        await portal.container.interaction_hooks.put_as(portal.principal, None)
-    except ManagementError as exc:
-        return error_page(portal, request, exc)
-    return redirect("/claims-sources", "deleted")

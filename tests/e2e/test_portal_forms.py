@@ -1,0 +1,274 @@
+"""The portal's create and edit forms through the in-process ASGI app: each stores through the API's service (read
+back through the API), bad input comes back next to its field with nothing stored, and no secret (a provider's or a
+claims source's client secret, an API key, the hook's secret after its one showing) reaches a page or a log line.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from typing import Any
+
+import pytest
+
+from e2e.conftest import Api
+from oi_portal import PortalClient
+
+PROVIDER_SECRET = "provider-secret-value-4567"
+API_KEY = "claims-api-key-value-8899"
+OAUTH_SECRET = "claims-oauth-secret-value-3344"
+
+
+async def api_get(api: Api, path: str) -> Any:
+    response = await api.http.get(path, headers=await api.auth())
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def principal(api: Api) -> Any:
+    """The bootstrap admin, as the services see it."""
+    return await api.container.management_auth.authenticate(await api.token())
+
+
+@pytest.fixture
+async def iaca_pem(api: Api) -> str:
+    """A PEM certificate (an IACA's), to use as a trust anchor."""
+    response = await api.http.post("/v2/credentials/mobile/iacas", headers=await api.auth(), json={"country": "NZ"})
+    assert response.status_code == 201, response.text
+    return str(response.json()["certificatePem"])
+
+
+def field_error(page: str, field: str) -> str:
+    """The message shown next to a form field (fails when there is none)."""
+    match = re.search(rf'<p class="field-error" id="e-{re.escape(field)}">([^<]*)</p>', page)
+    assert match, f"no error next to {field}"
+    return html.unescape(match.group(1))
+
+
+PROVIDER_FORM = {
+    "url": "https://idp.example.com",
+    "clientId": "issuer-at-idp",
+    "clientSecret": PROVIDER_SECRET,
+    "scope": "openid profile",
+    "tokenEndpointAuthMethod": "client_secret_post",
+    "claimsToPersist": "email, given_name",
+    "forwardedRequestParameters": "login_hint",
+    "staticRequestParameters": '{"prompt": "login"}',
+}
+
+
+async def test_the_authentication_provider_is_created_and_edited_with_its_secret_write_only(
+    api: Api, admin: PortalClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    created = await admin.post("/authentication/providers/new", PROVIDER_FORM)
+    assert created.status_code == 303, created.text
+    (stored,) = (await api_get(api, "/v1/users/authentication-providers"))["data"]
+    assert stored["scope"] == ["openid", "profile"]
+    assert stored["claimsToPersist"] == ["email", "given_name"]
+    assert stored["staticRequestParameters"] == {"prompt": "login"}
+    assert stored["tokenEndpointAuthMethod"] == "client_secret_post"
+    listing = await admin.get("/authentication")
+    edit = await admin.get(f"/authentication/providers/{stored['id']}")
+    assert "****4567" in listing.text and "****4567" in edit.text
+    assert 'value="issuer-at-idp"' in edit.text and stored["redirectUrl"] in edit.text
+
+    # Saved with the secret left empty: the secret is kept, the rest replaced.
+    form = PROVIDER_FORM | {"clientSecret": "", "scope": "openid", "claimsToPersist": ""}
+    saved = await admin.post(f"/authentication/providers/{stored['id']}", form)
+    assert saved.status_code == 303, saved.text
+    provider = await api.container.authentication_providers.get_as(await principal(api), stored["id"])
+    assert api.container.authentication_providers.client_secret(provider) == PROVIDER_SECRET
+    assert provider.scope == ("openid",) and provider.claims_to_persist == ()
+
+    # Refused: each problem next to its field, nothing changed, the typed secret not sent back.
+    bad = PROVIDER_FORM | {"url": "http://idp.example.com", "scope": "profile", "staticRequestParameters": "{"}
+    refused = await admin.post(f"/authentication/providers/{stored['id']}", bad)
+    assert refused.status_code == 400
+    assert "must be a JSON object" in field_error(refused.text, "staticRequestParameters")
+    bad["staticRequestParameters"] = '{"state": "x"}'
+    refused = await admin.post(f"/authentication/providers/{stored['id']}", bad)
+    assert refused.status_code == 400
+    assert field_error(refused.text, "url")
+    assert field_error(refused.text, "scope") == "must contain openid"
+    assert field_error(refused.text, "staticRequestParameters") == "state: is set by openissuer"
+    provider = await api.container.authentication_providers.get_as(await principal(api), stored["id"])
+    assert provider.url == "https://idp.example.com" and provider.scope == ("openid",)
+    for page in (created, listing, edit, saved, refused):
+        assert PROVIDER_SECRET not in page.text
+    assert PROVIDER_SECRET not in caplog.text
+
+
+async def test_a_provider_without_a_secret_or_a_second_one_is_refused(api: Api, admin: PortalClient) -> None:
+    refused = await admin.post("/authentication/providers/new", PROVIDER_FORM | {"clientSecret": ""})
+    assert refused.status_code == 400
+    assert field_error(refused.text, "clientSecret") == "is required"
+    assert (await api_get(api, "/v1/users/authentication-providers"))["data"] == []
+    assert (await admin.post("/authentication/providers/new", PROVIDER_FORM)).status_code == 303
+    second = await admin.post("/authentication/providers/new", PROVIDER_FORM)
+    assert second.status_code == 409 and PROVIDER_SECRET not in second.text
+    assert len((await api_get(api, "/v1/users/authentication-providers"))["data"]) == 1
+
+
+async def test_a_wallet_client_is_registered_and_edited(api: Api, admin: PortalClient, iaca_pem: str) -> None:
+    form = {
+        "clientId": "wallet-one",
+        "clientName": "Wallet One",
+        "redirectUris": "https://wallet.example.com/cb\n\nhttp://127.0.0.1:8080/cb\n",
+        "grant-authorization_code": "on",
+    }
+    created = await admin.post("/authentication/wallet-clients/new", form)
+    assert created.status_code == 303, created.text
+    (stored,) = (await api_get(api, "/v1/openid/clients"))["data"]
+    assert stored["clientId"] == "wallet-one"
+    assert stored["redirectUris"] == ["https://wallet.example.com/cb", "http://127.0.0.1:8080/cb"]
+    assert stored["grantTypes"] == ["authorization_code"]
+    path = f"/authentication/wallet-clients/{stored['id']}"
+    assert created.headers["location"].startswith("/portal" + path)
+
+    edit = form | {"clientName": "Renamed", "rootCertificates": iaca_pem, "dpopRequired": "on"}
+    assert (await admin.post(path, edit)).status_code == 303
+    updated = await api_get(api, f"/v1/openid/clients/{stored['id']}")
+    assert updated["clientName"] == "Renamed" and updated["clientId"] == "wallet-one"
+    assert updated["clientAttestation"]["dpopRequired"] is True
+    assert len(updated["clientAttestation"]["rootCertificates"]) == 1
+    page = await admin.get(path)
+    assert "BEGIN CERTIFICATE" in page.text and 'value="Renamed"' in page.text
+
+    refused = await admin.post(path, form | {"rootCertificates": "not a certificate"})
+    assert refused.status_code == 400
+    assert field_error(refused.text, "rootCertificates") == "0: is not a PEM X.509 certificate"
+    refused = await admin.post(path, form | {"dpopRequired": "on"})
+    assert refused.status_code == 400
+    assert "at least 1 item" in field_error(refused.text, "rootCertificates")
+    refused = await admin.post(
+        path, form | {"redirectUris": "https://wallet.example.com/cb\nhttp://wallet.example.com/cb"}
+    )
+    assert refused.status_code == 400
+    assert field_error(refused.text, "redirectUris") == (
+        "1: http is only allowed for loopback (got 'http://wallet.example.com/cb')"
+    )
+    assert (await api_get(api, f"/v1/openid/clients/{stored['id']}"))["clientName"] == "Renamed"
+    refused = await admin.post("/authentication/wallet-clients/new", {"redirectUris": ""})
+    assert refused.status_code == 400
+    assert field_error(refused.text, "redirectUris") == "must list at least one redirect URI"
+    assert len((await api_get(api, "/v1/openid/clients"))["data"]) == 1
+
+
+API_KEY_SOURCE = {
+    "name": "HR records",
+    "url": "https://hr.example.com/claims",
+    "requestMethod": "POST",
+    "requestParameters": '{"employee": {"mapFrom": "claims.employeeId"}}',
+    "authType": "api-key",
+    "apiKey": API_KEY,
+}
+
+
+async def test_a_claims_source_is_created_and_edited_with_its_secrets_write_only(
+    api: Api, admin: PortalClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    created = await admin.post("/claims-sources/new", API_KEY_SOURCE)
+    assert created.status_code == 303, created.text
+    (stored,) = (await api_get(api, "/v1/claim-sources"))["data"]
+    assert stored["requestMethod"] == "POST"
+    assert stored["requestParameters"] == {"employee": {"mapFrom": "claims.employeeId"}}
+    assert stored["authorization"] == {"type": "api-key", "value": "****8899"}
+    path = f"/claims-sources/{stored['id']}"
+    pages = [created, await admin.get("/claims-sources"), await admin.get(path)]
+    assert "****8899" in pages[-1].text
+
+    # Kept when left empty, as on PUT.
+    saved = await admin.post(path, API_KEY_SOURCE | {"apiKey": "", "name": "HR"})
+    assert saved.status_code == 303
+    assert (await api_get(api, "/v1/claim-sources/" + stored["id"]))["authorization"]["value"] == "****8899"
+
+    # Switching to OAuth needs its own secret; the API key typed alongside is not echoed back.
+    oauth = API_KEY_SOURCE | {
+        "authType": "oauth-client-credentials",
+        "tokenEndpoint": "https://auth.example.com/token",
+        "oauthClientId": "",
+        "oauthClientSecret": "",
+        "oauthTokenEndpointAuthMethod": "client_secret_post",
+    }
+    refused = await admin.post(path, oauth | {"oauthClientId": "issuer"})
+    assert refused.status_code == 400
+    assert field_error(refused.text, "oauthClientSecret") == "is required"
+    pages.append(refused)
+    refused = await admin.post(path, oauth | {"oauthClientSecret": OAUTH_SECRET})
+    assert refused.status_code == 400
+    assert field_error(refused.text, "oauthClientId").startswith("String should have at least 1 character")
+    pages.append(refused)
+    switched = await admin.post(path, oauth | {"oauthClientId": "issuer", "oauthClientSecret": OAUTH_SECRET})
+    assert switched.status_code == 303
+    authorization = (await api_get(api, "/v1/claim-sources/" + stored["id"]))["authorization"]
+    assert authorization == {
+        "type": "oauth-client-credentials",
+        "tokenEndpoint": "https://auth.example.com/token",
+        "clientId": "issuer",
+        "clientSecret": "****3344",
+        "tokenEndpointAuthMethod": "client_secret_post",
+    }
+    pages.append(await admin.get(path))
+    for page in pages:
+        assert API_KEY not in page.text and OAUTH_SECRET not in page.text
+    assert API_KEY not in caplog.text and OAUTH_SECRET not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"requestParameters": "[1]"}, "requestParameters", "must be a JSON object"),
+        ({"requestParameters": '{"a": {"mapFrom": "nowhere.x"}}'}, "requestParameters", "a.mapFrom: "),
+        ({"requestParameters": "[" * 5000}, "requestParameters", "must be a JSON object"),
+        ({"url": "https://10.0.0.1/claims"}, "url", ""),
+        ({"name": ""}, "name", "must be 1-"),
+        ({"apiKey": ""}, "apiKey", "is required"),
+        ({"authType": "password"}, "authType", "Input tag 'password' found"),
+        ({"requestMethod": "PUT"}, "requestMethod", "Input should be 'GET' or 'POST'"),
+    ],
+)
+async def test_a_bad_claims_source_is_refused_next_to_its_field(
+    api: Api, admin: PortalClient, change: dict[str, str], field: str, message: str
+) -> None:
+    refused = await admin.post("/claims-sources/new", API_KEY_SOURCE | change)
+    assert refused.status_code == 400, refused.text
+    assert message in field_error(refused.text, field)
+    assert API_KEY not in refused.text
+    assert (await api_get(api, "/v1/claim-sources"))["data"] == []
+
+
+async def test_the_interaction_hook_secret_is_shown_once(
+    api: Api, admin: PortalClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    form = {"url": "https://hook.example.com/step", "claims": "email given_name", "sessionTimeoutInSec": "300"}
+    refused = await admin.post("/interaction-hook", form | {"sessionTimeoutInSec": "soon"})
+    assert refused.status_code == 400
+    assert "valid integer" in field_error(refused.text, "sessionTimeoutInSec")
+    refused = await admin.post("/interaction-hook", form | {"url": "https://hook.example.com/step?x=1"})
+    assert refused.status_code == 400 and field_error(refused.text, "url")
+    assert await api.container.interaction_hooks.get_as(await principal(api)) is None
+
+    configured = await admin.post("/interaction-hook", form)
+    assert configured.status_code == 201
+    shown = re.search(r'id="hook-secret">([^<]+)<', configured.text)
+    view = await api.container.interaction_hooks.get_as(await principal(api))
+    assert shown and view is not None and shown.group(1) == view.secret
+    assert view.hook.claims == ("email", "given_name") and view.hook.session_timeout == 300
+
+    saved = await admin.post("/interaction-hook", form | {"disabled": "on"})
+    assert saved.status_code == 303
+    later = [saved, await admin.get("/interaction-hook"), await admin.get("/claims-sources")]
+    view = await api.container.interaction_hooks.get_as(await principal(api))
+    assert view is not None and view.hook.disabled and view.secret == shown.group(1)  # kept
+    for page in later:
+        assert view.secret not in page.text
+    assert view.secret not in caplog.text
+
+    assert (await admin.post("/interaction-hook/delete")).status_code == 303
+    again = await admin.post("/interaction-hook", form)
+    renewed = re.search(r'id="hook-secret">([^<]+)<', again.text)
+    assert again.status_code == 201 and renewed and renewed.group(1) != shown.group(1)
