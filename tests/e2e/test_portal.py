@@ -273,6 +273,8 @@ WRITES: list[tuple[str, dict[str, str]]] = [
     ("{/claims-sources/{id}}/delete", {}),
     ("/interaction-hook", {"url": "https://hook.example.com/other"}),
     ("/interaction-hook/delete", {}),
+    ("/users/some-user/credentials/some-credential/status", {"profile": "mobile", "status": "invalid"}),
+    ("/users/some-user/credentials/some-credential/delete", {"profile": "mobile"}),
 ]
 
 

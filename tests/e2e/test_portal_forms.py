@@ -13,7 +13,10 @@ from typing import Any
 import pytest
 
 from e2e.conftest import Api
+from oi_cwt import CLAIMS, create_cwt_configuration
+from oi_issuer import make_setup
 from oi_portal import PortalClient
+from oi_wallet import Wallet
 
 PROVIDER_SECRET = "provider-secret-value-4567"
 API_KEY = "claims-api-key-value-8899"
@@ -272,3 +275,70 @@ async def test_the_interaction_hook_secret_is_shown_once(
     again = await admin.post("/interaction-hook", form)
     renewed = re.search(r'id="hook-secret">([^<]+)<', again.text)
     assert again.status_code == 201 and renewed and renewed.group(1) != shown.group(1)
+
+
+async def test_each_credential_of_a_user_has_its_status_changed_through_the_status_service(
+    api: Api, admin: PortalClient, auditor: PortalClient
+) -> None:
+    setup = await make_setup(api)
+    url = f"/v2/credentials/mobile/configurations/{setup.configuration_id}"
+    body = {k: v for k, v in (await api_get(api, url)).items() if k != "id"} | {"includeStatus": True}
+    assert (await api.http.put(url, headers=setup.headers, json=body)).status_code == 200
+    offer = await setup.offer()
+    await Wallet(api.http).claim(offer["uri"])
+    user_id = offer["userId"]
+    (record,) = (await api_get(api, f"/v1/users/{user_id}/credentials"))["data"]
+    credential = record["id"]
+    status_url = f"/v2/credentials/mobile/{credential}/status"
+    page = await admin.get(f"/users/{user_id}")
+    options = re.search(rf'<select id="f-status-{credential}" name="status">(.*?)</select>', page.text, re.DOTALL)
+    assert options and re.findall(r'<option value="(\w+)"', options.group(1)) == ["valid", "invalid", "suspended"]
+    path = f"/users/{user_id}/credentials/{credential}"
+    read_only = await auditor.get(f"/users/{user_id}")
+    assert credential in read_only.text and "<select" not in read_only.text and f"{path}/status" not in read_only.text
+
+    suspended = await admin.post(f"{path}/status", {"profile": "mobile", "status": "suspended"})
+    assert suspended.status_code == 303 and suspended.headers["location"].endswith("done=suspended")
+    assert await api_get(api, status_url) == {"status": "suspended"}
+    refused = await admin.post(f"{path}/status", {"profile": "mobile", "status": "revoked"})
+    assert refused.status_code == 400
+    assert field_error(refused.text, f"status-{credential}").startswith("must be one of valid, invalid, suspended")
+    refused = await admin.post(f"{path}/status", {"profile": "compact", "status": "valid"})
+    assert refused.status_code == 404  # not a CWT: the profile must be the record's
+    assert await api_get(api, status_url) == {"status": "suspended"}
+    assert (await admin.post(f"{path}/status", {"profile": "mobile", "status": "invalid"})).status_code == 303
+    refused = await admin.post(f"{path}/status", {"profile": "mobile", "status": "valid"})
+    assert refused.status_code == 409
+    assert field_error(refused.text, f"status-{credential}") == "cannot change from invalid to valid (got 'valid')"
+    assert await api_get(api, status_url) == {"status": "invalid"}
+
+    deleted = await admin.post(f"{path}/delete", {"profile": "mobile"})
+    assert deleted.status_code == 303
+    assert (await api.http.get(status_url, headers=setup.headers)).status_code == 404
+    assert credential not in (await admin.get(f"/users/{user_id}")).text
+    again = await admin.post(f"{path}/delete", {"profile": "mobile"})
+    assert again.status_code == 404
+
+
+async def test_a_cwt_is_revoked_and_reinstated_one_by_one(api: Api, admin: PortalClient) -> None:
+    headers = await api.auth()
+    configuration = await create_cwt_configuration(api, headers)
+    offer = await api.http.post(
+        "/v1/openid/offers/pre-authorized",
+        headers=headers,
+        json={"credentials": [configuration["id"]], "claims": CLAIMS},
+    )
+    await Wallet(api.http).claim(offer.json()["uri"])
+    user_id = offer.json()["userId"]
+    (record,) = (await api_get(api, f"/v1/users/{user_id}/credentials"))["data"]
+    page = await admin.get(f"/users/{user_id}")
+    options = re.search(rf'<select id="f-status-{record["id"]}" name="status">(.*?)</select>', page.text, re.DOTALL)
+    assert options and re.findall(r'<option value="(\w+)"', options.group(1)) == ["valid", "revoked"]
+    path = f"/users/{user_id}/credentials/{record['id']}/status"
+    status_url = f"/v2/credentials/compact/{record['id']}/revocation-status"
+    assert (await admin.post(path, {"profile": "compact", "status": "revoked"})).status_code == 303
+    assert (await api_get(api, status_url))["isRevoked"] is True
+    refused = await admin.post(path, {"profile": "compact", "status": "suspended"})
+    assert refused.status_code == 400 and "must be one of valid, revoked" in refused.text
+    assert (await admin.post(path, {"profile": "compact", "status": "valid"})).status_code == 303
+    assert (await api_get(api, status_url))["isRevoked"] is False

@@ -13,15 +13,16 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from openissuer.web.portal import (
+    api_clients,
     authentication,
     claims_sources,
     configurations,
-    directory,
     events,
     offers,
     overview,
     pki,
     sign_in,
+    users,
 )
 from openissuer.web.portal.core import PREFIX, CsrfRefusedError, SignInRequiredError, render
 
@@ -29,7 +30,18 @@ from openissuer.web.portal.core import PREFIX, CsrfRefusedError, SignInRequiredE
 def install_portal(app: FastAPI) -> None:
     """Serve the portal from ``app`` under ``/portal``."""
     router = APIRouter(prefix=PREFIX, include_in_schema=False)
-    modules = (sign_in, overview, pki, configurations, offers, directory, authentication, claims_sources, events)
+    modules = (
+        sign_in,
+        overview,
+        pki,
+        configurations,
+        offers,
+        users,
+        authentication,
+        claims_sources,
+        events,
+        api_clients,
+    )
     for module in modules:
         router.include_router(module.router)
     app.include_router(router)
