@@ -79,6 +79,12 @@ SAMPLE_OBJECTS: list[tuple[str, str, dict[str, Any], str]] = [
         "/claims-sources/{id}",
     ),
     (
+        "POST",
+        "/v2/credentials/mobile/status-lists/configurations",
+        {"docType": "org.iso.18013.5.1.mDL", "timeToLiveDuration": {"hours": 1}, "expiryDuration": {"days": 1}},
+        "/status-lists/mobile/configurations/{id}",
+    ),
+    (
         "PUT",
         "/v1/openid/configuration",
         {"interactionHook": {"url": "https://hook.example.com/h"}},

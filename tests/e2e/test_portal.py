@@ -31,6 +31,10 @@ READ_PAGES = [
     "/configurations/sd-jwt/new",
     "/offers",
     "/users",
+    "/status-lists",
+    "/status-lists/mobile/lists",
+    "/status-lists/sd-jwt/lists",
+    "/status-lists/mobile/configurations/new",
     "/authentication",
     "/authentication/providers/new",
     "/authentication/wallet-clients/new",
@@ -252,6 +256,7 @@ async def everything(api: Api) -> list[object]:
         "/v1/openid/clients",
         "/v1/claim-sources",
         "/v1/openid/configuration",
+        "/v2/credentials/mobile/status-lists/configurations",
         "/v1/events?limit=1000",
     ]
     return [(await api.http.get(path, headers=headers)).json() for path in paths]
@@ -273,6 +278,9 @@ WRITES: list[tuple[str, dict[str, str]]] = [
     ("{/claims-sources/{id}}/delete", {}),
     ("/interaction-hook", {"url": "https://hook.example.com/other"}),
     ("/interaction-hook/delete", {}),
+    ("/status-lists/mobile/configurations/new", {"docType": "x", "expiryDuration-days": "1"}),
+    ("{/status-lists/mobile/configurations/{id}}", {"expiryDuration-days": "9"}),
+    ("{/status-lists/mobile/configurations/{id}}/delete", {}),
     ("/users/some-user/credentials/some-credential/status", {"profile": "mobile", "status": "invalid"}),
     ("/users/some-user/credentials/some-credential/delete", {"profile": "mobile"}),
 ]

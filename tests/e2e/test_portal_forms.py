@@ -14,7 +14,7 @@ import pytest
 
 from e2e.conftest import Api
 from oi_cwt import CLAIMS, create_cwt_configuration
-from oi_issuer import make_setup
+from oi_issuer import MDL, make_setup
 from oi_portal import PortalClient
 from oi_wallet import Wallet
 
@@ -294,6 +294,11 @@ async def test_each_credential_of_a_user_has_its_status_changed_through_the_stat
     options = re.search(rf'<select id="f-status-{credential}" name="status">(.*?)</select>', page.text, re.DOTALL)
     assert options and re.findall(r'<option value="(\w+)"', options.group(1)) == ["valid", "invalid", "suspended"]
     path = f"/users/{user_id}/credentials/{credential}"
+    lists = await admin.get("/status-lists/mobile/lists")
+    (listed,) = (await api_get(api, "/v2/credentials/mobile/status-lists"))["data"]
+    row = re.search(r"<tr><td><code>([^<]+)</code></td><td>([^<]+)</td><td>(\d+)</td><td>(\d+)</td>", lists.text)
+    assert row and row.groups() == (listed["id"], MDL, "100000", str(listed["allocatedCount"]))
+    assert f'href="{listed["uri"]}"' in lists.text and int(row.group(4)) >= 1
     read_only = await auditor.get(f"/users/{user_id}")
     assert credential in read_only.text and "<select" not in read_only.text and f"{path}/status" not in read_only.text
 
@@ -342,3 +347,50 @@ async def test_a_cwt_is_revoked_and_reinstated_one_by_one(api: Api, admin: Porta
     assert refused.status_code == 400 and "must be one of valid, revoked" in refused.text
     assert (await admin.post(path, {"profile": "compact", "status": "valid"})).status_code == 303
     assert (await api_get(api, status_url))["isRevoked"] is False
+
+
+async def test_status_list_configurations_are_created_edited_and_deleted(api: Api, admin: PortalClient) -> None:
+    form = {"docType": MDL, "timeToLiveDuration-hours": "1", "expiryDuration-days": "3"}
+    created = await admin.post("/status-lists/mobile/configurations/new", form)
+    assert created.status_code == 303, created.text
+    configurations = "/v2/credentials/mobile/status-lists/configurations"
+    (stored,) = (await api_get(api, configurations))["data"]
+    assert stored == {
+        "id": stored["id"],
+        "docType": MDL,
+        "timeToLiveDuration": {"hours": 1},
+        "expiryDuration": {"days": 3},
+    }
+    assert created.headers["location"].startswith(f"/portal/status-lists/mobile/configurations/{stored['id']}")
+    listing = await admin.get("/status-lists")
+    assert MDL in listing.text and "1 hours" in listing.text and "3 days" in listing.text
+
+    again = await admin.post("/status-lists/mobile/configurations/new", form)
+    assert again.status_code == 409
+    assert field_error(again.text, "docType") == f"already has a status list configuration (got '{MDL}')"
+    path = f"/status-lists/mobile/configurations/{stored['id']}"
+    edit = await admin.get(path)
+    assert 'name="timeToLiveDuration-hours" type="number" min="0" inputmode="numeric" value="1"' in edit.text
+    saved = await admin.post(path, {"timeToLiveDuration-minutes": "30", "expiryDuration-weeks": "1"})
+    assert saved.status_code == 303
+    stored = await api_get(api, f"{configurations}/{stored['id']}")
+    assert stored["timeToLiveDuration"] == {"minutes": 30} and stored["expiryDuration"] == {"weeks": 1}
+
+    refused = await admin.post(path, {"timeToLiveDuration-seconds": "30", "expiryDuration-days": "-1"})
+    assert refused.status_code == 400
+    assert field_error(refused.text, "expiryDuration").startswith("days: Input should be greater than or equal to 0")
+    assert 'value="-1"' in refused.text  # what was typed comes back to be corrected
+    refused = await admin.post(path, {"timeToLiveDuration-seconds": "30", "expiryDuration-days": "1"})
+    assert refused.status_code == 400
+    assert field_error(refused.text, "timeToLiveDuration") == "must be at least one minute"
+    refused = await admin.post(path, {"timeToLiveDuration-hours": "x"})
+    assert refused.status_code == 400 and "valid integer" in field_error(refused.text, "timeToLiveDuration")
+    assert (await api_get(api, f"{configurations}/{stored['id']}")) == stored
+
+    sd_jwt = await admin.post("/status-lists/sd-jwt/configurations/new", {"vct": "", "expiryDuration-days": "1"})
+    assert sd_jwt.status_code == 400 and field_error(sd_jwt.text, "vct").startswith("must be 1-")
+    assert (await admin.get("/status-lists/compact/configurations/new")).status_code == 404  # CWTs have none
+
+    assert (await admin.post(f"{path}/delete")).status_code == 303
+    assert (await api_get(api, configurations))["data"] == []
+    assert (await admin.get(path)).status_code == 404

@@ -22,6 +22,7 @@ from openissuer.web.portal import (
     overview,
     pki,
     sign_in,
+    status_lists,
     users,
 )
 from openissuer.web.portal.core import PREFIX, CsrfRefusedError, SignInRequiredError, render
@@ -37,6 +38,7 @@ def install_portal(app: FastAPI) -> None:
         configurations,
         offers,
         users,
+        status_lists,
         authentication,
         claims_sources,
         events,

@@ -64,6 +64,7 @@ NAVIGATION = (
     ("pki", "IACAs and signers", "/iacas"),
     ("offers", "Offers", "/offers"),
     ("users", "Users", "/users"),
+    ("status", "Status lists", "/status-lists"),
     ("access", "Sign-in and wallets", "/authentication"),
     ("claims", "Claims sources and hook", "/claims-sources"),
     ("events", "Events", "/events"),
