@@ -44,6 +44,8 @@ READ_PAGES = [
     "/events",
     "/webhooks",
     "/api-clients",
+    "/settings",
+    "/wallet-security",
 ]
 
 
@@ -257,6 +259,8 @@ async def everything(api: Api) -> list[object]:
         "/v1/claim-sources",
         "/v1/openid/configuration",
         "/v2/credentials/mobile/status-lists/configurations",
+        "/v1/config/tenant",
+        "/v1/openid/wallet-security",
         "/v1/events?limit=1000",
     ]
     return [(await api.http.get(path, headers=headers)).json() for path in paths]
@@ -281,6 +285,8 @@ WRITES: list[tuple[str, dict[str, str]]] = [
     ("/status-lists/mobile/configurations/new", {"docType": "x", "expiryDuration-days": "1"}),
     ("{/status-lists/mobile/configurations/{id}}", {"expiryDuration-days": "9"}),
     ("{/status-lists/mobile/configurations/{id}}/delete", {}),
+    ("/settings", {"defaultCountry": "NZ"}),
+    ("/wallet-security", {"dpopRequired": "on"}),
     ("/users/some-user/credentials/some-credential/status", {"profile": "mobile", "status": "invalid"}),
     ("/users/some-user/credentials/some-credential/delete", {"profile": "mobile"}),
 ]

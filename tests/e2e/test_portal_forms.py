@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from e2e.conftest import Api
+from e2e.conftest import Api, portal_of
 from oi_cwt import CLAIMS, create_cwt_configuration
 from oi_issuer import MDL, make_setup
 from oi_portal import PortalClient
@@ -394,3 +394,65 @@ async def test_status_list_configurations_are_created_edited_and_deleted(api: Ap
     assert (await admin.post(f"{path}/delete")).status_code == 303
     assert (await api_get(api, configurations))["data"] == []
     assert (await admin.get(path)).status_code == 404
+
+
+async def test_tenant_settings_are_viewed_and_edited(api: Api, admin: PortalClient) -> None:
+    form = {"defaultCountry": "NZ", "credentialOfferEndpoint": "https://wallet.example.com/offer"}
+    assert (await admin.post("/settings", form)).status_code == 303
+    stored = await api_get(api, "/v1/config/tenant")
+    assert stored["defaultCountry"] == "NZ" and stored["credentialOfferEndpoint"] == "https://wallet.example.com/offer"
+    page = await admin.get("/settings")
+    assert 'value="NZ"' in page.text and 'value="https://wallet.example.com/offer"' in page.text
+
+    refused = await admin.post("/settings", {"defaultCountry": "XX", "credentialOfferEndpoint": "javascript:alert(1)"})
+    assert refused.status_code == 400
+    assert field_error(refused.text, "defaultCountry") == "must be an ISO 3166-1 alpha-2 code, e.g. NZ (got 'XX')"
+    assert field_error(refused.text, "credentialOfferEndpoint")
+    assert await api_get(api, "/v1/config/tenant") == stored
+
+    assert (await admin.post("/settings", {"defaultCountry": "", "credentialOfferEndpoint": ""})).status_code == 303
+    cleared = await api_get(api, "/v1/config/tenant")
+    assert "defaultCountry" not in cleared and "credentialOfferEndpoint" not in cleared
+
+
+async def test_the_wallet_security_policy_is_viewed_and_edited_by_an_admin_only(
+    api: Api, admin: PortalClient, iaca_pem: str
+) -> None:
+    refused = await admin.post("/wallet-security", {"haip": "on"})
+    assert refused.status_code == 400
+    assert field_error(refused.text, "clientAttestationRoots").startswith("wallet attestation is required")
+    refused = await admin.post("/wallet-security", {"clientAttestationRoots": iaca_pem + "\nnot a certificate"})
+    assert refused.status_code == 400
+    assert field_error(refused.text, "clientAttestationRoots") == "1: is not a PEM X.509 certificate"
+    refused = await admin.post("/wallet-security", {"keyAttestationRoots": iaca_pem * 21})
+    assert refused.status_code == 400
+    assert "at most 20" in field_error(refused.text, "keyAttestationRoots")
+    assert (await api_get(api, "/v1/openid/wallet-security"))["haip"] is False
+
+    form = {
+        "haip": "on",
+        "clientAttestationRoots": iaca_pem,
+        "keyAttestationRoots": iaca_pem,
+        "encryptionRequired": "on",
+    }
+    assert (await admin.post("/wallet-security", form)).status_code == 303
+    policy = await api_get(api, "/v1/openid/wallet-security")
+    assert policy["haip"] is True and policy["dpopRequired"] is False
+    assert policy["clientAttestation"] == {"required": False, "rootCertificates": [iaca_pem]}
+    assert policy["keyAttestation"] == {"rootCertificates": [iaca_pem]}
+    assert policy["credentialResponseEncryption"] == {"required": True}
+    page = await admin.get("/wallet-security")
+    assert 'id="f-haip" name="haip" type="checkbox" value="on" checked' in page.text
+    assert page.text.count("BEGIN CERTIFICATE") == 2
+
+    # An issuer changes the tenant settings (as in the API) but neither reads nor changes the policy.
+    created = await admin.post("/api-clients", {"name": "issuer", "role-issuer": "on"})
+    client_id = re.search(r'id="new-client-id">([^<]+)<', created.text)
+    secret = re.search(r'id="new-client-secret">([^<]+)<', created.text)
+    assert client_id and secret
+    issuer = portal_of(api)
+    assert (await issuer.sign_in(client_id.group(1), secret.group(1))).status_code == 303
+    assert (await issuer.get("/wallet-security")).status_code == 403
+    assert (await issuer.post("/wallet-security", {"dpopRequired": "on"})).status_code == 403
+    assert (await api_get(api, "/v1/openid/wallet-security")) == policy
+    assert '<form method="post" action="/portal/settings">' in (await issuer.get("/settings")).text

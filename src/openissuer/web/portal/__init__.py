@@ -21,6 +21,7 @@ from openissuer.web.portal import (
     offers,
     overview,
     pki,
+    settings,
     sign_in,
     status_lists,
     users,
@@ -43,6 +44,7 @@ def install_portal(app: FastAPI) -> None:
         claims_sources,
         events,
         api_clients,
+        settings,
     )
     for module in modules:
         router.include_router(module.router)

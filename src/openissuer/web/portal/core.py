@@ -70,6 +70,7 @@ NAVIGATION = (
     ("events", "Events", "/events"),
     ("webhooks", "Webhooks", "/webhooks"),
     ("clients", "API clients", "/api-clients"),
+    ("settings", "Settings", "/settings"),
 )
 
 
