@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -18,8 +19,10 @@ from e2e.conftest import ADMIN_ID, ADMIN_SECRET, Api, portal_of
 from oi_portal import PORTAL_COOKIE, SAMPLE_OBJECTS, PortalClient, csrf_of, sample_page
 from oi_testing import FakeClock, make_settings
 from openissuer.bootstrap import build
+from openissuer.services.housekeeping import Housekeeping
 from openissuer.services.portal_sessions import hash_session_id
 from openissuer.web.app import create_app
+from openissuer.web.metrics import REGISTRY
 
 READ_PAGES = [
     "/",
@@ -424,3 +427,63 @@ async def test_portal_sessions_on_every_backend(every_backend_url: str, tmp_path
             assert await container.portal_sessions.purge() == 1
     finally:
         await container.aclose()
+
+
+async def test_housekeeping_purges_expired_portal_sessions_in_bounded_batches(
+    every_backend_url: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    settings = make_settings(
+        tmp_path, bootstrap_client_id=ADMIN_ID, bootstrap_client_secret=ADMIN_SECRET, database_url=every_backend_url
+    )
+    container = build(settings, clock=clock)  # type: ignore[arg-type]
+    await container.start()
+    try:
+        stale = [(await container.portal_sessions.sign_in(ADMIN_ID, ADMIN_SECRET)).session_id for _ in range(5)]
+        clock.advance(seconds=1000)
+        fresh = (await container.portal_sessions.sign_in(ADMIN_ID, ADMIN_SECRET)).session_id
+        clock.advance(seconds=900)  # the first five idle for 1900 s (the limit is 1800 s), the last for 900 s
+        housekeeping = Housekeeping(
+            container.uow_factory,
+            clock,
+            event_retention=None,
+            delivery_retention=timedelta(days=7),
+            holder="test",
+            lease=timedelta(seconds=15),
+            portal_session_ttls=(timedelta(seconds=1800), timedelta(hours=8)),
+            batch_size=2,
+            max_batches=2,
+            pause=0,
+        )
+        assert (await housekeeping.run_once()).portal_sessions == 4  # two batches of two this round
+        assert (await housekeeping.run_once()).portal_sessions == 1
+        assert (await housekeeping.run_once()).portal_sessions == 0
+        assert [await container.portal_sessions.resume(s) for s in stale] == [None] * 5
+        assert await container.portal_sessions.resume(fresh) is not None
+    finally:
+        await container.aclose()
+
+
+async def test_the_worker_housekeeping_purges_portal_sessions(api: Api, admin: PortalClient, clock: FakeClock) -> None:
+    """The housekeeping the serve and worker processes run (bootstrap) has the portal's session lifetimes."""
+    assert admin.session_id
+    clock.advance(seconds=1801)
+    assert (await api.container.housekeeping.run_once()).portal_sessions == 1
+    async with api.container.uow_factory(read_only=True) as uow:
+        assert await uow.portal_sessions.get(hash_session_id(admin.session_id)) is None
+
+
+async def test_portal_requests_are_logged_and_counted_under_their_portal_route(
+    api: Api, admin: PortalClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="openissuer.access")
+    iaca = (
+        await api.http.post("/v2/credentials/mobile/iacas", headers=await api.auth(), json={"country": "NZ"})
+    ).json()
+    assert (await admin.get(f"/iacas/{iaca['id']}")).status_code == 200
+    assert (await admin.http.get("/portal/sign-in")).status_code == 200
+    routes = [r.__dict__["route"] for r in caplog.records if r.name == "openissuer.access"]
+    assert routes[-2:] == ["/portal/iacas/{iaca_id}", "/portal/sign-in"]
+    sample = REGISTRY.get_sample_value(
+        "openissuer_http_requests_total", {"method": "GET", "route": "/portal/iacas/{iaca_id}", "status": "200"}
+    )
+    assert sample is not None and sample >= 1

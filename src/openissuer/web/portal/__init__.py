@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from openissuer.web.portal import (
@@ -31,7 +31,6 @@ from openissuer.web.portal.core import PREFIX, CsrfRefusedError, SignInRequiredE
 
 def install_portal(app: FastAPI) -> None:
     """Serve the portal from ``app`` under ``/portal``."""
-    router = APIRouter(prefix=PREFIX, include_in_schema=False)
     modules = (
         sign_in,
         overview,
@@ -47,8 +46,7 @@ def install_portal(app: FastAPI) -> None:
         settings,
     )
     for module in modules:
-        router.include_router(module.router)
-    app.include_router(router)
+        app.include_router(module.router)
 
     async def on_sign_in_required(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, SignInRequiredError)

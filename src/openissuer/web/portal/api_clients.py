@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from openissuer.domain.api_clients import Role
@@ -18,11 +18,12 @@ from openissuer.web.portal.core import (
     SubmittedPortal,
     error_page,
     field_error,
+    portal_router,
     redirect,
     render,
 )
 
-router = APIRouter()
+router = portal_router()
 
 
 async def _clients_page(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from openissuer.crypto.certificate_info import encode_pem
@@ -32,6 +32,7 @@ from openissuer.web.portal.core import (
     lines,
     parse_body,
     pem_blocks,
+    portal_router,
     redirect,
     render,
     words,
@@ -44,7 +45,7 @@ from openissuer.web.routers.authorization_management import (
     provider_input,
 )
 
-router = APIRouter()
+router = portal_router()
 GRANTS = {"authorization_code": AUTHORIZATION_CODE, "pre-authorized_code": PRE_AUTHORIZED_GRANT}
 AUTH_METHODS = [("client_secret_basic", "client_secret_basic"), ("client_secret_post", "client_secret_post")]
 PROVIDER_LISTS = ("staticRequestParameters", "forwardedRequestParameters", "claimsToPersist", "scope")

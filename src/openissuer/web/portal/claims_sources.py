@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from openissuer.errors import ManagementError
@@ -27,6 +27,7 @@ from openissuer.web.portal.core import (
     error_page,
     json_object,
     parse_body,
+    portal_router,
     redirect,
     render,
     words,
@@ -34,7 +35,7 @@ from openissuer.web.portal.core import (
 from openissuer.web.routers.claim_sources import ClaimSourceBody, claim_source_input, render_claim_source
 from openissuer.web.routers.interaction_hook import InteractionHookBody, hook_input
 
-router = APIRouter()
+router = portal_router()
 API_KEY = "api-key"
 OAUTH = "oauth-client-credentials"
 AUTH_TYPES = [(API_KEY, "API key (x-api-key header)"), (OAUTH, "OAuth 2.0 client credentials")]

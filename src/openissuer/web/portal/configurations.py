@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from openissuer.claims.claim_type import ClaimType
@@ -28,12 +28,13 @@ from openissuer.web.portal.core import (
     Portal,
     SubmittedPortal,
     error_page,
+    portal_router,
     redirect,
     render,
 )
 from openissuer.web.routers.configurations import render_configuration
 
-router = APIRouter()
+router = portal_router()
 MAX_CLAIM_ROWS = 15  # 6 fields a row within the edge's 100 fields a form
 DEFAULT_NAMESPACE = "org.iso.18013.5.1"
 CLAIM_TYPES = [("", "(inferred)")] + [(t.value, t.value) for t in ClaimType]

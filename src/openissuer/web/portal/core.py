@@ -18,7 +18,7 @@ from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import pydantic
-from fastapi import Depends, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoescape
 from starlette.datastructures import FormData
@@ -72,6 +72,12 @@ NAVIGATION = (
     ("clients", "API clients", "/api-clients"),
     ("settings", "Settings", "/settings"),
 )
+
+
+def portal_router() -> APIRouter:
+    """A router of portal pages: the prefix is on the router that declares the routes, so that the route a request
+    matched (``scope["route"]``, which the request log and the metrics label requests with) carries it."""
+    return APIRouter(prefix=PREFIX, include_in_schema=False)
 
 
 class SignInRequiredError(Exception):

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import segno
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from openissuer.domain.durations import Duration
@@ -23,11 +23,12 @@ from openissuer.web.portal.core import (
     Portal,
     SubmittedPortal,
     error_page,
+    portal_router,
     redirect,
     render,
 )
 
-router = APIRouter()
+router = portal_router()
 CLAIM_ROWS = 6
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from openissuer.crypto.certificate_info import encode_pem
@@ -26,13 +26,14 @@ from openissuer.web.portal.core import (
     error_page,
     parse_body,
     pem_blocks,
+    portal_router,
     redirect,
     render,
 )
 from openissuer.web.routers.tenant_settings import TenantSettingsBody, tenant_settings_input
 from openissuer.web.routers.wallet_security import WalletSecurityBody, policy_input
 
-router = APIRouter()
+router = portal_router()
 POLICY_FIELDS = {
     "clientAttestation.rootCertificates": "clientAttestationRoots",
     "clientAttestation.required": "clientAttestationRequired",

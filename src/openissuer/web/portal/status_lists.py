@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from openissuer.domain.durations import Duration
@@ -25,12 +25,13 @@ from openissuer.web.portal.core import (
     SubmittedPortal,
     error_page,
     parse_body,
+    portal_router,
     redirect,
     render,
 )
 from openissuer.web.routers.configurations import DurationBody
 
-router = APIRouter()
+router = portal_router()
 UNITS = ("years", "months", "weeks", "days", "hours", "minutes", "seconds")
 DURATIONS = (
     ("timeToLiveDuration", "Time to live (ttl)", "How long verifiers may cache a token: at least one minute."),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from openissuer.errors import ManagementError
@@ -24,12 +24,13 @@ from openissuer.web.portal.core import (
     SubmittedPortal,
     error_page,
     field_error,
+    portal_router,
     redirect,
     render,
 )
 from openissuer.web.routers.users import render_issued_credential, render_user
 
-router = APIRouter()
+router = portal_router()
 USER_STATUSES = {
     "revoke": ("invalid", "revoked"),
     "suspend": ("suspended", "suspended"),
