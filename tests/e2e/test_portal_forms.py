@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -299,6 +300,8 @@ async def test_each_credential_of_a_user_has_its_status_changed_through_the_stat
     row = re.search(r"<tr><td><code>([^<]+)</code></td><td>([^<]+)</td><td>(\d+)</td><td>(\d+)</td>", lists.text)
     assert row and row.groups() == (listed["id"], MDL, "100000", str(listed["allocatedCount"]))
     assert f'href="{listed["uri"]}"' in lists.text and int(row.group(4)) >= 1
+    issued = datetime.fromisoformat(record["issuedDate"]).strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert f"<td>{issued}</td>" in page.text  # the issue date in the credential's row
     read_only = await auditor.get(f"/users/{user_id}")
     assert credential in read_only.text and "<select" not in read_only.text and f"{path}/status" not in read_only.text
 
