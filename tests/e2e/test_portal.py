@@ -288,6 +288,8 @@ WRITES: list[tuple[str, dict[str, str]]] = [
     ("/status-lists/mobile/configurations/new", {"docType": "x", "expiryDuration-days": "1"}),
     ("{/status-lists/mobile/configurations/{id}}", {"expiryDuration-days": "9"}),
     ("{/status-lists/mobile/configurations/{id}}/delete", {}),
+    ("/offers", {"claim-0-name": "given_name", "claim-0-value": "Ana", "expiresIn": "600"}),
+    ("/webhooks", {"url": "https://hooks.example.com/x", "event-OpenIdOfferRedeemed": "on"}),
     ("/settings", {"defaultCountry": "NZ"}),
     ("/wallet-security", {"dpopRequired": "on"}),
     ("/users/some-user/credentials/some-credential/status", {"profile": "mobile", "status": "invalid"}),
@@ -487,3 +489,17 @@ async def test_portal_requests_are_logged_and_counted_under_their_portal_route(
         "openissuer_http_requests_total", {"method": "GET", "route": "/portal/iacas/{iaca_id}", "status": "200"}
     )
     assert sample is not None and sample >= 1
+
+
+JUNK = ["", "x" * 5000, "1" * 5000, "[" * 5000, '{"a": {"mapFrom": ' + "1" * 5000 + "}}", "\u0000\ud7ff", "-1", "on"]
+
+
+@pytest.mark.parametrize(("path", "form"), WRITES)
+async def test_junk_in_any_form_is_refused_without_a_server_error(
+    api: Api, admin: PortalClient, path: str, form: dict[str, str]
+) -> None:
+    path = write_path(path, await sample_objects(api))
+    fields = {*form, "url", "name", "clientId", "scope", "staticRequestParameters", "requestParameters", "authType"}
+    for junk in JUNK:
+        response = await admin.post(path, dict.fromkeys(fields, junk))
+        assert response.status_code < 500, (path, junk[:20], response.text)

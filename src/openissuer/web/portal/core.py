@@ -230,6 +230,12 @@ def parse_body(model: type[Body], data: Mapping[str, Any]) -> Body:
 _UNION_TAGS = frozenset({"api-key", "oauth-client-credentials"})
 
 
+def whole_number(text: str) -> int | None:
+    """The value of a field holding a whole number, or None: only ASCII digits, at most 12 of them (``int`` would
+    take "²" for a digit and refuse, or spend long on, a number of thousands of digits)."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 12 else None
+
+
 def words(text: str) -> list[str]:
     """The names in a field that lists them separated by spaces, commas or lines."""
     return [word for word in re.split(r"[\s,]+", text) if word]
@@ -249,8 +255,8 @@ def json_object(portal: Portal, name: str, param: str | None = None) -> dict[str
         parsed = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise field_error(param or name, f"must be a JSON object ({exc.msg} at line {exc.lineno})") from None
-    except RecursionError:
-        raise field_error(param or name, "must be a JSON object (nested too deeply)") from None
+    except (ValueError, RecursionError):  # a number of more than 4300 digits; nesting deeper than the stack
+        raise field_error(param or name, "must be a JSON object of ordinary size and depth") from None
     if not isinstance(parsed, dict):
         raise field_error(param or name, 'must be a JSON object, e.g. {"name": "value"}')
     return parsed
@@ -355,12 +361,13 @@ class Paging:
         raw_limit = request.query_params.get("limit")
         limit = default
         if raw_limit is not None:
-            if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_PAGE_LIMIT:
+            parsed = whole_number(raw_limit)
+            if parsed is None or not 1 <= parsed <= MAX_PAGE_LIMIT:
                 raise ValidationError(
                     "Validation Error",
                     details=[ErrorDetail("query", "limit", f"must be 1-{MAX_PAGE_LIMIT}", raw_limit[:20])],
                 )
-            limit = int(raw_limit)
+            limit = parsed
         cursor = request.query_params.get("cursor") or None
         return cls(limit=limit, after=decode_cursor(cursor) if cursor else None, cursor=cursor)
 

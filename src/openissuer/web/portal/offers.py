@@ -26,6 +26,7 @@ from openissuer.web.portal.core import (
     portal_router,
     redirect,
     render,
+    whole_number,
 )
 
 router = portal_router()
@@ -115,9 +116,11 @@ def _whole(portal: Portal, name: str, low: int, high: int) -> int | None:
     raw = portal.field(name)
     if not raw:
         return None
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ValidationError("Validation Error", details=[ErrorDetail("body", name, f"must be {low}-{high}", raw)])
-    return int(raw)
+    value = whole_number(raw)
+    if value is None or not low <= value <= high:
+        detail = ErrorDetail("body", name, f"must be {low}-{high}", raw[:20])
+        raise ValidationError("Validation Error", details=[detail])
+    return value
 
 
 @router.post("/offers")
