@@ -50,3 +50,49 @@ class PortalClient:
         if token:
             data["csrf_token"] = token
         return await self.http.post("/portal" + path, data=data)
+
+
+# Objects made through the management API so that the portal's detail pages have something to show: (method, API
+# path, body, the portal page of the object made, with ``{id}`` from the API's answer).
+SAMPLE_OBJECTS: list[tuple[str, str, dict[str, Any], str]] = [
+    (
+        "POST",
+        "/v1/users/authentication-providers",
+        {"url": "https://idp.example.com", "clientId": "issuer", "clientSecret": "sample-provider-secret-1234"},
+        "/authentication/providers/{id}",
+    ),
+    (
+        "POST",
+        "/v1/openid/clients",
+        {"clientId": "sample-wallet", "redirectUris": ["https://wallet.example.com/cb"]},
+        "/authentication/wallet-clients/{id}",
+    ),
+    (
+        "POST",
+        "/v1/claim-sources",
+        {
+            "name": "Sample",
+            "url": "https://claims.example.com/c",
+            "requestParameters": {"id": {"mapFrom": "claims.id"}},
+            "authorization": {"type": "api-key", "value": "sample-api-key-5678"},
+        },
+        "/claims-sources/{id}",
+    ),
+    (
+        "POST",
+        "/v2/credentials/mobile/status-lists/configurations",
+        {"docType": "org.iso.18013.5.1.mDL", "timeToLiveDuration": {"hours": 1}, "expiryDuration": {"days": 1}},
+        "/status-lists/mobile/configurations/{id}",
+    ),
+    (
+        "PUT",
+        "/v1/openid/configuration",
+        {"interactionHook": {"url": "https://hook.example.com/h"}},
+        "/interaction-hook",
+    ),
+]
+
+
+def sample_page(path: str, answer: dict[str, Any]) -> str:
+    """The portal page of an object the API made (``answer``: its JSON answer)."""
+    return path.format(id=answer.get("id", ""))

@@ -516,6 +516,10 @@ def _events(settings: Settings, uow_factory: UnitOfWorkFactory, clock: Clock, ke
         delivery_retention=timedelta(days=settings.webhook_delivery_retention_days),
         holder=holder,
         lease=lease,
+        portal_session_ttls=(
+            timedelta(seconds=settings.portal_session_idle_ttl),
+            timedelta(seconds=settings.portal_session_absolute_ttl),
+        ),
     )
     background = BackgroundWorker(delivery, housekeeping, poll_interval=settings.worker_poll_interval)
     return _Events(webhook_keys, delivery, housekeeping, background, fetcher)

@@ -9,13 +9,17 @@ from pathlib import Path
 import httpx
 import pytest
 
+from oi_portal import PortalClient
 from oi_testing import FakeClock, make_settings
 from openissuer.adapters.sql.migrate import upgrade_database
 from openissuer.bootstrap import Container, build
+from openissuer.domain.api_clients import Role
 from openissuer.web.app import create_app
 
 ADMIN_ID = "test-admin"
 ADMIN_SECRET = "test-admin-secret-0123456789"
+AUDITOR_ID = "portal-auditor"
+AUDITOR_SECRET = "portal-auditor-secret-0123456789"
 
 
 @dataclass
@@ -91,3 +95,29 @@ async def api(
     async with httpx.AsyncClient(transport=transport, base_url="https://issuer.example") as http:
         yield Api(http=http, container=container, clock=clock)
     await container.aclose()
+
+
+def portal_of(api: Api) -> PortalClient:
+    transport = httpx.ASGITransport(app=api.http._transport.app)  # type: ignore[attr-defined]
+    return PortalClient(httpx.AsyncClient(transport=transport, base_url="https://issuer.example"))
+
+
+@pytest.fixture
+async def admin(api: Api) -> PortalClient:
+    portal = portal_of(api)
+    assert (await portal.sign_in(ADMIN_ID, ADMIN_SECRET)).status_code == 303
+    return portal
+
+
+@pytest.fixture
+async def auditor(api: Api) -> PortalClient:
+    await api.container.api_clients.create_client(
+        "00000000-0000-4000-8000-000000000000",
+        name="auditor",
+        roles=(Role.AUDITOR,),
+        client_id=AUDITOR_ID,
+        client_secret=AUDITOR_SECRET,
+    )
+    portal = portal_of(api)
+    assert (await portal.sign_in(AUDITOR_ID, AUDITOR_SECRET)).status_code == 303
+    return portal

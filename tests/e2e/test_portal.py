@@ -9,21 +9,21 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
-from e2e.conftest import ADMIN_ID, ADMIN_SECRET, Api
-from oi_portal import PORTAL_COOKIE, PortalClient, csrf_of
+from e2e.conftest import ADMIN_ID, ADMIN_SECRET, Api, portal_of
+from oi_portal import PORTAL_COOKIE, SAMPLE_OBJECTS, PortalClient, csrf_of, sample_page
 from oi_testing import FakeClock, make_settings
 from openissuer.bootstrap import build
-from openissuer.domain.api_clients import Role
+from openissuer.services.housekeeping import Housekeeping
 from openissuer.services.portal_sessions import hash_session_id
 from openissuer.web.app import create_app
+from openissuer.web.metrics import REGISTRY
 
-AUDITOR_ID = "portal-auditor"
-AUDITOR_SECRET = "portal-auditor-secret-0123456789"
 READ_PAGES = [
     "/",
     "/iacas",
@@ -34,38 +34,22 @@ READ_PAGES = [
     "/configurations/sd-jwt/new",
     "/offers",
     "/users",
+    "/status-lists",
+    "/status-lists/mobile/lists",
+    "/status-lists/sd-jwt/lists",
+    "/status-lists/mobile/configurations/new",
     "/authentication",
+    "/authentication/providers/new",
+    "/authentication/wallet-clients/new",
     "/claims-sources",
+    "/claims-sources/new",
+    "/interaction-hook",
     "/events",
     "/webhooks",
     "/api-clients",
+    "/settings",
+    "/wallet-security",
 ]
-
-
-def portal_of(api: Api) -> PortalClient:
-    transport = httpx.ASGITransport(app=api.http._transport.app)  # type: ignore[attr-defined]
-    return PortalClient(httpx.AsyncClient(transport=transport, base_url="https://issuer.example"))
-
-
-@pytest.fixture
-async def admin(api: Api) -> PortalClient:
-    portal = portal_of(api)
-    assert (await portal.sign_in(ADMIN_ID, ADMIN_SECRET)).status_code == 303
-    return portal
-
-
-@pytest.fixture
-async def auditor(api: Api) -> PortalClient:
-    await api.container.api_clients.create_client(
-        "00000000-0000-4000-8000-000000000000",
-        name="auditor",
-        roles=(Role.AUDITOR,),
-        client_id=AUDITOR_ID,
-        client_secret=AUDITOR_SECRET,
-    )
-    portal = portal_of(api)
-    assert (await portal.sign_in(AUDITOR_ID, AUDITOR_SECRET)).status_code == 303
-    return portal
 
 
 async def iaca_count(api: Api) -> int:
@@ -241,10 +225,21 @@ async def test_every_page_renders_for_an_admin(admin: PortalClient, path: str) -
     assert "<h1>" in response.text and '<main id="main">' in response.text
 
 
+async def sample_objects(api: Api) -> dict[str, str]:
+    """Make one object of each kind through the API; return the portal's page of each (by kind) and their ids."""
+    headers = await api.auth()
+    made: dict[str, str] = {}
+    for method, path, body, page in SAMPLE_OBJECTS:
+        response = await api.http.request(method, path, headers=headers, json=body)
+        assert response.status_code in {200, 201}, response.text
+        made[page] = sample_page(page, response.json())
+    iaca = (await api.http.post("/v2/credentials/mobile/iacas", headers=headers, json={"country": "NZ"})).json()
+    made["/iacas/{id}"] = f"/iacas/{iaca['id']}"
+    return made
+
+
 async def test_an_auditor_sees_every_page_without_a_write_control(api: Api, auditor: PortalClient) -> None:
-    admin_token = await api.auth()
-    iaca = (await api.http.post("/v2/credentials/mobile/iacas", headers=admin_token, json={"country": "NZ"})).json()
-    pages = [*READ_PAGES, f"/iacas/{iaca['id']}"]
+    pages = [*READ_PAGES, *(await sample_objects(api)).values()]
     for path in pages:
         response = await auditor.get(path)
         assert response.status_code == 200, (path, response.text)
@@ -255,27 +250,87 @@ async def test_an_auditor_sees_every_page_without_a_write_control(api: Api, audi
         ).replace('<button type="submit">Filter</button>', ""), path
 
 
-async def test_a_forged_write_from_an_auditor_gets_403_and_changes_nothing(api: Api, auditor: PortalClient) -> None:
-    before = await iaca_count(api)
-    response = await auditor.post("/iacas", {"country": "NZ"})  # with the auditor session's valid CSRF token
-    assert response.status_code == 403
+async def everything(api: Api) -> list[object]:
+    """What the management API shows of the tenant's state (the event log records every write)."""
+    headers = await api.auth()
+    paths = [
+        "/v2/credentials/mobile/iacas",
+        "/v2/credentials/mobile/configurations",
+        "/v1/api-clients",
+        "/v1/users/authentication-providers",
+        "/v1/openid/clients",
+        "/v1/claim-sources",
+        "/v1/openid/configuration",
+        "/v2/credentials/mobile/status-lists/configurations",
+        "/v1/config/tenant",
+        "/v1/openid/wallet-security",
+        "/v1/events?limit=1000",
+    ]
+    return [(await api.http.get(path, headers=headers)).json() for path in paths]
+
+
+# Every kind of form post, valid as an admin would send it (``{...}``: a sample object's page, see sample_objects).
+WRITES: list[tuple[str, dict[str, str]]] = [
+    ("/iacas", {"country": "NZ"}),
+    ("/api-clients", {"name": "x", "role-admin": "on"}),
+    ("/configurations/mobile/new", {"credentialType": "x", "claim_count": "0"}),
+    ("/authentication/providers/new", {"url": "https://idp2.example.com", "clientId": "c", "clientSecret": "s" * 16}),
+    ("{/authentication/providers/{id}}", {"url": "https://idp.example.com", "clientId": "other"}),
+    ("{/authentication/providers/{id}}/delete", {}),
+    ("/authentication/wallet-clients/new", {"redirectUris": "https://w.example.com/cb"}),
+    ("{/authentication/wallet-clients/{id}}", {"redirectUris": "https://w.example.com/other"}),
+    ("{/authentication/wallet-clients/{id}}/delete", {}),
+    ("/claims-sources/new", {"name": "n", "url": "https://c.example.com/x", "authType": "api-key", "apiKey": "k" * 16}),
+    ("{/claims-sources/{id}}", {"name": "renamed", "url": "https://claims.example.com/c", "authType": "api-key"}),
+    ("{/claims-sources/{id}}/delete", {}),
+    ("/interaction-hook", {"url": "https://hook.example.com/other"}),
+    ("/interaction-hook/delete", {}),
+    ("/status-lists/mobile/configurations/new", {"docType": "x", "expiryDuration-days": "1"}),
+    ("{/status-lists/mobile/configurations/{id}}", {"expiryDuration-days": "9"}),
+    ("{/status-lists/mobile/configurations/{id}}/delete", {}),
+    ("/offers", {"claim-0-name": "given_name", "claim-0-value": "Ana", "expiresIn": "600"}),
+    ("/webhooks", {"url": "https://hooks.example.com/x", "event-OpenIdOfferRedeemed": "on"}),
+    ("/settings", {"defaultCountry": "NZ"}),
+    ("/wallet-security", {"dpopRequired": "on"}),
+    ("/users/some-user/credentials/some-credential/status", {"profile": "mobile", "status": "invalid"}),
+    ("/users/some-user/credentials/some-credential/delete", {"profile": "mobile"}),
+]
+
+
+def write_path(template: str, made: dict[str, str]) -> str:
+    """``template`` with a sample object's page in place of ``{<page template>}``."""
+    match = re.fullmatch(r"\{(.+\})\}(.*)", template)
+    return made[match.group(1)] + match.group(2) if match else template
+
+
+@pytest.mark.parametrize(("path", "form"), WRITES)
+async def test_a_forged_write_from_an_auditor_gets_403_and_changes_nothing(
+    api: Api, auditor: PortalClient, path: str, form: dict[str, str]
+) -> None:
+    path = write_path(path, await sample_objects(api))
+    before = await everything(api)
+    response = await auditor.post(path, form)  # with the auditor session's valid CSRF token
+    assert response.status_code == 403, response.text
     assert "role does not permit" in response.text
-    response = await auditor.post("/api-clients", {"name": "x", "role-admin": "on"})
-    assert response.status_code == 403
-    response = await auditor.post("/configurations/mobile/new", {"credentialType": "x", "claim_count": "0"})
-    assert response.status_code == 403
-    assert await iaca_count(api) == before
+    assert await everything(api) == before
 
 
-async def test_a_post_without_a_csrf_token_is_refused_and_changes_nothing(api: Api, admin: PortalClient) -> None:
-    before = await iaca_count(api)
-    response = await admin.post("/iacas", {"country": "NZ"}, csrf="")
+@pytest.mark.parametrize(("path", "form"), WRITES)
+async def test_a_post_without_a_csrf_token_is_refused_and_changes_nothing(
+    api: Api, admin: PortalClient, path: str, form: dict[str, str]
+) -> None:
+    path = write_path(path, await sample_objects(api))
+    before = await everything(api)
+    response = await admin.post(path, form, csrf="")
     assert response.status_code == 403
     assert "not sent from your portal session" in response.text
+    assert await everything(api) == before
+
+
+async def test_sign_out_without_a_csrf_token_is_refused(admin: PortalClient) -> None:
     response = await admin.post("/sign-out", csrf="")
     assert response.status_code == 403
     assert (await admin.get("/")).status_code == 200  # still signed in
-    assert await iaca_count(api) == before
 
 
 async def test_a_post_with_another_sessions_csrf_token_is_refused(api: Api, admin: PortalClient) -> None:
@@ -374,3 +429,77 @@ async def test_portal_sessions_on_every_backend(every_backend_url: str, tmp_path
             assert await container.portal_sessions.purge() == 1
     finally:
         await container.aclose()
+
+
+async def test_housekeeping_purges_expired_portal_sessions_in_bounded_batches(
+    every_backend_url: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    settings = make_settings(
+        tmp_path, bootstrap_client_id=ADMIN_ID, bootstrap_client_secret=ADMIN_SECRET, database_url=every_backend_url
+    )
+    container = build(settings, clock=clock)  # type: ignore[arg-type]
+    await container.start()
+    try:
+        stale = [(await container.portal_sessions.sign_in(ADMIN_ID, ADMIN_SECRET)).session_id for _ in range(5)]
+        clock.advance(seconds=1000)
+        fresh = (await container.portal_sessions.sign_in(ADMIN_ID, ADMIN_SECRET)).session_id
+        clock.advance(seconds=900)  # the first five idle for 1900 s (the limit is 1800 s), the last for 900 s
+        housekeeping = Housekeeping(
+            container.uow_factory,
+            clock,
+            event_retention=None,
+            delivery_retention=timedelta(days=7),
+            holder="test",
+            lease=timedelta(seconds=15),
+            portal_session_ttls=(timedelta(seconds=1800), timedelta(hours=8)),
+            batch_size=2,
+            max_batches=2,
+            pause=0,
+        )
+        assert (await housekeeping.run_once()).portal_sessions == 4  # two batches of two this round
+        assert (await housekeeping.run_once()).portal_sessions == 1
+        assert (await housekeeping.run_once()).portal_sessions == 0
+        assert [await container.portal_sessions.resume(s) for s in stale] == [None] * 5
+        assert await container.portal_sessions.resume(fresh) is not None
+    finally:
+        await container.aclose()
+
+
+async def test_the_worker_housekeeping_purges_portal_sessions(api: Api, admin: PortalClient, clock: FakeClock) -> None:
+    """The housekeeping the serve and worker processes run (bootstrap) has the portal's session lifetimes."""
+    assert admin.session_id
+    clock.advance(seconds=1801)
+    assert (await api.container.housekeeping.run_once()).portal_sessions == 1
+    async with api.container.uow_factory(read_only=True) as uow:
+        assert await uow.portal_sessions.get(hash_session_id(admin.session_id)) is None
+
+
+async def test_portal_requests_are_logged_and_counted_under_their_portal_route(
+    api: Api, admin: PortalClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="openissuer.access")
+    iaca = (
+        await api.http.post("/v2/credentials/mobile/iacas", headers=await api.auth(), json={"country": "NZ"})
+    ).json()
+    assert (await admin.get(f"/iacas/{iaca['id']}")).status_code == 200
+    assert (await admin.http.get("/portal/sign-in")).status_code == 200
+    routes = [r.__dict__["route"] for r in caplog.records if r.name == "openissuer.access"]
+    assert routes[-2:] == ["/portal/iacas/{iaca_id}", "/portal/sign-in"]
+    sample = REGISTRY.get_sample_value(
+        "openissuer_http_requests_total", {"method": "GET", "route": "/portal/iacas/{iaca_id}", "status": "200"}
+    )
+    assert sample is not None and sample >= 1
+
+
+JUNK = ["", "x" * 5000, "1" * 5000, "[" * 5000, '{"a": {"mapFrom": ' + "1" * 5000 + "}}", "\u0000\ud7ff", "-1", "on"]
+
+
+@pytest.mark.parametrize(("path", "form"), WRITES)
+async def test_junk_in_any_form_is_refused_without_a_server_error(
+    api: Api, admin: PortalClient, path: str, form: dict[str, str]
+) -> None:
+    path = write_path(path, await sample_objects(api))
+    fields = {*form, "url", "name", "clientId", "scope", "staticRequestParameters", "requestParameters", "authType"}
+    for junk in JUNK:
+        response = await admin.post(path, dict.fromkeys(fields, junk))
+        assert response.status_code < 500, (path, junk[:20], response.text)

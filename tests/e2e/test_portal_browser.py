@@ -25,6 +25,7 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from oi_issuer import MDL, Setup
+from oi_portal import SAMPLE_OBJECTS, sample_page
 from oi_server import ADMIN_ID, ADMIN_SECRET, running_server, server_env
 from oi_testing import free_port
 from oi_wallet import Wallet
@@ -147,6 +148,7 @@ def test_a_new_operator_issues_an_mdl_through_the_portal(browser: Browser, serve
     page.get_by_label("Credential type").fill(MDL)
     page.get_by_label("Days").fill("365")
     page.get_by_label("Display name").fill("Driver licence")
+    page.get_by_label("Revocable (includeStatus)").check()  # its credentials get a status list entry
     for index, (name, path, claim_type, required) in enumerate(FOUR_CLAIMS):
         if index:
             page.get_by_role("button", name="Add a claim").click()
@@ -199,6 +201,15 @@ def test_a_new_operator_issues_an_mdl_through_the_portal(browser: Browser, serve
     }
     assert str(claims["birth_date"]) == "1990-01-02"
 
+    # The credential is suspended from its user's page, one credential at a time.
+    page.get_by_role("link", name="Users", exact=True).click()
+    page.locator("main table a").first.click()
+    page.locator("#credentials select").select_option("suspended")
+    page.get_by_role("button", name="Set status").click()
+    expect(page.get_by_text("Suspended.")).to_be_visible()
+    expect(page.locator("#credentials")).to_contain_text("suspended")
+    check_accessibility(page)
+
     # Another offer, revoked; the revocation is in the event log.
     page.get_by_role("link", name="Offers", exact=True).click()
     page.get_by_label(f"{MDL} (mso_mdoc)").first.check()
@@ -247,6 +258,12 @@ def test_every_page_passes_axe_for_an_admin_and_an_auditor(browser: Browser, ser
     assert auditor.status_code == 201, auditor.text
     iacas = httpx.get(f"{server}/v2/credentials/mobile/iacas", headers=headers).json()["data"]
     pages = [*READ_PAGES, *(f"/iacas/{i['id']}" for i in iacas)]
+    for method, path, body, page_path in SAMPLE_OBJECTS:  # the create and edit pages of each kind, filled in
+        made = httpx.request(method, f"{server}{path}", headers=headers, json=body)
+        assert made.status_code in {200, 201}, made.text
+        pages.append(sample_page(page_path, made.json()))
+    users = httpx.get(f"{server}/v1/users", headers=headers).json()["data"]
+    pages += [f"/users/{u['id']}" for u in users[:1]]  # a user with a credential from the operator's path
     for client_id, secret, viewport in (
         (ADMIN_ID, ADMIN_SECRET, {"width": 1280, "height": 900}),
         (auditor.json()["clientId"], auditor.json()["clientSecret"], {"width": 390, "height": 844}),
@@ -262,6 +279,10 @@ def test_every_page_passes_axe_for_an_admin_and_an_auditor(browser: Browser, ser
         if client_id == ADMIN_ID:
             page.goto(f"{server}/portal/configurations")
             page.screenshot(path=shots / "configurations.png", full_page=True)
+            page.goto(f"{server}/portal{next(p for p in pages if p.startswith('/claims-sources/'))}")
+            page.screenshot(path=shots / "claims-source.png", full_page=True)
+            page.goto(f"{server}/portal/{pages[-1].lstrip('/')}")
+            page.screenshot(path=shots / "user.png", full_page=True)
         else:
             page.goto(f"{server}/portal/")
             page.screenshot(path=shots / "overview-phone-auditor.png", full_page=True)

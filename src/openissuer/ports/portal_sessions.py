@@ -21,6 +21,6 @@ class PortalSessionRepository(Protocol):
     async def delete(self, id_hash: bytes) -> bool:
         """Delete the session; tell whether there was one."""
 
-    async def purge(self, *, idle_before: datetime, created_before: datetime) -> int:
-        """Delete the sessions last used before ``idle_before`` or created before ``created_before``; return how
-        many."""
+    async def purge(self, *, idle_before: datetime, created_before: datetime, limit: int) -> int:
+        """Delete at most ``limit`` of the sessions last used before ``idle_before`` or created before
+        ``created_before`` (one bounded statement); return how many."""

@@ -20,7 +20,7 @@ from openissuer.errors import ErrorDetail, NotFoundError, ValidationError
 from openissuer.ports.clock import Clock
 from openissuer.ports.uow import UnitOfWork, UnitOfWorkFactory
 from openissuer.services.access import ISSUERS, READERS_AND_ISSUERS, authorize
-from openissuer.services.credential_status import change_status, status_in, verify_transition
+from openissuer.services.credential_status import change_status, status_in, statuses_of, verify_transition
 
 _PAGE = 1000
 
@@ -42,6 +42,14 @@ class CredentialStatusService:
         self._uow = uow_factory
         self._clock = clock
         self._kinds = dict(kinds)
+
+    def statuses_for(self, record: IssuedCredentialRecord) -> tuple[str, ...]:
+        """Return the statuses ``record`` may be set to: none without a status-list entry; valid, invalid and
+        suspended on an IETF Token Status List (mDoc, SD-JWT VC); valid and revoked on a CWT revocation list."""
+        kind = self._kinds.get(record.profile)
+        if kind is None or record.status_reference is None:
+            return ()
+        return statuses_of(kind)
 
     async def status_as(self, principal: ManagementPrincipal, profile: str, credential_id: str) -> str:
         """Return the status of one of the caller's tenant's credentials of ``profile``."""

@@ -1,4 +1,4 @@
-"""Retention: old audit events and old webhook deliveries are deleted in bounded batches.
+"""Retention: old audit events, old webhook deliveries and expired portal sessions are deleted in bounded batches.
 
 Each batch is one short transaction deleting at most ``batch_size`` of the oldest rows, and the rounds pause
 between batches, so pruning never holds locks for long or starves the requests sharing the database. One worker
@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from openissuer.ports.clock import Clock
 from openissuer.ports.uow import UnitOfWork, UnitOfWorkFactory
+from openissuer.services.portal_sessions import purge_expired_sessions
 
 log = logging.getLogger("openissuer.housekeeping")
 
@@ -27,11 +28,13 @@ class Pruned:
 
     events: int = 0
     deliveries: int = 0
+    portal_sessions: int = 0
 
 
 class Housekeeping:
-    """Delete events older than ``event_retention`` (None keeps them) and deliveries older than
-    ``delivery_retention``."""
+    """Delete events older than ``event_retention`` (None keeps them), deliveries older than
+    ``delivery_retention`` and portal sessions expired under ``portal_session_ttls`` (idle, absolute; None: not
+    purged here)."""
 
     def __init__(
         self,
@@ -42,6 +45,7 @@ class Housekeeping:
         delivery_retention: timedelta,
         holder: str,
         lease: timedelta,
+        portal_session_ttls: tuple[timedelta, timedelta] | None = None,
         batch_size: int = 1000,
         max_batches: int = 50,
         pause: float = 0.05,
@@ -52,6 +56,7 @@ class Housekeeping:
         self._delivery_retention = delivery_retention
         self._holder = holder
         self._lease = lease
+        self._session_ttls = portal_session_ttls
         self._batch_size = batch_size
         self._max_batches = max_batches
         self._pause = pause
@@ -70,9 +75,17 @@ class Housekeeping:
             events = await self._prune(lambda uow: uow.events.prune(old_events, limit=self._batch_size))
         old_deliveries = now - self._delivery_retention
         deliveries = await self._prune(lambda uow: uow.outbox.prune(old_deliveries, limit=self._batch_size))
-        if events or deliveries:
-            log.info("pruned", extra={"events": events, "deliveries": deliveries})
-        return Pruned(events, deliveries)
+        sessions = 0
+        if self._session_ttls is not None:
+            idle, absolute = self._session_ttls
+            sessions = await self._prune(
+                lambda uow: purge_expired_sessions(
+                    uow, now, idle_ttl=idle, absolute_ttl=absolute, limit=self._batch_size
+                )
+            )
+        if events or deliveries or sessions:
+            log.info("pruned", extra={"events": events, "deliveries": deliveries, "portal_sessions": sessions})
+        return Pruned(events, deliveries, sessions)
 
     async def _prune(self, batch: Callable[[UnitOfWork], Awaitable[int]]) -> int:
         """Run ``batch`` (one bounded delete) in its own transaction until it deletes less than a full batch."""

@@ -15,18 +15,21 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from openissuer.domain.api_clients import ManagementPrincipal
 from openissuer.domain.portal_sessions import PortalSession
 from openissuer.ports.clock import Clock
-from openissuer.ports.uow import UnitOfWorkFactory
+from openissuer.ports.uow import UnitOfWork, UnitOfWorkFactory
 from openissuer.services.management_auth import ManagementAuthService
 
 log = logging.getLogger("openissuer.portal")
 
 # A session is written back at most this often while in use, so reading pages is not a write per request.
 TOUCH_INTERVAL = timedelta(seconds=60)
+# Each sign-in deletes at most this many expired sessions (bounded work on the sign-in's request); the housekeeping
+# worker purges the rest in batches.
+SIGN_IN_PURGE_LIMIT = 100
 
 
 def hash_session_id(session_id: str) -> bytes:
@@ -94,7 +97,9 @@ class PortalSessionService:
         async with self._uow() as uow:
             if replacing:
                 await uow.portal_sessions.delete(hash_session_id(replacing))
-            await uow.portal_sessions.purge(idle_before=now - self._idle, created_before=now - self._absolute)
+            await purge_expired_sessions(
+                uow, now, idle_ttl=self._idle, absolute_ttl=self._absolute, limit=SIGN_IN_PURGE_LIMIT
+            )
             await uow.portal_sessions.add(session)
             await uow.commit()
         log.info("portal sign-in", extra={"client_id": client.client_id, "tenant_id": client.tenant_id})
@@ -136,10 +141,20 @@ class PortalSessionService:
             await uow.portal_sessions.delete(hash_session_id(session_id))
             await uow.commit()
 
-    async def purge(self) -> int:
-        """Delete every expired session; return how many."""
-        now = self._clock.now()
+    async def purge(self, *, limit: int = 1000) -> int:
+        """Delete at most ``limit`` expired sessions in one transaction; return how many (the housekeeping worker
+        purges the rest in bounded batches)."""
         async with self._uow() as uow:
-            count = await uow.portal_sessions.purge(idle_before=now - self._idle, created_before=now - self._absolute)
+            count = await purge_expired_sessions(
+                uow, self._clock.now(), idle_ttl=self._idle, absolute_ttl=self._absolute, limit=limit
+            )
             await uow.commit()
         return count
+
+
+async def purge_expired_sessions(
+    uow: UnitOfWork, now: datetime, *, idle_ttl: timedelta, absolute_ttl: timedelta, limit: int
+) -> int:
+    """Delete at most ``limit`` sessions unused for more than ``idle_ttl`` or started more than ``absolute_ttl``
+    ago, in ``uow`` (the caller commits); return how many. The one definition of an expired session's purge."""
+    return await uow.portal_sessions.purge(idle_before=now - idle_ttl, created_before=now - absolute_ttl, limit=limit)

@@ -35,13 +35,13 @@ class InMemoryPortalSessionRepository:
         """Delete the session."""
         return self._rows.pop(id_hash, None) is not None
 
-    async def purge(self, *, idle_before: datetime, created_before: datetime) -> int:
-        """Delete idle and too old sessions."""
+    async def purge(self, *, idle_before: datetime, created_before: datetime, limit: int) -> int:
+        """Delete at most ``limit`` idle or too old sessions."""
         stale = [
             key
             for key, session in self._rows.items()
             if session.last_seen_at < idle_before or session.created_at < created_before
-        ]
+        ][:limit]
         for key in stale:
             del self._rows[key]
         return len(stale)

@@ -59,9 +59,10 @@ class SqlPortalSessionRepository:
         result = await self._conn.execute(delete(t).where(t.c.id_hash == id_hash))
         return bool(result.rowcount)
 
-    async def purge(self, *, idle_before: datetime, created_before: datetime) -> int:
-        """Delete idle and too old sessions (one statement)."""
+    async def purge(self, *, idle_before: datetime, created_before: datetime, limit: int) -> int:
+        """Delete at most ``limit`` idle or too old sessions (one bounded statement)."""
         t = portal_sessions
         condition = or_(t.c.last_seen_at < to_db_time(idle_before), t.c.created_at < to_db_time(created_before))
-        result = await self._conn.execute(delete(t).where(condition))
+        expired = select(t.c.id_hash).where(condition).limit(limit)
+        result = await self._conn.execute(delete(t).where(t.c.id_hash.in_(expired)))
         return int(result.rowcount or 0)

@@ -9,19 +9,44 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from openissuer.web.portal import configurations, directory, events, offers, overview, pki, sign_in
+from openissuer.web.portal import (
+    api_clients,
+    authentication,
+    claims_sources,
+    configurations,
+    events,
+    offers,
+    overview,
+    pki,
+    settings,
+    sign_in,
+    status_lists,
+    users,
+)
 from openissuer.web.portal.core import PREFIX, CsrfRefusedError, SignInRequiredError, render
 
 
 def install_portal(app: FastAPI) -> None:
     """Serve the portal from ``app`` under ``/portal``."""
-    router = APIRouter(prefix=PREFIX, include_in_schema=False)
-    for module in (sign_in, overview, pki, configurations, offers, directory, events):
-        router.include_router(module.router)
-    app.include_router(router)
+    modules = (
+        sign_in,
+        overview,
+        pki,
+        configurations,
+        offers,
+        users,
+        status_lists,
+        authentication,
+        claims_sources,
+        events,
+        api_clients,
+        settings,
+    )
+    for module in modules:
+        app.include_router(module.router)
 
     async def on_sign_in_required(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, SignInRequiredError)

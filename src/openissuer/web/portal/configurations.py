@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from openissuer.claims.claim_type import ClaimType
@@ -28,12 +28,14 @@ from openissuer.web.portal.core import (
     Portal,
     SubmittedPortal,
     error_page,
+    portal_router,
     redirect,
     render,
+    whole_number,
 )
 from openissuer.web.routers.configurations import render_configuration
 
-router = APIRouter()
+router = portal_router()
 MAX_CLAIM_ROWS = 15  # 6 fields a row within the edge's 100 fields a form
 DEFAULT_NAMESPACE = "org.iso.18013.5.1"
 CLAIM_TYPES = [("", "(inferred)")] + [(t.value, t.value) for t in ClaimType]
@@ -70,7 +72,7 @@ def _rows_from_mappings(credential_format: CredentialFormat, mappings: dict[str,
 def _rows_from_form(portal: Portal, credential_format: CredentialFormat) -> list[dict[str, Any]]:
     count = portal.field("claim_count")
     rows = []
-    for i in range(min(int(count) if count.isdigit() else 0, MAX_CLAIM_ROWS)):
+    for i in range(min(whole_number(count) or 0, MAX_CLAIM_ROWS)):
         row: dict[str, Any] = {
             "namespace": portal.field(f"claim-{i}-namespace"),
             "name": portal.field(f"claim-{i}-name"),
@@ -144,10 +146,11 @@ def _input(portal: Portal, credential_format: CredentialFormat, rows: list[dict[
     units: dict[str, int] = {}
     for unit in DURATION_UNITS:
         raw = portal.field(f"expiresIn-{unit}")
-        if raw and (not raw.isdigit() or int(raw) > 36600):
-            details.append(ErrorDetail("body", "expiresIn", f"{unit} must be a whole number 0-36600", raw))
-        elif raw:
-            units[unit] = int(raw)
+        amount = whole_number(raw)
+        if raw and (amount is None or amount > 36600):
+            details.append(ErrorDetail("body", "expiresIn", f"{unit} must be a whole number 0-36600", raw[:20]))
+        elif amount is not None:
+            units[unit] = amount
     options: dict[str, Any] = {}
     raw_options = portal.field("options")
     if raw_options:
@@ -328,8 +331,9 @@ async def _submit(request: Request, profile: str, configuration_id: str | None, 
         if len(rows) < MAX_CLAIM_ROWS:
             rows.append(_empty_row(credential_format, rows))
         return _editor(portal, request, credential_format, configuration_id=configuration_id, values=values, rows=rows)
-    if action.startswith("remove-") and action[7:].isdigit():
-        index = int(action[7:])
+    removed = whole_number(action[7:]) if action.startswith("remove-") else None
+    if removed is not None:
+        index = removed
         rows = [row for i, row in enumerate(rows) if i != index]
         return _editor(portal, request, credential_format, configuration_id=configuration_id, values=values, rows=rows)
     service = portal.container.configurations

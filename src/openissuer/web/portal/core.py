@@ -8,14 +8,17 @@ are the services' own (``services/access.py``): the portal only hides controls a
 
 from __future__ import annotations
 
+import json
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
-from fastapi import Depends, Request
+import pydantic
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoescape
 from starlette.datastructures import FormData
@@ -33,6 +36,9 @@ SESSION_COOKIE = "openissuer_portal"
 SIGN_IN_COOKIE = "openissuer_portal_sign_in"  # the sign-in form's CSRF token (double submit: no session yet)
 CSRF_FIELD = "csrf_token"
 PAGE_SIZE = 25
+# Form fields that carry a secret: never put back into a form or a page, whatever happens to the post.
+SECRET_FORM_FIELDS = frozenset({"clientSecret", "apiKey", "oauthClientSecret", "client_secret"})
+Body = TypeVar("Body", bound=pydantic.BaseModel)
 
 # Pages may load the portal's own stylesheet and script and show data: images (QR codes); nothing else.
 SECURITY_HEADERS = {
@@ -58,12 +64,20 @@ NAVIGATION = (
     ("pki", "IACAs and signers", "/iacas"),
     ("offers", "Offers", "/offers"),
     ("users", "Users", "/users"),
+    ("status", "Status lists", "/status-lists"),
     ("access", "Sign-in and wallets", "/authentication"),
     ("claims", "Claims sources and hook", "/claims-sources"),
     ("events", "Events", "/events"),
     ("webhooks", "Webhooks", "/webhooks"),
     ("clients", "API clients", "/api-clients"),
+    ("settings", "Settings", "/settings"),
 )
+
+
+def portal_router() -> APIRouter:
+    """A router of portal pages: the prefix is on the router that declares the routes, so that the route a request
+    matched (``scope["route"]``, which the request log and the metrics label requests with) carries it."""
+    return APIRouter(prefix=PREFIX, include_in_schema=False)
 
 
 class SignInRequiredError(Exception):
@@ -110,6 +124,11 @@ class Portal:
         assert self.form is not None
         return self.form.get(name) is not None
 
+    def echo(self) -> dict[str, str]:
+        """The submitted text fields to show again in the form: never a secret, never the CSRF token."""
+        form: Mapping[str, Any] = self.form or {}
+        return {k: v for k, v in form.items() if isinstance(v, str) and k not in SECRET_FORM_FIELDS and k != CSRF_FIELD}
+
 
 async def _container(request: Request) -> Container:
     container: Container = request.app.state.container
@@ -151,12 +170,30 @@ class FormErrors:
     fields: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, error: ManagementError, *, aliases: Mapping[str, str] | None = None) -> FormErrors:
-        """Group the error's details by field (``aliases`` maps an API parameter to the form's field name)."""
+    def of(
+        cls,
+        error: ManagementError,
+        *,
+        aliases: Mapping[str, str] | None = None,
+        nested: Mapping[str, str] | None = None,
+    ) -> FormErrors:
+        """Group the error's details by field (``aliases`` maps an API parameter to the form's field name;
+        ``nested`` maps a parameter's prefix, e.g. ``redirectUris`` for ``redirectUris.2``, to the field that
+        holds the whole of it, and keeps the rest of the parameter in the message)."""
         errors = cls(message=error.description)
         for detail in error.details:
-            name = (aliases or {}).get(detail.param, detail.param)
-            errors.fields.setdefault(name, []).append(_describe(detail))
+            name = (aliases or {}).get(detail.param)
+            message = _describe(detail)
+            if name is None:
+                name = detail.param
+                for prefix, target in sorted((nested or {}).items(), key=lambda item: -len(item[0])):
+                    if detail.param.startswith(prefix + "."):
+                        name, message = target, f"{detail.param[len(prefix) + 1 :]}: {message}"
+                        break
+                    if detail.param == prefix:
+                        name = target
+                        break
+            errors.fields.setdefault(name, []).append(message)
         return errors
 
     def __bool__(self) -> bool:
@@ -171,6 +208,69 @@ def _describe(detail: ErrorDetail) -> str:
     if detail.value is None or is_secret_param(detail.param) or isinstance(detail.value, dict | list):
         return detail.msg
     return f"{detail.msg} (got {str(detail.value)[:80]!r})"
+
+
+def parse_body(model: type[Body], data: Mapping[str, Any]) -> Body:
+    """Read a form, shaped as the API's JSON body, with the API's own body model (the same edge rules); raise
+    ValidationError with one detail per problem, named like the API names them."""
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        details = []
+        for item in exc.errors():
+            param = ".".join(str(part) for part in item["loc"] if part not in _UNION_TAGS)
+            value = item.get("input")
+            shown = value if isinstance(value, str | int | float | bool) and not is_secret_param(param) else None
+            details.append(ErrorDetail("body", param, str(item["msg"]), shown))
+        raise ValidationError("Validation Error", details=details) from None
+
+
+# Tags of the API's discriminated unions, which pydantic puts in an error's location: a claims source's
+# ``authorization.oauth-client-credentials.clientId`` is ``authorization.clientId`` to the API's callers.
+_UNION_TAGS = frozenset({"api-key", "oauth-client-credentials"})
+
+
+def whole_number(text: str) -> int | None:
+    """The value of a field holding a whole number, or None: only ASCII digits, at most 12 of them (``int`` would
+    take "²" for a digit and refuse, or spend long on, a number of thousands of digits)."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 12 else None
+
+
+def words(text: str) -> list[str]:
+    """The names in a field that lists them separated by spaces, commas or lines."""
+    return [word for word in re.split(r"[\s,]+", text) if word]
+
+
+def lines(text: str) -> list[str]:
+    """The non-empty lines of a text area, stripped."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def json_object(portal: Portal, name: str, param: str | None = None) -> dict[str, Any]:
+    """A text area holding a JSON object ({} when empty); raise ValidationError naming ``param`` otherwise."""
+    raw = portal.field(name)
+    if not raw:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise field_error(param or name, f"must be a JSON object ({exc.msg} at line {exc.lineno})") from None
+    except (ValueError, RecursionError):  # a number of more than 4300 digits; nesting deeper than the stack
+        raise field_error(param or name, "must be a JSON object of ordinary size and depth") from None
+    if not isinstance(parsed, dict):
+        raise field_error(param or name, 'must be a JSON object, e.g. {"name": "value"}')
+    return parsed
+
+
+_PEM_BLOCK = re.compile(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", re.DOTALL)
+
+
+def pem_blocks(text: str) -> list[str]:
+    """The PEM certificates in a text area, in order; anything else in it is kept as one more entry, so that the
+    service reports it as not a certificate instead of the portal dropping it."""
+    blocks = _PEM_BLOCK.findall(text)
+    rest = _PEM_BLOCK.sub("", text).strip()
+    return [*blocks, rest] if rest else blocks
 
 
 def field_error(param: str, msg: str, value: object = None) -> ValidationError:
@@ -261,12 +361,13 @@ class Paging:
         raw_limit = request.query_params.get("limit")
         limit = default
         if raw_limit is not None:
-            if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_PAGE_LIMIT:
+            parsed = whole_number(raw_limit)
+            if parsed is None or not 1 <= parsed <= MAX_PAGE_LIMIT:
                 raise ValidationError(
                     "Validation Error",
                     details=[ErrorDetail("query", "limit", f"must be 1-{MAX_PAGE_LIMIT}", raw_limit[:20])],
                 )
-            limit = int(raw_limit)
+            limit = parsed
         cursor = request.query_params.get("cursor") or None
         return cls(limit=limit, after=decode_cursor(cursor) if cursor else None, cursor=cursor)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from openissuer.domain.events import EVENT_KINDS, EventCategory, EventQuery
@@ -20,11 +20,12 @@ from openissuer.web.portal.core import (
     Portal,
     SubmittedPortal,
     error_page,
+    portal_router,
     redirect,
     render,
 )
 
-router = APIRouter()
+router = portal_router()
 
 
 def _day(request: Request, name: str) -> datetime | None:

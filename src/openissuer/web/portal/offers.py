@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import segno
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from openissuer.domain.durations import Duration
@@ -23,11 +23,13 @@ from openissuer.web.portal.core import (
     Portal,
     SubmittedPortal,
     error_page,
+    portal_router,
     redirect,
     render,
+    whole_number,
 )
 
-router = APIRouter()
+router = portal_router()
 CLAIM_ROWS = 6
 
 
@@ -114,9 +116,11 @@ def _whole(portal: Portal, name: str, low: int, high: int) -> int | None:
     raw = portal.field(name)
     if not raw:
         return None
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ValidationError("Validation Error", details=[ErrorDetail("body", name, f"must be {low}-{high}", raw)])
-    return int(raw)
+    value = whole_number(raw)
+    if value is None or not low <= value <= high:
+        detail = ErrorDetail("body", name, f"must be {low}-{high}", raw[:20])
+        raise ValidationError("Validation Error", details=[detail])
+    return value
 
 
 @router.post("/offers")

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from openissuer.domain.events import CREDENTIAL_ISSUED, CREDENTIAL_REFUSED, OFFER_REDEEMED, EventQuery
 from openissuer.errors import ForbiddenError
-from openissuer.web.portal.core import CurrentPortal, Portal, render
+from openissuer.web.portal.core import CurrentPortal, Portal, portal_router, render
 from openissuer.web.portal.pki import SIGNER_KINDS, expiry_state
 from openissuer.web.routers.signers import render_signer
 
-router = APIRouter()
+router = portal_router()
 ISSUANCE_TYPES = (CREDENTIAL_ISSUED.type, CREDENTIAL_REFUSED.type, OFFER_REDEEMED.type)
 
 

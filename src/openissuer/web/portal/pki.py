@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from openissuer.crypto.certificate_info import encode_pem
@@ -22,13 +22,14 @@ from openissuer.web.portal.core import (
     SubmittedPortal,
     error_page,
     field_error,
+    portal_router,
     redirect,
     render,
 )
 from openissuer.web.routers.iacas import render_iaca
 from openissuer.web.routers.signers import render_signer
 
-router = APIRouter()
+router = portal_router()
 EXPIRY_WARNING = timedelta(days=30)
 SIGNER_KINDS = {
     "document-signers": (SignerKind.DOCUMENT_SIGNER, "Document signers"),

@@ -6,7 +6,7 @@ import hmac
 import logging
 from importlib.resources import files
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from openissuer.errors import InvalidClientCredentialsError
@@ -16,12 +16,13 @@ from openissuer.web.portal.core import (
     SIGN_IN_COOKIE,
     SubmittedPortal,
     new_sign_in_token,
+    portal_router,
     render,
     safe_next,
 )
 
 log = logging.getLogger("openissuer.portal")
-router = APIRouter(include_in_schema=False)
+router = portal_router()
 
 # The same words whichever part was wrong: an unknown client id and a wrong secret are not told apart.
 SIGN_IN_FAILED = "Sign-in failed: the client ID or the secret is not correct."

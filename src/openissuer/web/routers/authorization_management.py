@@ -70,7 +70,7 @@ def _claims_to_persist(body: ProviderBody) -> tuple[str, ...]:
     return tuple(body.claimsToPersist or body.claimsToSync or ())
 
 
-def _provider_input(body: ProviderBody) -> ProviderInput:
+def provider_input(body: ProviderBody) -> ProviderInput:
     return ProviderInput(
         url=body.url,
         client_id=body.clientId,
@@ -98,15 +98,15 @@ def _provider_out(provider: AuthenticationProvider, callback: str) -> dict[str, 
     }
 
 
-async def _callback(container: Container, principal: ManagementPrincipal) -> str:
+async def authentication_callback(container: Container, principal: ManagementPrincipal) -> str:
     """The caller's tenant's callback URL, to register at the identity provider."""
     return (await container.tenants.by_id(principal.tenant_id)).endpoints.authentication_callback
 
 
 @providers.post("", status_code=201, response_model=ProviderOut, summary="Configure the authentication provider")
 async def create_provider(body: ProviderBody, principal: PrincipalDep, container: ContainerDep) -> Any:
-    provider = await container.authentication_providers.create_as(principal, _provider_input(body))
-    return _provider_out(provider, await _callback(container, principal))
+    provider = await container.authentication_providers.create_as(principal, provider_input(body))
+    return _provider_out(provider, await authentication_callback(container, principal))
 
 
 @providers.get(
@@ -118,7 +118,7 @@ async def create_provider(body: ProviderBody, principal: PrincipalDep, container
 async def list_providers(
     principal: PrincipalDep, container: ContainerDep, page_params: Annotated[PageParams, Depends()]
 ) -> Any:
-    callback = await _callback(container, principal)
+    callback = await authentication_callback(container, principal)
     page = await container.authentication_providers.list_as(principal, limit=page_params.limit, after=page_params.after)
     return render_page(page, [_provider_out(p, callback) for p in page.items])
 
@@ -126,13 +126,13 @@ async def list_providers(
 @providers.get("/{id}", response_model=ProviderOut, summary="Retrieve the authentication provider")
 async def get_provider(id: IdParam, principal: PrincipalDep, container: ContainerDep) -> Any:
     provider = await container.authentication_providers.get_as(principal, id)
-    return _provider_out(provider, await _callback(container, principal))
+    return _provider_out(provider, await authentication_callback(container, principal))
 
 
 @providers.put("/{id}", response_model=ProviderOut, summary="Replace the authentication provider")
 async def replace_provider(id: IdParam, body: ProviderBody, principal: PrincipalDep, container: ContainerDep) -> Any:
-    provider = await container.authentication_providers.replace_as(principal, id, _provider_input(body))
-    return _provider_out(provider, await _callback(container, principal))
+    provider = await container.authentication_providers.replace_as(principal, id, provider_input(body))
+    return _provider_out(provider, await authentication_callback(container, principal))
 
 
 @providers.delete("/{id}", status_code=204, summary="Delete the authentication provider")
@@ -182,7 +182,7 @@ class WalletClientPage(BaseModel):
     nextCursor: str | None = None  # noqa: N815
 
 
-def _client_input(body: WalletClientBody) -> WalletClientInput:
+def client_input(body: WalletClientBody) -> WalletClientInput:
     return WalletClientInput(
         client_id=body.clientId,
         client_name=body.clientName,
@@ -220,7 +220,7 @@ def _client_out(client: WalletClient) -> dict[str, Any]:
     summary="Register a wallet client",
 )
 async def create_client(body: WalletClientBody, principal: PrincipalDep, container: ContainerDep) -> Any:
-    return _client_out(await container.wallet_clients.create_as(principal, _client_input(body)))
+    return _client_out(await container.wallet_clients.create_as(principal, client_input(body)))
 
 
 @clients.get("", response_model=WalletClientPage, response_model_exclude_none=True, summary="List wallet clients")
@@ -245,7 +245,7 @@ async def get_client(id: IdParam, principal: PrincipalDep, container: ContainerD
     summary="Replace a wallet client (its clientId stays)",
 )
 async def replace_client(id: IdParam, body: WalletClientBody, principal: PrincipalDep, container: ContainerDep) -> Any:
-    return _client_out(await container.wallet_clients.replace_as(principal, id, _client_input(body)))
+    return _client_out(await container.wallet_clients.replace_as(principal, id, client_input(body)))
 
 
 @clients.delete("/{id}", status_code=204, summary="Delete a wallet client")

@@ -81,7 +81,7 @@ class ClaimSourcePage(BaseModel):
     nextCursor: str | None = None  # noqa: N815
 
 
-def _input(body: ClaimSourceBody) -> ClaimSourceInput:
+def claim_source_input(body: ClaimSourceBody) -> ClaimSourceInput:
     auth = body.authorization
     if isinstance(auth, ApiKeyAuthorizationBody):
         authorization = AuthorizationInput(type=auth.type, value=auth.value)
@@ -133,7 +133,7 @@ def render_claim_source(source: ClaimSource) -> dict[str, Any]:
 
 
 async def create_claim_source(body: ClaimSourceBody, principal: PrincipalDep, container: ContainerDep) -> Any:
-    return render_claim_source(await container.claim_sources.create_as(principal, _input(body)))
+    return render_claim_source(await container.claim_sources.create_as(principal, claim_source_input(body)))
 
 
 async def list_claim_sources(
@@ -150,7 +150,7 @@ async def get_claim_source(id: ClaimSourceIdParam, principal: PrincipalDep, cont
 async def replace_claim_source(
     id: ClaimSourceIdParam, body: ClaimSourceBody, principal: PrincipalDep, container: ContainerDep
 ) -> Any:
-    return render_claim_source(await container.claim_sources.replace_as(principal, id, _input(body)))
+    return render_claim_source(await container.claim_sources.replace_as(principal, id, claim_source_input(body)))
 
 
 async def delete_claim_source(id: ClaimSourceIdParam, principal: PrincipalDep, container: ContainerDep) -> Response:

@@ -64,6 +64,13 @@ class OpenIdConfigurationOut(BaseModel):
     interactionHook: InteractionHookOut | None = None  # noqa: N815
 
 
+def hook_input(hook: InteractionHookBody) -> HookInput:
+    """The service's input of an ``interactionHook`` body."""
+    return HookInput(
+        url=hook.url, claims=tuple(hook.claims), session_timeout=hook.sessionTimeoutInSec, disabled=hook.disabled
+    )
+
+
 def _render(view: HookView | None) -> dict[str, Any]:
     if view is None:
         return {}
@@ -89,17 +96,7 @@ def _render(view: HookView | None) -> dict[str, Any]:
 async def put_openid_configuration(
     body: OpenIdConfigurationBody, principal: PrincipalDep, container: ContainerDep
 ) -> Any:
-    hook = body.interactionHook
-    data = (
-        None
-        if hook is None
-        else HookInput(
-            url=hook.url,
-            claims=tuple(hook.claims),
-            session_timeout=hook.sessionTimeoutInSec,
-            disabled=hook.disabled,
-        )
-    )
+    data = None if body.interactionHook is None else hook_input(body.interactionHook)
     return _render(await container.interaction_hooks.put_as(principal, data))
 
 

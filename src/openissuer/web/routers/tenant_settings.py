@@ -43,6 +43,13 @@ def _out(settings: TenantSettings) -> dict[str, Any]:
     }
 
 
+def tenant_settings_input(body: TenantSettingsBody) -> TenantSettingsInput:
+    """The service's input of a PUT body."""
+    return TenantSettingsInput(
+        default_country=body.defaultCountry, credential_offer_endpoint=body.credentialOfferEndpoint
+    )
+
+
 @router.get("", response_model=TenantSettingsOut, response_model_exclude_none=True, summary="The tenant's settings")
 async def get_tenant_settings(principal: PrincipalDep, container: ContainerDep) -> Any:
     return _out(await container.tenant_settings.get_as(principal))
@@ -55,7 +62,4 @@ async def get_tenant_settings(principal: PrincipalDep, container: ContainerDep) 
     summary="Replace the tenant's settings (admin, issuer); an omitted field is cleared",
 )
 async def put_tenant_settings(body: TenantSettingsBody, principal: PrincipalDep, container: ContainerDep) -> Any:
-    data = TenantSettingsInput(
-        default_country=body.defaultCountry, credential_offer_endpoint=body.credentialOfferEndpoint
-    )
-    return _out(await container.tenant_settings.replace_as(principal, data))
+    return _out(await container.tenant_settings.replace_as(principal, tenant_settings_input(body)))

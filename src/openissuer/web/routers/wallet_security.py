@@ -72,6 +72,18 @@ def _out(policy: WalletSecurityPolicy) -> dict[str, Any]:
     }
 
 
+def policy_input(body: WalletSecurityBody) -> PolicyInput:
+    """The service's input of a PUT body."""
+    return PolicyInput(
+        haip=body.haip,
+        dpop_required=body.dpopRequired,
+        client_attestation_required=body.clientAttestation.required,
+        client_attestation_roots=tuple(body.clientAttestation.rootCertificates),
+        key_attestation_roots=tuple(body.keyAttestation.rootCertificates),
+        credential_response_encryption_required=body.credentialResponseEncryption.required,
+    )
+
+
 @router.get("", response_model=WalletSecurityOut, response_model_exclude_none=True, summary="Read the policy")
 async def get_wallet_security(principal: PrincipalDep, container: ContainerDep) -> Any:
     return _out(await container.wallet_policies.get_as(principal))
@@ -84,12 +96,4 @@ async def get_wallet_security(principal: PrincipalDep, container: ContainerDep) 
     summary="Replace the policy (every worker applies it from its next request)",
 )
 async def replace_wallet_security(body: WalletSecurityBody, principal: PrincipalDep, container: ContainerDep) -> Any:
-    data = PolicyInput(
-        haip=body.haip,
-        dpop_required=body.dpopRequired,
-        client_attestation_required=body.clientAttestation.required,
-        client_attestation_roots=tuple(body.clientAttestation.rootCertificates),
-        key_attestation_roots=tuple(body.keyAttestation.rootCertificates),
-        credential_response_encryption_required=body.credentialResponseEncryption.required,
-    )
-    return _out(await container.wallet_policies.replace_as(principal, data))
+    return _out(await container.wallet_policies.replace_as(principal, policy_input(body)))
