@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 
 import httpx
@@ -23,6 +24,7 @@ from openissuer.services.housekeeping import Housekeeping
 from openissuer.services.portal_sessions import hash_session_id
 from openissuer.web.app import create_app
 from openissuer.web.metrics import REGISTRY
+from openissuer.web.portal.offers import qr_data_uri
 
 READ_PAGES = [
     "/",
@@ -73,14 +75,29 @@ async def test_the_session_cookie_is_httponly_secure_over_https_and_samesite_str
     response = await portal.sign_in(ADMIN_ID, ADMIN_SECRET)
     cookie = next(v for v in response.headers.get_list("set-cookie") if v.startswith(PORTAL_COOKIE + "="))
     assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=strict" in cookie and "Path=/portal" in cookie
+    # Reached over plain http (TLS ended at a proxy uvicorn does not believe): the public URL is https, so the
+    # cookies stay Secure and never travel over plain http.
     plain = httpx.AsyncClient(transport=portal.http._transport, base_url="http://issuer.example")  # type: ignore[attr-defined]
     page = await plain.get("/portal/sign-in")
-    response = await plain.post(
-        "/portal/sign-in",
-        data={"client_id": ADMIN_ID, "client_secret": ADMIN_SECRET, "csrf_token": csrf_of(page.text)},
-    )
-    cookie = next(v for v in response.headers.get_list("set-cookie") if v.startswith(PORTAL_COOKIE + "="))
-    assert "Secure" not in cookie and "HttpOnly" in cookie  # over http a Secure cookie would never come back
+    assert all("Secure" in v for v in page.headers.get_list("set-cookie"))
+
+
+class TestPlainHttpIssuer:
+    """An issuer whose public URL is http (a laptop's demo): its cookies cannot be Secure, or they never come back."""
+
+    @pytest.fixture
+    def api_settings(self) -> dict[str, object]:
+        return {"public_url": "http://127.0.0.1:8000"}
+
+    async def test_the_cookie_is_not_secure(self, api: Api) -> None:
+        plain = httpx.AsyncClient(transport=portal_of(api).http._transport, base_url="http://127.0.0.1:8000")  # type: ignore[attr-defined]
+        page = await plain.get("/portal/sign-in")
+        response = await plain.post(
+            "/portal/sign-in",
+            data={"client_id": ADMIN_ID, "client_secret": ADMIN_SECRET, "csrf_token": csrf_of(page.text)},
+        )
+        cookie = next(v for v in response.headers.get_list("set-cookie") if v.startswith(PORTAL_COOKIE + "="))
+        assert "Secure" not in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
 
 
 @pytest.mark.parametrize(
@@ -503,3 +520,143 @@ async def test_junk_in_any_form_is_refused_without_a_server_error(
     for junk in JUNK:
         response = await admin.post(path, dict.fromkeys(fields, junk))
         assert response.status_code < 500, (path, junk[:20], response.text)
+
+
+# --- the security review's findings (each a rule the portal now enforces) -------------------------------------------
+
+
+class _FormReader(HTMLParser):
+    """The fields a browser would submit with the form ``form_id``: inputs (checkboxes only when checked), the
+    selected option of each select, textareas."""
+
+    def __init__(self, form_id: str) -> None:
+        super().__init__()
+        self.form_id, self.inside, self.fields = form_id, False, {}
+        self._select: str | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.inside = a.get("id") == self.form_id
+        if not self.inside or ("name" not in a and tag != "option"):
+            return
+        if tag == "input" and (a.get("type") != "checkbox" or "checked" in a) and a.get("type") != "submit":
+            self.fields[a["name"]] = a.get("value", "on" if a.get("type") == "checkbox" else "")
+        elif tag == "select":
+            self._select = a["name"]
+        elif tag == "option" and self._select is not None and "selected" in a:
+            self.fields[self._select] = a.get("value", "")
+        elif tag == "textarea":
+            self._textarea = a["name"]
+            self.fields[self._textarea] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+        elif tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea is not None:
+            self.fields[self._textarea] += data
+
+
+async def test_saving_a_configuration_from_the_editor_keeps_what_the_editor_does_not_show(
+    api: Api, admin: PortalClient
+) -> None:
+    """A default value, display names and a static claim survive a save from the portal unchanged."""
+    headers = await api.auth()
+    mappings = {
+        "org.example": {
+            "given_name": {
+                "mapFrom": "claims.given_name",
+                "type": "string",
+                "required": True,
+                "display": [{"name": "Given name", "locale": "en"}],
+            },
+            "country": {"mapFrom": "claims.country", "type": "string", "defaultValue": "NZ"},
+            "issuer_note": {"defaultValue": "issued by openissuer", "type": "string"},
+        }
+    }
+    body = {"type": "org.example.kept", "claimMappings": mappings, "expiresIn": {"days": 30}}
+    created = await api.http.post("/v2/credentials/mobile/configurations", headers=headers, json=body)
+    assert created.status_code == 201, created.text
+    path = f"/configurations/mobile/{created.json()['id']}"
+    page = await admin.get(path)
+    assert "Also kept as it is" in page.text and "defaultValue" in page.text and "display" in page.text
+    reader = _FormReader("configuration-form")
+    reader.feed(page.text)
+    fields = {**reader.fields, "action": "save"}
+    saved = await admin.post(path, fields)
+    assert saved.status_code == 303, saved.text
+    stored = await api.http.get(f"/v2/credentials/mobile/configurations/{created.json()['id']}", headers=headers)
+    assert stored.json()["claimMappings"] == mappings
+
+
+async def test_a_form_of_more_claims_than_the_editor_holds_is_refused_not_cut(admin: PortalClient) -> None:
+    response = await admin.post("/configurations/mobile/new", {"credentialType": "x", "claim_count": "61"})
+    assert response.status_code == 400 and "at most 60 claims" in response.text
+
+
+async def test_posts_another_site_or_origin_made_are_refused(api: Api, admin: PortalClient) -> None:
+    """Fetch Metadata: a post a browser says came from another origin (a sibling subdomain is same-site but not
+    same-origin) is refused, the sign-in form included (login CSRF), with a valid token."""
+    for site in ("cross-site", "same-site"):
+        headers = {"Sec-Fetch-Site": site}
+        response = await admin.http.post("/portal/iacas", data={"csrf_token": admin.csrf}, headers=headers)
+        assert response.status_code == 403, response.text
+        fresh = portal_of(api)
+        page = await fresh.http.get("/portal/sign-in")
+        form = {"client_id": ADMIN_ID, "client_secret": ADMIN_SECRET, "csrf_token": csrf_of(page.text)}
+        refused = await fresh.http.post("/portal/sign-in", data=form, headers=headers)
+        assert refused.status_code == 403 and PORTAL_COOKIE not in fresh.http.cookies
+    assert await iaca_count(api) == 0
+    same = await admin.http.post(
+        "/portal/iacas", data={"csrf_token": admin.csrf, "country": "NZ"}, headers={"Sec-Fetch-Site": "same-origin"}
+    )
+    assert same.status_code == 303, same.text
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/offers", "claimsJson"),
+        ("/configurations/mobile/preview", "options"),
+        ("/configurations/mobile/new", "options"),
+    ],
+)
+async def test_deeply_nested_json_in_a_form_is_a_field_error(admin: PortalClient, path: str, field: str) -> None:
+    response = await admin.post(path, {field: "[" * 50_000, "credentialType": "x", "claim_count": "0"})
+    assert response.status_code < 500, response.text
+
+
+def test_an_offer_too_long_for_a_qr_code_has_no_image() -> None:
+    assert qr_data_uri("openid-credential-offer://?credential_offer=" + "x" * 8000) is None
+    assert (qr_data_uri("openid-credential-offer://?credential_offer_uri=https%3A%2F%2Fa") or "").startswith("data:")
+
+
+async def test_a_refusal_while_showing_a_form_again_is_an_html_page(api: Api) -> None:
+    """An issuer's post to the API clients page is refused, and so is listing them to show the form again: the
+    answer is the portal's HTML error page with its headers, not the API's JSON."""
+    headers = await api.auth()
+    issuer = await api.http.post("/v1/api-clients", headers=headers, json={"name": "i", "roles": ["issuer"]})
+    portal = portal_of(api)
+    await portal.sign_in(issuer.json()["clientId"], issuer.json()["clientSecret"])
+    response = await portal.post("/api-clients", {"name": "x", "role-admin": "on"})
+    assert response.status_code == 403
+    assert response.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+
+
+async def test_a_failed_sign_in_is_logged_with_the_client_id_never_the_secret(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    portal = portal_of(api)
+    with caplog.at_level(logging.INFO, logger="openissuer.portal"):
+        await portal.sign_in(ADMIN_ID, "not-the-secret-0123456789")
+    failed = [r for r in caplog.records if r.getMessage() == "portal sign-in failed"]
+    assert [getattr(r, "client_id", None) for r in failed] == [ADMIN_ID]
+    assert "not-the-secret-0123456789" not in caplog.text

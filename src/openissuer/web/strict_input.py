@@ -4,7 +4,8 @@ with the same rules in ``web/wallet_http.py``).
 - A JSON body (``application/json`` or ``+json``) must be strict JSON (``domain/json_input.py``): no duplicate
   members, ``NaN``, out-of-range numbers, lone surrogates, NUL characters or deep nesting; it is checked here,
   before any route reads it, and then handed on unchanged.
-- A form body is parsed by ``parse_form_fields``: at most ``MAX_FORM_FIELDS`` fields, none repeated.
+- A form body of a wallet endpoint is parsed by ``parse_form_fields`` (``web/wallet_http.py``): at most
+  ``MAX_FORM_FIELDS`` fields, none repeated. Other forms (the portal's) are read by Starlette.
 - A NUL character in the path or the query string is refused (PostgreSQL refuses it in any text value).
 
 Refusals are 400s in the family of the endpoint: an OAuth error body on the wallet-facing paths, the management

@@ -1,9 +1,10 @@
 """Credential configurations of every registered format, with the claim-mapping editor and the metadata preview.
 
-The editor posts plain form fields (``claim-<n>-name``, ``claim-<n>-mapFrom``, ...; the edge refuses repeated
-field names) that are assembled into the API's ``claimMappings`` object and handed to the same service the API
-calls, so every rule is the service's. "Add a claim" and "Preview" are submit buttons: the editor works without
-JavaScript; with it, ``portal.js`` refreshes the preview as you type.
+The editor posts plain form fields (``claim-<n>-name``, ``claim-<n>-mapFrom``, ...) that are assembled into the
+API's ``claimMappings`` object and handed to the same service the API calls, so every rule is the service's. A
+mapping's properties the editor does not show (``defaultValue``, ``display``) travel in a hidden field of its row
+and are saved as they were. "Add a claim" and "Preview" are submit buttons: the editor works without JavaScript;
+with it, ``portal.js`` refreshes the preview as you type.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from openissuer.claims.claim_type import ClaimType
 from openissuer.domain.branding import Branding
 from openissuer.domain.durations import Duration
+from openissuer.domain.json_input import parse_json_input
 from openissuer.errors import ErrorDetail, ManagementError, ValidationError
 from openissuer.formats.base import CredentialFormat
 from openissuer.services.access import ISSUERS
@@ -28,6 +30,7 @@ from openissuer.web.portal.core import (
     Portal,
     SubmittedPortal,
     error_page,
+    field_error,
     portal_router,
     redirect,
     render,
@@ -36,7 +39,8 @@ from openissuer.web.portal.core import (
 from openissuer.web.routers.configurations import render_configuration
 
 router = portal_router()
-MAX_CLAIM_ROWS = 15  # 6 fields a row within the edge's 100 fields a form
+FRAGMENT_HEADER = "X-Portal-Fragment"
+MAX_CLAIM_ROWS = 60  # rows of the editor (7 fields each, within Starlette's 1,000 fields a form); more: the API
 DEFAULT_NAMESPACE = "org.iso.18013.5.1"
 CLAIM_TYPES = [("", "(inferred)")] + [(t.value, t.value) for t in ClaimType]
 DURATION_UNITS = ("years", "months", "days")
@@ -65,34 +69,56 @@ def _rows_from_mappings(credential_format: CredentialFormat, mappings: dict[str,
             }
             for flag in credential_format.schema.claim_flags:
                 row[flag] = bool(entry.get(flag))
+            edited = {"mapFrom", "type", "required", *credential_format.schema.claim_flags}
+            kept = {key: value for key, value in entry.items() if key not in edited}
+            row["extra"] = json.dumps(kept, ensure_ascii=False) if kept else ""
+            row["extra_keys"] = sorted(kept)
             rows.append(row)
     return rows
 
 
 def _rows_from_form(portal: Portal, credential_format: CredentialFormat) -> list[dict[str, Any]]:
-    count = portal.field("claim_count")
+    count = whole_number(portal.field("claim_count")) or 0
+    if count > MAX_CLAIM_ROWS:  # never save a configuration with some of its claims cut off
+        raise field_error("claim_count", f"the editor holds at most {MAX_CLAIM_ROWS} claims; use the API for more")
     rows = []
-    for i in range(min(whole_number(count) or 0, MAX_CLAIM_ROWS)):
+    for i in range(count):
         row: dict[str, Any] = {
             "namespace": portal.field(f"claim-{i}-namespace"),
             "name": portal.field(f"claim-{i}-name"),
             "mapFrom": portal.field(f"claim-{i}-mapFrom"),
             "type": portal.field(f"claim-{i}-type"),
             "required": portal.checked(f"claim-{i}-required"),
+            "extra": portal.field(f"claim-{i}-extra"),
         }
         for flag in credential_format.schema.claim_flags:
             row[flag] = portal.checked(f"claim-{i}-{flag}")
+        row["extra_keys"] = sorted(_extra(row, i))
         rows.append(row)
     return rows
+
+
+def _extra(row: dict[str, Any], index: int) -> dict[str, Any]:
+    """The mapping's properties the editor does not show (``defaultValue``, ``display``), kept as they were: the row
+    carries them in a hidden field, so saving from the portal never drops them."""
+    if not row.get("extra"):
+        return {}
+    try:
+        kept = parse_json_input(row["extra"])
+    except ValueError:
+        kept = None
+    if not isinstance(kept, dict):
+        raise field_error(f"claim-{index}-name", "its other properties (defaultValue, display) are not a JSON object")
+    return kept
 
 
 def _mappings(credential_format: CredentialFormat, rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The API's ``claimMappings`` from the editor's rows (empty rows are skipped)."""
     mappings: dict[str, Any] = {}
-    for row in rows:
+    for index, row in enumerate(rows):
         if not row["name"] and not row["mapFrom"]:
             continue
-        entry: dict[str, Any] = {}
+        entry: dict[str, Any] = dict(_extra(row, index))
         if row["mapFrom"]:
             entry["mapFrom"] = row["mapFrom"]
         if row["type"]:
@@ -155,7 +181,7 @@ def _input(portal: Portal, credential_format: CredentialFormat, rows: list[dict[
     raw_options = portal.field("options")
     if raw_options:
         try:
-            parsed = json.loads(raw_options)
+            parsed = parse_json_input(raw_options)  # strict, bounded depth: never a RecursionError
             if not isinstance(parsed, dict):
                 raise ValueError("not an object")
             allowed = set(schema.options) | ({"keyAttestationsRequired"} if credential_format.binds_holder else set())
@@ -245,7 +271,15 @@ def _empty_row(credential_format: CredentialFormat, rows: list[dict[str, Any]]) 
     namespace = (
         rows[-1]["namespace"] if rows else (DEFAULT_NAMESPACE if credential_format.schema.claims_namespaced else "")
     )
-    row: dict[str, Any] = {"namespace": namespace, "name": "", "mapFrom": "", "type": "", "required": False}
+    row: dict[str, Any] = {
+        "namespace": namespace,
+        "name": "",
+        "mapFrom": "",
+        "type": "",
+        "required": False,
+        "extra": "",
+        "extra_keys": [],
+    }
     row.update({flag: False for flag in credential_format.schema.claim_flags})
     return row
 
@@ -322,9 +356,9 @@ def _input_of_stored(credential_format: CredentialFormat, found: Any) -> Configu
 async def _submit(request: Request, profile: str, configuration_id: str | None, portal: Portal) -> Response:
     try:
         credential_format = _format(portal, profile)
+        rows = _rows_from_form(portal, credential_format)
     except ManagementError as exc:
         return error_page(portal, request, exc)
-    rows = _rows_from_form(portal, credential_format)
     values = {k: v for k, v in (portal.form or {}).items() if isinstance(v, str)}
     action = portal.field("action") or "save"
     if action == "add":
@@ -386,7 +420,9 @@ async def preview_fragment(request: Request, profile: str, portal: SubmittedPort
     except ManagementError as exc:
         context = {"preview": None, "errors": FormErrors.of(exc)}
         status = 200  # the fragment shows the problems; the page itself is unchanged
-    return render(portal, request, "preview_fragment.html", context, status=status)
+    response = render(portal, request, "preview_fragment.html", context, status=status)
+    response.headers[FRAGMENT_HEADER] = "preview"  # portal.js inserts only a response that says it is the fragment
+    return response
 
 
 @router.post("/configurations/{profile}/{configuration_id}")

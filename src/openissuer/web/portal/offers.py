@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 from typing import Any
 
 import segno
@@ -13,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from openissuer.domain.durations import Duration
 from openissuer.domain.events import AUTHORIZATION_OFFER_CREATED, OFFER_CREATED, EventQuery
+from openissuer.domain.json_input import parse_json_input
 from openissuer.domain.offers import TxCodeConfiguration, TxCodeInputMode
 from openissuer.errors import ErrorDetail, ForbiddenError, ManagementError, ValidationError
 from openissuer.services.access import OPERATORS
@@ -33,10 +33,15 @@ router = portal_router()
 CLAIM_ROWS = 6
 
 
-def qr_data_uri(uri: str) -> str:
-    """The offer URI as a PNG QR code in a ``data:`` URI (the page needs no second request)."""
+def qr_data_uri(uri: str) -> str | None:
+    """The offer URI as a PNG QR code in a ``data:`` URI (the page needs no second request); None when the URI is too
+    long for a QR code (an offer by value of many configurations): the page then shows the link alone."""
     buffer = io.BytesIO()
-    segno.make(uri, error="m").save(buffer, kind="png", scale=6, border=4)
+    try:
+        code = segno.make(uri, error="m")
+    except segno.DataOverflowError:
+        return None
+    code.save(buffer, kind="png", scale=6, border=4)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
@@ -95,7 +100,7 @@ def _claims(portal: Portal) -> dict[str, Any]:
     raw_json = portal.field("claimsJson")
     if raw_json:
         try:
-            parsed = json.loads(raw_json)
+            parsed = parse_json_input(raw_json)  # strict, bounded depth: never a RecursionError
             if not isinstance(parsed, dict):
                 raise ValueError("not an object")
             claims.update(parsed)

@@ -12,9 +12,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from openissuer.errors import InvalidClientCredentialsError
 from openissuer.web.portal.core import (
     PREFIX,
+    SECURITY_HEADERS,
     SESSION_COOKIE,
     SIGN_IN_COOKIE,
     SubmittedPortal,
+    from_this_origin,
     new_sign_in_token,
     portal_router,
     render,
@@ -30,13 +32,21 @@ _STATIC = files("openissuer.web.portal") / "static"
 _STATIC_TYPES = {"portal.css": "text/css; charset=utf-8", "portal.js": "text/javascript; charset=utf-8"}
 
 
+def _secure(request: Request) -> bool:
+    """Whether the portal's cookies are ``Secure``: when the request came over https, or when the issuer's public URL
+    is https (TLS ended at a proxy whose ``X-Forwarded-Proto`` uvicorn does not believe: the browser still uses
+    https, and a cookie without ``Secure`` would also go out over a plain-http request)."""
+    public_url: str = request.app.state.container.public_url
+    return request.url.scheme == "https" or public_url.startswith("https://")
+
+
 def _set_cookie(request: Request, response: Response, name: str, value: str, max_age: int | None = None) -> None:
     response.set_cookie(
         name,
         value,
         max_age=max_age,
         path=PREFIX,
-        secure=request.url.scheme == "https",
+        secure=_secure(request),
         httponly=True,
         samesite="strict",
     )
@@ -71,7 +81,7 @@ async def sign_in(request: Request) -> Response:
     client_id, client_secret = text("client_id", 200).strip(), text("client_secret", 500)
     csrf_token, next_path = text("csrf_token", 100), safe_next(text("next", 2000))
     expected = request.cookies.get(SIGN_IN_COOKIE, "")
-    if not expected or not hmac.compare_digest(expected.encode(), csrf_token.encode()):
+    if not from_this_origin(request) or not expected or not hmac.compare_digest(expected.encode(), csrf_token.encode()):
         return _sign_in_page(
             request, next_path=next_path, error="The sign-in form expired. Please try again.", status=403
         )
@@ -81,8 +91,10 @@ async def sign_in(request: Request) -> Response:
             client_id, client_secret, replacing=request.cookies.get(SESSION_COOKIE)
         )
     except InvalidClientCredentialsError:
+        # The client id the form named (as the API's token endpoint logs it), never the secret.
+        log.info("portal sign-in failed", extra={"client_id": client_id[:100]})
         return _sign_in_page(request, next_path=next_path, error=SIGN_IN_FAILED, status=401)
-    response = RedirectResponse(next_path, status_code=303, headers={"Cache-Control": "no-store"})
+    response = RedirectResponse(next_path, status_code=303, headers=SECURITY_HEADERS)
     _set_cookie(request, response, SESSION_COOKIE, started.session_id)
     response.delete_cookie(SIGN_IN_COOKIE, path=PREFIX)
     return response
@@ -91,8 +103,8 @@ async def sign_in(request: Request) -> Response:
 @router.post("/sign-out")
 async def sign_out(request: Request, portal: SubmittedPortal) -> Response:
     await portal.container.portal_sessions.sign_out(request.cookies.get(SESSION_COOKIE))
-    response = RedirectResponse(f"{PREFIX}/sign-in?done=signed-out", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path=PREFIX, secure=request.url.scheme == "https", httponly=True)
+    response = RedirectResponse(f"{PREFIX}/sign-in?done=signed-out", status_code=303, headers=SECURITY_HEADERS)
+    response.delete_cookie(SESSION_COOKIE, path=PREFIX, secure=_secure(request), httponly=True)
     return response
 
 

@@ -17,8 +17,11 @@
     body.delete("action");
     fetch(form.getAttribute("data-preview"), {
       method: "POST", body: body, credentials: "same-origin", headers: { "X-Portal-Fragment": "preview" }
-    }).then(function (response) { return response.text(); })
-      .then(function (html) { target.innerHTML = html; })
+    }).then(function (response) {
+      // Only the preview fragment itself: not a sign-in page after the session ended, nor an error page.
+      if (!response.ok || response.headers.get("X-Portal-Fragment") !== "preview") { return null; }
+      return response.text();
+    }).then(function (html) { if (html !== null) { target.innerHTML = html; } })
       .catch(function () { /* the Preview button still works */ });
   }
   form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(refresh, 400); });
