@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from e2e.conftest import Api, portal_of
+from e2e.conftest import PLATFORM_ADMIN_ID, PLATFORM_ADMIN_SECRET, Api, portal_of
 from oi_cwt import CLAIMS, create_cwt_configuration
 from oi_issuer import MDL, make_setup
 from oi_portal import PortalClient
@@ -459,3 +459,86 @@ async def test_the_wallet_security_policy_is_viewed_and_edited_by_an_admin_only(
     assert (await issuer.post("/wallet-security", {"dpopRequired": "on"})).status_code == 403
     assert (await api_get(api, "/v1/openid/wallet-security")) == policy
     assert '<form method="post" action="/portal/settings">' in (await issuer.get("/settings")).text
+
+
+TENANT_FORM = {"name": "Alpha", "publicUrl": "https://alpha.example/"}
+
+
+def shown(page: str, element_id: str) -> str:
+    """The text of the ``<code>`` or ``<pre>`` element with ``element_id`` (fails when there is none)."""
+    match = re.search(rf'<(?:code|pre) id="{re.escape(element_id)}">([^<]*)</', page)
+    assert match, f"no {element_id} on the page"
+    return html.unescape(match.group(1))
+
+
+async def test_a_tenant_is_created_with_its_admin_secret_shown_once_and_deleted_after_confirmation(
+    api: Api, platform_admin: PortalClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    assert 'href="/portal/tenants"' in (await platform_admin.get("/")).text  # the entry shows for a platform admin
+    created = await platform_admin.post("/tenants", TENANT_FORM)
+    assert created.status_code == 201, created.text
+    tenant_id, client_id = shown(created.text, "new-tenant-id"), shown(created.text, "new-admin-client-id")
+    secret = shown(created.text, "new-admin-client-secret")
+    assert created.text.count(secret) == 1  # in the notice only, never put back into the form
+    assert 'id="f-name" name="name" type="text" value=""' in created.text
+    tenant = await api.container.tenant_admin.get_as(await platform_principal(api), tenant_id)
+    assert tenant.name == "Alpha" and api.container.tenant_admin.public_url_of(tenant) == "https://alpha.example"
+    # The secret is the new tenant's admin client's: its token reaches that tenant only.
+    token = await api.token(client_id, secret)
+    assert (await api.container.management_auth.authenticate(token)).tenant_id == tenant_id
+
+    listing = await platform_admin.get("/tenants")
+    assert "https://alpha.example" in listing.text and f"/portal/tenants/{tenant_id}" in listing.text
+    page = await platform_admin.get(f"/tenants/{tenant_id}")
+    assert "deletes everything it holds" in page.text
+    for typed in ("", "alpha", "Alph"):
+        refused = await platform_admin.post(f"/tenants/{tenant_id}/delete", {"confirmName": typed})
+        assert refused.status_code == 400
+        assert field_error(refused.text, "confirmName") == "must be the tenant's name, exactly"
+    assert await api.container.tenant_admin.get_as(await platform_principal(api), tenant_id)
+    deleted = await platform_admin.post(f"/tenants/{tenant_id}/delete", {"confirmName": "Alpha"})
+    assert deleted.status_code == 303 and deleted.headers["location"] == "/portal/tenants?done=deleted"
+    assert tenant_id not in (await platform_admin.get("/tenants")).text
+    assert (await api.http.post("/v1/auth/token", json={"client_id": client_id, "client_secret": secret})).is_error
+    for response in (listing, page, refused, deleted):
+        assert secret not in response.text
+    assert secret not in caplog.text
+
+
+async def platform_principal(api: Api) -> Any:
+    return await api.container.management_auth.authenticate(await api.token(PLATFORM_ADMIN_ID, PLATFORM_ADMIN_SECRET))
+
+
+@pytest.mark.parametrize(
+    ("form", "field", "message", "status"),
+    [
+        ({"name": "", "publicUrl": "https://b.example"}, "name", "String should have at least 1 character", 400),
+        ({"name": "B", "publicUrl": "ftp://b.example"}, "publicUrl", "must be an http(s) URL", 400),
+        ({"name": "B", "publicUrl": "https://b.example/?q=1"}, "publicUrl", "must be an http(s) URL", 400),
+        ({"name": "B", "publicUrl": "https://alpha.example/other"}, "publicUrl", "its host is another tenant's", 409),
+    ],
+)
+async def test_a_bad_tenant_is_refused_next_to_its_field_and_nothing_is_stored(
+    api: Api, platform_admin: PortalClient, form: dict[str, str], field: str, message: str, status: int
+) -> None:
+    assert (await platform_admin.post("/tenants", TENANT_FORM)).status_code == 201
+    before = await api.container.tenant_admin.list_tenants(limit=100, after=None)
+    refused = await platform_admin.post("/tenants", form)
+    assert refused.status_code == status, refused.text
+    assert field_error(refused.text, field).startswith(message)
+    assert f'value="{html.escape(form["publicUrl"])}"' in refused.text  # what was typed comes back
+    assert 'id="new-admin-client-secret"' not in refused.text
+    assert await api.container.tenant_admin.list_tenants(limit=100, after=None) == before
+
+
+async def test_the_default_tenant_cannot_be_deleted_from_the_portal(api: Api, platform_admin: PortalClient) -> None:
+    default = "00000000-0000-4000-8000-000000000000"
+    page = await platform_admin.get(f"/tenants/{default}")
+    assert "cannot be deleted" in page.text and "/delete" not in page.text
+    tenant = await api.container.tenant_admin.get_as(await platform_principal(api), default)
+    forged = await platform_admin.post(f"/tenants/{default}/delete", {"confirmName": tenant.name})
+    assert forged.status_code == 409 and "The default tenant cannot be deleted" in forged.text
+    assert (await platform_admin.get(f"/tenants/{default}")).status_code == 200
+    assert (await platform_admin.get("/tenants/not-a-uuid")).status_code == 400
+    assert (await platform_admin.get("/tenants/11111111-1111-4111-8111-111111111111")).status_code == 404

@@ -24,6 +24,7 @@ from openissuer.web.portal import (
     settings,
     sign_in,
     status_lists,
+    tenants,
     users,
 )
 from openissuer.web.portal.core import PREFIX, CsrfRefusedError, SignInRequiredError, render
@@ -44,6 +45,7 @@ def install_portal(app: FastAPI) -> None:
         events,
         api_clients,
         settings,
+        tenants,
     )
     for module in modules:
         app.include_router(module.router)
