@@ -50,6 +50,7 @@ READ_PAGES = [
     "/api-clients",
     "/settings",
     "/wallet-security",
+    "/cwt",
 ]
 
 
@@ -253,8 +254,8 @@ async def write_targets(api: Api) -> dict[str, str]:
 SAMPLE_TENANT = "Sample tenant"
 # Posts that change nothing and that an auditor may make (the service permits the role): the only forms besides
 # sign-out that an auditor's page may carry.
-READ_POSTS: list[tuple[str, dict[str, str]]] = []
-READ_POST_BUTTONS: tuple[str, ...] = ()
+READ_POSTS: list[tuple[str, dict[str, str]]] = [("/cwt/verify", {"payload": "CSC:/1/AAAA"})]
+READ_POST_BUTTONS = ('<button type="submit">Verify</button>',)
 
 
 async def test_an_auditor_sees_every_page_without_a_write_control(api: Api, auditor: PortalClient) -> None:
@@ -338,6 +339,7 @@ WRITES: list[tuple[str, dict[str, str]]] = [
     ("/users/some-user/credentials/some-credential/delete", {"profile": "mobile"}),
     ("/tenants", {"name": "New tenant", "publicUrl": "https://new-tenant.example"}),
     ("{/tenants/{id}}/delete", {"confirmName": SAMPLE_TENANT}),
+    ("/cwt/sign", {"type": "Course", "claims": '{"name": "Ana"}', "exp": "2030-01-01T00:00", "revocable": "on"}),
 ]
 # Every kind of form post: the writes and the posts that only read.
 FORMS = [*WRITES, *READ_POSTS]

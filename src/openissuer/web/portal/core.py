@@ -70,6 +70,7 @@ NAVIGATION: tuple[tuple[str, str, str, frozenset[Role] | None], ...] = (
     ("status", "Status lists", "/status-lists", None),
     ("access", "Sign-in and wallets", "/authentication", None),
     ("claims", "Claims sources and hook", "/claims-sources", None),
+    ("cwt", "CWT tools", "/cwt", None),
     ("events", "Events", "/events", None),
     ("webhooks", "Webhooks", "/webhooks", None),
     ("clients", "API clients", "/api-clients", None),
