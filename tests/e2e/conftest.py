@@ -121,3 +121,22 @@ async def auditor(api: Api) -> PortalClient:
     portal = portal_of(api)
     assert (await portal.sign_in(AUDITOR_ID, AUDITOR_SECRET)).status_code == 303
     return portal
+
+
+PLATFORM_ADMIN_ID = "portal-platform-admin"
+PLATFORM_ADMIN_SECRET = "portal-platform-admin-secret-0123456789"
+
+
+@pytest.fixture
+async def platform_admin(api: Api) -> PortalClient:
+    """A portal session of a platform admin (of the default tenant, like every platform admin)."""
+    await api.container.api_clients.create_client(
+        "00000000-0000-4000-8000-000000000000",
+        name="platform",
+        roles=(Role.PLATFORM_ADMIN,),
+        client_id=PLATFORM_ADMIN_ID,
+        client_secret=PLATFORM_ADMIN_SECRET,
+    )
+    portal = portal_of(api)
+    assert (await portal.sign_in(PLATFORM_ADMIN_ID, PLATFORM_ADMIN_SECRET)).status_code == 303
+    return portal

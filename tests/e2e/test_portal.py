@@ -20,6 +20,7 @@ from e2e.conftest import ADMIN_ID, ADMIN_SECRET, Api, portal_of
 from oi_portal import PORTAL_COOKIE, SAMPLE_OBJECTS, PortalClient, csrf_of, sample_page
 from oi_testing import FakeClock, make_settings
 from openissuer.bootstrap import build
+from openissuer.domain.ids import DEFAULT_TENANT_ID
 from openissuer.services.housekeeping import Housekeeping
 from openissuer.services.portal_sessions import hash_session_id
 from openissuer.web.app import create_app
@@ -51,6 +52,7 @@ READ_PAGES = [
     "/api-clients",
     "/settings",
     "/wallet-security",
+    "/cwt",
 ]
 
 
@@ -255,21 +257,58 @@ async def sample_objects(api: Api) -> dict[str, str]:
     return made
 
 
+async def sample_tenant(api: Api) -> str:
+    """Make a tenant (through the service, as a platform admin would); return its portal page."""
+    created = await api.container.tenant_admin.create(SAMPLE_TENANT, "https://sample-tenant.example")
+    return f"/tenants/{created.tenant.id}"
+
+
+async def write_targets(api: Api) -> dict[str, str]:
+    """The sample objects' pages, and a tenant's."""
+    return {**await sample_objects(api), "/tenants/{id}": await sample_tenant(api)}
+
+
+SAMPLE_TENANT = "Sample tenant"
+# Posts that change nothing and that an auditor may make (the service permits the role): the only forms besides
+# sign-out that an auditor's page may carry.
+READ_POSTS: list[tuple[str, dict[str, str]]] = [("/cwt/verify", {"payload": "CSC:/1/AAAA"})]
+READ_POST_BUTTONS = ('<button type="submit">Verify</button>',)
+
+
 async def test_an_auditor_sees_every_page_without_a_write_control(api: Api, auditor: PortalClient) -> None:
     pages = [*READ_PAGES, *(await sample_objects(api)).values()]
     for path in pages:
         response = await auditor.get(path)
         assert response.status_code == 200, (path, response.text)
         forms = re.findall(r'<form[^>]*method="post"[^>]*action="([^"]+)"', response.text)
-        assert forms == ["/portal/sign-out"], (path, forms)  # only the sign-out form
-        assert "<button" not in response.text.replace(
-            '<button type="submit" class="secondary">Sign out</button>', ""
-        ).replace('<button type="submit">Filter</button>', ""), path
+        reads = {f"/portal{p}" for p, _ in READ_POSTS}
+        assert [f for f in forms if f not in reads] == ["/portal/sign-out"], (path, forms)  # only sign-out writes
+        text = response.text.replace('<button type="submit" class="secondary">Sign out</button>', "")
+        for allowed in ('<button type="submit">Filter</button>', *READ_POST_BUTTONS):
+            text = text.replace(allowed, "")
+        assert "<button" not in text, path
+
+
+@pytest.mark.parametrize("role", ["admin", "auditor"])
+async def test_the_tenants_page_is_refused_and_hidden_unless_platform_admin(
+    api: Api, admin: PortalClient, auditor: PortalClient, role: str
+) -> None:
+    portal = admin if role == "admin" else auditor
+    tenant_page = await sample_tenant(api)
+    assert 'href="/portal/tenants"' not in (await portal.get("/")).text
+    for path in ("/tenants", tenant_page):
+        response = await portal.get(path)
+        assert response.status_code == 403, (path, response.text)
+        assert "role does not permit" in response.text and SAMPLE_TENANT not in response.text
 
 
 async def everything(api: Api) -> list[object]:
-    """What the management API shows of the tenant's state (the event log records every write)."""
+    """What the management API shows of the tenant's state (the event log records every write), the deployment's
+    tenants and the tenant's records of issued credentials (a signed CWT is one)."""
     headers = await api.auth()
+    tenants = await api.container.tenant_admin.list_tenants(limit=1000, after=None)
+    async with api.container.uow_factory(read_only=True) as uow:
+        records = await uow.issued_credentials.list(DEFAULT_TENANT_ID, limit=1000, after=None)
     paths = [
         "/v2/credentials/mobile/iacas",
         "/v2/credentials/mobile/configurations",
@@ -283,7 +322,11 @@ async def everything(api: Api) -> list[object]:
         "/v1/openid/wallet-security",
         "/v1/events?limit=1000",
     ]
-    return [(await api.http.get(path, headers=headers)).json() for path in paths]
+    return [
+        [(t.id, t.name) for t in tenants.items],
+        [r.id for r in records.items],
+        *[(await api.http.get(path, headers=headers)).json() for path in paths],
+    ]
 
 
 # Every kind of form post, valid as an admin would send it (``{...}``: a sample object's page, see sample_objects).
@@ -311,7 +354,12 @@ WRITES: list[tuple[str, dict[str, str]]] = [
     ("/wallet-security", {"dpopRequired": "on"}),
     ("/users/some-user/credentials/some-credential/status", {"profile": "mobile", "status": "invalid"}),
     ("/users/some-user/credentials/some-credential/delete", {"profile": "mobile"}),
+    ("/tenants", {"name": "New tenant", "publicUrl": "https://new-tenant.example"}),
+    ("{/tenants/{id}}/delete", {"confirmName": SAMPLE_TENANT}),
+    ("/cwt/sign", {"type": "Course", "claims": '{"name": "Ana"}', "exp": "2030-01-01T00:00", "revocable": "on"}),
 ]
+# Every kind of form post: the writes and the posts that only read.
+FORMS = [*WRITES, *READ_POSTS]
 
 
 def write_path(template: str, made: dict[str, str]) -> str:
@@ -324,7 +372,7 @@ def write_path(template: str, made: dict[str, str]) -> str:
 async def test_a_forged_write_from_an_auditor_gets_403_and_changes_nothing(
     api: Api, auditor: PortalClient, path: str, form: dict[str, str]
 ) -> None:
-    path = write_path(path, await sample_objects(api))
+    path = write_path(path, await write_targets(api))
     before = await everything(api)
     response = await auditor.post(path, form)  # with the auditor session's valid CSRF token
     assert response.status_code == 403, response.text
@@ -332,11 +380,11 @@ async def test_a_forged_write_from_an_auditor_gets_403_and_changes_nothing(
     assert await everything(api) == before
 
 
-@pytest.mark.parametrize(("path", "form"), WRITES)
+@pytest.mark.parametrize(("path", "form"), FORMS)
 async def test_a_post_without_a_csrf_token_is_refused_and_changes_nothing(
     api: Api, admin: PortalClient, path: str, form: dict[str, str]
 ) -> None:
-    path = write_path(path, await sample_objects(api))
+    path = write_path(path, await write_targets(api))
     before = await everything(api)
     response = await admin.post(path, form, csrf="")
     assert response.status_code == 403
@@ -359,6 +407,20 @@ async def test_a_post_with_another_sessions_csrf_token_is_refused(api: Api, admi
     assert response.status_code == 403
     assert await iaca_count(api) == before
     assert (await admin.post("/iacas", {"country": "NZ"})).status_code == 303  # its own token works
+
+
+@pytest.mark.parametrize(("path", "form"), FORMS)
+async def test_every_form_refuses_another_sessions_csrf_token_and_changes_nothing(
+    api: Api, admin: PortalClient, platform_admin: PortalClient, path: str, form: dict[str, str]
+) -> None:
+    """Even the token of a session with more rights (a platform admin's) does not carry over to another session."""
+    path = write_path(path, await write_targets(api))
+    before = await everything(api)
+    for token in (platform_admin.csrf, admin.csrf):
+        response = await (admin if token != admin.csrf else platform_admin).post(path, form, csrf=token)
+        assert response.status_code == 403, response.text
+        assert "not sent from your portal session" in response.text
+    assert await everything(api) == before
 
 
 async def test_bad_input_is_shown_next_to_its_field_and_stores_nothing(api: Api, admin: PortalClient) -> None:
@@ -511,14 +573,16 @@ async def test_portal_requests_are_logged_and_counted_under_their_portal_route(
 JUNK = ["", "x" * 5000, "1" * 5000, "[" * 5000, '{"a": {"mapFrom": ' + "1" * 5000 + "}}", "\u0000\ud7ff", "-1", "on"]
 
 
-@pytest.mark.parametrize(("path", "form"), WRITES)
+@pytest.mark.parametrize(("path", "form"), FORMS)
 async def test_junk_in_any_form_is_refused_without_a_server_error(
-    api: Api, admin: PortalClient, path: str, form: dict[str, str]
+    api: Api, admin: PortalClient, platform_admin: PortalClient, path: str, form: dict[str, str]
 ) -> None:
-    path = write_path(path, await sample_objects(api))
+    # The tenants' forms reach past the role check only for a platform admin.
+    portal = platform_admin if path.startswith(("/tenants", "{/tenants")) else admin
+    path = write_path(path, await write_targets(api))
     fields = {*form, "url", "name", "clientId", "scope", "staticRequestParameters", "requestParameters", "authType"}
     for junk in JUNK:
-        response = await admin.post(path, dict.fromkeys(fields, junk))
+        response = await portal.post(path, dict.fromkeys(fields, junk))
         assert response.status_code < 500, (path, junk[:20], response.text)
 
 

@@ -10,9 +10,12 @@ Chromium and axe-core are installed by ``make browser`` (``make test`` runs it);
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import os
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,11 +52,16 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def environment(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The server's environment (its database too), which the command line shares."""
     tmp_path = tmp_path_factory.mktemp("portal")
-    port = free_port()
-    env = server_env(tmp_path, OPENISSUER_PUBLIC_URL=f"http://127.0.0.1:{port}")
-    with running_server(env, port=port) as base:
+    return server_env(tmp_path, OPENISSUER_PUBLIC_URL=f"http://127.0.0.1:{free_port()}")
+
+
+@pytest.fixture(scope="module")
+def server(environment: dict[str, str]) -> Iterator[str]:
+    port = int(environment["OPENISSUER_PUBLIC_URL"].rsplit(":", 1)[1])
+    with running_server(environment, port=port) as base:
         yield base
 
 
@@ -287,3 +295,103 @@ def test_every_page_passes_axe_for_an_admin_and_an_auditor(browser: Browser, ser
             page.goto(f"{server}/portal/")
             page.screenshot(path=shots / "overview-phone-auditor.png", full_page=True)
         context.close()
+
+
+def command_line_client(environment: dict[str, str], *roles: str) -> tuple[str, str]:
+    """Make a management API client with ``openissuer clients create`` (how a platform admin is made); return its
+    id and secret."""
+    role_options = [option for role in roles for option in ("--role", role)]
+    done = subprocess.run(
+        [sys.executable, "-m", "openissuer", "clients", "create", "--name", "platform", *role_options],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    fields = dict(line.split(":", 1) for line in done.stdout.splitlines() if ":" in line)
+    return fields["client_id"].strip(), fields["client_secret"].strip()
+
+
+def test_a_platform_admin_creates_and_deletes_a_tenant_and_signs_and_verifies_a_cwt(
+    browser: Browser, server: str, environment: dict[str, str], shots: Path
+) -> None:
+    """The tenants' pages (a platform admin's) and the CWT tools, each state of them checked with axe-core."""
+    client_id, secret = command_line_client(environment, "platform-admin", "admin")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    sign_in(page, server, client_id, secret)
+
+    page.get_by_role("link", name="Tenants", exact=True).click()
+    expect(page.get_by_role("heading", name="Tenants", exact=True)).to_be_visible()
+    check_accessibility(page)
+    page.get_by_label("Name").fill("Alpha")
+    page.get_by_label("Public URL").fill("https://alpha.example")
+    page.get_by_role("button", name="Create tenant").click()
+    expect(page.get_by_text("Tenant created.")).to_be_visible()
+    check_accessibility(page)
+    admin_id = page.locator("#new-admin-client-id").inner_text()
+    admin_secret = page.locator("#new-admin-client-secret").inner_text()
+    token = httpx.post(f"{server}/v1/auth/token", json={"client_id": admin_id, "client_secret": admin_secret})
+    assert token.status_code == 200, token.text  # the secret shown is the new tenant's admin client's
+    page.screenshot(path=shots / "tenants.png", full_page=True)
+    page.goto(f"{server}/portal/tenants")
+    assert admin_secret not in page.content()  # shown once
+    page.get_by_role("link", name="Alpha").click()
+    check_accessibility(page)
+    page.get_by_label("Type the tenant's name to confirm").fill("alpha")
+    page.get_by_role("button", name="Delete the tenant and everything it holds").click()
+    expect(page.locator("#e-confirmName")).to_have_text("must be the tenant's name, exactly")
+    check_accessibility(page)
+    page.get_by_label("Type the tenant's name to confirm").fill("Alpha")
+    page.get_by_role("button", name="Delete the tenant and everything it holds").click()
+    expect(page.get_by_text("Deleted.")).to_be_visible()
+    expect(page.get_by_role("link", name="Alpha")).to_have_count(0)
+
+    page.get_by_role("link", name="CWT tools", exact=True).click()
+    check_accessibility(page)
+    page.get_by_label("Type").fill("Course Credential")
+    page.get_by_label("Claims").fill('{"name": "Emma Jane Tasma", "code": "HS.278"}')
+    page.get_by_label("Expires (UTC)").fill("2030-01-31T12:00")
+    page.get_by_label("Revocable").check()
+    page.get_by_role("button", name="Sign CWT").click()
+    expect(page.get_by_role("heading", name="Signed credential")).to_be_visible()
+    check_accessibility(page)
+    encoded = page.locator("#cwt-encoded").inner_text()
+    qr = page.locator("#cwt-qr").get_attribute("src") or ""
+    assert decode_qr(base64.b64decode(qr.removeprefix("data:image/png;base64,"))) == encoded
+    assert '"name": "Emma Jane Tasma"' in page.locator("#cwt-decoded").inner_text()
+    page.screenshot(path=shots / "cwt.png", full_page=True)
+    page.get_by_label("Encoded credential").fill(encoded)
+    page.get_by_role("button", name="Verify").click()
+    expect(page.locator("#cwt-verified")).to_be_visible()
+    check_accessibility(page)
+    page.get_by_label("Encoded credential").fill("CSC:/1/NOTACREDENTIAL")
+    page.get_by_role("button", name="Verify").click()
+    expect(page.locator("#cwt-not-verified")).to_contain_text("PayloadInvalid")
+    check_accessibility(page)
+    context.close()
+
+    # An auditor on a phone: no Tenants entry, the tenants page refused, verification only.
+    gone = {"Authorization": "Bearer " + token.json()["access_token"]}
+    assert httpx.get(f"{server}/v1/api-clients", headers=gone).status_code == 401  # the tenant's clients went too
+    admin_token = httpx.post(f"{server}/v1/auth/token", json={"client_id": ADMIN_ID, "client_secret": ADMIN_SECRET})
+    headers = {"Authorization": "Bearer " + admin_token.json()["access_token"]}
+    auditor = httpx.post(f"{server}/v1/api-clients", headers=headers, json={"name": "a", "roles": ["auditor"]})
+    assert auditor.status_code == 201, auditor.text
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    sign_in(page, server, auditor.json()["clientId"], auditor.json()["clientSecret"])
+    expect(page.get_by_role("link", name="Tenants", exact=True)).to_have_count(0)
+    response = page.goto(f"{server}/portal/tenants")
+    assert response is not None and response.status == 403
+    check_accessibility(page)
+    page.goto(f"{server}/portal/cwt")
+    expect(page.get_by_role("button", name="Sign CWT")).to_have_count(0)
+    page.get_by_label("Encoded credential").fill(encoded)
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("heading", name="Verification")).to_be_visible()
+    check_accessibility(page)
+    context.close()

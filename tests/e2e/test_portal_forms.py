@@ -6,18 +6,20 @@ claims source's client secret, an API key, the hook's secret after its one showi
 from __future__ import annotations
 
 import html
+import json
 import logging
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from e2e.conftest import Api, portal_of
+from e2e.conftest import PLATFORM_ADMIN_ID, PLATFORM_ADMIN_SECRET, Api, portal_of
 from oi_cwt import CLAIMS, create_cwt_configuration
 from oi_issuer import MDL, make_setup
 from oi_portal import PortalClient
 from oi_wallet import Wallet
+from openissuer.domain.api_clients import Role
 
 PROVIDER_SECRET = "provider-secret-value-4567"
 API_KEY = "claims-api-key-value-8899"
@@ -459,3 +461,194 @@ async def test_the_wallet_security_policy_is_viewed_and_edited_by_an_admin_only(
     assert (await issuer.post("/wallet-security", {"dpopRequired": "on"})).status_code == 403
     assert (await api_get(api, "/v1/openid/wallet-security")) == policy
     assert '<form method="post" action="/portal/settings">' in (await issuer.get("/settings")).text
+
+
+TENANT_FORM = {"name": "Alpha", "publicUrl": "https://alpha.example/"}
+
+
+def shown(page: str, element_id: str) -> str:
+    """The text of the ``<code>`` or ``<pre>`` element with ``element_id`` (fails when there is none)."""
+    match = re.search(rf'<(?:code|pre) id="{re.escape(element_id)}">([^<]*)</', page)
+    assert match, f"no {element_id} on the page"
+    return html.unescape(match.group(1))
+
+
+async def test_a_tenant_is_created_with_its_admin_secret_shown_once_and_deleted_after_confirmation(
+    api: Api, platform_admin: PortalClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    assert 'href="/portal/tenants"' in (await platform_admin.get("/")).text  # the entry shows for a platform admin
+    created = await platform_admin.post("/tenants", TENANT_FORM)
+    assert created.status_code == 201, created.text
+    tenant_id, client_id = shown(created.text, "new-tenant-id"), shown(created.text, "new-admin-client-id")
+    secret = shown(created.text, "new-admin-client-secret")
+    assert created.text.count(secret) == 1  # in the notice only, never put back into the form
+    assert 'id="f-name" name="name" type="text" value=""' in created.text
+    tenant = await api.container.tenant_admin.get_as(await platform_principal(api), tenant_id)
+    assert tenant.name == "Alpha" and api.container.tenant_admin.public_url_of(tenant) == "https://alpha.example"
+    # The secret is the new tenant's admin client's: its token reaches that tenant only.
+    token = await api.token(client_id, secret)
+    assert (await api.container.management_auth.authenticate(token)).tenant_id == tenant_id
+
+    listing = await platform_admin.get("/tenants")
+    assert "https://alpha.example" in listing.text and f"/portal/tenants/{tenant_id}" in listing.text
+    page = await platform_admin.get(f"/tenants/{tenant_id}")
+    assert "deletes everything it holds" in page.text
+    for typed in ("", "alpha", "Alph"):
+        refused = await platform_admin.post(f"/tenants/{tenant_id}/delete", {"confirmName": typed})
+        assert refused.status_code == 400
+        assert field_error(refused.text, "confirmName") == "must be the tenant's name, exactly"
+    assert await api.container.tenant_admin.get_as(await platform_principal(api), tenant_id)
+    deleted = await platform_admin.post(f"/tenants/{tenant_id}/delete", {"confirmName": "Alpha"})
+    assert deleted.status_code == 303 and deleted.headers["location"] == "/portal/tenants?done=deleted"
+    assert tenant_id not in (await platform_admin.get("/tenants")).text
+    assert (await api.http.post("/v1/auth/token", json={"client_id": client_id, "client_secret": secret})).is_error
+    for response in (listing, page, refused, deleted):
+        assert secret not in response.text
+    assert secret not in caplog.text
+
+
+async def platform_principal(api: Api) -> Any:
+    return await api.container.management_auth.authenticate(await api.token(PLATFORM_ADMIN_ID, PLATFORM_ADMIN_SECRET))
+
+
+@pytest.mark.parametrize(
+    ("form", "field", "message", "status"),
+    [
+        ({"name": "", "publicUrl": "https://b.example"}, "name", "String should have at least 1 character", 400),
+        ({"name": "B", "publicUrl": "ftp://b.example"}, "publicUrl", "must be an http(s) URL", 400),
+        ({"name": "B", "publicUrl": "https://b.example/?q=1"}, "publicUrl", "must be an http(s) URL", 400),
+        ({"name": "B", "publicUrl": "https://alpha.example/other"}, "publicUrl", "its host is another tenant's", 409),
+    ],
+)
+async def test_a_bad_tenant_is_refused_next_to_its_field_and_nothing_is_stored(
+    api: Api, platform_admin: PortalClient, form: dict[str, str], field: str, message: str, status: int
+) -> None:
+    assert (await platform_admin.post("/tenants", TENANT_FORM)).status_code == 201
+    before = await api.container.tenant_admin.list_tenants(limit=100, after=None)
+    refused = await platform_admin.post("/tenants", form)
+    assert refused.status_code == status, refused.text
+    assert field_error(refused.text, field).startswith(message)
+    assert f'value="{html.escape(form["publicUrl"])}"' in refused.text  # what was typed comes back
+    assert 'id="new-admin-client-secret"' not in refused.text
+    assert await api.container.tenant_admin.list_tenants(limit=100, after=None) == before
+
+
+async def test_the_default_tenant_cannot_be_deleted_from_the_portal(api: Api, platform_admin: PortalClient) -> None:
+    default = "00000000-0000-4000-8000-000000000000"
+    page = await platform_admin.get(f"/tenants/{default}")
+    assert "cannot be deleted" in page.text and "/delete" not in page.text
+    tenant = await api.container.tenant_admin.get_as(await platform_principal(api), default)
+    forged = await platform_admin.post(f"/tenants/{default}/delete", {"confirmName": tenant.name})
+    assert forged.status_code == 409 and "The default tenant cannot be deleted" in forged.text
+    assert (await platform_admin.get(f"/tenants/{default}")).status_code == 200
+    assert (await platform_admin.get("/tenants/not-a-uuid")).status_code == 400
+    assert (await platform_admin.get("/tenants/11111111-1111-4111-8111-111111111111")).status_code == 404
+
+
+SIGN_FORM = {
+    "type": "Course Credential",
+    "claims": '{"name": "Emma Jane Tasma", "code": "HS.278", "level": 4, "current": true}',
+    "exp": "2030-01-31T12:00",
+    "revocable": "on",
+}
+
+
+async def issued_records(api: Api) -> list[str]:
+    async with api.container.uow_factory(read_only=True) as uow:
+        page = await uow.issued_credentials.list("00000000-0000-4000-8000-000000000000", limit=1000, after=None)
+    return [record.id for record in page.items]
+
+
+def qr_text(page: str) -> str:
+    """Decode the QR code image on a page."""
+    import base64
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    match = re.search(r'<img id="cwt-qr" src="data:image/png;base64,([^"]+)"', page)
+    assert match, "no QR code on the page"
+    (result,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(base64.b64decode(match.group(1)))))
+    return str(result.text)
+
+
+async def test_a_cwt_is_signed_shown_with_its_qr_code_and_claims_and_verified(api: Api, admin: PortalClient) -> None:
+    signed = await admin.post("/cwt/sign", SIGN_FORM)
+    assert signed.status_code == 200, signed.text
+    encoded = shown(signed.text, "cwt-encoded")
+    assert encoded.startswith("CSC:/1/") and qr_text(signed.text) == encoded
+    decoded = json.loads(shown(signed.text, "cwt-decoded"))
+    assert decoded["type"] == "Course Credential" and decoded["name"] == "Emma Jane Tasma" and decoded["level"] == 4
+    assert decoded["exp"] == int(datetime(2030, 1, 31, 12, tzinfo=UTC).timestamp())
+    assert decoded["iss"] == "did:web:issuer.example" and "status" in decoded  # revocable: a list entry
+    assert await issued_records(api) == [decoded["jti"]]
+    # The API verifies what the portal signed; the portal verifies it too.
+    through_api = await api.http.post(
+        "/v2/credentials/compact/verify", headers=await api.auth(), json={"payload": encoded}
+    )
+    assert through_api.json() == {"verified": True, "decoded": decoded}
+    verified = await admin.post("/cwt/verify", {"payload": encoded})
+    assert verified.status_code == 200 and 'id="cwt-verified"' in verified.text
+    assert json.loads(shown(verified.text, "cwt-verified-claims")) == decoded
+
+    await api.http.post(
+        f"/v2/credentials/compact/{decoded['jti']}/revocation-status",
+        headers=await api.auth(),
+        json={"isRevoked": True},
+    )
+    revoked = await admin.post("/cwt/verify", {"payload": encoded})
+    assert 'id="cwt-not-verified"' in revoked.text and "Revoked" in revoked.text
+    tampered = await admin.post("/cwt/verify", {"payload": encoded[:-8] + "AAAAAAAA"})
+    assert tampered.status_code == 200 and 'id="cwt-not-verified"' in tampered.text
+    junk = await admin.post("/cwt/verify", {"payload": "not a credential"})
+    assert junk.status_code == 200 and "PayloadInvalid" in junk.text
+    empty = await admin.post("/cwt/verify", {"payload": ""})
+    assert empty.status_code == 400 and field_error(empty.text, "payload")
+
+
+@pytest.mark.parametrize(
+    ("form", "field", "message"),
+    [
+        ({"claims": "{"}, "claims", "must be a JSON object"),
+        ({"claims": "[1]"}, "claims", "must be a JSON object"),
+        ({"claims": '{"address": {"city": "x"}}'}, "claims", "address: must be a string, a number or a boolean"),
+        ({"claims": '{"jti": "mine"}'}, "claims", "jti: is set by the issuer"),
+        ({"claims": '{"iss": "did:web:other.example"}'}, "claims", "iss: must be this tenant's DID"),
+        ({"claims": '{"type": "A"}', "type": "B"}, "claims", "'type' is set by its own field"),
+        ({"type": "x" * 1025}, "type", "must be a string of 1-1024 characters"),
+        ({"exp": "tomorrow"}, "exp", "must be a date and time"),
+        ({"exp": "1960-01-01T00:00"}, "exp", "must be seconds since the epoch"),
+        ({"claims": '{"nbf": 1900000000}', "exp": "2030-01-01T00:00"}, "exp", "must be after nbf"),
+    ],
+)
+async def test_a_bad_cwt_is_refused_next_to_its_field_and_nothing_is_signed(
+    api: Api, admin: PortalClient, form: dict[str, str], field: str, message: str
+) -> None:
+    refused = await admin.post("/cwt/sign", form)
+    assert refused.status_code == 400, refused.text
+    assert message in field_error(refused.text, field)
+    assert 'id="cwt-encoded"' not in refused.text
+    assert await issued_records(api) == []
+
+
+async def test_cwt_tools_follow_the_api_roles(api: Api, auditor: PortalClient) -> None:
+    """An auditor verifies but cannot sign; a managed issuer signs (without the QR code, which the API draws for
+    admins and issuers only) but cannot verify."""
+    page = await auditor.get("/cwt")
+    assert 'action="/portal/cwt/verify"' in page.text and 'action="/portal/cwt/sign"' not in page.text
+    assert (await auditor.post("/cwt/verify", {"payload": "CSC:/1/AAAA"})).status_code == 200
+    assert (await auditor.post("/cwt/sign", SIGN_FORM)).status_code == 403
+    created = await api.container.api_clients.create_client(
+        "00000000-0000-4000-8000-000000000000", name="managed", roles=(Role.MANAGED_ISSUER,)
+    )
+    managed = portal_of(api)
+    assert (await managed.sign_in(created.client.client_id, created.client_secret)).status_code == 303
+    page = await managed.get("/cwt")
+    assert 'action="/portal/cwt/sign"' in page.text and 'action="/portal/cwt/verify"' not in page.text
+    signed = await managed.post("/cwt/sign", SIGN_FORM)
+    assert signed.status_code == 200 and shown(signed.text, "cwt-encoded").startswith("CSC:/1/")
+    assert 'id="cwt-qr"' not in signed.text
+    assert len(await issued_records(api)) == 1
+    assert (await managed.post("/cwt/verify", {"payload": "CSC:/1/AAAA"})).status_code == 403

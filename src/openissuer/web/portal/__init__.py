@@ -20,6 +20,7 @@ from openissuer.web.portal import (
     authentication,
     claims_sources,
     configurations,
+    cwt,
     events,
     offers,
     overview,
@@ -27,6 +28,7 @@ from openissuer.web.portal import (
     settings,
     sign_in,
     status_lists,
+    tenants,
     users,
 )
 from openissuer.web.portal.core import PREFIX, SECURITY_HEADERS, CsrfRefusedError, SignInRequiredError, render
@@ -44,9 +46,11 @@ def install_portal(app: FastAPI) -> None:
         status_lists,
         authentication,
         claims_sources,
+        cwt,
         events,
         api_clients,
         settings,
+        tenants,
     )
     for module in modules:
         app.include_router(module.router)

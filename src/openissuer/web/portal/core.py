@@ -27,6 +27,7 @@ from openissuer.bootstrap import Container
 from openissuer.domain.api_clients import ManagementPrincipal, Role
 from openissuer.domain.pages import MAX_PAGE_LIMIT, Page, PageKey
 from openissuer.errors import ErrorDetail, ManagementError, ValidationError
+from openissuer.services.access import PLATFORM_ADMINS
 from openissuer.services.portal_sessions import ActiveSession
 from openissuer.web.errors import is_secret_param
 from openissuer.web.pagination import decode_cursor, encode_cursor
@@ -58,20 +59,31 @@ _templates = Environment(
     lstrip_blocks=True,
 )
 
-NAVIGATION = (
-    ("overview", "Overview", ""),
-    ("configurations", "Credential configurations", "/configurations"),
-    ("pki", "IACAs and signers", "/iacas"),
-    ("offers", "Offers", "/offers"),
-    ("users", "Users", "/users"),
-    ("status", "Status lists", "/status-lists"),
-    ("access", "Sign-in and wallets", "/authentication"),
-    ("claims", "Claims sources and hook", "/claims-sources"),
-    ("events", "Events", "/events"),
-    ("webhooks", "Webhooks", "/webhooks"),
-    ("clients", "API clients", "/api-clients"),
-    ("settings", "Settings", "/settings"),
+# (key, label, path, the roles the entry is shown to: None for every role). Hiding an entry is a courtesy; the
+# service behind the page is what refuses a role.
+NAVIGATION: tuple[tuple[str, str, str, frozenset[Role] | None], ...] = (
+    ("overview", "Overview", "", None),
+    ("configurations", "Credential configurations", "/configurations", None),
+    ("pki", "IACAs and signers", "/iacas", None),
+    ("offers", "Offers", "/offers", None),
+    ("users", "Users", "/users", None),
+    ("status", "Status lists", "/status-lists", None),
+    ("access", "Sign-in and wallets", "/authentication", None),
+    ("claims", "Claims sources and hook", "/claims-sources", None),
+    ("cwt", "CWT tools", "/cwt", None),
+    ("events", "Events", "/events", None),
+    ("webhooks", "Webhooks", "/webhooks", None),
+    ("clients", "API clients", "/api-clients", None),
+    ("settings", "Settings", "/settings", None),
+    ("tenants", "Tenants", "/tenants", PLATFORM_ADMINS),
 )
+
+
+def navigation_for(principal: ManagementPrincipal | None) -> list[tuple[str, str, str]]:
+    """The navigation entries shown to ``principal``."""
+    if principal is None:
+        return []
+    return [(key, label, path) for key, label, path, roles in NAVIGATION if roles is None or principal.has_any(roles)]
 
 
 def portal_router() -> APIRouter:
@@ -302,7 +314,7 @@ def render(
     """Render a page with the layout's context: navigation, the signed-in client, the CSRF token."""
     values: dict[str, Any] = {
         "prefix": PREFIX,
-        "navigation": NAVIGATION,
+        "navigation": navigation_for(None if portal is None else portal.principal),
         "section": section,
         "portal": portal,
         "principal": None if portal is None else portal.principal,
