@@ -315,6 +315,11 @@ async def test_each_credential_of_a_user_has_its_status_changed_through_the_stat
     assert field_error(refused.text, f"status-{credential}").startswith("must be one of valid, invalid, suspended")
     refused = await admin.post(f"{path}/status", {"profile": "compact", "status": "valid"})
     assert refused.status_code == 404  # not a CWT: the profile must be the record's
+    other_user = (await api.http.post("/v1/users", headers=setup.headers, json={"claims": {}})).json()["id"]
+    elsewhere = f"/users/{other_user}/credentials/{credential}"
+    refused = await admin.post(f"{elsewhere}/status", {"profile": "mobile", "status": "valid"})
+    assert refused.status_code == 404  # the credential is not that user's: nothing changes under another user's page
+    assert (await admin.post(f"{elsewhere}/delete", {"profile": "mobile"})).status_code == 404
     assert await api_get(api, status_url) == {"status": "suspended"}
     assert (await admin.post(f"{path}/status", {"profile": "mobile", "status": "invalid"})).status_code == 303
     refused = await admin.post(f"{path}/status", {"profile": "mobile", "status": "valid"})

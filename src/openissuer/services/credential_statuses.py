@@ -59,21 +59,33 @@ class CredentialStatusService:
         self._kind_of(record)
         return record.status
 
-    async def set_status_as(self, principal: ManagementPrincipal, profile: str, credential_id: str, status: str) -> str:
-        """Set the status of one of the caller's tenant's credentials of ``profile``; return it."""
+    async def set_status_as(
+        self,
+        principal: ManagementPrincipal,
+        profile: str,
+        credential_id: str,
+        status: str,
+        *,
+        user_id: str | None = None,
+    ) -> str:
+        """Set the status of one of the caller's tenant's credentials of ``profile``; return it. With ``user_id``
+        (the portal's user page), a credential of another user is not found."""
         authorize(principal, ISSUERS)
         async with self._uow() as uow:
-            record = await self._record(uow, principal.tenant_id, profile, credential_id)
+            record = await self._record(uow, principal.tenant_id, profile, credential_id, user_id=user_id)
             verify_transition(self._kind_of(record), record.status, status)
             if await change_status(uow, record, status, now=self._clock.now(), client_id=principal.client_id):
                 await uow.commit()
         return status
 
-    async def delete_as(self, principal: ManagementPrincipal, profile: str, credential_id: str) -> None:
-        """Delete the record of one of the caller's tenant's credentials of ``profile`` (reference §10.3)."""
+    async def delete_as(
+        self, principal: ManagementPrincipal, profile: str, credential_id: str, *, user_id: str | None = None
+    ) -> None:
+        """Delete the record of one of the caller's tenant's credentials of ``profile`` (reference §10.3); with
+        ``user_id``, only one of that user's."""
         authorize(principal, ISSUERS)
         async with self._uow() as uow:
-            await self._record(uow, principal.tenant_id, profile, credential_id)
+            await self._record(uow, principal.tenant_id, profile, credential_id, user_id=user_id)
             await uow.issued_credentials.delete(principal.tenant_id, credential_id)
             await uow.commit()
 
@@ -113,10 +125,10 @@ class CredentialStatusService:
         return UserStatusChange(status, tuple(updated), tuple(unchanged))
 
     async def _record(
-        self, uow: UnitOfWork, tenant_id: str, profile: str, credential_id: str
+        self, uow: UnitOfWork, tenant_id: str, profile: str, credential_id: str, *, user_id: str | None = None
     ) -> IssuedCredentialRecord:
         record = await uow.issued_credentials.get(tenant_id, credential_id)
-        if record is None or record.profile != profile:
+        if record is None or record.profile != profile or (user_id is not None and record.user_id != user_id):
             detail = ErrorDetail("params", "credentialId", "Resource Not Found", credential_id)
             raise NotFoundError("Resource Not Found", details=[detail])
         return record

@@ -131,7 +131,7 @@ async def set_credential_status(
     status = portal.field("status")
     try:
         await portal.container.credential_statuses.set_status_as(
-            portal.principal, portal.field("profile"), credential_id, status
+            portal.principal, portal.field("profile"), credential_id, status, user_id=user_id
         )
     except ManagementError as exc:
         return await _refused(portal, request, user_id, credential_id, exc)
@@ -143,7 +143,9 @@ async def delete_credential_record(
     request: Request, user_id: str, credential_id: str, portal: SubmittedPortal
 ) -> Response:
     try:
-        await portal.container.credential_statuses.delete_as(portal.principal, portal.field("profile"), credential_id)
+        await portal.container.credential_statuses.delete_as(
+            portal.principal, portal.field("profile"), credential_id, user_id=user_id
+        )
     except ManagementError as exc:
         return await _refused(portal, request, user_id, credential_id, exc)
     return redirect(f"/users/{user_id}", "deleted")
