@@ -61,7 +61,8 @@ class InMemoryWalletStore:
 
     def _redeem(self, offer: PreAuthorizedOffer, grant: NewGrant, now: datetime) -> None:
         state = self._store.state
-        state.offers[offer.id] = dataclasses.replace(offer, redeemed_at=now, sealed_code=None)
+        # The claims move to the grant; the offer keeps none (as the SQL stores do).
+        state.offers[offer.id] = dataclasses.replace(offer, redeemed_at=now, sealed_code=None, claims={})
         user = state.users.get(offer.user_id)
         state.access_grants[grant.token_hash] = AccessGrant(
             token_hash=grant.token_hash,

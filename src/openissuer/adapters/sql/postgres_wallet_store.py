@@ -16,6 +16,7 @@ import asyncpg
 import orjson
 
 from openissuer.adapters.sql.event_rows import event_values, message_values
+from openissuer.adapters.sql.tables import offers
 from openissuer.adapters.sql.wallet_rows import as_is, grant_from_row, offer_from_row, record_values
 from openissuer.domain.events import Event
 from openissuer.domain.offers import GrantState, PreAuthorizedOffer
@@ -57,13 +58,17 @@ REDEMPTION_EVENTS = f"""
 # $1 tenant, $2 code hash or offer id, $3 now, $4 requested configurations, $5 token hash, $6 identifiers,
 # $7 notification id, $8 expiry, $9 events, $10 webhook messages; with extras, $11 client, $12 DPoP key,
 # $13 single-use hashes, $14 their expiry.
+# The offer's claims move to the grant: the offer keeps '{}' (a redeemed offer is never issued from again); the
+# statement returns the offer as it was, its claims read from the row before the update (``b``, the same snapshot).
+_OFFER_AS_IT_WAS = ", ".join("b.claims" if c.name == "claims" else f"o.{c.name}" for c in offers.columns)
 _REDEEM = """
 WITH {once}redeemed AS (
-  UPDATE offers SET redeemed_at = $3, sealed_code = NULL
-  WHERE tenant_id = $1 AND {match}
-    AND redeemed_at IS NULL AND revoked_at IS NULL AND NOT locked AND expires_at > $3
-    AND ($4::jsonb IS NULL OR credential_configuration_ids::jsonb @> $4::jsonb){all_fresh}
-  RETURNING *
+  UPDATE offers AS o SET redeemed_at = $3, sealed_code = NULL, claims = '{{}}'
+  FROM offers AS b
+  WHERE b.id = o.id AND o.tenant_id = $1 AND {match}
+    AND o.redeemed_at IS NULL AND o.revoked_at IS NULL AND NOT o.locked AND o.expires_at > $3
+    AND ($4::jsonb IS NULL OR o.credential_configuration_ids::jsonb @> $4::jsonb){all_fresh}
+  RETURNING {returning}
 ), granted AS (
   INSERT INTO access_grants (token_hash, tenant_id, offer_id, user_id, credential_configuration_ids,
     credential_identifiers, notification_id, claims, user_claims, expires_at, created_at{bound})
@@ -72,8 +77,8 @@ WITH {once}redeemed AS (
   FROM redeemed
 ){events}
 {select}"""
-_BY_CODE = "code_hash = $2 AND tx_code_hash IS NULL"
-_BY_ID = "id = $2"
+_BY_CODE = "o.code_hash = $2 AND o.tx_code_hash IS NULL"
+_BY_ID = "o.id = $2"
 # With a client, a DPoP key or single-use values (DPoP and attestation proofs): the values are used up first (a
 # taken one stops the redemption), the grant names the client and key, and the row tells which values were fresh.
 _ONCE = """once AS (
@@ -97,10 +102,10 @@ _PLAIN = {
     "events": REDEMPTION_EVENTS,
     "select": "SELECT * FROM redeemed",
 }
-REDEEM_BY_CODE = _REDEEM.format(match=_BY_CODE, **_PLAIN)
-REDEEM_BY_ID = _REDEEM.format(match=_BY_ID, **_PLAIN)
-REDEEM_BY_CODE_EXTRAS = _REDEEM.format(match=_BY_CODE, **_WITH_EXTRAS)
-REDEEM_BY_ID_EXTRAS = _REDEEM.format(match=_BY_ID, **_WITH_EXTRAS)
+REDEEM_BY_CODE = _REDEEM.format(match=_BY_CODE, returning=_OFFER_AS_IT_WAS, **_PLAIN)
+REDEEM_BY_ID = _REDEEM.format(match=_BY_ID, returning=_OFFER_AS_IT_WAS, **_PLAIN)
+REDEEM_BY_CODE_EXTRAS = _REDEEM.format(match=_BY_CODE, returning=_OFFER_AS_IT_WAS, **_WITH_EXTRAS)
+REDEEM_BY_ID_EXTRAS = _REDEEM.format(match=_BY_ID, returning=_OFFER_AS_IT_WAS, **_WITH_EXTRAS)
 OFFER_BY_CODE = "SELECT * FROM offers WHERE tenant_id = $1 AND code_hash = $2"
 OFFER_BY_ID = "SELECT * FROM offers WHERE tenant_id = $1 AND id = $2"
 FAILED_TX_CODE = f"""

@@ -48,16 +48,18 @@ BUSY_DEADLINE = 30.0
 CHECKPOINT_EVERY = 1000  # writes between passive checkpoints (each write adds about 5-15 pages to the log)
 _FIRST_DELAY, _MAX_DELAY = 0.0005, 0.05
 
-# The conditions are PreAuthorizedOffer.is_redeemable's.
-_REDEEM_BY_CODE = (
-    "UPDATE offers SET redeemed_at = :now, sealed_code = NULL "
-    "WHERE tenant_id = :tenant AND code_hash = :code AND tx_code_hash IS NULL "
-    "AND redeemed_at IS NULL AND revoked_at IS NULL AND locked = 0 AND expires_at > :now RETURNING *"
+# The conditions are PreAuthorizedOffer.is_redeemable's. The redeemable offer is read, then marked redeemed in
+# the same write transaction; its claims move to the grant (the offer keeps ``{}``: a smaller row, so this update
+# and the later ``claimed_at`` one rewrite one page, not the claims' overflow pages).
+_REDEEMABLE_BY_CODE = (
+    "SELECT rowid AS row_number, * FROM offers WHERE tenant_id = :tenant AND code_hash = :code "
+    "AND tx_code_hash IS NULL AND redeemed_at IS NULL AND revoked_at IS NULL AND locked = 0 AND expires_at > :now"
 )
-_REDEEM_BY_ID = (
-    "UPDATE offers SET redeemed_at = :now, sealed_code = NULL WHERE tenant_id = :tenant AND id = :id "
-    "AND redeemed_at IS NULL AND revoked_at IS NULL AND locked = 0 AND expires_at > :now RETURNING *"
+_REDEEMABLE_BY_ID = (
+    "SELECT rowid AS row_number, * FROM offers WHERE tenant_id = :tenant AND id = :id "
+    "AND redeemed_at IS NULL AND revoked_at IS NULL AND locked = 0 AND expires_at > :now"
 )
+_REDEEM = "UPDATE offers SET redeemed_at = ?, sealed_code = NULL, claims = '{}' WHERE rowid = ?"
 _INSERT_GRANT = (
     "INSERT INTO access_grants (token_hash, tenant_id, offer_id, authorization_code_hash, user_id, "
     "credential_configuration_ids, credential_identifiers, notification_id, claims, user_claims, provider_url, "
@@ -245,7 +247,7 @@ class SqliteWalletStore:
     ) -> PreAuthorizedOffer | None:
         """Redeem by code and add the grant, in one transaction."""
         parameters = {"tenant": tenant_id, "code": code_hash, "now": db_time(now)}
-        redeemed = await self._run(lambda c: self._redeem(c, _REDEEM_BY_CODE, parameters, grant), write=True)
+        redeemed = await self._run(lambda c: self._redeem(c, _REDEEMABLE_BY_CODE, parameters, grant), write=True)
         if isinstance(redeemed, _Taken):
             raise SingleUseTaken(redeemed.taken)
         return redeemed
@@ -253,7 +255,7 @@ class SqliteWalletStore:
     async def redeem_offer(self, tenant_id: str, offer_id: str, now: datetime, grant: NewGrant) -> bool:
         """Redeem by id and add the grant, in one transaction."""
         parameters = {"tenant": tenant_id, "id": offer_id, "now": db_time(now)}
-        redeemed = await self._run(lambda c: self._redeem(c, _REDEEM_BY_ID, parameters, grant), write=True)
+        redeemed = await self._run(lambda c: self._redeem(c, _REDEEMABLE_BY_ID, parameters, grant), write=True)
         if isinstance(redeemed, _Taken):
             raise SingleUseTaken(redeemed.taken)
         return redeemed is not None
@@ -273,6 +275,7 @@ class SqliteWalletStore:
         offer = offer_from_row(row, _time, orjson.loads)
         if grant.requested is not None and not set(grant.requested) <= set(offer.credential_configuration_ids):
             raise _Undo(None)  # authorization_details the offer does not cover: nothing changes
+        connection.execute(_REDEEM, (parameters["now"], row["row_number"]))
         connection.execute(
             _INSERT_GRANT,
             {
