@@ -178,6 +178,29 @@ async def test_old_events_are_pruned_in_bounded_batches(uow_factory: Factory) ->
     assert await events_of(uow_factory, tid) == [young]
 
 
+async def test_pruning_reaches_every_tenant_and_keeps_young_events(uow_factory: Factory) -> None:
+    """Retention prunes per tenant (through the tenant's page index): each tenant's old events go, young ones stay."""
+    first, second = await tenant(uow_factory), await tenant(uow_factory)
+    old = [event(t, at=T0 - timedelta(days=100, seconds=i)) for t in (first, second) for i in range(3)]
+    young = {t: event(t, at=T0 - timedelta(days=1)) for t in (first, second)}
+    async with uow_factory() as uow:
+        for item in [young[first], *old, young[second]]:
+            await uow.events.add(item)
+        await uow.commit()
+    pruned = 0
+    for _ in range(10):
+        async with uow_factory() as uow:
+            batch = await uow.events.prune(T0 - timedelta(days=90), limit=2)
+            await uow.commit()
+        assert batch <= 2
+        pruned += batch
+        if batch == 0:
+            break
+    assert pruned == 6
+    assert await events_of(uow_factory, first) == [young[first]]
+    assert await events_of(uow_factory, second) == [young[second]]
+
+
 async def test_webhook_writes_raise_the_configuration_version(uow_factory: Factory) -> None:
     tid, other = await tenant(uow_factory), await tenant(uow_factory)
     hook = webhook(tid, ISSUED)

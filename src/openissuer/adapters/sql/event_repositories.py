@@ -17,7 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from openissuer.adapters.sql.config_version import bump_config_version
 from openissuer.adapters.sql.event_rows import delivery_from_row, delivery_values, event_values
 from openissuer.adapters.sql.rows import as_utc, page_query, split_page, to_db_time
-from openissuer.adapters.sql.tables import events, webhook_deliveries, webhook_signing_keys, webhooks, worker_leases
+from openissuer.adapters.sql.tables import (
+    events,
+    tenants,
+    webhook_deliveries,
+    webhook_signing_keys,
+    webhooks,
+    worker_leases,
+)
 from openissuer.domain.events import Event, EventQuery
 from openissuer.domain.pages import Page, PageKey
 from openissuer.domain.webhooks import (
@@ -82,11 +89,11 @@ class SqlEventRepository:
         return Page(items=[_event_from_row(row) for row in rows], next_key=next_key)
 
     async def prune(self, before: datetime, *, limit: int) -> int:
-        """Delete up to ``limit`` of the oldest events older than ``before`` (one bounded statement)."""
+        """Delete up to ``limit`` events older than ``before``, each tenant's oldest first (one bounded statement,
+        through ``ix_events_tenant_page``: there is no index on ``created_at`` alone to keep up on every event)."""
         oldest = (
             select(events.c.id)
-            .where(events.c.created_at < to_db_time(before))
-            .order_by(events.c.created_at)
+            .where(events.c.tenant_id.in_(select(tenants.c.id)), events.c.created_at < to_db_time(before))
             .limit(limit)
         )
         return int((await self._conn.execute(delete(events).where(events.c.id.in_(oldest)))).rowcount)

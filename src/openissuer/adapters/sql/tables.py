@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
     true,
 )
 
@@ -148,7 +149,14 @@ issued_credentials = Table(
     Column("session_id", String(36), nullable=True),
     Index("ix_issued_credentials_tenant_page", "tenant_id", "created_at", "id"),
     Index("ix_issued_credentials_user", "tenant_id", "user_id", "created_at", "id"),
-    Index("ix_issued_credentials_status_list", "status_list_id", "status_index"),
+    # Partial: a credential without a status adds no entry (one page fewer written per issuance).
+    Index(
+        "ix_issued_credentials_status_list",
+        "status_list_id",
+        "status_index",
+        sqlite_where=text("status_list_id IS NOT NULL"),
+        postgresql_where=text("status_list_id IS NOT NULL"),
+    ),
 )
 
 users = Table(
@@ -211,7 +219,13 @@ access_grants = Table(
     Column("client_id", String(255), nullable=True),
     Column("dpop_jkt", String(64), nullable=True),
     Index("ix_access_grants_offer", "tenant_id", "offer_id"),
-    Index("ix_access_grants_code", "authorization_code_hash"),
+    # Partial: a pre-authorized grant (no authorization code) adds no entry.
+    Index(
+        "ix_access_grants_code",
+        "authorization_code_hash",
+        sqlite_where=text("authorization_code_hash IS NOT NULL"),
+        postgresql_where=text("authorization_code_hash IS NOT NULL"),
+    ),
 )
 
 grant_issuances = Table(
@@ -422,8 +436,8 @@ events = Table(
     Column("request_id", String(64), nullable=True),
     Column("client_id", String(256), nullable=True),
     Column("data", JSON, nullable=False),
+    # Also retention's index (per tenant, oldest first): no index on created_at alone to write on every event.
     Index("ix_events_tenant_page", "tenant_id", "created_at", "id"),
-    Index("ix_events_created_at", "created_at"),
 )
 
 webhooks = Table(
