@@ -99,8 +99,9 @@ class WalletStore(Protocol):
         self, tenant_id: str, code_hash: bytes, now: datetime, grant: NewGrant
     ) -> PreAuthorizedOffer | None:
         """Redeem the offer of a pre-authorized code that needs no transaction code, is still redeemable and covers
-        ``grant.requested``, and add its grant; return the offer as it was (None: nothing changed; look it up). The
-        offer's claims move to the grant: the stored offer keeps ``{}`` once redeemed.
+        ``grant.requested``, and add its grant; return the offer as stored after the redemption (None: nothing
+        changed; look it up). The offer's claims move to the grant (copied inside the database): the redeemed offer
+        keeps ``{}``.
         ``grant.single_use`` are used up first, whatever happens after; ``SingleUseTaken`` when one was used."""
         ...
 

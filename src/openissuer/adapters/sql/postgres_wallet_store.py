@@ -58,9 +58,9 @@ REDEMPTION_EVENTS = f"""
 # $1 tenant, $2 code hash or offer id, $3 now, $4 requested configurations, $5 token hash, $6 identifiers,
 # $7 notification id, $8 expiry, $9 events, $10 webhook messages; with extras, $11 client, $12 DPoP key,
 # $13 single-use hashes, $14 their expiry.
-# The offer's claims move to the grant: the offer keeps '{}' (a redeemed offer is never issued from again); the
-# statement returns the offer as it was, its claims read from the row before the update (``b``, the same snapshot).
-_OFFER_AS_IT_WAS = ", ".join("b.claims" if c.name == "claims" else f"o.{c.name}" for c in offers.columns)
+# The offer's claims move to the grant, copied inside PostgreSQL from the row as it was (``b``, the same snapshot);
+# the offer keeps '{}', and the statement returns it as stored after the redemption (the claims never travel).
+_OFFER_COLUMNS = ", ".join(f"r.{column.name}" for column in offers.columns)
 _REDEEM = """
 WITH {once}redeemed AS (
   UPDATE offers AS o SET redeemed_at = $3, sealed_code = NULL, claims = '{{}}'
@@ -68,11 +68,11 @@ WITH {once}redeemed AS (
   WHERE b.id = o.id AND o.tenant_id = $1 AND {match}
     AND o.redeemed_at IS NULL AND o.revoked_at IS NULL AND NOT o.locked AND o.expires_at > $3
     AND ($4::jsonb IS NULL OR o.credential_configuration_ids::jsonb @> $4::jsonb){all_fresh}
-  RETURNING {returning}
+  RETURNING o.*, b.claims AS offered_claims
 ), granted AS (
   INSERT INTO access_grants (token_hash, tenant_id, offer_id, user_id, credential_configuration_ids,
     credential_identifiers, notification_id, claims, user_claims, expires_at, created_at{bound})
-  SELECT $5, tenant_id, id, user_id, credential_configuration_ids, $6::json, $7, claims,
+  SELECT $5, tenant_id, id, user_id, credential_configuration_ids, $6::json, $7, offered_claims,
     (SELECT u.claims FROM users u WHERE u.id = redeemed.user_id AND u.tenant_id = redeemed.tenant_id), $8, $3{binding}
   FROM redeemed
 ){events}
@@ -91,8 +91,10 @@ _WITH_EXTRAS = {
     "bound": ", client_id, dpop_jkt",
     "binding": ", $11, $12",
     "events": REDEMPTION_EVENTS,
-    "select": "SELECT r.*, (SELECT coalesce(array_agg(nonce_hash), '{}'::bytea[]) FROM once) AS fresh\n"
-    "FROM (SELECT 1) AS one LEFT JOIN redeemed r ON true",
+    "select": (
+        f"SELECT {_OFFER_COLUMNS}, (SELECT coalesce(array_agg(nonce_hash), '{{}}'::bytea[]) FROM once) AS fresh\n"  # noqa: S608
+        "FROM (SELECT 1) AS one LEFT JOIN redeemed r ON true"
+    ),
 }
 _PLAIN = {
     "once": "",
@@ -100,12 +102,12 @@ _PLAIN = {
     "bound": "",
     "binding": "",
     "events": REDEMPTION_EVENTS,
-    "select": "SELECT * FROM redeemed",
+    "select": f"SELECT {_OFFER_COLUMNS} FROM redeemed r",  # noqa: S608 - constant fragments
 }
-REDEEM_BY_CODE = _REDEEM.format(match=_BY_CODE, returning=_OFFER_AS_IT_WAS, **_PLAIN)
-REDEEM_BY_ID = _REDEEM.format(match=_BY_ID, returning=_OFFER_AS_IT_WAS, **_PLAIN)
-REDEEM_BY_CODE_EXTRAS = _REDEEM.format(match=_BY_CODE, returning=_OFFER_AS_IT_WAS, **_WITH_EXTRAS)
-REDEEM_BY_ID_EXTRAS = _REDEEM.format(match=_BY_ID, returning=_OFFER_AS_IT_WAS, **_WITH_EXTRAS)
+REDEEM_BY_CODE = _REDEEM.format(match=_BY_CODE, **_PLAIN)
+REDEEM_BY_ID = _REDEEM.format(match=_BY_ID, **_PLAIN)
+REDEEM_BY_CODE_EXTRAS = _REDEEM.format(match=_BY_CODE, **_WITH_EXTRAS)
+REDEEM_BY_ID_EXTRAS = _REDEEM.format(match=_BY_ID, **_WITH_EXTRAS)
 OFFER_BY_CODE = "SELECT * FROM offers WHERE tenant_id = $1 AND code_hash = $2"
 OFFER_BY_ID = "SELECT * FROM offers WHERE tenant_id = $1 AND id = $2"
 FAILED_TX_CODE = f"""

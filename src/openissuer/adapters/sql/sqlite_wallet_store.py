@@ -48,26 +48,24 @@ BUSY_DEADLINE = 30.0
 CHECKPOINT_EVERY = 1000  # writes between passive checkpoints (each write adds about 5-15 pages to the log)
 _FIRST_DELAY, _MAX_DELAY = 0.0005, 0.05
 
-# The conditions are PreAuthorizedOffer.is_redeemable's. The redeemable offer is read, then marked redeemed in
-# the same write transaction; its claims move to the grant (the offer keeps ``{}``: a smaller row, so this update
-# and the later ``claimed_at`` one rewrite one page, not the claims' overflow pages).
-_REDEEMABLE_BY_CODE = (
-    "SELECT rowid AS row_number, * FROM offers WHERE tenant_id = :tenant AND code_hash = :code "
-    "AND tx_code_hash IS NULL AND redeemed_at IS NULL AND revoked_at IS NULL AND locked = 0 AND expires_at > :now"
-)
-_REDEEMABLE_BY_ID = (
-    "SELECT rowid AS row_number, * FROM offers WHERE tenant_id = :tenant AND id = :id "
-    "AND redeemed_at IS NULL AND revoked_at IS NULL AND locked = 0 AND expires_at > :now"
-)
-_REDEEM = "UPDATE offers SET redeemed_at = ?, sealed_code = NULL, claims = '{}' WHERE rowid = ?"
-_INSERT_GRANT = (
+# The conditions are PreAuthorizedOffer.is_redeemable's. Redemption copies the offer's row into the grant inside
+# SQLite (its claims, often a portrait, never pass through Python), then marks the offer redeemed: its claims moved
+# to the grant, the offer keeps ``{}`` (a smaller row, so this update and the later ``claimed_at`` one rewrite one
+# page, not the claims' overflow pages).
+_GRANT_FROM_OFFER = (
     "INSERT INTO access_grants (token_hash, tenant_id, offer_id, authorization_code_hash, user_id, "
     "credential_configuration_ids, credential_identifiers, notification_id, claims, user_claims, provider_url, "
-    "subject_id, expires_at, created_at, revoked_at, client_id, dpop_jkt) VALUES (:token, :tenant, :offer, NULL, "
-    ":user, :configurations, :identifiers, :notification, :claims, "
-    "(SELECT claims FROM users WHERE id = :user AND tenant_id = :tenant), NULL, NULL, :expires, :created, NULL, "
-    ":client, :jkt)"
+    "subject_id, expires_at, created_at, revoked_at, client_id, dpop_jkt) "
+    "SELECT :token, o.tenant_id, o.id, NULL, o.user_id, o.credential_configuration_ids, :identifiers, :notification, "
+    "o.claims, (SELECT u.claims FROM users u WHERE u.id = o.user_id AND u.tenant_id = o.tenant_id), NULL, NULL, "
+    ":expires, :created, NULL, :client, :jkt FROM offers o WHERE o.tenant_id = :tenant AND "
 )
+_REDEEMABLE = (
+    "AND o.redeemed_at IS NULL AND o.revoked_at IS NULL AND o.locked = 0 AND o.expires_at > :now RETURNING offer_id"
+)
+_GRANT_BY_CODE = _GRANT_FROM_OFFER + "o.code_hash = :code AND o.tx_code_hash IS NULL " + _REDEEMABLE
+_GRANT_BY_ID = _GRANT_FROM_OFFER + "o.id = :id " + _REDEEMABLE
+_REDEEM = "UPDATE offers SET redeemed_at = ?, sealed_code = NULL, claims = '{}' WHERE id = ? RETURNING *"
 _GRANT = (
     "SELECT g.*, coalesce(g.user_claims, u.claims) AS holder_claims, t.config_version FROM access_grants g "
     "JOIN tenants t ON t.id = g.tenant_id "
@@ -247,7 +245,7 @@ class SqliteWalletStore:
     ) -> PreAuthorizedOffer | None:
         """Redeem by code and add the grant, in one transaction."""
         parameters = {"tenant": tenant_id, "code": code_hash, "now": db_time(now)}
-        redeemed = await self._run(lambda c: self._redeem(c, _REDEEMABLE_BY_CODE, parameters, grant), write=True)
+        redeemed = await self._run(lambda c: self._redeem(c, _GRANT_BY_CODE, parameters, grant), write=True)
         if isinstance(redeemed, _Taken):
             raise SingleUseTaken(redeemed.taken)
         return redeemed
@@ -255,7 +253,7 @@ class SqliteWalletStore:
     async def redeem_offer(self, tenant_id: str, offer_id: str, now: datetime, grant: NewGrant) -> bool:
         """Redeem by id and add the grant, in one transaction."""
         parameters = {"tenant": tenant_id, "id": offer_id, "now": db_time(now)}
-        redeemed = await self._run(lambda c: self._redeem(c, _REDEEMABLE_BY_ID, parameters, grant), write=True)
+        redeemed = await self._run(lambda c: self._redeem(c, _GRANT_BY_ID, parameters, grant), write=True)
         if isinstance(redeemed, _Taken):
             raise SingleUseTaken(redeemed.taken)
         return redeemed is not None
@@ -269,30 +267,25 @@ class SqliteWalletStore:
             taken = _use_each(connection, grant.single_use, expire_at)
             if taken:
                 return _Taken(taken)  # committed: the fresh ones are used up all the same
-        row = connection.execute(statement, parameters).fetchone()
-        if row is None:
-            return None
-        offer = offer_from_row(row, _time, orjson.loads)
-        if grant.requested is not None and not set(grant.requested) <= set(offer.credential_configuration_ids):
-            raise _Undo(None)  # authorization_details the offer does not cover: nothing changes
-        connection.execute(_REDEEM, (parameters["now"], row["row_number"]))
-        connection.execute(
-            _INSERT_GRANT,
+        granted = connection.execute(
+            statement,
             {
+                **parameters,
                 "token": grant.token_hash,
-                "tenant": offer.tenant_id,
-                "offer": offer.id,
-                "user": offer.user_id,
-                "configurations": _json_text(list(offer.credential_configuration_ids)),
                 "identifiers": _json_text(grant.credential_identifiers),
                 "notification": grant.notification_id,
-                "claims": _json_text(offer.claims),
                 "expires": db_time(grant.expires_at),
                 "created": db_time(grant.created_at),
                 "client": grant.client_id,
                 "jkt": grant.dpop_jkt,
             },
-        )
+        ).fetchone()
+        if granted is None:
+            return None  # not redeemable: nothing written
+        row = connection.execute(_REDEEM, (parameters["now"], granted[0])).fetchone()
+        offer = offer_from_row(row, _time, orjson.loads)
+        if grant.requested is not None and not set(grant.requested) <= set(offer.credential_configuration_ids):
+            raise _Undo(None)  # authorization_details the offer does not cover: nothing changes
         _record_events(connection, [dataclasses.replace(e, data=completed(dict(e.data), offer)) for e in grant.events])
         _queue(connection, [dataclasses.replace(m, payload=completed(dict(m.payload), offer)) for m in grant.messages])
         return offer
