@@ -82,3 +82,42 @@ def test_the_direct_access_line_is_the_processor_chains_line() -> None:
     fast.pop("timestamp"), chain.pop("timestamp")
     assert fast == chain
     assert fast["path"] == "/a/" + REDACTED and fast["request_id"] == "r-1"
+
+
+def test_the_direct_line_is_the_processor_chains_line_for_any_plain_record() -> None:
+    """Any plain standard-library record (extras, a warning, uvicorn's color_message, values JSON cannot hold,
+    secrets by name and by shape) gives through the direct path the same object as through structlog's chain."""
+    import io
+    import re
+    from datetime import UTC, datetime
+
+    import structlog
+
+    configure_logging("info", "json")
+    handler = logging.getLogger().handlers[0]
+    stream = io.StringIO()
+    handler.stream = stream  # type: ignore[attr-defined]
+    structlog.contextvars.bind_contextvars(request_id="r-2", tenant_id="t-1")
+    extras = {
+        "offer_id": "o-1",
+        "count": 2,
+        "access_token": "plain-secret",
+        "detail": "header Bearer abc.def and eyJhbGciOiJIUzI1NiJ9.e30.sig",
+        "when": datetime(2026, 12, 1, tzinfo=UTC),
+        "names": {"b"},
+        "color_message": "coloured",
+        "request_id": "from-extra",
+    }
+    for fast in (True, False):
+        handler.formatter._fast_access = fast  # type: ignore[union-attr]
+        logging.getLogger("openissuer.issuance").warning("credentials %s", "issued", extra=extras)
+    structlog.contextvars.clear_contextvars()
+    fast_line, chain_line = stream.getvalue().splitlines()
+    fast, chain = json.loads(fast_line), json.loads(chain_line)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", fast.pop("timestamp"))
+    chain.pop("timestamp")
+    assert fast == chain
+    assert list(json.loads(fast_line)) == list(json.loads(chain_line))  # the same keys in the same order
+    assert fast["event"] == "credentials issued" and fast["level"] == "warning" and "color_message" not in fast
+    assert fast["access_token"] == REDACTED and "abc" not in fast["detail"] and "eyJ" not in fast["detail"]
+    assert fast["request_id"] == "from-extra" and fast["tenant_id"] == "t-1"
