@@ -111,3 +111,34 @@ def test_0005_moves_mdoc_configurations_and_records(empty_url: str) -> None:
             )
     finally:
         engine.dispose()
+
+
+def test_0016_moves_offer_claims_to_their_own_table_and_back(empty_url: str) -> None:
+    """An offer's claims move to offer_claims (the offer's row keeps none) and come back on downgrade."""
+    _run(empty_url, "0015")
+    claims = {"given_name": "Ana", "portrait": "A" * 20000}
+    engine = create_sync_db_engine(empty_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO offers (id, tenant_id, user_id, credential_configuration_ids, claims, code_hash, "
+                    "by_reference, tx_attempts, locked, expires_at, created_at) VALUES ('o1', :tenant, 'u1', "
+                    "'[\"c1\"]', :claims, :code, false, 0, false, :t, :t)"
+                ),
+                {"tenant": DEFAULT_TENANT_ID, "claims": json.dumps(claims), "code": b"\x01" * 32, "t": T0},
+            )
+        _run(empty_url, "0016")
+        with engine.connect() as connection:
+            moved = connection.execute(text("SELECT offer_id, claims FROM offer_claims")).all()
+            columns = connection.execute(text("SELECT * FROM offers")).keys()
+        assert [(row[0], json.loads(row[1]) if isinstance(row[1], str) else row[1]) for row in moved] == [
+            ("o1", claims)
+        ]
+        assert "claims" not in columns
+        _run(empty_url, "0015", down=True)
+        with engine.connect() as connection:
+            back = connection.execute(text("SELECT claims FROM offers WHERE id = 'o1'")).scalar_one()
+        assert (json.loads(back) if isinstance(back, str) else back) == claims
+    finally:
+        engine.dispose()

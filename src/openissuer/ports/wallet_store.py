@@ -95,13 +95,10 @@ class IssuanceWriteOutcome(enum.Enum):
 class WalletStore(Protocol):
     """One statement per call; every call scoped to a tenant."""
 
-    async def redeem_code(
-        self, tenant_id: str, code_hash: bytes, now: datetime, grant: NewGrant
-    ) -> PreAuthorizedOffer | None:
+    async def redeem_code(self, tenant_id: str, code_hash: bytes, now: datetime, grant: NewGrant) -> str | None:
         """Redeem the offer of a pre-authorized code that needs no transaction code, is still redeemable and covers
-        ``grant.requested``, and add its grant; return the offer as stored after the redemption (None: nothing
-        changed; look it up). The offer's claims move to the grant (copied inside the database): the redeemed offer
-        keeps ``{}``.
+        ``grant.requested``, and add its grant; return the offer's id (None: nothing changed; look it up). The grant
+        has the offer's claims (stores keep them once, with the offer, and the grant reads them there).
         ``grant.single_use`` are used up first, whatever happens after; ``SingleUseTaken`` when one was used."""
         ...
 

@@ -133,7 +133,7 @@ class TokenService:
             except SingleUseTaken as exc:
                 raise replay_error(binding, exc.taken) from exc
             if redeemed is not None:
-                log.info("pre-authorized code redeemed", extra={"offer_id": redeemed.id})
+                log.info("pre-authorized code redeemed", extra={"offer_id": redeemed})
                 return create_token_response(token, int(self._ttl.total_seconds()), identifiers, token_type=token_type)
             grant = dataclasses.replace(grant, single_use=())  # used up by the statement above
         # Otherwise find out why, or check the transaction code, then redeem by id.

@@ -22,9 +22,7 @@ class InMemoryWalletStore:
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
 
-    async def redeem_code(
-        self, tenant_id: str, code_hash: bytes, now: datetime, grant: NewGrant
-    ) -> PreAuthorizedOffer | None:
+    async def redeem_code(self, tenant_id: str, code_hash: bytes, now: datetime, grant: NewGrant) -> str | None:
         """Redeem an offer without transaction code by its code and add its grant."""
         async with self._store.lock:
             self._use_single_use(grant)
@@ -34,7 +32,8 @@ class InMemoryWalletStore:
             )
             if offer is None or offer.tx_code_hash is not None or not _redeemable(offer, grant, now):
                 return None
-            return self._redeem(offer, grant, now)
+            self._redeem(offer, grant, now)
+            return offer.id
 
     async def redeem_offer(self, tenant_id: str, offer_id: str, now: datetime, grant: NewGrant) -> bool:
         """Redeem an offer by id and add its grant."""
@@ -58,11 +57,9 @@ class InMemoryWalletStore:
             used.setdefault(value, expires_at)
         return taken
 
-    def _redeem(self, offer: PreAuthorizedOffer, grant: NewGrant, now: datetime) -> PreAuthorizedOffer:
+    def _redeem(self, offer: PreAuthorizedOffer, grant: NewGrant, now: datetime) -> None:
         state = self._store.state
-        # The claims move to the grant; the offer keeps none (as the SQL stores do).
-        redeemed = dataclasses.replace(offer, redeemed_at=now, sealed_code=None, claims={})
-        state.offers[offer.id] = redeemed
+        state.offers[offer.id] = dataclasses.replace(offer, redeemed_at=now, sealed_code=None)
         user = state.users.get(offer.user_id)
         state.access_grants[grant.token_hash] = AccessGrant(
             token_hash=grant.token_hash,
@@ -86,7 +83,6 @@ class InMemoryWalletStore:
         }
         _add_events(state, [dataclasses.replace(e, data={**e.data, **identity}) for e in grant.events])
         queue_messages(state, [dataclasses.replace(m, payload={**m.payload, **identity}) for m in grant.messages])
-        return redeemed
 
     async def find_offer_by_code(self, tenant_id: str, code_hash: bytes) -> PreAuthorizedOffer | None:
         """Return the tenant's offer of a code."""

@@ -14,7 +14,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openissuer.adapters.sql.rows import as_utc, to_db_time
-from openissuer.adapters.sql.tables import access_grants, offers, users
+from openissuer.adapters.sql.tables import access_grants, offer_claims, offers, users
 from openissuer.domain.offers import (
     AccessGrant,
     PreAuthorizedOffer,
@@ -72,7 +72,6 @@ class SqlOfferRepository:
                 tenant_id=offer.tenant_id,
                 user_id=offer.user_id,
                 credential_configuration_ids=list(offer.credential_configuration_ids),
-                claims=offer.claims,
                 code_hash=offer.code_hash,
                 sealed_code=offer.sealed_code,
                 by_reference=offer.by_reference,
@@ -87,9 +86,12 @@ class SqlOfferRepository:
                 credential_offer_endpoint=offer.credential_offer_endpoint,
             )
         )
+        await self._conn.execute(insert(offer_claims).values(offer_id=offer.id, claims=offer.claims))
 
     async def _one(self, *conditions: Any) -> PreAuthorizedOffer | None:
-        row = (await self._conn.execute(select(offers).where(*conditions))).first()
+        joined = offers.join(offer_claims, offer_claims.c.offer_id == offers.c.id)
+        query = select(offers, offer_claims.c.claims).select_from(joined).where(*conditions)
+        row = (await self._conn.execute(query)).first()
         return None if row is None else _offer_from_row(row)
 
     async def get(self, tenant_id: str, id: str) -> PreAuthorizedOffer | None:

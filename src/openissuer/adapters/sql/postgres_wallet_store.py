@@ -16,7 +16,6 @@ import asyncpg
 import orjson
 
 from openissuer.adapters.sql.event_rows import event_values, message_values
-from openissuer.adapters.sql.tables import offers
 from openissuer.adapters.sql.wallet_rows import as_is, grant_from_row, offer_from_row, record_values
 from openissuer.domain.events import Event
 from openissuer.domain.offers import GrantState, PreAuthorizedOffer
@@ -58,27 +57,25 @@ REDEMPTION_EVENTS = f"""
 # $1 tenant, $2 code hash or offer id, $3 now, $4 requested configurations, $5 token hash, $6 identifiers,
 # $7 notification id, $8 expiry, $9 events, $10 webhook messages; with extras, $11 client, $12 DPoP key,
 # $13 single-use hashes, $14 their expiry.
-# The offer's claims move to the grant, copied inside PostgreSQL from the row as it was (``b``, the same snapshot);
-# the offer keeps '{}', and the statement returns it as stored after the redemption (the claims never travel).
-_OFFER_COLUMNS = ", ".join(f"r.{column.name}" for column in offers.columns)
+# The offer's (small) row is marked redeemed and the grant added; the offer's claims stay in offer_claims, where
+# its grant reads them (the grant's own claims are {}): nothing is copied or returned.
 _REDEEM = """
 WITH {once}redeemed AS (
-  UPDATE offers AS o SET redeemed_at = $3, sealed_code = NULL, claims = '{{}}'
-  FROM offers AS b
-  WHERE b.id = o.id AND o.tenant_id = $1 AND {match}
-    AND o.redeemed_at IS NULL AND o.revoked_at IS NULL AND NOT o.locked AND o.expires_at > $3
-    AND ($4::jsonb IS NULL OR o.credential_configuration_ids::jsonb @> $4::jsonb){all_fresh}
-  RETURNING o.*, b.claims AS offered_claims
+  UPDATE offers SET redeemed_at = $3, sealed_code = NULL
+  WHERE tenant_id = $1 AND {match}
+    AND redeemed_at IS NULL AND revoked_at IS NULL AND NOT locked AND expires_at > $3
+    AND ($4::jsonb IS NULL OR credential_configuration_ids::jsonb @> $4::jsonb){all_fresh}
+  RETURNING id, tenant_id, user_id, credential_configuration_ids
 ), granted AS (
   INSERT INTO access_grants (token_hash, tenant_id, offer_id, user_id, credential_configuration_ids,
     credential_identifiers, notification_id, claims, user_claims, expires_at, created_at{bound})
-  SELECT $5, tenant_id, id, user_id, credential_configuration_ids, $6::json, $7, offered_claims,
+  SELECT $5, tenant_id, id, user_id, credential_configuration_ids, $6::json, $7, '{{}}'::json,
     (SELECT u.claims FROM users u WHERE u.id = redeemed.user_id AND u.tenant_id = redeemed.tenant_id), $8, $3{binding}
   FROM redeemed
 ){events}
 {select}"""
-_BY_CODE = "o.code_hash = $2 AND o.tx_code_hash IS NULL"
-_BY_ID = "o.id = $2"
+_BY_CODE = "code_hash = $2 AND tx_code_hash IS NULL"
+_BY_ID = "id = $2"
 # With a client, a DPoP key or single-use values (DPoP and attestation proofs): the values are used up first (a
 # taken one stops the redemption), the grant names the client and key, and the row tells which values were fresh.
 _ONCE = """once AS (
@@ -91,10 +88,8 @@ _WITH_EXTRAS = {
     "bound": ", client_id, dpop_jkt",
     "binding": ", $11, $12",
     "events": REDEMPTION_EVENTS,
-    "select": (
-        f"SELECT {_OFFER_COLUMNS}, (SELECT coalesce(array_agg(nonce_hash), '{{}}'::bytea[]) FROM once) AS fresh\n"  # noqa: S608
-        "FROM (SELECT 1) AS one LEFT JOIN redeemed r ON true"
-    ),
+    "select": "SELECT r.id, (SELECT coalesce(array_agg(nonce_hash), '{}'::bytea[]) FROM once) AS fresh\n"
+    "FROM (SELECT 1) AS one LEFT JOIN redeemed r ON true",
 }
 _PLAIN = {
     "once": "",
@@ -102,14 +97,15 @@ _PLAIN = {
     "bound": "",
     "binding": "",
     "events": REDEMPTION_EVENTS,
-    "select": f"SELECT {_OFFER_COLUMNS} FROM redeemed r",  # noqa: S608 - constant fragments
+    "select": "SELECT id FROM redeemed",
 }
 REDEEM_BY_CODE = _REDEEM.format(match=_BY_CODE, **_PLAIN)
 REDEEM_BY_ID = _REDEEM.format(match=_BY_ID, **_PLAIN)
 REDEEM_BY_CODE_EXTRAS = _REDEEM.format(match=_BY_CODE, **_WITH_EXTRAS)
 REDEEM_BY_ID_EXTRAS = _REDEEM.format(match=_BY_ID, **_WITH_EXTRAS)
-OFFER_BY_CODE = "SELECT * FROM offers WHERE tenant_id = $1 AND code_hash = $2"
-OFFER_BY_ID = "SELECT * FROM offers WHERE tenant_id = $1 AND id = $2"
+_OFFER = "SELECT o.*, c.claims FROM offers o JOIN offer_claims c ON c.offer_id = o.id WHERE o.tenant_id = $1 AND "
+OFFER_BY_CODE = _OFFER + "o.code_hash = $2"
+OFFER_BY_ID = _OFFER + "o.id = $2"
 FAILED_TX_CODE = f"""
 WITH counted AS (
   UPDATE offers SET tx_attempts = tx_attempts + 1, locked = locked OR tx_attempts + 1 >= $3
@@ -122,7 +118,7 @@ WITH counted AS (
 )
 SELECT tx_attempts FROM counted"""  # noqa: S608
 LOAD_GRANT = """
-SELECT g.*, coalesce(g.user_claims, u.claims) AS holder_claims, t.config_version,
+SELECT g.*, c.claims AS offer_claims, coalesce(g.user_claims, u.claims) AS holder_claims, t.config_version,
   (SELECT coalesce(json_object_agg(i.credential_configuration_id, i.count), '{}'::json)
      FROM grant_issuances i WHERE i.token_hash = g.token_hash) AS issued,
   (SELECT coalesce(array_agg(n.nonce_hash), '{}'::bytea[])
@@ -130,6 +126,7 @@ SELECT g.*, coalesce(g.user_claims, u.claims) AS holder_claims, t.config_version
 FROM access_grants g
 JOIN tenants t ON t.id = g.tenant_id
 LEFT JOIN users u ON u.id = g.user_id AND u.tenant_id = g.tenant_id
+LEFT JOIN offer_claims c ON c.offer_id = g.offer_id AND g.claims::text = '{}'
 WHERE g.token_hash = $1 AND g.tenant_id = $2"""
 # $1 token hash, $2 nonce hashes, $3 their expiry, $4 configuration, $5 now, $6 count, $7 bound, $8 records,
 # $9 tenant, $10 offer, $11 events, $12 webhook messages; with DPoP proof ids, $13 their hashes.
@@ -258,15 +255,13 @@ class PostgresWalletStore:
     async def _fetchrow(self, statement: str, *arguments: Any) -> Any:
         return await (await self._connections()).fetchrow(statement, *arguments)
 
-    async def redeem_code(
-        self, tenant_id: str, code_hash: bytes, now: datetime, grant: NewGrant
-    ) -> PreAuthorizedOffer | None:
-        """Redeem by code and add the grant: one statement."""
+    async def redeem_code(self, tenant_id: str, code_hash: bytes, now: datetime, grant: NewGrant) -> str | None:
+        """Redeem by code and add the grant: one statement; the offer's id."""
         if _has_extras(grant):
             row = await self._redeem_with_extras(REDEEM_BY_CODE_EXTRAS, tenant_id, code_hash, now, grant)
         else:
             row = await self._fetchrow(REDEEM_BY_CODE, tenant_id, code_hash, now, *_grant_arguments(grant))
-        return None if row is None else offer_from_row(row, as_is, as_is)
+        return None if row is None else str(row["id"])
 
     async def redeem_offer(self, tenant_id: str, offer_id: str, now: datetime, grant: NewGrant) -> bool:
         """Redeem by id and add the grant: one statement."""

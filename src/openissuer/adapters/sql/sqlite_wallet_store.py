@@ -48,28 +48,33 @@ BUSY_DEADLINE = 30.0
 CHECKPOINT_EVERY = 1000  # writes between passive checkpoints (each write adds about 5-15 pages to the log)
 _FIRST_DELAY, _MAX_DELAY = 0.0005, 0.05
 
-# The conditions are PreAuthorizedOffer.is_redeemable's. Redemption copies the offer's row into the grant inside
-# SQLite (its claims, often a portrait, never pass through Python), then marks the offer redeemed: its claims moved
-# to the grant, the offer keeps ``{}`` (a smaller row, so this update and the later ``claimed_at`` one rewrite one
-# page, not the claims' overflow pages).
-_GRANT_FROM_OFFER = (
+# The conditions are PreAuthorizedOffer.is_redeemable's. Redemption marks the offer's (small) row redeemed and adds
+# the grant; the offer's claims stay in offer_claims, where its grant reads them (the grant's own claims are {}).
+_REDEEM_BY_CODE = (
+    "UPDATE offers SET redeemed_at = :now, sealed_code = NULL "
+    "WHERE tenant_id = :tenant AND code_hash = :code AND tx_code_hash IS NULL "
+    "AND redeemed_at IS NULL AND revoked_at IS NULL AND locked = 0 AND expires_at > :now "
+    "RETURNING id, tenant_id, user_id, credential_configuration_ids"
+)
+_REDEEM_BY_ID = (
+    "UPDATE offers SET redeemed_at = :now, sealed_code = NULL WHERE tenant_id = :tenant AND id = :id "
+    "AND redeemed_at IS NULL AND revoked_at IS NULL AND locked = 0 AND expires_at > :now "
+    "RETURNING id, tenant_id, user_id, credential_configuration_ids"
+)
+_INSERT_GRANT = (
     "INSERT INTO access_grants (token_hash, tenant_id, offer_id, authorization_code_hash, user_id, "
     "credential_configuration_ids, credential_identifiers, notification_id, claims, user_claims, provider_url, "
-    "subject_id, expires_at, created_at, revoked_at, client_id, dpop_jkt) "
-    "SELECT :token, o.tenant_id, o.id, NULL, o.user_id, o.credential_configuration_ids, :identifiers, :notification, "
-    "o.claims, (SELECT u.claims FROM users u WHERE u.id = o.user_id AND u.tenant_id = o.tenant_id), NULL, NULL, "
-    ":expires, :created, NULL, :client, :jkt FROM offers o WHERE o.tenant_id = :tenant AND "
+    "subject_id, expires_at, created_at, revoked_at, client_id, dpop_jkt) VALUES (:token, :tenant, :offer, NULL, "
+    ":user, :configurations, :identifiers, :notification, '{}', "
+    "(SELECT claims FROM users WHERE id = :user AND tenant_id = :tenant), NULL, NULL, :expires, :created, NULL, "
+    ":client, :jkt)"
 )
-_REDEEMABLE = (
-    "AND o.redeemed_at IS NULL AND o.revoked_at IS NULL AND o.locked = 0 AND o.expires_at > :now RETURNING offer_id"
-)
-_GRANT_BY_CODE = _GRANT_FROM_OFFER + "o.code_hash = :code AND o.tx_code_hash IS NULL " + _REDEEMABLE
-_GRANT_BY_ID = _GRANT_FROM_OFFER + "o.id = :id " + _REDEEMABLE
-_REDEEM = "UPDATE offers SET redeemed_at = ?, sealed_code = NULL, claims = '{}' WHERE id = ? RETURNING *"
+_OFFER = "SELECT o.*, c.claims FROM offers o JOIN offer_claims c ON c.offer_id = o.id WHERE o.tenant_id = ? AND "
 _GRANT = (
-    "SELECT g.*, coalesce(g.user_claims, u.claims) AS holder_claims, t.config_version FROM access_grants g "
-    "JOIN tenants t ON t.id = g.tenant_id "
+    "SELECT g.*, c.claims AS offer_claims, coalesce(g.user_claims, u.claims) AS holder_claims, t.config_version "
+    "FROM access_grants g JOIN tenants t ON t.id = g.tenant_id "
     "LEFT JOIN users u ON u.id = g.user_id AND u.tenant_id = g.tenant_id "
+    "LEFT JOIN offer_claims c ON c.offer_id = g.offer_id AND g.claims = '{}' "
     "WHERE g.token_hash = ? AND g.tenant_id = ?"
 )
 _ISSUED = "SELECT credential_configuration_id, count FROM grant_issuances WHERE token_hash = ?"
@@ -121,6 +126,16 @@ def _queue(connection: sqlite3.Connection, messages: Sequence[WebhookMessage]) -
         rows += delivery_values(message, targets, db_time, _json_text)
     if rows:
         connection.executemany(_DELIVERY, rows)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Redeemed:
+    """What redemption reads back of the offer's row: its identity, for the grant and the events."""
+
+    id: str
+    tenant_id: str
+    user_id: str
+    credential_configuration_ids: list[str]
 
 
 class _Taken:
@@ -240,12 +255,10 @@ class SqliteWalletStore:
         """Run ``work`` on this store's connection as ``_run`` does, for other hot-path stores that share it."""
         return await self._run(work, write=write)
 
-    async def redeem_code(
-        self, tenant_id: str, code_hash: bytes, now: datetime, grant: NewGrant
-    ) -> PreAuthorizedOffer | None:
-        """Redeem by code and add the grant, in one transaction."""
+    async def redeem_code(self, tenant_id: str, code_hash: bytes, now: datetime, grant: NewGrant) -> str | None:
+        """Redeem by code and add the grant, in one transaction; the offer's id."""
         parameters = {"tenant": tenant_id, "code": code_hash, "now": db_time(now)}
-        redeemed = await self._run(lambda c: self._redeem(c, _GRANT_BY_CODE, parameters, grant), write=True)
+        redeemed = await self._run(lambda c: self._redeem(c, _REDEEM_BY_CODE, parameters, grant), write=True)
         if isinstance(redeemed, _Taken):
             raise SingleUseTaken(redeemed.taken)
         return redeemed
@@ -253,25 +266,37 @@ class SqliteWalletStore:
     async def redeem_offer(self, tenant_id: str, offer_id: str, now: datetime, grant: NewGrant) -> bool:
         """Redeem by id and add the grant, in one transaction."""
         parameters = {"tenant": tenant_id, "id": offer_id, "now": db_time(now)}
-        redeemed = await self._run(lambda c: self._redeem(c, _GRANT_BY_ID, parameters, grant), write=True)
+        redeemed = await self._run(lambda c: self._redeem(c, _REDEEM_BY_ID, parameters, grant), write=True)
         if isinstance(redeemed, _Taken):
             raise SingleUseTaken(redeemed.taken)
         return redeemed is not None
 
     def _redeem(
         self, connection: sqlite3.Connection, statement: str, parameters: dict[str, Any], grant: NewGrant
-    ) -> PreAuthorizedOffer | _Taken | None:
-        """Use the grant's single-use values up, redeem the offer and add the grant, in the caller's transaction."""
+    ) -> str | _Taken | None:
+        """Use the grant's single-use values up, redeem the offer and add the grant, in the caller's transaction;
+        return the offer's id."""
         if grant.single_use:
             expire_at = db_time(grant.single_use_expire_at or grant.created_at)
             taken = _use_each(connection, grant.single_use, expire_at)
             if taken:
                 return _Taken(taken)  # committed: the fresh ones are used up all the same
-        granted = connection.execute(
-            statement,
+        row = connection.execute(statement, parameters).fetchone()
+        if row is None:
+            return None  # not redeemable: nothing written
+        offer = _Redeemed(
+            row["id"], row["tenant_id"], row["user_id"], orjson.loads(row["credential_configuration_ids"])
+        )
+        if grant.requested is not None and not set(grant.requested) <= set(offer.credential_configuration_ids):
+            raise _Undo(None)  # authorization_details the offer does not cover: nothing changes
+        connection.execute(
+            _INSERT_GRANT,
             {
-                **parameters,
                 "token": grant.token_hash,
+                "tenant": offer.tenant_id,
+                "offer": offer.id,
+                "user": offer.user_id,
+                "configurations": row["credential_configuration_ids"],
                 "identifiers": _json_text(grant.credential_identifiers),
                 "notification": grant.notification_id,
                 "expires": db_time(grant.expires_at),
@@ -279,26 +304,20 @@ class SqliteWalletStore:
                 "client": grant.client_id,
                 "jkt": grant.dpop_jkt,
             },
-        ).fetchone()
-        if granted is None:
-            return None  # not redeemable: nothing written
-        row = connection.execute(_REDEEM, (parameters["now"], granted[0])).fetchone()
-        offer = offer_from_row(row, _time, orjson.loads)
-        if grant.requested is not None and not set(grant.requested) <= set(offer.credential_configuration_ids):
-            raise _Undo(None)  # authorization_details the offer does not cover: nothing changes
+        )
         _record_events(connection, [dataclasses.replace(e, data=completed(dict(e.data), offer)) for e in grant.events])
         _queue(connection, [dataclasses.replace(m, payload=completed(dict(m.payload), offer)) for m in grant.messages])
-        return offer
+        return offer.id
 
     async def find_offer_by_code(self, tenant_id: str, code_hash: bytes) -> PreAuthorizedOffer | None:
         """Return the tenant's offer of a code."""
-        query = "SELECT * FROM offers WHERE tenant_id = ? AND code_hash = ?"
+        query = _OFFER + "o.code_hash = ?"
         row = await self._run(lambda c: c.execute(query, (tenant_id, code_hash)).fetchone(), write=False)
         return None if row is None else offer_from_row(row, _time, orjson.loads)
 
     async def get_offer(self, tenant_id: str, offer_id: str) -> PreAuthorizedOffer | None:
         """Return the tenant's offer."""
-        query = "SELECT * FROM offers WHERE tenant_id = ? AND id = ?"
+        query = _OFFER + "o.id = ?"
         row = await self._run(lambda c: c.execute(query, (tenant_id, offer_id)).fetchone(), write=False)
         return None if row is None else offer_from_row(row, _time, orjson.loads)
 

@@ -180,7 +180,6 @@ offers = Table(
     Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
     Column("user_id", String(36), nullable=False),
     Column("credential_configuration_ids", JSON, nullable=False),
-    Column("claims", JSON, nullable=False),
     Column("code_hash", LargeBinary(32), nullable=False, unique=True),
     Column("sealed_code", LargeBinary, nullable=True),
     Column("by_reference", Boolean, nullable=False),
@@ -196,6 +195,16 @@ offers = Table(
     Column("claimed_at", DateTime(timezone=True), nullable=True),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
     Column("credential_offer_endpoint", Text, nullable=True),
+)
+
+# An offer's claims, apart from its row: often a portrait, written once when the offer is made. The offer's row
+# changes (redemption, claimed_at, attempts) then rewrite a small row, not the claims, and a pre-authorized grant
+# reads them from here (its own access_grants.claims is {}), so redemption copies nothing.
+offer_claims = Table(
+    "offer_claims",
+    metadata,
+    Column("offer_id", String(36), ForeignKey("offers.id", ondelete="CASCADE"), primary_key=True),
+    Column("claims", JSON, nullable=False),
 )
 
 access_grants = Table(

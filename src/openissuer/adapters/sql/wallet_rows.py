@@ -54,8 +54,10 @@ def offer_from_row(row: Any, time_of: TimeOf, json_of: JsonOf) -> PreAuthorizedO
 
 
 def grant_from_row(row: Any, time_of: TimeOf, json_of: JsonOf) -> AccessGrant:
-    """Return the grant of an ``access_grants`` row."""
+    """Return the grant of an ``access_grants`` row; a pre-authorized grant's claims are its offer's, read with it
+    into ``offer_claims`` (the grant's own column holds ``{}``)."""
     code_hash = row["authorization_code_hash"]
+    offered = row["offer_claims"]
     return AccessGrant(
         token_hash=bytes(row["token_hash"]),
         tenant_id=row["tenant_id"],
@@ -65,7 +67,7 @@ def grant_from_row(row: Any, time_of: TimeOf, json_of: JsonOf) -> AccessGrant:
         credential_configuration_ids=tuple(json_of(row["credential_configuration_ids"])),
         credential_identifiers=dict(json_of(row["credential_identifiers"])),
         notification_id=row["notification_id"],
-        claims=json_of(row["claims"]),
+        claims=json_of(row["claims"] if offered is None else offered),
         provider_url=row["provider_url"],
         subject_id=row["subject_id"],
         expires_at=_required(time_of(row["expires_at"])),
