@@ -9,6 +9,16 @@ process's own unflushed count reaches the limit. So a key is held to its limit w
 accepted since their last flush: with ``P`` processes each flushing every 0.25 s, at most ``P`` x 0.25 s of
 traffic over the limit. The flush is awaited by the request that finds it due, so the counters are exact to the
 flush interval without a background task; expired windows are deleted in the same statement.
+
+Keys seen once are held back: on the wallet path almost every per-offer key (a code redeemed once, an access token
+used once) is counted exactly once, and writing it would cost an upsert per issuance that nobody reads back. So a
+key this process has counted only once in the window and whose shared total it has never learnt is kept in a local
+map instead of being flushed; its second request moves it back to the pending counts (with the held one), and from
+then on it is flushed and shared as above. The process's own decision still counts its held requests, so one
+process alone is held to the limit exactly. The price is bounded: each process hides at most one request per key
+from the others, so with ``P`` processes a key can pass its limit by at most ``P - 1`` requests per window, on top
+of the flush-interval slack above. Held keys of windows before the previous one are dropped when the totals are
+pruned (once per window); past ``MAX_KEYS`` held keys, all of them are flushed (bounded memory, no count lost).
 """
 
 from __future__ import annotations
@@ -62,6 +72,7 @@ class RateLimiter:
         self._monotonic = monotonic
         self._pending: dict[tuple[bytes, int], int] = {}
         self._totals: dict[tuple[bytes, int], int] = {}
+        self._held: dict[tuple[bytes, int], int] = {}  # counted once here, total never learnt: not flushed
         self._flushed_at = monotonic()
         self._flushing = asyncio.Lock()
         self._pruned_window = 0
@@ -82,29 +93,41 @@ class RateLimiter:
             if not limit or not value:
                 continue
             key = (digest_secret(f"{kind}\x00{tenant_id}\x00{value}"), window)
-            self._pending[key] = self._pending.get(key, 0) + 1
+            self._pending[key] = self._pending.get(key, 0) + self._held.pop(key, 0) + 1
             counted.append((key, limit))
         if self._monotonic() - self._flushed_at >= self._flush_interval:
             await self.flush()
-        if any(self._totals.get(key, 0) + self._pending.get(key, 0) > limit for key, limit in counted):
+        if any(self._count(key) > limit for key, limit in counted):
             retry = max(1, int((window + 1) * window_size - now))
             raise TooManyRequestsError("Too many requests; try again later", headers={"Retry-After": str(retry)})
 
+    def _count(self, key: tuple[bytes, int]) -> int:
+        """The key's count as this process knows it: the last learnt total, the unflushed and the held counts."""
+        return self._totals.get(key, 0) + self._pending.get(key, 0) + self._held.get(key, 0)
+
     async def flush(self) -> None:
-        """Add this process's counts to the shared counters and learn every key's total (one statement)."""
+        """Add this process's counts to the shared counters and learn every key's total (one statement); keys
+        counted once here and never learnt are held back instead."""
         async with self._flushing:
             self._flushed_at = self._monotonic()
-            if not self._pending:
-                return
             pending, self._pending = self._pending, {}
+            increments: list[tuple[bytes, int, int]] = []
+            for (key, window), count in pending.items():  # only what is new since the last flush
+                if count == 1 and (key, window) not in self._totals:
+                    self._held[(key, window)] = 1
+                else:
+                    increments.append((key, window, count))
+            if len(self._held) > MAX_KEYS:  # bounded memory: flush them all rather than lose them
+                increments.extend((key, window, count) for (key, window), count in self._held.items())
+                self._held.clear()
             now = self._clock.now()
-            increments = [(key, window, count) for (key, window), count in pending.items()]
-            expire_at = now + timedelta(seconds=2 * self._limits.window)
-            totals = await self._store.count_requests(increments, expire_at, now)
+            if increments:
+                expire_at = now + timedelta(seconds=2 * self._limits.window)
+                self._totals.update(await self._store.count_requests(increments, expire_at, now))
             current = int(now.timestamp() // self._limits.window)
-            self._totals.update(totals)
-            if current != self._pruned_window:  # once per window, not on every flush: the map holds two windows
+            if current != self._pruned_window:  # once per window, not on every flush: the maps hold two windows
                 self._totals = {key: total for key, total in self._totals.items() if key[1] >= current - 1}
+                self._held = {key: count for key, count in self._held.items() if key[1] >= current - 1}
                 self._pruned_window = current
             if len(self._totals) > MAX_KEYS:
                 self._totals.clear()
