@@ -13,8 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import asyncpg
-
+from openissuer.adapters.sql.asyncpg_pool import ConnectionPool
 from openissuer.domain.status_lists import UNSCOPED, StatusListHead, StatusListReservation, StatusListScope
 from openissuer.ports.status_lists import NewStatusList
 
@@ -49,7 +48,7 @@ retries; the bound only guards against a bug looping for ever."""
 class PostgresStatusListStore:
     """Implements ``ports.status_lists.StatusListStore`` on PostgreSQL."""
 
-    def __init__(self, pool: Callable[[], Awaitable[asyncpg.Pool]]) -> None:
+    def __init__(self, pool: Callable[[], Awaitable[ConnectionPool]]) -> None:
         self._pool = pool
 
     async def reserve(

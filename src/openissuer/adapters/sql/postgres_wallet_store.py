@@ -7,7 +7,6 @@ asyncpg prepares each statement once per connection and reuses it.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import asyncpg
 import orjson
 
+from openissuer.adapters.sql.asyncpg_pool import ConnectionPool
 from openissuer.adapters.sql.event_rows import event_values, message_values
 from openissuer.adapters.sql.wallet_rows import as_is, grant_from_row, offer_from_row, record_values
 from openissuer.domain.events import Event
@@ -223,37 +223,28 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
         await connection.set_type_codec(name, encoder=_json_text, decoder=orjson.loads, schema="pg_catalog")
 
 
-async def _keep_session(connection: asyncpg.Connection) -> None:
-    """Return a connection to the pool as it is. asyncpg's default reset sends ``SELECT pg_advisory_unlock_all();
-    CLOSE ALL; UNLISTEN *; RESET ALL`` on every release, a round trip per statement; this store runs single
-    autocommit statements and never takes advisory locks, opens cursors, listens or changes settings, so there is
-    nothing to reset."""
-
-
 class PostgresWalletStore:
     """Implements ``ports.wallet_store.WalletStore`` on PostgreSQL; the pool is opened at first use."""
 
     def __init__(self, dsn: str, *, pool_size: int = POOL_SIZE) -> None:
         self._dsn = dsn
-        self._pool_size = pool_size
-        self._pool: asyncpg.Pool | None = None
-        self._opening = asyncio.Lock()
+        self._pool = ConnectionPool(self._connect, size=pool_size)
 
-    async def _connections(self) -> asyncpg.Pool:
-        if self._pool is None:
-            async with self._opening:
-                if self._pool is None:
-                    self._pool = await asyncpg.create_pool(
-                        self._dsn, min_size=1, max_size=self._pool_size, init=_init_connection, reset=_keep_session
-                    )
+    async def _connect(self) -> asyncpg.Connection:
+        connection = await asyncpg.connect(self._dsn)
+        try:
+            await _init_connection(connection)
+        except BaseException:
+            connection.terminate()
+            raise
+        return connection
+
+    async def pool(self) -> ConnectionPool:
+        """Return the pool (connections are opened at first use), for other hot-path stores that share it."""
         return self._pool
 
-    async def pool(self) -> asyncpg.Pool:
-        """Return the pool (opened at first use), for other hot-path stores that share its connections."""
-        return await self._connections()
-
     async def _fetchrow(self, statement: str, *arguments: Any) -> Any:
-        return await (await self._connections()).fetchrow(statement, *arguments)
+        return await self._pool.fetchrow(statement, *arguments)
 
     async def redeem_code(self, tenant_id: str, code_hash: bytes, now: datetime, grant: NewGrant) -> str | None:
         """Redeem by code and add the grant: one statement; the offer's id."""
@@ -354,7 +345,7 @@ class PostgresWalletStore:
         """Use single-use values up: one statement; return those used before."""
         if not hashes:
             return frozenset()
-        rows = await (await self._connections()).fetch(USE_ONCE, list(hashes), expires_at)
+        rows = await self._pool.fetch(USE_ONCE, list(hashes), expires_at)
         fresh = {bytes(r["nonce_hash"]) for r in rows}
         return frozenset(h for h in hashes if h not in fresh)
 
@@ -368,7 +359,7 @@ class PostgresWalletStore:
     async def record_events(self, events: Sequence[Event]) -> None:
         """Record events: one statement."""
         if events:
-            await (await self._connections()).execute(RECORD_EVENTS, _events(events))
+            await self._pool.execute(RECORD_EVENTS, _events(events))
 
     async def count_requests(
         self, increments: Sequence[tuple[bytes, int, int]], expire_at: datetime, now: datetime
@@ -377,7 +368,7 @@ class PostgresWalletStore:
         if not increments:
             return {}
         keys, windows, counts = ([item[i] for item in increments] for i in range(3))
-        rows = await (await self._connections()).fetch(COUNT_REQUESTS, keys, windows, counts, expire_at, now)
+        rows = await self._pool.fetch(COUNT_REQUESTS, keys, windows, counts, expire_at, now)
         return {(bytes(r["key_hash"]), int(r["window_start"])): int(r["count"]) for r in rows}
 
     async def config_version(self, tenant_id: str) -> int | None:
@@ -387,14 +378,12 @@ class PostgresWalletStore:
 
     async def purge_used_nonces(self, now: datetime) -> int:
         """Forget expired used nonces."""
-        status = await (await self._connections()).execute(PURGE_USED_NONCES, now)
+        status = await self._pool.execute(PURGE_USED_NONCES, now)
         return int(status.rsplit(" ", 1)[-1])
 
     async def aclose(self) -> None:
         """Close the pool."""
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        await self._pool.close()
 
 
 def _grant_arguments(grant: NewGrant) -> tuple[Any, ...]:
