@@ -70,14 +70,18 @@ _INSERT_GRANT = (
     ":client, :jkt)"
 )
 _OFFER = "SELECT o.*, c.claims FROM offers o JOIN offer_claims c ON c.offer_id = o.id WHERE o.tenant_id = ? AND "
+# The grant with what issuance needs, in one statement: the credentials issued under it (``issued``, a JSON object)
+# and which of the request's nonces were used (``used``, hex, comma-separated); ``{marks}``: one ``?`` per nonce.
 _GRANT = (
-    "SELECT g.*, c.claims AS offer_claims, coalesce(g.user_claims, u.claims) AS holder_claims, t.config_version "
+    "SELECT g.*, c.claims AS offer_claims, coalesce(g.user_claims, u.claims) AS holder_claims, t.config_version, "
+    "(SELECT json_group_object(i.credential_configuration_id, i.count) FROM grant_issuances i "
+    "WHERE i.token_hash = g.token_hash) AS issued, "
+    "(SELECT group_concat(hex(n.nonce_hash)) FROM used_nonces n WHERE n.nonce_hash IN ({marks})) AS used "
     "FROM access_grants g JOIN tenants t ON t.id = g.tenant_id "
     "LEFT JOIN users u ON u.id = g.user_id AND u.tenant_id = g.tenant_id "
-    "LEFT JOIN offer_claims c ON c.offer_id = g.offer_id AND g.claims = '{}' "
+    "LEFT JOIN offer_claims c ON c.offer_id = g.offer_id AND g.claims = '{{}}' "
     "WHERE g.token_hash = ? AND g.tenant_id = ?"
 )
-_ISSUED = "SELECT credential_configuration_id, count FROM grant_issuances WHERE token_hash = ?"
 _USE_NONCE = "INSERT INTO used_nonces (nonce_hash, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING"
 _COUNT = (
     "INSERT INTO grant_issuances (token_hash, credential_configuration_id, created_at, count) VALUES (?, ?, ?, ?) "
@@ -350,28 +354,22 @@ class SqliteWalletStore:
     async def load_grant(
         self, tenant_id: str, token_hash: bytes, nonce_hashes: Sequence[bytes] = ()
     ) -> GrantState | None:
-        """Return the grant with what issuance needs (one snapshot: a read transaction of three statements)."""
+        """Return the grant with what issuance needs: one statement (one snapshot), the credentials issued under the
+        grant and which of the nonces were used read by its subqueries."""
+        marks = ",".join("?" * len(nonce_hashes)) or "NULL"
+        query = _GRANT.format(marks=marks)
 
         def read(connection: sqlite3.Connection) -> GrantState | None:
-            connection.execute("BEGIN")  # one consistent snapshot; a deferred read takes no write lock
-            try:
-                row = connection.execute(_GRANT, (token_hash, tenant_id)).fetchone()
-                if row is None:
-                    return None
-                issued = {r[0]: int(r[1]) for r in connection.execute(_ISSUED, (token_hash,))}
-                used: frozenset[bytes] = frozenset()
-                if nonce_hashes:
-                    marks = ",".join("?" * len(nonce_hashes))
-                    query = f"SELECT nonce_hash FROM used_nonces WHERE nonce_hash IN ({marks})"  # noqa: S608
-                    used = frozenset(bytes(r[0]) for r in connection.execute(query, tuple(nonce_hashes)))
-            finally:
-                connection.execute("COMMIT")
+            row = connection.execute(query, (*nonce_hashes, token_hash, tenant_id)).fetchone()
+            if row is None:
+                return None
+            used = row["used"]
             return GrantState(
                 grant=grant_from_row(row, _time, orjson.loads),
                 user_claims=orjson.loads(row["holder_claims"]) if row["holder_claims"] is not None else {},
                 config_version=int(row["config_version"]),
-                issued=issued,
-                used_nonces=used,
+                issued={key: int(count) for key, count in orjson.loads(row["issued"]).items()},
+                used_nonces=frozenset(bytes.fromhex(h) for h in used.split(",")) if used else frozenset(),
             )
 
         return await self._run(read, write=False)
