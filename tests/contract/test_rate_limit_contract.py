@@ -137,11 +137,11 @@ async def test_a_worker_drops_the_held_keys_of_past_windows(wallet_store: Any, c
     await limiter.check(tenant, [(OFFER, "first")])
     clock.advance(seconds=60)
     await limiter.check(tenant, [(OFFER, "second")])
-    assert len(limiter._held) == 2  # the previous window's key is still held
+    current = int(clock.now().timestamp() // 60)
+    assert [window for _, window in limiter._held] == [current]  # the past window's key can count no more
     clock.advance(seconds=60)
     await limiter.check(tenant, [(OFFER, "third")])
-    current = int(clock.now().timestamp() // 60)
-    assert sorted(window for _, window in limiter._held) == [current - 1, current]
+    assert [window for _, window in limiter._held] == [current + 1]
     assert not limiter._totals and await stored_total(wallet_store, clock, tenant, "third") == 0
 
 
@@ -154,6 +154,19 @@ async def test_past_max_keys_the_held_keys_are_flushed(
         await limiter.check(tenant, [(OFFER, value)])
     assert len(limiter._held) == 3
     assert [await stored_total(wallet_store, clock, tenant, value) for value in ("a", "b", "c")] == [0, 0, 0]
-    await limiter.check(tenant, [(OFFER, "d")])  # the fourth held key: all are flushed
+    await limiter.check(tenant, [(OFFER, "d")])  # the fourth held key: all are flushed (less than a batch)
     assert not limiter._held
     assert [await stored_total(wallet_store, clock, tenant, value) for value in ("a", "b", "c", "d")] == [1, 1, 1, 1]
+
+
+async def test_past_max_keys_only_the_oldest_held_keys_are_flushed_a_batch_at_a_time(
+    wallet_store: Any, clock: FakeClock, tenant: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rate_limits, "MAX_KEYS", 4)
+    monkeypatch.setattr(rate_limits, "HELD_FLUSH_BATCH", 2)
+    limiter = RateLimiter(wallet_store, clock, RateLimits(per_offer=5), flush_interval=0)
+    for value in ("a", "b", "c", "d", "e"):  # the fifth held key passes MAX_KEYS: the 1 over it + a batch of 2 go
+        await limiter.check(tenant, [(OFFER, value)])
+    assert len(limiter._held) == 2
+    stored = [await stored_total(wallet_store, clock, tenant, value) for value in ("a", "b", "c", "d", "e")]
+    assert stored == [1, 1, 1, 0, 0]

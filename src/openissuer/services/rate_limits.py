@@ -17,13 +17,16 @@ map instead of being flushed; its second request moves it back to the pending co
 then on it is flushed and shared as above. The process's own decision still counts its held requests, so one
 process alone is held to the limit exactly. The price is bounded: each process hides at most one request per key
 from the others, so with ``P`` processes a key can pass its limit by at most ``P - 1`` requests per window, on top
-of the flush-interval slack above. Held keys of windows before the previous one are dropped when the totals are
-pruned (once per window); past ``MAX_KEYS`` held keys, all of them are flushed (bounded memory, no count lost).
+of the flush-interval slack above. A held key's window is over once the next begins (a later request counts in
+the new window), so held keys of past windows are dropped at the first flush of a new window; were more than
+``MAX_KEYS`` keys held within one window, the oldest are flushed, at most ``MAX_KEYS`` plus one batch of
+``HELD_FLUSH_BATCH`` at a time (bounded memory, no count lost, no flush of unbounded size).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -38,6 +41,7 @@ ADDRESS = "address"
 CLIENT = "client"
 OFFER = "offer"
 MAX_KEYS = 100_000
+HELD_FLUSH_BATCH = 1_000
 
 
 @dataclass(frozen=True)
@@ -117,9 +121,9 @@ class RateLimiter:
                     self._held[(key, window)] = 1
                 else:
                     increments.append((key, window, count))
-            if len(self._held) > MAX_KEYS:  # bounded memory: flush them all rather than lose them
-                increments.extend((key, window, count) for (key, window), count in self._held.items())
-                self._held.clear()
+            if len(self._held) > MAX_KEYS:  # bounded memory: flush the oldest rather than lose them
+                oldest = list(itertools.islice(self._held, len(self._held) - MAX_KEYS + HELD_FLUSH_BATCH))
+                increments.extend((key, window, self._held.pop((key, window))) for key, window in oldest)
             now = self._clock.now()
             if increments:
                 expire_at = now + timedelta(seconds=2 * self._limits.window)
@@ -127,7 +131,7 @@ class RateLimiter:
             current = int(now.timestamp() // self._limits.window)
             if current != self._pruned_window:  # once per window, not on every flush: the maps hold two windows
                 self._totals = {key: total for key, total in self._totals.items() if key[1] >= current - 1}
-                self._held = {key: count for key, count in self._held.items() if key[1] >= current - 1}
+                self._held = {key: count for key, count in self._held.items() if key[1] >= current}
                 self._pruned_window = current
             if len(self._totals) > MAX_KEYS:
                 self._totals.clear()
