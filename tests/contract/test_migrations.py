@@ -6,13 +6,14 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from joserfc.jwk import ECKey
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from openissuer.adapters.sql.engine import create_sync_db_engine
 from openissuer.adapters.sql.migrate import _alembic_config, upgrade_database
@@ -140,5 +141,98 @@ def test_0016_moves_offer_claims_to_their_own_table_and_back(empty_url: str) -> 
         with engine.connect() as connection:
             back = connection.execute(text("SELECT claims FROM offers WHERE id = 'o1'")).scalar_one()
         assert (json.loads(back) if isinstance(back, str) else back) == claims
+    finally:
+        engine.dispose()
+
+
+def _key_and_rowid(connection: Any, dialect: str, table: str) -> tuple[list[str], bool]:
+    """The primary key's columns in order, and whether the table has a rowid (always True on PostgreSQL)."""
+    if dialect == "sqlite":
+        info = connection.execute(text(f"PRAGMA table_info({table})")).all()
+        key = [row[1] for row in sorted((r for r in info if r[5]), key=lambda r: r[5])]
+        create = connection.execute(
+            text("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = :t"), {"t": table}
+        ).scalar_one()
+        return key, not create.endswith("WITHOUT ROWID")
+    key = connection.execute(
+        text(
+            "SELECT a.attname FROM pg_index i JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) ON true "
+            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+            "WHERE i.indrelid = CAST(:t AS regclass) AND i.indisprimary ORDER BY k.n"
+        ),
+        {"t": table},
+    ).scalars()
+    return list(key), True
+
+
+def test_0017_rebuilds_the_hot_tables_and_back_keeping_their_rows(empty_url: str) -> None:
+    """events is keyed (tenant_id, created_at, id) without its page index; on SQLite the four small-rowed tables an
+    issuance writes lose their rowid; rows and the other indexes survive both ways."""
+    _run(empty_url, "0016")
+    engine = create_sync_db_engine(empty_url)
+    dialect = engine.dialect.name
+    values = {"tenant": DEFAULT_TENANT_ID, "t": T0, "token": b"\x02" * 32, "nonce": b"\x03" * 32}
+    rows = {
+        "events": "SELECT id, type, data FROM events",
+        "used_nonces": "SELECT nonce_hash FROM used_nonces",
+        "grant_issuances": "SELECT token_hash, credential_configuration_id, count FROM grant_issuances",
+        "access_grants": "SELECT token_hash, user_id, user_claims, dpop_jkt FROM access_grants",
+    }
+
+    def read(connection: Any) -> dict[str, list[tuple[Any, ...]]]:
+        return {table: [tuple(row) for row in connection.execute(text(query))] for table, query in rows.items()}
+
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO events (id, tenant_id, type, category, created_at, data) "
+                    "VALUES ('e1', :tenant, 'OpenIdCredentialIssued', 'Credential', :t, '{\"a\": 1}')"
+                ),
+                values,
+            )
+            connection.execute(text("INSERT INTO used_nonces (nonce_hash, expires_at) VALUES (:nonce, :t)"), values)
+            connection.execute(
+                text(
+                    "INSERT INTO grant_issuances (token_hash, credential_configuration_id, created_at, count) "
+                    "VALUES (:token, 'c1', :t, 2)"
+                ),
+                values,
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO access_grants (token_hash, tenant_id, offer_id, user_id, "
+                    "credential_configuration_ids, credential_identifiers, notification_id, claims, user_claims, "
+                    "expires_at, created_at, dpop_jkt) "
+                    "VALUES (:token, :tenant, 'o1', 'u1', '[\"c1\"]', '{}', 'n1', '{}', '{\"b\": 2}', :t, :t, 'jkt')"
+                ),
+                values,
+            )
+            before = read(connection)
+        _run(empty_url, "0017")
+        with engine.connect() as connection:
+            assert read(connection) == before
+            assert _key_and_rowid(connection, dialect, "events") == (
+                ["tenant_id", "created_at", "id"],
+                dialect != "sqlite",
+            )
+            for table, key in (
+                ("used_nonces", ["nonce_hash"]),
+                ("grant_issuances", ["token_hash", "credential_configuration_id"]),
+                ("access_grants", ["token_hash"]),
+            ):
+                assert _key_and_rowid(connection, dialect, table) == (key, dialect != "sqlite")
+            tables = ("events", "used_nonces", "access_grants")
+            indexes = {i["name"] for t in tables for i in inspect(connection).get_indexes(t)}
+        assert "ix_events_tenant_page" not in indexes
+        assert {"ix_used_nonces_expires_at", "ix_access_grants_offer", "ix_access_grants_code"} <= indexes
+        _run(empty_url, "0016", down=True)
+        with engine.connect() as connection:
+            assert read(connection) == before
+            assert _key_and_rowid(connection, dialect, "events") == (["id"], True)
+            assert _key_and_rowid(connection, dialect, "used_nonces") == (["nonce_hash"], True)
+            assert _key_and_rowid(connection, dialect, "access_grants") == (["token_hash"], True)
+            indexes = {i["name"] for i in inspect(connection).get_indexes("events")}
+        assert "ix_events_tenant_page" in indexes
     finally:
         engine.dispose()

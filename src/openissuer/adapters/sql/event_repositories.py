@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import and_, delete, insert, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -90,13 +90,15 @@ class SqlEventRepository:
 
     async def prune(self, before: datetime, *, limit: int) -> int:
         """Delete up to ``limit`` events older than ``before``, each tenant's oldest first (one bounded statement,
-        through ``ix_events_tenant_page``: there is no index on ``created_at`` alone to keep up on every event)."""
+        along the primary key ``(tenant_id, created_at, id)``: there is no index on ``created_at`` alone to keep up
+        on every event)."""
+        key = tuple_(events.c.tenant_id, events.c.created_at, events.c.id)
         oldest = (
-            select(events.c.id)
+            select(events.c.tenant_id, events.c.created_at, events.c.id)
             .where(events.c.tenant_id.in_(select(tenants.c.id)), events.c.created_at < to_db_time(before))
             .limit(limit)
         )
-        return int((await self._conn.execute(delete(events).where(events.c.id.in_(oldest)))).rowcount)
+        return int((await self._conn.execute(delete(events).where(key.in_(oldest)))).rowcount)
 
 
 def _webhook_from_row(row: Any) -> Webhook:
