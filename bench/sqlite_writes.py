@@ -1,0 +1,221 @@
+"""The SQLite wallet store's writes of one issuance on two schema revisions, interleaved in one process.
+
+    .venv/bin/python bench/sqlite_writes.py                        # 0016 against head, ~1 min
+    .venv/bin/python bench/sqlite_writes.py --revisions 0016,0017 --rounds 12 --batch 800
+
+Each revision gets a fresh database file migrated to it (Alembic, as the server does) and the connection settings
+of ``SqliteWalletStore``. Then, per round and alternating which goes first, a batch of issuances runs the store's
+own statements (its SQL constants, unchanged) against each: the token transaction (redeem the code, insert the
+grant, one event) and the credential transaction (use the nonce, count under the bound, record the credential,
+mark the offer claimed, one event), with the grant read between them. Reported per revision: the process CPU per
+issuance of those statements (median over the rounds, and the median of the per-round ratios), and the write-ahead
+log frames one issuance writes (a frame is one page, written with two ``pwrite`` calls at the commit), measured on
+the first batch after a truncating checkpoint. Nothing else runs in the process, so the CPU ratio isolates the
+schema; the frame count does not depend on the machine at all. Pin it to a core (``taskset -c 0``) on a shared
+machine. The rows are the size the bench's mDL issuance writes (an event's data, a record's digests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from alembic import command
+
+from openissuer.adapters.sql import sqlite_wallet_store as store
+from openissuer.adapters.sql.engine import create_sync_db_engine
+from openissuer.adapters.sql.migrate import _alembic_config
+from openissuer.domain.ids import DEFAULT_TENANT_ID
+
+NOW = "2026-12-02 01:00:00.000000"
+LATER = "2027-12-02 01:00:00.000000"
+DETAILS = json.dumps(
+    {
+        "docType": "org.iso.18013.5.1.mDL",
+        "namespaces": {"org.iso.18013.5.1": {f"e{i}": {"digestID": i, "digest": "d" * 43} for i in range(17)}},
+        "devicePublicKey": {"kty": "EC", "crv": "P-256", "x": "x" * 43, "y": "y" * 43},
+        "msoHash": "h" * 43,
+    }
+)
+CLAIMS = json.dumps({"given_name": "Ana", "portrait": "A" * 13_600})
+EVENT_DATA = json.dumps({"offerId": "o" * 36, "userId": "u" * 36, "credentialConfigurationIds": ["c" * 36]})
+PAGE = 4096
+FRAME = PAGE + 24
+
+
+def migrate(path: Path, revision: str) -> None:
+    engine = create_sync_db_engine(f"sqlite:///{path}", foreign_keys=False)
+    try:
+        with engine.begin() as connection:
+            config = _alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection set up as SqliteWalletStore._open sets its own."""
+    connection = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
+    connection.row_factory = sqlite3.Row
+    for pragma in ("foreign_keys=ON", "synchronous=NORMAL", "cache_size=-32768", "wal_autocheckpoint=0"):
+        connection.execute(f"PRAGMA {pragma}")
+    return connection
+
+
+def add_offers(connection: sqlite3.Connection, count: int) -> list[bytes]:
+    """``count`` redeemable offers of one user, each with its claims (a 10 KB portrait); return their code hashes."""
+    codes = [os.urandom(32) for _ in range(count)]
+    connection.execute("BEGIN")
+    connection.execute(
+        "INSERT INTO users (id, tenant_id, claims, created_at, updated_at) VALUES ('u1', ?, '{}', ?, ?)",
+        (DEFAULT_TENANT_ID, NOW, NOW),
+    )
+    for code in codes:
+        offer = str(uuid.uuid4())
+        connection.execute(
+            "INSERT INTO offers (id, tenant_id, user_id, credential_configuration_ids, code_hash, by_reference, "
+            "tx_attempts, locked, expires_at, created_at) VALUES (?, ?, 'u1', '[\"c1\"]', ?, 1, 0, 0, ?, ?)",
+            (offer, DEFAULT_TENANT_ID, code, LATER, NOW),
+        )
+        connection.execute("INSERT INTO offer_claims (offer_id, claims) VALUES (?, ?)", (offer, CLAIMS))
+    connection.execute("COMMIT")
+    return codes
+
+
+def _event(connection: sqlite3.Connection, kind: str) -> None:
+    connection.execute(
+        store._EVENT,
+        {
+            "id": str(uuid.uuid4()),
+            "tenant_id": DEFAULT_TENANT_ID,
+            "type": kind,
+            "category": "OpenId",
+            "created_at": store.db_time(datetime.now(UTC)),
+            "request_id": uuid.uuid4().hex,
+            "client_id": None,
+            "data": EVENT_DATA,
+        },
+    )
+
+
+def issuance(connection: sqlite3.Connection, code: bytes) -> None:
+    """One issuance's statements, as the store runs them: two write transactions and the grant's read."""
+    connection.execute("BEGIN IMMEDIATE")
+    offer = connection.execute(
+        store._REDEEM_BY_CODE, {"now": NOW, "tenant": DEFAULT_TENANT_ID, "code": code}
+    ).fetchone()
+    token = os.urandom(32)
+    connection.execute(
+        store._INSERT_GRANT,
+        {
+            "token": token,
+            "tenant": DEFAULT_TENANT_ID,
+            "offer": offer["id"],
+            "user": "u1",
+            "configurations": '["c1"]',
+            "identifiers": "{}",
+            "notification": uuid.uuid4().hex,
+            "expires": LATER,
+            "created": NOW,
+            "client": None,
+            "jkt": None,
+        },
+    )
+    _event(connection, "OpenIdCredentialOfferRedeemed")
+    connection.execute("COMMIT")
+    nonce = os.urandom(32)
+    connection.execute(store._GRANT.format(marks="?"), (nonce, token, DEFAULT_TENANT_ID)).fetchone()
+    connection.execute("BEGIN IMMEDIATE")
+    connection.execute(store._USE_NONCE, (nonce, LATER))
+    connection.execute(store._COUNT, (token, "c1", NOW, 1, 1)).fetchone()
+    connection.execute(
+        store._RECORD,
+        {
+            "id": str(uuid.uuid4()),
+            "tenant_id": DEFAULT_TENANT_ID,
+            "configuration_id": "c1",
+            "format": "mso_mdoc",
+            "profile": "mobile",
+            "credential_type": "org.iso.18013.5.1.mDL",
+            "user_id": "u1",
+            "offer_id": offer["id"],
+            "signer_id": "s1",
+            "holder_key_thumbprint": "t" * 43,
+            "created_at": NOW,
+            "valid_from": NOW,
+            "valid_until": LATER,
+            "status": "valid",
+            "status_list_id": None,
+            "status_index": None,
+            "details": DETAILS,
+            "session_id": None,
+        },
+    )
+    connection.execute(store._CLAIMED, (NOW, DEFAULT_TENANT_ID, offer["id"]))
+    _event(connection, "OpenIdCredentialIssued")
+    connection.execute("COMMIT")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--revisions", default="0016,head", help="two Alembic revisions, baseline first")
+    parser.add_argument("--rounds", type=int, default=12)
+    parser.add_argument("--batch", type=int, default=800, help="issuances per revision and round")
+    args = parser.parse_args()
+    revisions = args.revisions.split(",")
+    if len(revisions) != 2:
+        parser.error("--revisions takes two revisions")
+    with tempfile.TemporaryDirectory(prefix="sqlite-writes-") as directory:
+        databases = []
+        for revision in revisions:
+            path = Path(directory) / f"{revision}.db"
+            migrate(path, revision)
+            connection = connect(path)
+            codes = add_offers(connection, args.rounds * args.batch)
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            databases.append((revision, connection, codes, path))
+        cpu: dict[str, list[float]] = {revision: [] for revision in revisions}
+        frames: dict[str, float] = {}
+        for round_number in range(args.rounds):
+            order = databases if round_number % 2 == 0 else databases[::-1]
+            for revision, connection, codes, path in order:
+                batch = [codes.pop() for _ in range(args.batch)]
+                wal_before = os.path.getsize(f"{path}-wal")
+                started = time.process_time()
+                for code in batch:
+                    issuance(connection, code)
+                cpu[revision].append((time.process_time() - started) / args.batch * 1e6)
+                if round_number == 0:
+                    frames[revision] = (os.path.getsize(f"{path}-wal") - wal_before) / FRAME / args.batch
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        for _, connection, _, _ in databases:
+            connection.close()
+    base, other = revisions
+    ratios = [b / a for a, b in zip(cpu[base], cpu[other], strict=True)]
+    print(f"`python bench/sqlite_writes.py --revisions {args.revisions} --rounds {args.rounds} --batch {args.batch}`")
+    print(
+        f"\n- {time.strftime('%Y-%m-%d %H:%M:%S %Z')}; SQLite {sqlite3.sqlite_version}; Python {sys.version.split()[0]}"
+    )
+    print("\n| revision | CPU µs per issuance's writes (median of rounds) | WAL frames per issuance |")
+    print("|---|---:|---:|")
+    for revision in revisions:
+        print(f"| {revision} | {statistics.median(cpu[revision]):.0f} | {frames[revision]:.1f} |")
+    print(
+        f"\n{other} ÷ {base}, median of the per-round ratios: CPU {statistics.median(ratios):.2f}, frames "
+        f"{frames[other] / frames[base]:.2f}. Per round (µs): "
+        + "; ".join(f"{revision} " + ", ".join(f"{v:.0f}" for v in cpu[revision]) for revision in revisions)
+    )
+
+
+if __name__ == "__main__":
+    main()
