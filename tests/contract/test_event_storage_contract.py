@@ -42,6 +42,7 @@ SUMMARY = WebhookEventType.CREDENTIAL_ISSUED_SUMMARY.value
 REDEEMED = WebhookEventType.OFFER_REDEEMED.value
 CLAIM_TIME_A = T0 - timedelta(days=3000)
 CLAIM_TIME_B = T0 - timedelta(days=4000)
+CLAIM_TIME_C = T0 - timedelta(days=5000)
 
 
 async def tenant(uow_factory: Factory) -> str:
@@ -286,6 +287,33 @@ async def test_a_claim_takes_due_deliveries_once_and_outcomes_are_fenced(uow_fac
         await uow.commit()
     failed = await deliveries_of(uow_factory, tid, hook.id)
     assert {d.status for d in failed} == {DeliveryStatus.DELIVERED, DeliveryStatus.FAILED}  # type: ignore[attr-defined]
+
+
+async def test_has_due_tells_whether_a_claim_would_find_a_delivery(uow_factory: Factory) -> None:
+    """The idle worker's read: nothing due before a delivery's time, due at it, not due while it is claimed."""
+    T0 = CLAIM_TIME_C  # noqa: N806 - its own time, before every other test's deliveries
+    tid = await tenant(uow_factory)
+    hook = webhook(tid, ISSUED)
+    await webhooks_added(uow_factory, hook)
+    async with uow_factory(read_only=True) as uow:
+        assert await uow.outbox.has_due(T0) is False
+    async with uow_factory() as uow:
+        await uow.outbox.enqueue([message(tid, at=T0)])
+        await uow.commit()
+    async with uow_factory(read_only=True) as uow:
+        assert await uow.outbox.has_due(T0 - timedelta(microseconds=1)) is False
+        assert await uow.outbox.has_due(T0) is True
+    async with uow_factory() as uow:
+        assert len(await uow.outbox.claim(T0, limit=10, lease_until=T0 + timedelta(seconds=30))) == 1
+        await uow.commit()
+    async with uow_factory(read_only=True) as uow:
+        assert await uow.outbox.has_due(T0 + timedelta(seconds=29)) is False  # leased
+        assert await uow.outbox.has_due(T0 + timedelta(seconds=30)) is True  # the lease ran out: due again
+    async with uow_factory() as uow:  # leave nothing due for the other claim tests (the outbox is shared)
+        assert await uow.webhooks.delete(tid, hook.id) is True
+        await uow.commit()
+    async with uow_factory(read_only=True) as uow:
+        assert await uow.outbox.has_due(T0 + timedelta(seconds=30)) is False
 
 
 async def test_failed_deliveries_are_redelivered_and_old_ones_pruned(uow_factory: Factory) -> None:

@@ -4,8 +4,11 @@ deliveries listed and redelivered, key rotation, and the outbound guard. The wor
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import sqlite3
+import time
 from typing import Any
 
 import pytest
@@ -14,6 +17,8 @@ from oi_issuer import CLAIMS, Setup, make_setup
 from oi_testing import FakeClock
 from oi_wallet import Wallet
 from oi_webhooks import Receiver, running_receiver, verify_delivery
+from openissuer.adapters.sql.engine import sqlite_path
+from openissuer.adapters.sql.migrate import upgrade_database
 from openissuer.domain.ids import new_id
 
 ISSUED, SUMMARY, REDEEMED = "OpenIdCredentialIssued", "OpenIdCredentialIssuedSummary", "OpenIdOfferRedeemed"
@@ -372,3 +377,33 @@ async def test_a_status_change_is_recorded_and_sent_to_the_webhooks_that_want_it
     assert len(recorded) == 2 and {e["data"]["credentialId"] for e in recorded} == {record["id"]}
     assert {e["clientId"] for e in recorded} == {"test-admin"}  # the client of setup.headers
     assert {e["category"] for e in recorded} == {"credential-status"}
+
+
+class TestIdlePoll:
+    """An idle worker's poll only reads: on SQLite it neither waits for nor takes the write lock, so it never keeps
+    the wallet hot path's writers waiting; once something is due it claims as before."""
+
+    @pytest.fixture
+    def api_database_url(self, tmp_path: Any) -> str:
+        url = f"sqlite:///{tmp_path / 'idle.db'}"
+        upgrade_database(url)
+        return url
+
+    async def test_an_idle_poll_takes_no_write_lock_and_a_due_delivery_is_claimed(
+        self, setup: Setup, api_database_url: str
+    ) -> None:
+        path = sqlite_path(api_database_url)
+        with running_receiver() as receiver:
+            await create_webhook(setup, receiver.url, ISSUED)
+            holder = sqlite3.connect(path, isolation_level=None, timeout=0)
+            try:
+                holder.execute("BEGIN IMMEDIATE")  # another process writing, for as long as the poll lasts
+                started = time.monotonic()
+                assert await asyncio.wait_for(setup.api.container.delivery.run_once(), 5) == 0
+                assert time.monotonic() - started < 1  # it did not wait for the busy timeout (10 s)
+            finally:
+                holder.execute("ROLLBACK")
+                holder.close()
+            await issue(setup)
+            assert await deliver(setup) == 1
+            assert len(receiver.received) == 1

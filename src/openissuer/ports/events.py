@@ -73,6 +73,10 @@ class OutboxRepository(Protocol):
         """Queue each message for every active webhook of its tenant subscribed to its type; return how many
         deliveries were queued."""
 
+    async def has_due(self, now: datetime) -> bool:
+        """Tell whether a pending delivery of an active webhook is due at ``now`` (a read: no row is locked or
+        changed, so an idle worker's poll takes no write lock)."""
+
     async def claim(self, now: datetime, *, limit: int, lease_until: datetime) -> list[ClaimedDelivery]:
         """Claim up to ``limit`` pending deliveries due at ``now`` whose webhook is active, for one attempt each:
         count the attempt and push the next attempt to ``lease_until``, so no other worker takes them while this

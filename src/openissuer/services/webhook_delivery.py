@@ -94,6 +94,11 @@ class DeliveryWorker:
         """Claim a batch of due deliveries, send them concurrently, record each outcome; return how many."""
         now = self._clock.now()
         lease_until = now + self._policy.lease
+        # An idle poll is one read: no lease renewed, no write lock taken. On SQLite a write unit held over the
+        # driver's thread hops would keep the hot path's writers waiting (busy, backing off) for tens of ms.
+        async with self._uow(read_only=True) as uow:
+            if not await uow.outbox.has_due(now):
+                return 0
         async with self._uow() as uow:
             if self._single_leader and not await uow.outbox.acquire_lease(LEADER_LEASE, self._holder, now, lease_until):
                 return 0

@@ -157,21 +157,26 @@ class InMemoryOutboxRepository:
         """Queue messages for the subscribed webhooks."""
         return queue_messages(self._state, messages)
 
+    def _due(self, now: datetime) -> list[Delivery]:
+        webhooks = self._state.webhooks
+        return [
+            d
+            for d in self._state.webhook_deliveries.values()
+            if d.status == DeliveryStatus.PENDING
+            and d.next_attempt_at is not None
+            and d.next_attempt_at <= now
+            and d.webhook_id in webhooks
+            and not webhooks[d.webhook_id].disabled
+        ]
+
+    async def has_due(self, now: datetime) -> bool:
+        """Tell whether a delivery is due."""
+        return bool(self._due(now))
+
     async def claim(self, now: datetime, *, limit: int, lease_until: datetime) -> list[ClaimedDelivery]:
         """Claim due deliveries of active webhooks."""
         webhooks = self._state.webhooks
-        due = sorted(
-            (
-                d
-                for d in self._state.webhook_deliveries.values()
-                if d.status == DeliveryStatus.PENDING
-                and d.next_attempt_at is not None
-                and d.next_attempt_at <= now
-                and d.webhook_id in webhooks
-                and not webhooks[d.webhook_id].disabled
-            ),
-            key=lambda d: (d.next_attempt_at, d.id),
-        )[:limit]
+        due = sorted(self._due(now), key=lambda d: (d.next_attempt_at, d.id))[:limit]
         claimed = []
         for delivery in due:
             taken = dataclasses.replace(

@@ -254,6 +254,17 @@ class SqlOutboxRepository:
             await self._conn.execute(insert(webhook_deliveries), rows)
         return len(rows)
 
+    async def has_due(self, now: datetime) -> bool:
+        """Tell whether a delivery is due: one indexed read (``ix_webhook_deliveries_due``), no lock."""
+        d, w = webhook_deliveries, webhooks
+        due = (
+            select(d.c.id)
+            .join(w, and_(w.c.id == d.c.webhook_id, w.c.disabled.is_(False)))
+            .where(d.c.status == _PENDING, d.c.next_attempt_at <= to_db_time(now))
+            .limit(1)
+        )
+        return (await self._conn.execute(due)).first() is not None
+
     async def claim(self, now: datetime, *, limit: int, lease_until: datetime) -> list[ClaimedDelivery]:
         """Claim due deliveries of active webhooks (rows another claim holds are skipped on PostgreSQL).
 
