@@ -147,22 +147,13 @@ def test_0016_moves_offer_claims_to_their_own_table_and_back(empty_url: str) -> 
 
 def _key_and_rowid(connection: Any, dialect: str, table: str) -> tuple[list[str], bool]:
     """The primary key's columns in order, and whether the table has a rowid (always True on PostgreSQL)."""
-    if dialect == "sqlite":
-        info = connection.execute(text(f"PRAGMA table_info({table})")).all()
-        key = [row[1] for row in sorted((r for r in info if r[5]), key=lambda r: r[5])]
-        create = connection.execute(
-            text("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = :t"), {"t": table}
-        ).scalar_one()
-        return key, not create.endswith("WITHOUT ROWID")
-    key = connection.execute(
-        text(
-            "SELECT a.attname FROM pg_index i JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) ON true "
-            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
-            "WHERE i.indrelid = CAST(:t AS regclass) AND i.indisprimary ORDER BY k.n"
-        ),
-        {"t": table},
-    ).scalars()
-    return list(key), True
+    key = list(inspect(connection).get_pk_constraint(table)["constrained_columns"])
+    if dialect != "sqlite":
+        return key, True
+    create = connection.execute(
+        text("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = :t"), {"t": table}
+    ).scalar_one()
+    return key, not create.endswith("WITHOUT ROWID")
 
 
 def test_0017_rebuilds_the_hot_tables_and_back_keeping_their_rows(empty_url: str) -> None:
