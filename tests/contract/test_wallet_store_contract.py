@@ -360,6 +360,25 @@ async def test_a_redeemed_grant_keeps_the_users_claims_as_they_were(
         assert state.grant.user_claims == {"family_name": "Ngata"} and state.grant.claims == by_code.claims
 
 
+async def test_a_grant_never_takes_the_claims_of_another_tenants_user(
+    uow_factory: Factory, wallet_store: WalletStore
+) -> None:
+    """The user is read by its primary key alone (plan-safe, test_wallet_store_plans.py); its tenant still counts."""
+    tid, other = await tenant(uow_factory), await tenant(uow_factory)
+    stranger = User(id=new_id(), tenant_id=other, claims={"family_name": "Other"}, created_at=T0, updated_at=T0)
+    async with uow_factory() as uow:
+        await uow.users.add(stranger)
+        await uow.commit()
+    by_code, by_id = (dataclasses.replace(offer(tid, tx=tx), user_id=stranger.id) for tx in (False, True))
+    await added(uow_factory, by_code, by_id)
+    first, second = new_grant(), new_grant()
+    assert await wallet_store.redeem_code(tid, by_code.code_hash, T0, first) is not None
+    assert await wallet_store.redeem_offer(tid, by_id.id, T0, second) is True
+    for grant in (first, second):
+        state = await wallet_store.load_grant(tid, grant.token_hash)
+        assert state is not None and state.user_claims == {} and state.grant.user_claims is None
+
+
 async def test_a_redemption_with_single_use_values_binds_the_grant_and_refuses_a_replay(
     uow_factory: Factory, wallet_store: WalletStore
 ) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import case, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openissuer.adapters.sql.rows import as_utc, to_db_time
@@ -134,8 +134,11 @@ class SqlAccessGrantRepository:
                 credential_identifiers=grant.credential_identifiers,
                 notification_id=grant.notification_id,
                 claims=grant.claims,
-                user_claims=select(users.c.claims)
-                .where(users.c.id == grant.user_id, users.c.tenant_id == grant.tenant_id)
+                # By the user's primary key alone, the tenant compared in the expression: an indexable tenant
+                # condition lets PostgreSQL pick a tenant-leading index when the table has no statistics
+                # (postgres_wallet_store.py, USER_CLAIMS_OF_GRANT).
+                user_claims=select(case((users.c.tenant_id == grant.tenant_id, users.c.claims)))
+                .where(users.c.id == grant.user_id)
                 .scalar_subquery(),
                 provider_url=grant.provider_url,
                 subject_id=grant.subject_id,

@@ -54,6 +54,14 @@ REDEMPTION_EVENTS = f"""
   JOIN webhooks w ON w.tenant_id = r.tenant_id AND NOT w.disabled AND w.events::jsonb ? m.type
 )"""  # noqa: S608 - built from constant fragments, never from input
 
+# Plan-safe lookups by primary key. An indexable ``tenant_id = ...`` beside the key would let the planner pick a
+# tenant-leading index (users' uq_users_provider_subject and ix_users_tenant_page, access_grants'
+# ix_access_grants_offer) and filter every row of the tenant: it does so whenever a table has no statistics yet
+# (a new deployment, or autovacuum off), which made each issuance read O(grants + users) rows. So the key is the
+# only condition an index can serve, and the tenant is compared in an expression (a user of another tenant gives
+# no claims) or, for the grant, by the caller. tests/contract/test_wallet_store_plans.py checks the plans.
+USER_CLAIMS_OF_GRANT = "CASE WHEN u.tenant_id = g.tenant_id THEN u.claims END"
+_USER_CLAIMS_OF_REDEEMED = "CASE WHEN u.tenant_id = redeemed.tenant_id THEN u.claims END"
 # $1 tenant, $2 code hash or offer id, $3 now, $4 requested configurations, $5 token hash, $6 identifiers,
 # $7 notification id, $8 expiry, $9 events, $10 webhook messages; with extras, $11 client, $12 DPoP key,
 # $13 single-use hashes, $14 their expiry.
@@ -70,7 +78,7 @@ WITH {once}redeemed AS (
   INSERT INTO access_grants (token_hash, tenant_id, offer_id, user_id, credential_configuration_ids,
     credential_identifiers, notification_id, claims, user_claims, expires_at, created_at{bound})
   SELECT $5, tenant_id, id, user_id, credential_configuration_ids, $6::json, $7, '{{}}'::json,
-    (SELECT u.claims FROM users u WHERE u.id = redeemed.user_id AND u.tenant_id = redeemed.tenant_id), $8, $3{binding}
+    (SELECT {user_claims} FROM users u WHERE u.id = redeemed.user_id), $8, $3{binding}
   FROM redeemed
 ){events}
 {select}"""
@@ -99,10 +107,11 @@ _PLAIN = {
     "events": REDEMPTION_EVENTS,
     "select": "SELECT id FROM redeemed",
 }
-REDEEM_BY_CODE = _REDEEM.format(match=_BY_CODE, **_PLAIN)
-REDEEM_BY_ID = _REDEEM.format(match=_BY_ID, **_PLAIN)
-REDEEM_BY_CODE_EXTRAS = _REDEEM.format(match=_BY_CODE, **_WITH_EXTRAS)
-REDEEM_BY_ID_EXTRAS = _REDEEM.format(match=_BY_ID, **_WITH_EXTRAS)
+_CLAIMS = {"user_claims": _USER_CLAIMS_OF_REDEEMED}
+REDEEM_BY_CODE = _REDEEM.format(match=_BY_CODE, **_PLAIN, **_CLAIMS)
+REDEEM_BY_ID = _REDEEM.format(match=_BY_ID, **_PLAIN, **_CLAIMS)
+REDEEM_BY_CODE_EXTRAS = _REDEEM.format(match=_BY_CODE, **_WITH_EXTRAS, **_CLAIMS)
+REDEEM_BY_ID_EXTRAS = _REDEEM.format(match=_BY_ID, **_WITH_EXTRAS, **_CLAIMS)
 _OFFER = "SELECT o.*, c.claims FROM offers o JOIN offer_claims c ON c.offer_id = o.id WHERE o.tenant_id = $1 AND "
 OFFER_BY_CODE = _OFFER + "o.code_hash = $2"
 OFFER_BY_ID = _OFFER + "o.id = $2"
@@ -117,17 +126,19 @@ WITH counted AS (
   WHERE NOT e.on_lock OR c.tx_attempts = $3
 )
 SELECT tx_attempts FROM counted"""  # noqa: S608
-LOAD_GRANT = """
-SELECT g.*, c.claims AS offer_claims, coalesce(g.user_claims, u.claims) AS holder_claims, t.config_version,
-  (SELECT coalesce(json_object_agg(i.credential_configuration_id, i.count), '{}'::json)
+# The grant by its primary key alone; its tenant is compared by the caller (load_grant), see above.
+LOAD_GRANT = f"""
+SELECT g.*, c.claims AS offer_claims, coalesce(g.user_claims, {USER_CLAIMS_OF_GRANT}) AS holder_claims,
+  t.config_version,
+  (SELECT coalesce(json_object_agg(i.credential_configuration_id, i.count), '{{}}'::json)
      FROM grant_issuances i WHERE i.token_hash = g.token_hash) AS issued,
-  (SELECT coalesce(array_agg(n.nonce_hash), '{}'::bytea[])
-     FROM used_nonces n WHERE n.nonce_hash = ANY($3::bytea[])) AS used
+  (SELECT coalesce(array_agg(n.nonce_hash), '{{}}'::bytea[])
+     FROM used_nonces n WHERE n.nonce_hash = ANY($2::bytea[])) AS used
 FROM access_grants g
 JOIN tenants t ON t.id = g.tenant_id
-LEFT JOIN users u ON u.id = g.user_id AND u.tenant_id = g.tenant_id
-LEFT JOIN offer_claims c ON c.offer_id = g.offer_id AND g.claims::text = '{}'
-WHERE g.token_hash = $1 AND g.tenant_id = $2"""
+LEFT JOIN users u ON u.id = g.user_id
+LEFT JOIN offer_claims c ON c.offer_id = g.offer_id AND g.claims::text = '{{}}'
+WHERE g.token_hash = $1"""  # noqa: S608 - built from constant fragments
 # $1 token hash, $2 nonce hashes, $3 their expiry, $4 configuration, $5 now, $6 count, $7 bound, $8 records,
 # $9 tenant, $10 offer, $11 events, $12 webhook messages; with DPoP proof ids, $13 their hashes.
 _COMMIT = """
@@ -303,8 +314,8 @@ class PostgresWalletStore:
         self, tenant_id: str, token_hash: bytes, nonce_hashes: Sequence[bytes] = ()
     ) -> GrantState | None:
         """Return the grant with what issuance needs: one statement."""
-        row = await self._fetchrow(LOAD_GRANT, token_hash, tenant_id, list(nonce_hashes))
-        if row is None:
+        row = await self._fetchrow(LOAD_GRANT, token_hash, list(nonce_hashes))
+        if row is None or row["tenant_id"] != tenant_id:
             return None
         return GrantState(
             grant=grant_from_row(row, as_is, as_is),
