@@ -3,13 +3,17 @@
 Padding is optional; ASCII whitespace inside the encoded text (line-wrapped MIME base64) is ignored. A string
 mixing the two alphabets (``+``/``/`` with ``-``/``_``) and a ``data:`` URI that is not base64 are rejected.
 
-A portrait is tens of kilobytes of text on every issuance, so the text is checked by ``binascii``'s strict decoder
-and a few substring searches, never by a regular expression (a character-class regex costs ~4 ns per character).
+A portrait is tens of kilobytes of text on every issuance, so the text is checked by a strict decoder and a few
+substring searches, never by a regular expression (a character-class regex costs ~4 ns per character). The decoder
+is pybase64's (SIMD): 1.7 µs for a 10 KB portrait against 57-60 µs for ``binascii.a2b_base64``, with the same
+refusals as ``binascii``'s ``strict_mode`` (``bench/mdoc_build.py``).
 """
 
 from __future__ import annotations
 
 import binascii
+
+import pybase64
 
 from openissuer.claims.claim_type import ClaimType, ClaimTypeError, describe_json_type
 
@@ -55,8 +59,8 @@ def _decode_base64(text: str) -> bytes:
             raise _neither()  # one alphabet or the other, never both
         encoded = encoded.translate(_URL_SAFE_TO_STANDARD)
     try:
-        # strict_mode refuses every character outside A-Za-z0-9+/ and any '=' left inside the data.
-        return binascii.a2b_base64(encoded + b"=" * (-len(encoded) % 4), strict_mode=True)
+        # validate refuses every character outside A-Za-z0-9+/ and any '=' left inside the data.
+        return pybase64.b64decode(encoded + b"=" * (-len(encoded) % 4), validate=True)
     except binascii.Error:
         raise _neither() from None
 
