@@ -45,6 +45,10 @@ CHECKS = (
     response_schema_conformance,
     response_headers_conformance,
 )
+# Generated headers that would change how the request is framed (a Content-Length of "005_=b~2g"): uvicorn's HTTP
+# parser refuses such a request with its own text/plain 400 before any application code runs, so the OpenAPI
+# document has nothing to say about it. The HTTP client sets these; they are never API parameters.
+FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "host", "connection"})
 pytestmark = pytest.mark.slow
 
 
@@ -116,6 +120,8 @@ def test_the_management_api_holds_its_openapi_document(served: tuple[str, dict[s
                 database=None,
             )
             def run(case: Any) -> None:
+                for name in [n for n in case.headers or {} if n.lower() in FRAMING_HEADERS]:
+                    del case.headers[name]
                 response = case.call(base_url=base, headers=headers)
                 for check in CHECKS:
                     try:
