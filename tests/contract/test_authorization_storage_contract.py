@@ -581,6 +581,22 @@ async def test_access_grants_read_back_with_the_users_claims(uow_factory: Factor
     assert again is not None and again.user_claims == user.claims
 
 
+async def test_an_access_grant_never_takes_the_claims_of_another_tenants_user(
+    uow_factory: Factory, wallet_store: WalletStore
+) -> None:
+    """The user is read by its primary key alone (plan-safe, test_wallet_store_plans.py); its tenant still counts."""
+    tid, other = await tenant(uow_factory), await tenant(uow_factory)
+    stranger = User(id=new_id(), tenant_id=other, claims={"family_name": "Other"}, created_at=T0, updated_at=T0)
+    from_code = grant(tid, stranger.id, authorization_code_hash=digest(), subject_id="alice")
+    async with uow_factory() as uow:
+        await uow.users.add(stranger)
+        await uow.access_grants.add(from_code)
+        await uow.commit()
+    context = await wallet_store.load_grant(tid, from_code.token_hash)
+    assert context is not None and context.grant.user_claims is None and context.user_claims == {}
+    assert await wallet_store.load_grant(other, from_code.token_hash) is None
+
+
 async def test_revoke_for_code_revokes_every_grant_of_that_code(
     uow_factory: Factory, wallet_store: WalletStore
 ) -> None:
