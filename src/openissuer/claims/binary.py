@@ -5,8 +5,8 @@ mixing the two alphabets (``+``/``/`` with ``-``/``_``) and a ``data:`` URI that
 
 A portrait is tens of kilobytes of text on every issuance, so the text is checked by a strict decoder and a few
 substring searches, never by a regular expression (a character-class regex costs ~4 ns per character). The decoder
-is pybase64's (SIMD): 1.7 µs for a 10 KB portrait against 57-60 µs for ``binascii.a2b_base64``, with the same
-refusals as ``binascii``'s ``strict_mode`` (``bench/mdoc_build.py``).
+is pybase64's (SIMD): about 1 µs for a 10 KB portrait against about 55 µs for ``binascii.a2b_base64``, with the
+same refusals as ``binascii``'s ``strict_mode`` (``bench/results/mdoc-build-pybase64.md``).
 """
 
 from __future__ import annotations
