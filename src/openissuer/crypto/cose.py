@@ -182,5 +182,40 @@ _ES256_PROTECTED = cbor2.dumps({HEADER_ALG: ALG_ES256})  # the usual protected h
 
 
 def _sig_structure(protected: bytes, external_aad: bytes, payload: bytes) -> bytes:
-    # RFC 9052 §4.4: Sig_structure = ["Signature1", body_protected, external_aad, payload]
-    return cbor2.dumps(["Signature1", protected, external_aad, payload])
+    # RFC 9052 §4.4: Sig_structure = ["Signature1", body_protected, external_aad, payload], assembled from its parts
+    # (byte for byte cbor2's encoding, which the unit tests compare): it is built for every signature and every
+    # verification, and carries the whole payload.
+    parts = (_SIG_STRUCTURE_START, _bstr_head(len(protected)), protected, _bstr_head(len(external_aad)), external_aad)
+    return b"".join((*parts, _bstr_head(len(payload)), payload))
+
+
+def _bstr_head(length: int) -> bytes:
+    """The head of a byte string of ``length`` bytes, in its shortest form (RFC 8949 §3, §4.2.1)."""
+    if length < 24:
+        return bytes((_MAJOR_BYTES | length,))
+    if length < 0x100:
+        return bytes((_MAJOR_BYTES | 24, length))
+    if length < 0x1_0000:
+        return bytes((_MAJOR_BYTES | 25,)) + length.to_bytes(2, "big")
+    if length < 0x1_0000_0000:
+        return bytes((_MAJOR_BYTES | 26,)) + length.to_bytes(4, "big")
+    return bytes((_MAJOR_BYTES | 27,)) + length.to_bytes(8, "big")
+
+
+def encode_cose_key(x: bytes, y: bytes) -> bytes:
+    """Return the CBOR of ``cose_key_from_coordinates(x, y)`` (32-byte coordinates), assembled from its parts."""
+    if len(x) != _COORDINATE_SIZE or len(y) != _COORDINATE_SIZE:
+        raise JwkError(f"P-256 coordinates must be {_COORDINATE_SIZE} bytes each")
+    return b"".join((_COSE_KEY_START, x, _COSE_KEY_Y, y))
+
+
+_MAJOR_BYTES, _MAJOR_ARRAY, _MAJOR_MAP = 2 << 5, 4 << 5, 5 << 5
+_COORDINATE_SIZE = 32
+_SIG_STRUCTURE_START = bytes((_MAJOR_ARRAY | 4,)) + cbor2.dumps("Signature1")
+_COSE_KEY_START = (
+    bytes((_MAJOR_MAP | 4,))
+    + b"".join(cbor2.dumps(item) for item in (COSE_KEY_KTY, COSE_KEY_KTY_EC2, COSE_KEY_CRV, COSE_KEY_CRV_P256))
+    + cbor2.dumps(COSE_KEY_X)
+    + _bstr_head(_COORDINATE_SIZE)
+)
+_COSE_KEY_Y = cbor2.dumps(COSE_KEY_Y) + _bstr_head(_COORDINATE_SIZE)

@@ -13,6 +13,8 @@ from openissuer.crypto.jwk import P256_COORDINATE_SIZE, public_key_from_jwk
 
 ES256_SIGNATURE_SIZE = 2 * P256_COORDINATE_SIZE
 
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())  # immutable: one for every verification
+
 
 class InvalidSignatureError(ValueError):
     """The signature is malformed or does not verify with the given key."""
@@ -38,7 +40,7 @@ def verify_es256_with_key(public_key: ec.EllipticCurvePublicKey, data: bytes, ra
     if not isinstance(public_key.curve, ec.SECP256R1):
         raise InvalidSignatureError("ES256 needs a P-256 key")
     try:
-        public_key.verify(der_signature_from_raw(raw_signature), data, ec.ECDSA(hashes.SHA256()))
+        public_key.verify(der_signature_from_raw(raw_signature), data, _ECDSA_SHA256)
     except InvalidSignature as exc:
         raise InvalidSignatureError("the signature does not verify") from exc
 

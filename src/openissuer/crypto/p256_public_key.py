@@ -16,7 +16,7 @@ from functools import cached_property
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from openissuer.crypto.base64url import encode_base64url
-from openissuer.crypto.cose import cose_key_from_coordinates
+from openissuer.crypto.cose import cose_key_from_coordinates, encode_cose_key
 from openissuer.crypto.ecdsa import verify_es256_with_key
 from openissuer.crypto.jwk import (
     P256_COORDINATE_SIZE,
@@ -62,6 +62,11 @@ class P256PublicKey:
     def cose_key(self) -> dict[int, int | bytes]:
         """The EC2 COSE_Key ``{1: 2, -1: 1, -2: x, -3: y}`` (RFC 9053 §7.1.1), a fresh dict on each access."""
         return cose_key_from_coordinates(self.x, self.y)
+
+    @cached_property
+    def cose_key_bytes(self) -> bytes:
+        """The CBOR encoding of ``cose_key`` (what an mDoc's MSO carries as ``deviceKey``), made on first use."""
+        return encode_cose_key(self.x, self.y)
 
     @cached_property
     def thumbprint(self) -> str:

@@ -14,9 +14,11 @@ from openissuer.crypto.base64url import decode_base64url
 from openissuer.crypto.cose import (
     CoseError,
     CoseSign1,
+    _sig_structure,
     cose_key_from_jwk,
     create_cose_sign1,
     decode_cose_sign1,
+    encode_cose_key,
     jwk_from_cose_key,
     verify_cose_sign1,
 )
@@ -133,3 +135,16 @@ def test_cose_key_conversion_refuses_private_or_foreign_keys(signer: SoftwareSig
     for bad in ({**cose_key, -4: b"\x01" * 32}, {**cose_key, -1: 2}, {**cose_key, 1: 1}, {**cose_key, -3: True}):
         with pytest.raises(JwkError):
             jwk_from_cose_key(bad)
+
+
+@pytest.mark.parametrize("size", [0, 1, 23, 24, 255, 256, 65535, 65536, 70000])
+def test_the_sig_structure_is_cbor2s_encoding_of_the_array(size: int) -> None:
+    protected, aad, payload = b"\xa1\x01\x26", bytes(range(size % 256))[: size % 40], bytes(size)
+    assert _sig_structure(protected, aad, payload) == cbor2.dumps(["Signature1", protected, aad, payload])
+
+
+def test_the_encoded_cose_key_is_cbor2s_encoding_of_the_map(signer: SoftwareSigner) -> None:
+    cose_key = cose_key_from_jwk(signer.public_jwk)
+    assert encode_cose_key(cose_key[-2], cose_key[-3]) == cbor2.dumps(cose_key)
+    with pytest.raises(JwkError):
+        encode_cose_key(cose_key[-2][:31], cose_key[-3])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -11,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from joserfc.jwk import ECKey
 
-from openissuer.crypto.base64url import decode_base64url, encode_base64url
+from openissuer.crypto.base64url import decode_base64url, encode_base64url, encode_base64url_each
 from openissuer.crypto.ecdsa import (
     InvalidSignatureError,
     der_signature_from_raw,
@@ -39,6 +40,15 @@ def test_base64url_round_trip_without_padding(data: bytes) -> None:
     assert "+" not in text
     assert "/" not in text
     assert decode_base64url(text) == data
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 31, 32, 33, 64])
+@pytest.mark.parametrize("count", [0, 1, 2, 3, 18])
+def test_encoding_values_together_gives_each_ones_own_encoding(size: int, count: int) -> None:
+    values = [os.urandom(size) for _ in range(count - 1)] + [b"\xff" * size] * (count > 0)
+    assert encode_base64url_each(values, size) == [encode_base64url(value) for value in values]
+    with pytest.raises(ValueError, match="bytes"):
+        encode_base64url_each([*values, bytes(size + 1)], size)
 
 
 @pytest.mark.parametrize("text", ["YQ==", "a+b/", "abcde", "a b"])

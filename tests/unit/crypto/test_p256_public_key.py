@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import cbor2
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -47,6 +48,7 @@ def test_the_cose_key_is_the_ec2_p256_cose_key(jwk: dict[str, str]) -> None:
     key = P256PublicKey.from_jwk(jwk)
     assert key.cose_key == {1: 2, -1: 1, -2: key.x, -3: key.y} == cose_key_from_jwk(jwk)
     assert jwk_from_cose_key(key.cose_key) == jwk
+    assert cbor2.loads(key.cose_key_bytes) == key.cose_key
 
 
 def test_derived_forms_are_fresh_copies(jwk: dict[str, str]) -> None:

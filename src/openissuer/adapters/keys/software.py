@@ -18,6 +18,8 @@ from openissuer.crypto.envelope import open_sealed, seal
 from openissuer.crypto.jwk import compute_jwk_thumbprint, jwk_from_public_key
 from openissuer.crypto.signer import ES256
 
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())  # immutable: one for every signature
+
 
 class SoftwareKeyError(ValueError):
     """The key material is not a P-256 private key."""
@@ -105,7 +107,7 @@ class SoftwareSigner:
 
     def sign(self, data: bytes) -> bytes:
         """Return the raw 64-byte ``r || s`` ES256 signature over ``data`` (RFC 7518 §3.4)."""
-        return raw_signature_from_der(self._private_key.sign(data, ec.ECDSA(hashes.SHA256())))
+        return raw_signature_from_der(self._private_key.sign(data, _ECDSA_SHA256))
 
     def __repr__(self) -> str:
         return f"SoftwareSigner(alg={ES256!r}, kid={self._kid!r})"

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from openissuer.crypto.base64url import encode_base64url
+from openissuer.crypto.base64url import encode_base64url, encode_base64url_each
 from openissuer.crypto.cose import ALG_ES256, create_cose_sign1
 from openissuer.crypto.signer import ES256, Signer
 from openissuer.domain.pki import PUBLIC_IACAS_PATH, SignerKind
@@ -182,21 +182,20 @@ def describe_issued_mdoc(
 ) -> dict[str, Any]:
     """Return the format's part of the issuance record (reference §5.2's user credential record): digests, never
     values; ``msoHash`` is the SHA-256 over the signed MobileSecurityObjectBytes (the COSE_Sign1 payload)."""
+    *digests, mso_hash = encode_base64url_each(
+        [*(element.digest for element in elements), hashlib.sha256(payload).digest()], _SHA256_SIZE
+    )
     namespaces: dict[str, dict[str, dict[str, Any]]] = {}
-    for element in elements:
+    for element, digest in zip(elements, digests, strict=True):
         namespaces.setdefault(element.namespace, {})[element.identifier] = {
             "digestID": element.digest_id,
-            "digest": encode_base64url(element.digest),
+            "digest": digest,
         }
-    return {
-        "docType": doc_type,
-        "devicePublicKey": holder_key.jwk,
-        "namespaces": namespaces,
-        "msoHash": encode_base64url(hashlib.sha256(payload).digest()),
-    }
+    return {"docType": doc_type, "devicePublicKey": holder_key.jwk, "namespaces": namespaces, "msoHash": mso_hash}
 
 
 _TYPE_REQUIRED = "is required when mapFrom is used"
+_SHA256_SIZE = 32
 
 
 def _problem(param: str, msg: str) -> ErrorDetail:

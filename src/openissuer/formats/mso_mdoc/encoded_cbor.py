@@ -68,7 +68,7 @@ def encode_name(name: str) -> bytes:
 
 def encode_embedded_cbor(encoded: bytes) -> bytes:
     """Return ``#6.24(bstr .cbor item)`` for the data item whose encoding is ``encoded``."""
-    return _EMBEDDED_CBOR_TAG + encode_head(MAJOR_BYTES, len(encoded)) + encoded
+    return TAG_ENCODED_CBOR_HEAD + encode_head(MAJOR_BYTES, len(encoded)) + encoded
 
 
 def new_cbor_encoder() -> Callable[[object], bytes]:
@@ -81,4 +81,5 @@ def new_cbor_encoder() -> Callable[[object], bytes]:
     return encode
 
 
-_EMBEDDED_CBOR_TAG = encode_head(MAJOR_TAG, TAG_ENCODED_CBOR)
+TAG_ENCODED_CBOR_HEAD = encode_head(MAJOR_TAG, TAG_ENCODED_CBOR)
+"""The head of tag 24, the first byte of every ``#6.24(bstr .cbor ...)``."""

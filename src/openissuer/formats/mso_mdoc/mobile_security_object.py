@@ -69,7 +69,7 @@ def encode_mobile_security_object(
         parts += (encode_name(namespace), encode_head(MAJOR_MAP, len(members)))
         for element in members:
             parts += (encode_unsigned(element.digest_id), _DIGEST_HEAD, element.digest)
-    parts += (_DEVICE_KEY_INFO, cbor2.dumps(device_key.cose_key), _DOC_TYPE, encode_text(doc_type), _VALIDITY_INFO)
+    parts += (_DEVICE_KEY_INFO, device_key.cose_key_bytes, _DOC_TYPE, encode_text(doc_type), _VALIDITY_INFO)
     for name, moment in ((_SIGNED, signed), (_VALID_FROM, valid_from), (_VALID_UNTIL, valid_until)):
         parts += (name, _TDATE, encode_text(format_tdate(moment)))
     if status is not None:
