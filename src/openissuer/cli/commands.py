@@ -18,6 +18,7 @@ from rich.console import Console
 from openissuer import __version__
 from openissuer.bootstrap import MEMORY_DATABASE_URL, Container, build, migrate
 from openissuer.cli.demo import DemoOffer, seed_demo
+from openissuer.cli.http_protocol import CoalescingHttpToolsProtocol
 from openissuer.cli.logs import configure_logging
 from openissuer.config import CONFIG_FILE_ENV, Settings
 from openissuer.domain.api_clients import Role
@@ -117,6 +118,7 @@ def _run_server(settings: Settings) -> None:
         access_log=False,
         log_config=None,
         server_header=False,
+        http=CoalescingHttpToolsProtocol,
     )
 
 

@@ -1,0 +1,115 @@
+"""The server's HTTP protocol writes a response's head and body in one transport write (cli/http_protocol.py).
+
+Driven through uvicorn's real httptools protocol with a recording transport: what the socket would receive, write by
+write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.config import Config
+from uvicorn.server import ServerState
+
+from openissuer.cli.http_protocol import CoalescingHttpToolsProtocol, CoalescingTransport
+
+
+class RecordingTransport(asyncio.Transport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.closed = False
+        self.reading = True
+
+    def write(self, data: Any) -> None:
+        assert not self.closed, "written after close"
+        self.writes.append(bytes(data))
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": ("127.0.0.1", 50000), "sockname": ("127.0.0.1", 8000)}.get(name, default)
+
+    def pause_reading(self) -> None:
+        self.reading = False
+
+    def resume_reading(self) -> None:
+        self.reading = True
+
+
+async def _small(scope: Any, receive: Any, send: Any) -> None:
+    await receive()
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+async def _slow_body(scope: Any, receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"transfer-encoding", b"chunked")]})
+    await asyncio.sleep(0.05)
+    await send({"type": "http.response.body", "body": b"late", "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def _serve(app: Any, request: bytes) -> RecordingTransport:
+    config = Config(app=app, lifespan="off", log_config=None)
+    protocol = CoalescingHttpToolsProtocol(config, ServerState(), {}, asyncio.get_running_loop())
+    transport = RecordingTransport()
+    protocol.connection_made(transport)
+    protocol.data_received(request)
+    for _ in range(50):
+        await asyncio.sleep(0.01)
+        if protocol.cycle is not None and protocol.cycle.response_complete:
+            break
+    await asyncio.sleep(0)  # the end-of-step flush
+    protocol.connection_lost(None)
+    return transport
+
+
+async def test_a_response_leaves_in_one_write() -> None:
+    transport = await _serve(_small, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+    assert len(transport.writes) == 1
+    head, _, body = transport.writes[0].partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert body == b"ok"
+
+
+async def test_two_responses_on_a_keep_alive_connection_are_two_writes() -> None:
+    transport = await _serve(_small, b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n")
+    assert [write.count(b"HTTP/1.1 200 OK") for write in transport.writes] == [1, 1]
+
+
+async def test_a_head_whose_body_comes_later_is_not_held_back() -> None:
+    transport = await _serve(_slow_body, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+    assert transport.writes[0].startswith(b"HTTP/1.1 200 OK\r\n")
+    assert transport.writes[0].endswith(b"\r\n\r\n")  # the head went out before the body was sent
+    assert b"".join(transport.writes[1:]) == b"4\r\nlate\r\n0\r\n\r\n"
+
+
+async def test_held_data_is_written_at_the_end_of_the_step_or_before_a_close() -> None:
+    loop = asyncio.get_running_loop()
+    inner = RecordingTransport()
+    transport = CoalescingTransport(inner, loop)
+    transport.write(b"a")
+    assert inner.writes == []
+    await asyncio.sleep(0)
+    assert inner.writes == [b"a"]
+    transport.write(b"b")
+    transport.close()
+    assert inner.writes == [b"a", b"b"]
+    assert inner.closed
+    await asyncio.sleep(0)  # the scheduled flush finds nothing left
+    assert inner.writes == [b"a", b"b"]
+
+
+async def test_the_transport_passes_everything_else_to_the_real_one() -> None:
+    inner = RecordingTransport()
+    transport = CoalescingTransport(inner, asyncio.get_running_loop())
+    transport.pause_reading()
+    assert not inner.reading
+    assert transport.get_extra_info("peername") == ("127.0.0.1", 50000)
+    assert not transport.is_closing()
