@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import struct
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 
 from openissuer.adapters.keys.software import SoftwareSigner
 from openissuer.crypto.cose import create_cose_sign1
-from openissuer.formats.base import HolderKey, StatusListReference
+from openissuer.formats.base import HolderKey, RandomBytes, StatusListReference
 from openissuer.formats.mso_mdoc.element_values import encode_element_value
 from openissuer.formats.mso_mdoc.encoded_cbor import (
     MAJOR_ARRAY,
@@ -82,9 +83,29 @@ def test_an_encoder_writes_what_dumps_writes_and_keeps_no_state_between_values()
     assert [encode(value) for value in reversed(values)] == [cbor2.dumps(value) for value in reversed(values)]
 
 
-@pytest.fixture
-def elements() -> list[SignedElement]:
-    return create_signed_elements(CLAIMS, random.Random(3).randbytes)
+# Digest IDs at every CBOR head boundary (1, 2 and 4 bytes after the initial byte), then zero salts.
+_EDGE_DIGEST_IDS = (0, 23, 24, 255, 256, 65535, 65536, 0x7FFF_FFFF, 1, 1000, 100_000, 7, 300, 70_000, 2, 3)
+
+
+def _edge_digest_ids() -> RandomBytes:
+    """A ``random_bytes`` whose first draw (the digest IDs) gives ``_EDGE_DIGEST_IDS`` and whose next (the salts)
+    gives zeros."""
+    draws: list[int] = []
+
+    def draw(size: int) -> bytes:
+        draws.append(size)
+        if len(draws) > 1:
+            return bytes(size)
+        return b"".join(struct.pack(">I", value) for value in _EDGE_DIGEST_IDS[: size // 4])
+
+    return draw
+
+
+@pytest.fixture(params=["random", "digest IDs at the head boundaries"])
+def elements(request: pytest.FixtureRequest) -> list[SignedElement]:
+    if request.param == "random":
+        return create_signed_elements(CLAIMS, random.Random(3).randbytes)
+    return create_signed_elements(CLAIMS, _edge_digest_ids())
 
 
 def test_items_are_cbor2s_encoding_of_the_item_map(elements: list[SignedElement]) -> None:

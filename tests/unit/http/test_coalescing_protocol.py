@@ -113,3 +113,12 @@ async def test_the_transport_passes_everything_else_to_the_real_one() -> None:
     assert not inner.reading
     assert transport.get_extra_info("peername") == ("127.0.0.1", 50000)
     assert not transport.is_closing()
+
+
+async def test_held_data_is_dropped_when_the_connection_closed_meanwhile() -> None:
+    inner = RecordingTransport()
+    transport = CoalescingTransport(inner, asyncio.get_running_loop())
+    transport.write(b"a")
+    inner.close()  # the peer went away before the end of the step
+    await asyncio.sleep(0)
+    assert inner.writes == []
