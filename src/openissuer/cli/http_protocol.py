@@ -5,8 +5,10 @@ uvicorn writes the status line and headers when the app sends ``http.response.st
 segments for every response, however small. Here the transport the request cycles write to holds a write back
 until the end of the current event-loop step: the head and a body sent right after it (every response of this
 app) leave in one ``send``. Anything else (a body sent later, a streamed response) is flushed at the latest by a
-callback at the end of the step, so nothing waits longer than that, and a ``close`` flushes first. Flow control
-(pausing reads and writes) stays with the real transport. What it saves: docs/performance.md (the levers).
+callback at the end of the step, so nothing waits longer than that; a ``close`` and the peer's end of input (the
+event loop closes the real transport itself when ``eof_received`` returns None) flush first. Flow control (pausing
+reads and writes) stays with the real transport. ``openissuer serve`` always uses this protocol (httptools).
+What it saves: docs/performance.md (the levers).
 """
 
 from __future__ import annotations
@@ -38,8 +40,9 @@ class CoalescingTransport:
         self.flush()
 
     def flush(self) -> None:
-        """Write what is held, in one write of the real transport (dropped once it is closing, as its own writes
-        would be)."""
+        """Write what is held, in one write of the real transport. Every path that closes the connection while it
+        is still open flushes first; when the connection is already lost (the peer reset it), what is held cannot
+        be delivered and is dropped."""
         pending = self._pending
         if pending:
             self._pending = None
@@ -68,3 +71,10 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self.transport = CoalescingTransport(transport, self.loop)  # type: ignore[assignment]
+
+    def eof_received(self) -> None:
+        # The peer will send no more. uvicorn returns None, on which the event loop closes the real transport
+        # itself, past this wrapper: write what is held first (on uvloop an EOF can arrive between a write and its
+        # end-of-step flush).
+        self.transport.flush()  # type: ignore[attr-defined]
+        super().eof_received()

@@ -31,6 +31,8 @@ def encode_base64url_each(values: Sequence[bytes], size: int) -> list[str]:
     takes its remaining bits from the appended zeros, exactly as the unpadded encoding of the value alone does
     (RFC 4648 §4: the bits after the data are zero). An mDoc record encodes ~18 SHA-256 digests at once this way.
     """
+    if size < 1:
+        raise ValueError("the values' size must be at least one byte")
     if any(len(value) != size for value in values):
         raise ValueError(f"every value must be {size} bytes")
     if not values:

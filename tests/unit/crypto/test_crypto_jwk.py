@@ -49,6 +49,8 @@ def test_encoding_values_together_gives_each_ones_own_encoding(size: int, count:
     assert encode_base64url_each(values, size) == [encode_base64url(value) for value in values]
     with pytest.raises(ValueError, match="bytes"):
         encode_base64url_each([*values, bytes(size + 1)], size)
+    with pytest.raises(ValueError, match="at least one byte"):
+        encode_base64url_each([b""] * count, 0)
 
 
 @pytest.mark.parametrize("text", ["YQ==", "a+b/", "abcde", "a b"])

@@ -7,10 +7,16 @@ write.
 from __future__ import annotations
 
 import asyncio
+import socket
+import threading
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
+import uvloop
 from uvicorn.config import Config
-from uvicorn.server import ServerState
+from uvicorn.server import Server, ServerState
 
 from openissuer.cli.http_protocol import CoalescingHttpToolsProtocol, CoalescingTransport
 
@@ -115,10 +121,93 @@ async def test_the_transport_passes_everything_else_to_the_real_one() -> None:
     assert not transport.is_closing()
 
 
-async def test_held_data_is_dropped_when_the_connection_closed_meanwhile() -> None:
+async def test_held_data_is_written_when_the_peer_ends_its_input() -> None:
+    # On EOF the event loop closes the real transport itself (uvicorn's eof_received returns None).
+    config = Config(app=_small, lifespan="off", log_config=None)
+    protocol = CoalescingHttpToolsProtocol(config, ServerState(), {}, asyncio.get_running_loop())
+    inner = RecordingTransport()
+    protocol.connection_made(inner)
+    protocol.transport.write(b"held")
+    protocol.eof_received()
+    assert inner.writes == [b"held"]
+    inner.close()  # what the loop does next
+    await asyncio.sleep(0)  # the scheduled flush finds nothing left
+    assert inner.writes == [b"held"]
+
+
+async def test_held_data_is_dropped_when_the_connection_is_lost_meanwhile() -> None:
     inner = RecordingTransport()
     transport = CoalescingTransport(inner, asyncio.get_running_loop())
     transport.write(b"a")
-    inner.close()  # the peer went away before the end of the step
+    inner.close()  # the peer reset the connection before the end of the step
     await asyncio.sleep(0)
     assert inner.writes == []
+
+
+async def _late_last_chunk(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    await receive()
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"transfer-encoding", b"chunked")]})
+    await send({"type": "http.response.body", "body": b"first", "more_body": True})
+    await asyncio.sleep(0.05)
+    await send({"type": "http.response.body", "body": b"LAST"})  # a lone write, held to the end of the step
+    _last_sent.set()
+    time.sleep(0.2)
+
+
+_last_sent = threading.Event()
+
+
+def _half_closing_client(port: int, received: list[bytes]) -> None:
+    with socket.create_connection(("127.0.0.1", port)) as connection:
+        connection.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        _last_sent.wait(5)
+        connection.shutdown(socket.SHUT_WR)
+        connection.settimeout(5)
+        data = b""
+        while chunk := connection.recv(65536):
+            data += chunk
+        received.append(data)
+
+
+async def _serve_on_a_socket() -> bytes:
+    config = Config(_late_last_chunk, host="127.0.0.1", port=0, http=CoalescingHttpToolsProtocol, lifespan="off")
+    config.log_config = None
+    server = Server(config)
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    received: list[bytes] = []
+    client = threading.Thread(target=_half_closing_client, args=(port, received))
+    client.start()
+    while client.is_alive():
+        await asyncio.sleep(0.01)
+    server.should_exit = True
+    await serving
+    return received[0]
+
+
+def test_a_client_that_half_closes_gets_the_whole_response_on_uvloop() -> None:
+    # uvloop handles I/O (here the client's EOF) before the step's scheduled callbacks: the held last chunk must
+    # still be written before the loop closes the connection.
+    _last_sent.clear()
+    response = uvloop.run(_serve_on_a_socket())
+    assert response.endswith(b"5\r\nfirst\r\n4\r\nLAST\r\n0\r\n\r\n")
+
+
+@pytest.mark.parametrize(
+    "test",
+    [
+        test_a_response_leaves_in_one_write,
+        test_two_responses_on_a_keep_alive_connection_are_two_writes,
+        test_a_head_whose_body_comes_later_is_not_held_back,
+        test_held_data_is_written_at_the_end_of_the_step_or_before_a_close,
+        test_held_data_is_written_when_the_peer_ends_its_input,
+        test_held_data_is_dropped_when_the_connection_is_lost_meanwhile,
+    ],
+    ids=lambda test: test.__name__,
+)
+def test_the_same_on_uvloop(test: Callable[[], Awaitable[None]]) -> None:
+    uvloop.run(test())

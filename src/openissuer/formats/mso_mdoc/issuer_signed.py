@@ -89,7 +89,8 @@ def create_signed_elements(claims: MappedClaims, random_bytes: RandomBytes) -> l
                 f"Claim '{claim}' in namespace '{namespace}' cannot be issued: {exc}", namespace=namespace, claim=claim
             ) from exc
         name = encode_name(claim)
-        # A random 31-bit ID is almost always above 0xFFFF: its head is then 0x1A and four bytes.
+        # A random 31-bit ID (_DIGEST_ID_MASK keeps it below 2**32, which ">BI" needs) is almost always above
+        # 0xFFFF: its head is then 0x1A and four bytes.
         encoded_id = _UINT32(_UINT32_HEAD, digest_id) if digest_id > _UINT16_MAX else encode_unsigned(digest_id)
         size = _ITEM_FIXED_SIZE + len(encoded_id) + len(name) + len(encoded_value)
         item_bytes = b"".join(
