@@ -58,6 +58,79 @@ def test_several_workers_on_postgres(tmp_path: Path, fresh_postgres_url: str) ->
         assert 'route="/v1/api-clients"' in metrics
 
 
+def _processes_of(port: int) -> tuple[int, list[int]]:
+    """The ``openissuer serve --port <port>`` process and its workers (children started by multiprocessing's
+    ``spawn_main``; its resource tracker is another child), from /proc."""
+    parent = next(
+        int(pid)
+        for pid in os.listdir("/proc")
+        if pid.isdigit()
+        and f"serve\0--port\0{port}\0".encode() in Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\x00", b"\0")
+    )
+    children = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        if (
+            int(stat.rpartition(")")[2].split()[1]) == parent
+            and b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ):
+            children.append(int(pid))
+    return parent, children
+
+
+def _tcp_sockets(port: int, state: str, local: bool) -> set[str]:
+    """Inodes of the IPv4 TCP sockets in ``state`` (hex, /proc/net/tcp) whose local (or remote) port is ``port``."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        address = fields[1] if local else fields[2]
+        if fields[3] == state and int(address.rpartition(":")[2], 16) == port:
+            found.add(fields[9])
+    return found
+
+
+def _owner(inodes: set[str], pids: list[int]) -> dict[str, int]:
+    owners = {}
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                owners[target[8:-1]] = pid
+    return owners
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_each_worker_accepts_on_its_own_socket_and_connections_reach_both(tmp_path: Path) -> None:
+    port = free_port()
+    with running_server(server_env(tmp_path), "--workers", "2", port=port) as base:
+        deadline = time.monotonic() + 30
+        while True:  # ready means one worker answers; the other may still be starting
+            parent, workers = _processes_of(port)
+            owners = _owner(_tcp_sockets(port, "0A", local=True), [parent, *workers])
+            if len(owners) >= 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert len(workers) == 2
+        assert sorted(owners.values()) == sorted(workers)  # one listening socket per worker, none in the parent
+        clients = []
+        try:
+            for _ in range(16):  # new connections, each kept open: the kernel spreads them by their addresses
+                client = httpx.Client(base_url=base, timeout=10)
+                assert client.get("/ready").status_code == 200
+                clients.append(client)
+            established = _tcp_sockets(port, "01", local=True)
+            assert set(_owner(established, workers).values()) == set(workers)  # 2 × 2**-16: all on one worker
+        finally:
+            for client in clients:
+                client.close()
+
+
 async def _claim_with_wallet(uri: str) -> list[str]:
     from oi_wallet import Wallet
 

@@ -8,7 +8,7 @@ import signal
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import segno
 import typer
@@ -20,6 +20,7 @@ from openissuer.bootstrap import MEMORY_DATABASE_URL, Container, build, migrate
 from openissuer.cli.demo import DemoOffer, seed_demo
 from openissuer.cli.http_protocol import CoalescingHttpToolsProtocol
 from openissuer.cli.logs import configure_logging
+from openissuer.cli.workers import ReusePortMultiprocess, reuse_port_available
 from openissuer.config import CONFIG_FILE_ENV, Settings
 from openissuer.domain.api_clients import Role
 from openissuer.domain.ids import DEFAULT_TENANT_ID
@@ -109,17 +110,24 @@ def serve(
 def _run_server(settings: Settings) -> None:
     if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="openissuer-metrics-")
-    uvicorn.run(
-        "openissuer.cli.asgi:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        access_log=False,
-        log_config=None,
-        server_header=False,
-        http=CoalescingHttpToolsProtocol,
-    )
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": settings.host,
+        "port": settings.port,
+        "workers": settings.workers,
+        "access_log": False,
+        "log_config": None,
+        "server_header": False,
+        "http": CoalescingHttpToolsProtocol,
+    }
+    if settings.workers > 1 and reuse_port_available():
+        # One listening socket per worker (cli/workers.py), not uvicorn's one shared socket.
+        ReusePortMultiprocess(uvicorn.Config(ASGI_APP, **options)).run()
+        return
+    uvicorn.run(ASGI_APP, **options)
+
+
+ASGI_APP = "openissuer.cli.asgi:create_app"
 
 
 @app.command()
