@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -339,3 +340,20 @@ def test_wallet_flows_on_two_sqlite_processes_never_fail(tmp_path: Path) -> None
 
         outcomes = asyncio.run(run())
     assert outcomes == [[200, 200, 200]] * 40
+
+
+def test_workers_on_a_port_in_use_stop_with_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "openissuer", "serve", "--port", str(port), "--workers", "2"],
+            env=server_env(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 3  # uvicorn's STARTUP_FAILURE
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stdout + result.stderr
+    assert "Address already in use" in result.stdout + result.stderr

@@ -58,6 +58,10 @@ class ReusePortMultiprocess(Multiprocess):
         except OSError as exc:
             bound.close()
             log.error("cannot listen on %s:%s: %s", host, self._port, exc)
+            if self.processes:  # replacing a worker: stop the others too rather than leave them without a parent
+                self.should_exit.set()
+                self.terminate_all()
+                self.join_all()
             raise SystemExit(STARTUP_FAILURE) from exc
         if not self._port:
             self._port = bound.getsockname()[1]
