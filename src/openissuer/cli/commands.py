@@ -107,6 +107,9 @@ def serve(
     _run_server(settings)
 
 
+ASGI_APP = "openissuer.cli.asgi:create_app"
+
+
 def _run_server(settings: Settings) -> None:
     if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="openissuer-metrics-")
@@ -125,9 +128,6 @@ def _run_server(settings: Settings) -> None:
         ReusePortMultiprocess(uvicorn.Config(ASGI_APP, **options)).run()
         return
     uvicorn.run(ASGI_APP, **options)
-
-
-ASGI_APP = "openissuer.cli.asgi:create_app"
 
 
 @app.command()

@@ -13,6 +13,7 @@ from typing import Any
 
 import cbor2
 
+from openissuer.crypto.cbor_heads import MAJOR_ARRAY, MAJOR_BYTES, MAJOR_MAP, encode_head
 from openissuer.crypto.ecdsa import InvalidSignatureError, verify_es256
 from openissuer.crypto.jwk import JwkError, jwk_from_coordinates, parse_p256_public_jwk
 from openissuer.crypto.signer import ES256, Signer
@@ -185,21 +186,17 @@ def _sig_structure(protected: bytes, external_aad: bytes, payload: bytes) -> byt
     # RFC 9052 §4.4: Sig_structure = ["Signature1", body_protected, external_aad, payload], assembled from its parts
     # (byte for byte cbor2's encoding, which the unit tests compare): it is built for every signature and every
     # verification, and carries the whole payload.
-    parts = (_SIG_STRUCTURE_START, _bstr_head(len(protected)), protected, _bstr_head(len(external_aad)), external_aad)
-    return b"".join((*parts, _bstr_head(len(payload)), payload))
-
-
-def _bstr_head(length: int) -> bytes:
-    """The head of a byte string of ``length`` bytes, in its shortest form (RFC 8949 §3, §4.2.1)."""
-    if length < 24:
-        return bytes((_MAJOR_BYTES | length,))
-    if length < 0x100:
-        return bytes((_MAJOR_BYTES | 24, length))
-    if length < 0x1_0000:
-        return bytes((_MAJOR_BYTES | 25,)) + length.to_bytes(2, "big")
-    if length < 0x1_0000_0000:
-        return bytes((_MAJOR_BYTES | 26,)) + length.to_bytes(4, "big")
-    return bytes((_MAJOR_BYTES | 27,)) + length.to_bytes(8, "big")
+    return b"".join(
+        (
+            _SIG_STRUCTURE_START,
+            encode_head(MAJOR_BYTES, len(protected)),
+            protected,
+            encode_head(MAJOR_BYTES, len(external_aad)),
+            external_aad,
+            encode_head(MAJOR_BYTES, len(payload)),
+            payload,
+        )
+    )
 
 
 def encode_cose_key(x: bytes, y: bytes) -> bytes:
@@ -209,13 +206,12 @@ def encode_cose_key(x: bytes, y: bytes) -> bytes:
     return b"".join((_COSE_KEY_START, x, _COSE_KEY_Y, y))
 
 
-_MAJOR_BYTES, _MAJOR_ARRAY, _MAJOR_MAP = 2 << 5, 4 << 5, 5 << 5
 _COORDINATE_SIZE = 32
-_SIG_STRUCTURE_START = bytes((_MAJOR_ARRAY | 4,)) + cbor2.dumps("Signature1")
+_SIG_STRUCTURE_START = encode_head(MAJOR_ARRAY, 4) + cbor2.dumps("Signature1")
 _COSE_KEY_START = (
-    bytes((_MAJOR_MAP | 4,))
+    encode_head(MAJOR_MAP, 4)
     + b"".join(cbor2.dumps(item) for item in (COSE_KEY_KTY, COSE_KEY_KTY_EC2, COSE_KEY_CRV, COSE_KEY_CRV_P256))
     + cbor2.dumps(COSE_KEY_X)
-    + _bstr_head(_COORDINATE_SIZE)
+    + encode_head(MAJOR_BYTES, _COORDINATE_SIZE)
 )
-_COSE_KEY_Y = cbor2.dumps(COSE_KEY_Y) + _bstr_head(_COORDINATE_SIZE)
+_COSE_KEY_Y = cbor2.dumps(COSE_KEY_Y) + encode_head(MAJOR_BYTES, _COORDINATE_SIZE)

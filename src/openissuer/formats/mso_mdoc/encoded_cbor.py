@@ -14,33 +14,35 @@ from io import BytesIO
 
 import cbor2
 
-MAJOR_UNSIGNED = 0
-MAJOR_BYTES = 2
-MAJOR_TEXT = 3
-MAJOR_ARRAY = 4
-MAJOR_MAP = 5
-MAJOR_TAG = 6
+from openissuer.crypto.cbor_heads import (
+    MAJOR_ARRAY,
+    MAJOR_BYTES,
+    MAJOR_MAP,
+    MAJOR_TAG,
+    MAJOR_TEXT,
+    MAJOR_UNSIGNED,
+    encode_head,
+)
+
+__all__ = [
+    "MAJOR_ARRAY",
+    "MAJOR_BYTES",
+    "MAJOR_MAP",
+    "MAJOR_TAG",
+    "MAJOR_TEXT",
+    "MAJOR_UNSIGNED",
+    "TAG_ENCODED_CBOR",
+    "TAG_ENCODED_CBOR_HEAD",
+    "encode_byte_string",
+    "encode_embedded_cbor",
+    "encode_head",
+    "encode_name",
+    "encode_text",
+    "encode_unsigned",
+    "new_cbor_encoder",
+]
+
 TAG_ENCODED_CBOR = 24  # RFC 8949 §3.4.5.1: "Encoded CBOR data item"
-
-_ONE_BYTE, _TWO_BYTES, _FOUR_BYTES, _EIGHT_BYTES = 24, 25, 26, 27
-
-
-def encode_head(major_type: int, argument: int) -> bytes:
-    """Return the head of a data item: the initial byte and the argument in the fewest bytes (RFC 8949 §3)."""
-    initial = major_type << 5
-    if argument < 0:
-        raise ValueError("a CBOR head's argument is an unsigned integer")
-    if argument < _ONE_BYTE:
-        return bytes((initial | argument,))
-    if argument < 0x100:
-        return bytes((initial | _ONE_BYTE, argument))
-    if argument < 0x1_0000:
-        return bytes((initial | _TWO_BYTES,)) + argument.to_bytes(2, "big")
-    if argument < 0x1_0000_0000:
-        return bytes((initial | _FOUR_BYTES,)) + argument.to_bytes(4, "big")
-    if argument < 0x1_0000_0000_0000_0000:
-        return bytes((initial | _EIGHT_BYTES,)) + argument.to_bytes(8, "big")
-    raise ValueError("a CBOR head's argument must fit in 64 bits")
 
 
 def encode_unsigned(value: int) -> bytes:
