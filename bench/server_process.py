@@ -120,12 +120,16 @@ def running_server(
     cpus: str | None = None,
     database_url_via: Callable[[str], str] | None = None,
     extra_env: dict[str, str] | None = None,
+    wrapper: list[str] | None = None,
+    ready_timeout: float = 60,
 ) -> Iterator[Server]:
     """Start ``python -m openissuer serve`` (or the instrumented wrapper) and stop it afterwards.
 
     ``runner``: a script run instead of ``-m openissuer`` (it must take the same arguments); ``cpus``: pin the
     server and its workers with ``taskset -c``; ``database_url_via``: rewrite the PostgreSQL URL the server is
-    given (e.g. to go through a counting proxy); ``extra_env``: more environment variables for the server.
+    given (e.g. to go through a counting proxy); ``extra_env``: more environment variables for the server;
+    ``wrapper``: a command the server runs under (e.g. ``valgrind --tool=callgrind``), after ``taskset``;
+    ``ready_timeout``: seconds to wait for ``/ready``.
     """
     data_dir = Path(tempfile.mkdtemp(prefix="openissuer-bench-"))
     port = free_port()
@@ -139,13 +143,14 @@ def running_server(
         if instrumented:
             runner = BENCH_DIR / "instrumented_server.py"
         command = ["taskset", "-c", cpus] if cpus else []
+        command += wrapper or []
         command += [sys.executable, str(runner)] if runner else [sys.executable, "-m", "openissuer"]
         command += ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
         log_path = data_dir / "server.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            _wait_ready(process, base_url, log_path)
+            _wait_ready(process, base_url, log_path, ready_timeout)
             name = "sqlite" if database_url is None else str(make_url(database_url).database)
             yield Server(base_url=base_url, root_pid=process.pid, log_path=log_path, database=name)
         except BaseException:

@@ -8,7 +8,6 @@ grant's secret notification id, so a notification says which of the credentials 
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 
@@ -22,7 +21,7 @@ log = logging.getLogger("openissuer.notifications")
 
 def notification_id_for(grant: AccessGrant, configuration_id: str) -> str:
     """Return the ``notification_id`` of the grant's responses for one configuration."""
-    mac = hmac.new(grant.notification_id.encode(), configuration_id.encode(), hashlib.sha256).digest()
+    mac = hmac.digest(grant.notification_id.encode(), configuration_id.encode(), "sha256")
     return encode_base64url(mac[:24])
 
 

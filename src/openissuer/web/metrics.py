@@ -7,6 +7,7 @@ samples there, so ``/metrics`` on any worker reports the whole server.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 
@@ -26,10 +27,22 @@ LATENCY = Histogram(
 )
 
 
+# The labelled children by (method, route template, status): ``labels()`` validates and locks on every call, and
+# these keys are few (route templates, not paths), so each request looks its pair up once here instead.
+_CHILDREN: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+_MAX_CACHED = 1024
+
+
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
     """Count one request and record its latency."""
-    REQUESTS.labels(method, route, str(status)).inc()
-    LATENCY.labels(method, route).observe(seconds)
+    key = (method, route, status)
+    children = _CHILDREN.get(key)
+    if children is None:
+        children = (REQUESTS.labels(method, route, str(status)), LATENCY.labels(method, route))
+        if len(_CHILDREN) < _MAX_CACHED:  # methods are the client's: never an unbounded map
+            _CHILDREN[key] = children
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def render_metrics() -> tuple[bytes, str]:

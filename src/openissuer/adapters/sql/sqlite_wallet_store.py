@@ -163,8 +163,21 @@ def _use_each(connection: sqlite3.Connection, hashes: Sequence[bytes], expires: 
 
 
 def db_time(moment: datetime) -> str:
-    """The SQLite text of a time, as SQLAlchemy writes it (UTC, microseconds: ``YYYY-MM-DD HH:MM:SS.ffffff``)."""
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    """The SQLite text of a time, as SQLAlchemy writes it (UTC, microseconds: ``YYYY-MM-DD HH:MM:SS.ffffff``).
+
+    ``%`` formatting rather than ``isoformat``, which formats through ``PyUnicode_FromFormat`` at twice the cost
+    (an issuance writes a dozen times)."""
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (  # noqa: UP031 - measured faster than an f-string here
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
+        moment.microsecond,
+    )
 
 
 def _json_text(value: Any) -> str:
