@@ -78,7 +78,7 @@ async def _drive(base_url: str, pid: int, args: argparse.Namespace, out: Path) -
     _control("--instr=on", str(pid))
     warm = await run_flows(metadata, offers[: args.warmup], 1, deadline)
     _control("--zero", str(pid))
-    before = set(out.glob("callgrind.out.*"))
+    before = set(out.glob("callgrind.out.*"))  # noqa: ASYNC240 - a bench, between two measured phases
     flows = await run_flows(metadata, offers[args.warmup :], 1, deadline)
     _control("--dump", str(pid))
     dump = _wait_for_dump(out, before)

@@ -10,6 +10,7 @@ proofs, tokens and keys stay out, by construction (each writer puts in ids and n
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -162,6 +163,7 @@ _JWT_SHAPE = re.compile(r"^[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*$
 REDACTED = "[redacted]"
 
 
+@functools.lru_cache(maxsize=4096)  # the keys are the writers' few names; every event checks each of them
 def is_denied_key(key: str) -> bool:
     """Tell whether a data key names a secret or personal data (its value is never recorded)."""
     normalised = key.lower().replace("_", "").replace("-", "")

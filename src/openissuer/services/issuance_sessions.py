@@ -9,8 +9,8 @@ stable, nothing stored, and it tells nothing about the secret or the access toke
 from __future__ import annotations
 
 import hmac
-import uuid
 
+from openissuer.domain.ids import uuid_text
 from openissuer.domain.offers import AccessGrant
 
 _LABEL = b"openissuer/issuance-session"
@@ -18,7 +18,4 @@ _LABEL = b"openissuer/issuance-session"
 
 def session_id_for(grant: AccessGrant) -> str:
     """Return the session id of the grant's credentials."""
-    digest = bytearray(hmac.digest(grant.notification_id.encode(), _LABEL, "sha256")[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x80  # version 8
-    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 9562 variant
-    return str(uuid.UUID(bytes=bytes(digest)))
+    return uuid_text(hmac.digest(grant.notification_id.encode(), _LABEL, "sha256")[:16], "8")  # version 8

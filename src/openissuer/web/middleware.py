@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 import re
 import time
-import uuid
 from typing import Any
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from openissuer.domain.ids import new_hex_id
 from openissuer.errors import PayloadTooLargeError
 from openissuer.services.request_context import bind_request_id
 from openissuer.web.errors import render_error
@@ -33,7 +33,7 @@ def _request_id(scope: Scope) -> str:
             candidate: str = value.decode("latin-1")
             if _VALID_REQUEST_ID.match(candidate):
                 return candidate
-    return uuid.uuid4().hex
+    return new_hex_id()
 
 
 def _route_template(scope: Scope) -> str:
