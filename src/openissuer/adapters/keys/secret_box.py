@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hmac
-
 from openissuer.crypto.envelope import open_sealed, seal
 from openissuer.crypto.hmac_jwt import derive_key
+from openissuer.crypto.hmac_sha256 import HmacSha256Key
 
 
 class SoftwareSecretBox:
@@ -13,7 +12,7 @@ class SoftwareSecretBox:
 
     def __init__(self, master_key: bytes) -> None:
         self._master_key = master_key
-        self._mac_keys: dict[str, bytes] = {}
+        self._mac_keys: dict[str, HmacSha256Key] = {}
 
     def __repr__(self) -> str:
         return "SoftwareSecretBox()"
@@ -30,5 +29,6 @@ class SoftwareSecretBox:
         """HMAC-SHA256 under a key derived for ``purpose``."""
         key = self._mac_keys.get(purpose)
         if key is None:
-            key = self._mac_keys[purpose] = derive_key(self._master_key, f"openissuer/mac/{purpose}")
-        return hmac.digest(key, data, "sha256")  # the one-shot C path
+            key = HmacSha256Key(derive_key(self._master_key, f"openissuer/mac/{purpose}"))
+            self._mac_keys[purpose] = key
+        return key.mac(data)
