@@ -15,8 +15,10 @@ resolves the offers, then switches instrumentation on (``callgrind_control --ins
 credential, compare.py's lean wallet and credential), one request at a time, so that the event loop does the same
 steps in every run. Then it dumps the counters (``callgrind_control --dump``) and reports the server's instructions
 (all its threads; PostgreSQL's backends are other processes and are not counted) per issuance, and the ratio to the
-first lever. ``--repeat`` runs everything again, interleaved, to show how well the count repeats (the offers, keys
-and ids are random, and the server's timers tick a few times a second, so the last digits move).
+first lever. The webhook delivery worker is off in these runs: idle, it polls once a second, which counts per second
+of the run, not per issuance (under callgrind a run's length varies with the machine's load). ``--repeat`` runs
+everything again, interleaved, to show how well the count repeats (the offers, keys and ids are random, and the
+server's timers tick a few times a second, so the last digits move).
 
 Under callgrind the server is 20–50 × slower; a lever and database take 1–3 minutes with the defaults.
 """
@@ -101,7 +103,14 @@ def measure(args: argparse.Namespace, db: str) -> dict[str, Any]:
             f"--callgrind-out-file={out}/callgrind.out.%p",
         ]
         with running_server(
-            db=db, workers=1, postgres_url=args.postgres_url, wrapper=wrapper, ready_timeout=600
+            db=db,
+            workers=1,
+            postgres_url=args.postgres_url,
+            wrapper=wrapper,
+            ready_timeout=600,
+            # The idle delivery worker polls once a second: instructions per second, not per issuance, which
+            # would make the count depend on how fast the machine ran the phase.
+            extra_env={"OPENISSUER_DELIVERY_WORKER": "false"},
         ) as server:
             return uvloop.run(_drive(server.base_url, server.root_pid, args, out))
 

@@ -357,3 +357,28 @@ def test_workers_on_a_port_in_use_stop_with_a_clear_error(tmp_path: Path) -> Non
     assert result.returncode == 3  # uvicorn's STARTUP_FAILURE
     assert f"cannot listen on 127.0.0.1:{port}" in result.stdout + result.stderr
     assert "Address already in use" in result.stdout + result.stderr
+
+
+def _token_statuses_from_five_forwarded_addresses(base: str) -> list[int]:
+    return [
+        httpx.post(
+            f"{base}/v1/oauth/token",
+            data={"grant_type": "urn:ietf:params:oauth:grant-type:pre-authorized_code", "pre-authorized_code": "x"},
+            headers={"X-Forwarded-For": f"198.51.100.{n}"},
+        ).status_code
+        for n in range(5)
+    ]
+
+
+def test_a_loopback_client_cannot_choose_its_source_address_with_x_forwarded_for(tmp_path: Path) -> None:
+    # trust_forwarded_for is off (the default): every request counts against the connection's own address, whatever
+    # X-Forwarded-For says; with uvicorn's proxy headers (on by default for 127.0.0.1) each value was a new address.
+    with running_server(server_env(tmp_path, OPENISSUER_RATE_LIMIT_PER_ADDRESS="3")) as base:
+        statuses = _token_statuses_from_five_forwarded_addresses(base)
+    assert statuses == [400, 400, 400, 429, 429]  # 400: the code is unknown (invalid_grant)
+
+
+def test_behind_a_declared_proxy_each_forwarded_address_is_counted_apart(tmp_path: Path) -> None:
+    env = server_env(tmp_path, OPENISSUER_RATE_LIMIT_PER_ADDRESS="3", OPENISSUER_TRUST_FORWARDED_FOR="true")
+    with running_server(env) as base:
+        assert _token_statuses_from_five_forwarded_addresses(base) == [400] * 5

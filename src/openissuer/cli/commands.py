@@ -122,6 +122,11 @@ def _run_server(settings: Settings) -> None:
         "log_config": None,
         "server_header": False,
         "http": CoalescingHttpToolsProtocol,
+        # Forwarded headers count only behind a proxy the operator declared (``trust_forwarded_for``): uvicorn's own
+        # X-Forwarded-For / -Proto handling, on by default for loopback peers, would otherwise let a local client
+        # choose its source address whatever that setting says (and costs ~1 % of an issuance). When it is on,
+        # uvicorn believes them from ``FORWARDED_ALLOW_IPS`` (default 127.0.0.1 and ::1) as before.
+        "proxy_headers": settings.trust_forwarded_for,
     }
     if settings.workers > 1 and reuse_port_available():
         # One listening socket per worker (cli/workers.py), not uvicorn's one shared socket.
