@@ -117,7 +117,9 @@ def measure(args: argparse.Namespace, db: str) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lever", action="append", required=True, help="label=commit (repeat; the first is the base)")
+    parser.add_argument(
+        "--lever", action="append", required=True, help="label=commit or label=dir:PATH (repeat; the first is the base)"
+    )
     parser.add_argument("--db", default="sqlite", help="sqlite, postgres or both (comma-separated)")
     parser.add_argument("--issuances", type=int, default=100)
     parser.add_argument("--warmup", type=int, default=30)
@@ -137,7 +139,7 @@ def main() -> None:
                         result = measure(args, db)
                     counts.setdefault((lever.label, db), []).append(result["instructions"])
                     print(
-                        f"{lever.label} ({lever.commit[:7]}) {db}: {result['instructions'] / 1e6:.3f} M instructions"
+                        f"{lever.label} ({lever.short}) {db}: {result['instructions'] / 1e6:.3f} M instructions"
                         f" per issuance ({result['seconds']:.0f} s under callgrind)",
                         file=sys.stderr,
                         flush=True,
@@ -157,7 +159,7 @@ def main() -> None:
             values = counts[(lever.label, db)]
             base = min(counts[(levers[0].label, db)])
             cells.append(", ".join(f"{v / 1e6:.3f}" for v in values) + f" | {min(values) / base:.3f}")
-        lines.append(f"| {lever.label} | {lever.commit[:7]} | " + " | ".join(cells) + " |")
+        lines.append(f"| {lever.label} | {lever.short} | " + " | ".join(cells) + " |")
     report = "\n".join(lines) + "\n"
     print(report)
     if args.output:

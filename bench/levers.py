@@ -8,7 +8,8 @@ dependencies are this virtual environment's). The runs use compare.py's machiner
 same lean load generator, the same CPU accounting. The order is interleaved (``--rounds`` times: the peer, then
 every commit on every database), so that drift on a shared machine falls on all of them alike; each cell of the
 table is the median over the rounds. The ratios are against the first commit (the baseline) and against the peer
-of the same invocation.
+of the same invocation. A lever given as ``label=dir:PATH`` is a tree used as it is (uncommitted or built code):
+neither checked out nor removed.
 """
 
 from __future__ import annotations
@@ -50,7 +51,12 @@ DEFAULT_LEVERS = (
 class Lever:
     label: str
     ref: str
-    commit: str
+    commit: str  # the short commit, or a ``dir:`` lever's resolved path
+
+    @property
+    def short(self) -> str:
+        """How a table names the lever's code: the commit, or the directory."""
+        return self.commit if self.ref.startswith("dir:") else self.commit[:7]
 
 
 def parse_levers(specs: list[str]) -> list[Lever]:
@@ -58,7 +64,13 @@ def parse_levers(specs: list[str]) -> list[Lever]:
     for spec in specs:
         label, _, ref = spec.rpartition("=")
         if not label or not ref:
-            raise SystemExit(f"--lever wants label=commit, not {spec!r}")
+            raise SystemExit(f"--lever wants label=commit or label=dir:PATH, not {spec!r}")
+        if ref.startswith("dir:"):
+            tree = Path(ref.removeprefix("dir:")).resolve()
+            if not (tree / "src" / "openissuer").is_dir():
+                raise SystemExit(f"--lever {spec!r}: {tree} has no src/openissuer")
+            levers.append(Lever(label, ref, str(tree)))
+            continue
         commit = _git("rev-parse", "--short", ref)
         levers.append(Lever(label, ref, commit))
     return levers
@@ -70,16 +82,20 @@ def _git(*command: str) -> str:
 
 @contextmanager
 def checked_out(levers: list[Lever]) -> Iterator[dict[str, Path]]:
-    """Check each lever's commit out into a temporary worktree; remove them afterwards."""
+    """Check each lever's commit out into a temporary worktree; remove them afterwards. A ``dir:`` lever's tree
+    (an uncommitted or built tree, used as it is) is neither created nor removed."""
     root = Path(tempfile.mkdtemp(prefix="openissuer-levers-"))
     trees: dict[str, Path] = {}
+    given = {lever.commit: Path(lever.commit) for lever in levers if lever.ref.startswith("dir:")}
     try:
         for lever in levers:
+            if lever.ref.startswith("dir:"):
+                continue
             tree = root / lever.commit
             if lever.commit not in trees:
                 _git("worktree", "add", "--detach", str(tree), lever.commit)
             trees[lever.commit] = tree
-        yield trees
+        yield {**trees, **given}
     finally:
         for tree in set(trees.values()):
             subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPOSITORY, capture_output=True)
@@ -170,7 +186,9 @@ def table(levers: list[Lever], dbs: list[str], results: dict[tuple[str, str], li
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lever", action="append", help="label=commit, oldest first (repeat); default: the issue's")
+    parser.add_argument(
+        "--lever", action="append", help="label=commit or label=dir:PATH, oldest first (repeat); default: the issue's"
+    )
     parser.add_argument("--db", default="sqlite,postgres")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--output", type=Path)
