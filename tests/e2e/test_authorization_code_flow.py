@@ -827,3 +827,130 @@ async def test_the_haip_flow_par_attestation_dpop_and_a_bound_token(flow: Flow) 
     )
     assert issued.status_code == 200, issued.text
     flow.setup.verify(issued.json()["credentials"][0]["credential"], wallet)
+
+
+# RFC 9449 §10: authorization codes bound to a DPoP key, by dpop_jkt or by a DPoP proof at PAR.
+
+ISSUER = "https://issuer.example"
+TOKEN_URL = f"{ISSUER}/v1/oauth/token"
+PAR_URL = f"{ISSUER}/v1/oauth/par"
+
+
+async def _token_with_dpop(flow: Flow, code: str, key: Any) -> httpx.Response:
+    """A token request with a DPoP proof by ``key``, after fetching the server's DPoP nonce."""
+    from oi_haip import dpop_proof
+
+    asked = await flow.http.post(
+        "/v1/oauth/token",
+        data={"grant_type": "authorization_code", "code": code, "client_id": flow.client_id},
+        headers={"DPoP": dpop_proof(key, TOKEN_URL)},
+    )
+    assert asked.json()["error"] == "use_dpop_nonce", asked.text
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": WALLET_REDIRECT,
+        "client_id": flow.client_id,
+        "code_verifier": flow.verifier,
+    }
+    proof = dpop_proof(key, TOKEN_URL, nonce=asked.headers["dpop-nonce"])
+    return await flow.http.post("/v1/oauth/token", data=form, headers={"DPoP": proof})
+
+
+async def _refusals(flow: Flow) -> list[str]:
+    events = await flow.http.get("/v1/events", params={"types": "OPENID_TOKEN_CREATE_FAIL"}, headers=flow.setup.headers)
+    return [event["data"]["reason"] for event in events.json()["data"]]
+
+
+async def test_dpop_jkt_binds_the_authorization_code_to_the_key(flow: Flow) -> None:
+    """A code asked for with dpop_jkt is exchanged only with a proof by that key; the refusals leave it unused."""
+    from oi_haip import new_key
+
+    key, other = new_key(), new_key()
+    params = flow.authorize_params(dpop_jkt=key.thumbprint())
+    code = await flow.code_from(await flow.sign_in(await flow.start(params), "alice", _id_token_mapped(ALICE)))
+    bearer = await flow.http.post(
+        "/v1/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": WALLET_REDIRECT,
+            "client_id": flow.client_id,
+            "code_verifier": flow.verifier,
+        },
+    )
+    assert bearer.status_code == 400 and bearer.json()["error"] == "invalid_dpop_proof", bearer.text
+    stolen = await _token_with_dpop(flow, code, other)
+    assert stolen.status_code == 400 and stolen.json()["error"] == "invalid_dpop_proof", stolen.text
+    assert "access_token" not in stolen.text
+    token = await _token_with_dpop(flow, code, key)
+    assert token.status_code == 200, token.text
+    assert token.json()["token_type"] == "DPoP"
+    assert (await _refusals(flow)).count("dpop_key_mismatch") == 2
+    assert (await _token_with_dpop(flow, code, key)).json()["error"] == "invalid_grant"  # used up now
+
+
+async def test_a_dpop_proof_at_par_binds_the_authorization_code(flow: Flow) -> None:
+    """RFC 9449 §10.1: the PAR request's proof (with the server's nonce) binds the code; the 201 carries a nonce."""
+    from oi_haip import dpop_proof, new_key
+
+    key, other = new_key(), new_key()
+    params = flow.authorize_params()
+    first = await flow.http.post("/v1/oauth/par", data=params, headers={"DPoP": dpop_proof(key, PAR_URL)})
+    assert first.status_code == 400 and first.json()["error"] == "use_dpop_nonce", first.text
+    proof = dpop_proof(key, PAR_URL, nonce=first.headers["dpop-nonce"])
+    pushed = await flow.http.post("/v1/oauth/par", data=params, headers={"DPoP": proof})
+    assert pushed.status_code == 201, pushed.text
+    assert pushed.headers["dpop-nonce"]
+    start = await flow.start({"client_id": flow.client_id, "request_uri": pushed.json()["request_uri"]})
+    code = await flow.code_from(await flow.sign_in(start, "alice", _id_token_mapped(ALICE)))
+    assert (await _token_with_dpop(flow, code, other)).json()["error"] == "invalid_dpop_proof"
+    token = await _token_with_dpop(flow, code, key)
+    assert token.status_code == 200, token.text
+    assert token.json()["token_type"] == "DPoP"
+
+
+@MEMORY_ONLY
+async def test_par_refuses_a_dpop_jkt_that_is_not_its_proofs_key_and_a_replayed_proof(flow: Flow) -> None:
+    from oi_haip import dpop_proof, new_key
+
+    key, other = new_key(), new_key()
+    first = await flow.http.post(
+        "/v1/oauth/par", data=flow.authorize_params(), headers={"DPoP": dpop_proof(key, PAR_URL)}
+    )
+    nonce = first.headers["dpop-nonce"]
+    mismatched = await flow.http.post(
+        "/v1/oauth/par",
+        data=flow.authorize_params(dpop_jkt=other.thumbprint()),
+        headers={"DPoP": dpop_proof(key, PAR_URL, nonce=nonce)},
+    )
+    assert mismatched.status_code == 400 and mismatched.json()["error"] == "invalid_dpop_proof", mismatched.text
+    assert "request_uri" not in mismatched.text
+    proof = dpop_proof(key, PAR_URL, nonce=nonce)
+    assert (
+        await flow.http.post("/v1/oauth/par", data=flow.authorize_params(), headers={"DPoP": proof})
+    ).status_code == 201
+    replayed = await flow.http.post("/v1/oauth/par", data=flow.authorize_params(), headers={"DPoP": proof})
+    assert replayed.status_code == 400 and replayed.json()["error"] == "invalid_dpop_proof", replayed.text
+    for_the_token_endpoint = dpop_proof(key, TOKEN_URL, nonce=nonce)
+    wrong_htu = await flow.http.post(
+        "/v1/oauth/par", data=flow.authorize_params(), headers={"DPoP": for_the_token_endpoint}
+    )
+    assert wrong_htu.status_code == 400 and wrong_htu.json()["error"] == "invalid_dpop_proof", wrong_htu.text
+    # The same key, sent as both: accepted.
+    both = await flow.http.post(
+        "/v1/oauth/par",
+        data=flow.authorize_params(dpop_jkt=key.thumbprint()),
+        headers={"DPoP": dpop_proof(key, PAR_URL, nonce=nonce)},
+    )
+    assert both.status_code == 201, both.text
+
+
+@MEMORY_ONLY
+@pytest.mark.parametrize("jkt", ["", "short", "A" * 44, "A" * 42 + "B", "A" * 42 + "=", "A" * 41 + "+A"])
+async def test_a_malformed_dpop_jkt_is_invalid_request(flow: Flow, jkt: str) -> None:
+    redirected = await flow.start(flow.authorize_params(dpop_jkt=jkt))
+    assert redirected.status_code == 302, redirected.text
+    assert parse_qs(urlsplit(redirected.headers["location"]).query)["error"] == ["invalid_request"]
+    pushed = await flow.http.post("/v1/oauth/par", data=flow.authorize_params(dpop_jkt=jkt))
+    assert pushed.status_code == 400 and pushed.json()["error"] == "invalid_request", pushed.text

@@ -79,6 +79,9 @@ class AuthorizationRequest:
     scope: str | None = None
     """The requested scope values that named configurations (echoed in the token response), None when none."""
     response_mode: str = "query"
+    dpop_jkt: str | None = None
+    """The thumbprint of the DPoP key the code is bound to (RFC 9449 §10: ``dpop_jkt``, or the PAR request's DPoP
+    proof), None when unbound."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,8 @@ class AuthorizationCode:
     created_at: datetime
     consumed_at: datetime | None = None
     scope: str | None = None
+    dpop_jkt: str | None = None
+    """The thumbprint of the DPoP key whose proof the token request must carry (RFC 9449 §10), None when unbound."""
 
 
 @dataclass(frozen=True)

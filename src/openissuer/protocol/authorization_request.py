@@ -7,6 +7,7 @@ shown to the person, never redirected), then everything else (failures go back t
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -19,6 +20,9 @@ REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
 QUERY = "query"
 FRAGMENT = "fragment"
 RESPONSE_MODES = (QUERY, FRAGMENT)
+# An RFC 7638 JWK SHA-256 thumbprint, base64url without padding: 32 bytes are 43 characters, the last one holding
+# 4 bits (so one of AEIMQUYcgkosw048).
+_JKT = re.compile(r"[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]")
 
 
 class UnsupportedResponseTypeError(OAuthError):
@@ -111,6 +115,17 @@ def parse_response_mode(params: Mapping[str, str]) -> str:
     if mode not in RESPONSE_MODES:
         raise InvalidRequestError(f"response_mode must be one of {', '.join(RESPONSE_MODES)}")
     return mode
+
+
+def parse_dpop_jkt(params: Mapping[str, str]) -> str | None:
+    """Return the ``dpop_jkt`` parameter (RFC 9449 §10): the JWK SHA-256 thumbprint of the DPoP key the
+    authorization code is to be bound to; None when absent."""
+    jkt = params.get("dpop_jkt")
+    if jkt is None:
+        return None
+    if _JKT.fullmatch(jkt) is None:
+        raise InvalidRequestError("dpop_jkt must be the base64url JWK SHA-256 thumbprint of a DPoP key (RFC 9449)")
+    return jkt
 
 
 def create_redirect(redirect_uri: str, parameters: Mapping[str, str | None], *, response_mode: str = "query") -> str:

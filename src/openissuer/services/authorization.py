@@ -29,6 +29,7 @@ from openissuer.errors import (
     ConflictError,
     IdentityProviderError,
     InvalidClientError,
+    InvalidDpopProofError,
     InvalidRequestError,
     OAuthError,
     UnauthorizedClientError,
@@ -43,6 +44,7 @@ from openissuer.protocol.authorization_request import (
     UnregisteredRedirectUriError,
     create_error_redirect,
     create_redirect,
+    parse_dpop_jkt,
     parse_requested_credentials,
     parse_response_mode,
     verify_pkce_parameters,
@@ -133,7 +135,9 @@ class AuthorizationService:
     ) -> dict[str, Any]:
         """RFC 9126 §2: validate the request now and return ``{request_uri, expires_in}`` (single use, 60 s).
 
-        The client authenticates here when the tenant or the client requires it (wallet attestation, HAIP §4.4)."""
+        The client authenticates here when the tenant or the client requires it (wallet attestation, HAIP §4.4).
+        A DPoP proof sent with the request (RFC 9449 §10.1) binds the authorization code to its key, as
+        ``dpop_jkt`` does; when both are sent they must name the same key."""
         tenant_id = tenant.id
         if "request_uri" in params:
             raise InvalidRequestError("request_uri must not be pushed")
@@ -146,7 +150,12 @@ class AuthorizationService:
             )
             await self._auth.use_up(binding)
         verify_redirect_uri(params.get("redirect_uri"), registered)
-        self._validate_rest(params, scopes)
+        _, _, jkt = self._validate_rest(params, scopes)
+        dpop = presented.dpop if presented is not None else None
+        if dpop is not None:
+            if jkt is not None and jkt != dpop.jkt:
+                raise InvalidDpopProofError("dpop_jkt does not match the key of the request's DPoP proof")
+            params = {**params, "dpop_jkt": dpop.jkt}
         request_uri = REQUEST_URI_PREFIX + new_secret()
         now = self._clock.now()
         async with self._uow() as uow:
@@ -163,12 +172,12 @@ class AuthorizationService:
             await uow.commit()
         return {"request_uri": request_uri, "expires_in": int(self._par_ttl.total_seconds())}
 
-    def _validate_rest(self, params: dict[str, str], scopes: ScopeMap) -> tuple[str, Any]:
+    def _validate_rest(self, params: dict[str, str], scopes: ScopeMap) -> tuple[str, Any, str | None]:
         verify_response_type(params)
         parse_response_mode(params)
         challenge = verify_pkce_parameters(params)
         requested = parse_requested_credentials(params, scopes.by_scope, scopes.ids)
-        return challenge, requested
+        return challenge, requested, parse_dpop_jkt(params)
 
     async def authorize(self, query: dict[str, str], scopes: ScopeMap, tenant: WalletTenant) -> str:
         """Return where to send the browser: the identity provider, or the wallet with an error.
@@ -193,7 +202,7 @@ class AuthorizationService:
         requested_mode = params.get("response_mode") or QUERY
         mode = requested_mode if requested_mode in RESPONSE_MODES else QUERY  # an unknown one is refused below
         try:
-            challenge, requested = self._validate_rest(params, scopes)
+            challenge, requested, jkt = self._validate_rest(params, scopes)
             if provider is None:
                 raise InvalidRequestError("The issuer has no authentication provider configured")
         except OAuthError as exc:
@@ -209,6 +218,7 @@ class AuthorizationService:
             forwarded_parameters=_forwarded(provider, params),
             scope=None if requested.by_authorization_details else _granted_scope(params, scopes),
             response_mode=mode,
+            dpop_jkt=jkt,
         )
         return await self._start_sign_in(tenant, provider, request)
 
@@ -391,6 +401,7 @@ class AuthorizationService:
                     expires_at=now + self._code_ttl,
                     created_at=now,
                     scope=request.scope,
+                    dpop_jkt=request.dpop_jkt,
                 )
             )
             await uow.commit()

@@ -19,8 +19,10 @@ from openissuer.domain.offers import AccessGrant, PreAuthorizedOffer
 from openissuer.errors import (
     InvalidAuthorizationDetailsError,
     InvalidClientError,
+    InvalidDpopProofError,
     InvalidGrantError,
     InvalidRequestError,
+    OAuthError,
 )
 from openissuer.ports.clock import Clock
 from openissuer.ports.secrets import SecretBox
@@ -197,6 +199,17 @@ class TokenService:
             code = await uow.authorization.find_code(code_hash)
             if code is None or code.tenant_id != tenant_id:
                 raise InvalidGrantError("The authorization code is invalid")
+            if code.dpop_jkt is not None and binding.dpop_jkt != code.dpop_jkt:
+                # RFC 9449 §10: checked before the code is used up, so a stolen code without the key costs the
+                # wallet nothing.
+                refused = InvalidDpopProofError(
+                    "This authorization code is bound to a DPoP key (dpop_jkt): send a DPoP proof signed by it"
+                    if binding.dpop_jkt is None
+                    else "The DPoP proof is not signed by the key the authorization code is bound to"
+                )
+                await uow.events.add(self._code_refused(tenant_id, now, refused, "dpop_key_mismatch", request))
+                await uow.commit()
+                raise refused
             if not await uow.authorization.consume_code(code_hash, now):
                 revoked = await uow.access_grants.revoke_for_code(code_hash, now)
                 error = InvalidGrantError(
@@ -268,7 +281,7 @@ class TokenService:
         self,
         tenant_id: str,
         now: datetime,
-        error: InvalidGrantError,
+        error: OAuthError,
         reason: str,
         request: AuthorizationCodeRequest,
         extra: dict[str, Any] | None = None,

@@ -113,7 +113,8 @@ class WalletAuthService:
     ) -> ClientBinding:
         """Apply the tenant's and the client's requirements; verify the attestation against the right anchors.
 
-        ``dpop_taken`` False (PAR) skips the DPoP requirement (the token request proves possession).
+        ``dpop_taken`` False (PAR) skips the DPoP requirement (the token request proves possession) and binds no
+        token; a DPoP proof sent there is still used up (its ``jti``).
         """
         policy = presented.policy
         dpop = presented.dpop
@@ -122,7 +123,7 @@ class WalletAuthService:
             raise InvalidDpopProofError("A DPoP proof is required (RFC 9449): send a DPoP header")
         single_use: list[bytes] = []
         expire_at: datetime | None = None
-        if dpop is not None and dpop_taken:
+        if dpop is not None:
             single_use.append(dpop.jti_digest)
             expire_at = dpop.remember_until
         attested = False
@@ -155,7 +156,7 @@ class WalletAuthService:
             dpop_jkt=dpop.jkt if dpop is not None and dpop_taken else None,
             single_use=tuple(single_use),
             single_use_expire_at=expire_at,
-            dpop_jti_digest=dpop.jti_digest if dpop is not None and dpop_taken else None,
+            dpop_jti_digest=dpop.jti_digest if dpop is not None else None,
             attested=attested,
         )
 

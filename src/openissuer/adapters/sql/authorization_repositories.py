@@ -219,6 +219,7 @@ def authorization_request_body(r: AuthorizationRequest) -> dict[str, Any]:
         "forwardedParameters": r.forwarded_parameters,
         "scope": r.scope,
         "responseMode": r.response_mode,
+        "dpopJkt": r.dpop_jkt,
     }
 
 
@@ -234,6 +235,7 @@ def authorization_request_from_body(body: dict[str, Any]) -> AuthorizationReques
         forwarded_parameters=dict(body["forwardedParameters"]),
         scope=body.get("scope"),
         response_mode=body.get("responseMode", "query"),
+        dpop_jkt=body.get("dpopJkt"),
     )
 
 
@@ -256,6 +258,7 @@ def _code_from_row(row: Any) -> AuthorizationCode:
         created_at=as_utc(row.created_at),
         consumed_at=None if row.consumed_at is None else as_utc(row.consumed_at),
         scope=body.get("scope"),
+        dpop_jkt=body.get("dpopJkt"),
     )
 
 
@@ -396,6 +399,7 @@ class SqlAuthorizationFlowRepository:
             "providerUrl": code.provider_url,
             "subjectId": code.subject_id,
             "scope": code.scope,
+            "dpopJkt": code.dpop_jkt,
         }
         await self._conn.execute(
             insert(authorization_codes).values(

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from openissuer.errors import AuthorizationPageError, InvalidRequestError
 from openissuer.protocol.endpoints import AUTHORIZE_PATH, CALLBACK_PATH, CHALLENGE_PATH, PAR_PATH
+from openissuer.services.dpop import DPOP_NONCE_HEADER
 from openissuer.services.rate_limits import ADDRESS, CLIENT
 from openissuer.services.wallet_auth import ATTESTATION_HEADER, ATTESTATION_POP_HEADER
 from openissuer.web.deps import ContainerDep, WalletTenantDep
@@ -35,8 +36,9 @@ def _redirect(location: str) -> RedirectResponse:
     AUTHORIZE_PATH,
     summary="Authorization endpoint (Authorization Code flow)",
     description="`response_type=code`, `client_id`, `redirect_uri`, `scope` and/or `authorization_details`, "
-    "`state`, `code_challenge` with `code_challenge_method=S256`, optional `issuer_state`, or `client_id` + "
-    "`request_uri` from PAR. Redirects the browser to the identity provider.",
+    "`state`, `code_challenge` with `code_challenge_method=S256`, optional `issuer_state` and `dpop_jkt` (RFC 9449 "
+    "§10: the code is then bound to that DPoP key), or `client_id` + `request_uri` from PAR. Redirects the browser "
+    "to the identity provider.",
     response_class=Response,
     responses={
         302: {"description": "To the identity provider, or back to the wallet with an error"},
@@ -61,7 +63,8 @@ async def authorize(request: Request, container: ContainerDep, tenant: WalletTen
     status_code=201,
     summary="Pushed authorization request (RFC 9126)",
     description="Form-encoded authorization request parameters; answers `{request_uri, expires_in}` (60 s, "
-    "single use).",
+    "single use). A `DPoP` proof sent with it (RFC 9449 §10.1), or a `dpop_jkt` parameter, binds the authorization "
+    "code to that key: the token request must then carry a DPoP proof by it.",
 )
 async def pushed_authorization_request(
     request: Request, container: ContainerDep, tenant: WalletTenantDep
@@ -80,13 +83,16 @@ async def pushed_authorization_request(
     scopes = await container.metadata.scope_map(tenant)
     presented = await container.wallet_auth.present(
         tenant,
-        dpop_proofs=(),
+        dpop_proofs=request.headers.getlist("dpop"),
         attestation=request.headers.get(ATTESTATION_HEADER),
         attestation_pop=request.headers.get(ATTESTATION_POP_HEADER),
-        url=None,
+        url=tenant.endpoints.pushed_authorization_request,
     )
     body = await container.authorization.push_authorization_request(params, scopes, tenant, presented)
-    return JSONResponse(body, status_code=201, headers=NO_STORE)
+    if presented.dpop is None:
+        return JSONResponse(body, status_code=201, headers=NO_STORE)
+    nonce = container.wallet_auth.dpop.create_nonce(tenant.id)
+    return JSONResponse(body, status_code=201, headers={**NO_STORE, DPOP_NONCE_HEADER: nonce})
 
 
 @router.post(
