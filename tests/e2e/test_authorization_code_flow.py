@@ -869,16 +869,7 @@ async def test_dpop_jkt_binds_the_authorization_code_to_the_key(flow: Flow) -> N
     key, other = new_key(), new_key()
     params = flow.authorize_params(dpop_jkt=key.thumbprint())
     code = await flow.code_from(await flow.sign_in(await flow.start(params), "alice", _id_token_mapped(ALICE)))
-    bearer = await flow.http.post(
-        "/v1/oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": WALLET_REDIRECT,
-            "client_id": flow.client_id,
-            "code_verifier": flow.verifier,
-        },
-    )
+    bearer = await flow.token(code)  # no DPoP proof at all
     assert bearer.status_code == 400 and bearer.json()["error"] == "invalid_dpop_proof", bearer.text
     stolen = await _token_with_dpop(flow, code, other)
     assert stolen.status_code == 400 and stolen.json()["error"] == "invalid_dpop_proof", stolen.text
