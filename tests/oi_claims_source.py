@@ -57,7 +57,7 @@ class ClaimsSourceApp:
     expires_in: int | None = 60
     people: dict[str, dict[str, Any]] = field(default_factory=dict)
     mode: str = "ok"
-    delay: float = 1.5
+    delay: float = 3.0  # "slow": past the tests' claims_source_timeout (2 s)
     redirect_to: str | None = None
     requests: list[Seen] = field(default_factory=list)
     tokens: set[str] = field(default_factory=set)
