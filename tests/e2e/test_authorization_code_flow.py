@@ -103,7 +103,9 @@ class Flow:
         assert query["iss"] == ["https://issuer.example"]
         return query["code"][0]
 
-    async def token(self, authorization_code: str, **overrides: str) -> httpx.Response:
+    async def token(
+        self, authorization_code: str, *, headers: dict[str, str] | None = None, **overrides: str
+    ) -> httpx.Response:
         form = {
             "grant_type": "authorization_code",
             "code": authorization_code,
@@ -112,7 +114,8 @@ class Flow:
             "code_verifier": self.verifier,
         }
         form.update(overrides)
-        return await self.http.post("/v1/oauth/token", data={k: v for k, v in form.items() if v is not None})
+        data = {k: v for k, v in form.items() if v is not None}
+        return await self.http.post("/v1/oauth/token", data=data, headers=headers)
 
     async def claim(self, subject: str, claims: dict[str, Any], **params: str) -> tuple[Wallet, list[str]]:
         code = await self.code_from(
@@ -846,15 +849,8 @@ async def _token_with_dpop(flow: Flow, code: str, key: Any) -> httpx.Response:
         headers={"DPoP": dpop_proof(key, TOKEN_URL)},
     )
     assert asked.json()["error"] == "use_dpop_nonce", asked.text
-    form = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": WALLET_REDIRECT,
-        "client_id": flow.client_id,
-        "code_verifier": flow.verifier,
-    }
     proof = dpop_proof(key, TOKEN_URL, nonce=asked.headers["dpop-nonce"])
-    return await flow.http.post("/v1/oauth/token", data=form, headers={"DPoP": proof})
+    return await flow.token(code, headers={"DPoP": proof})
 
 
 async def _refusals(flow: Flow) -> list[str]:
