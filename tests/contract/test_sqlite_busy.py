@@ -9,6 +9,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -139,4 +140,55 @@ async def test_a_failed_checkpoint_is_logged_and_the_next_one_runs(
     await asyncio.wait({store._checkpointing})
     logged, copied = wal_frames(database)
     assert logged > 0 and copied == logged
+    await store.aclose()
+
+
+class _CommitsDuringPassive:
+    """The store's checkpoint connection, with a commit that the passive step cannot copy, as under load: a reader
+    holds the snapshot the log had when the step began, and another connection commits on top of it."""
+
+    connect = sqlite3.connect
+
+    def __init__(self, path: str, **kwargs: Any) -> None:
+        self._connection, self._path = self.connect(path, **kwargs), path
+
+    def execute(self, sql: str) -> sqlite3.Cursor:
+        if "PASSIVE" not in sql:
+            return self._connection.execute(sql)
+        reader = self.connect(self._path, isolation_level=None)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM used_nonces").fetchone()
+        writer = self.connect(self._path, isolation_level=None)
+        writer.execute("INSERT INTO used_nonces (nonce_hash, expires_at) VALUES (?, '2030-01-01')", (b"w" * 32,))
+        writer.close()
+        cursor = self._connection.execute(sql)
+        cursor.fetchall()
+        reader.execute("COMMIT")
+        reader.close()
+        return cursor
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+async def test_after_a_checkpoint_the_log_starts_over_though_commits_came_during_it(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SqliteWalletStore(database, checkpoint_every=10**6)
+    for index in range(20):
+        await store.use_nonces([bytes([index]) * 32], NOW + timedelta(minutes=5))
+    monkeypatch.setattr(sqlite_wallet_store.sqlite3, "connect", _CommitsDuringPassive)
+    await asyncio.to_thread(store._checkpoint)
+    monkeypatch.undo()
+    await store.use_nonces([b"\xfe" * 32], NOW + timedelta(minutes=5))
+    logged, copied = wal_frames(database)
+    # The write went to the start of the log: the log holds its frames only, not the 20 earlier writes' (40 or more).
+    assert logged < 10 and copied == logged
+    await store.aclose()
+
+
+async def test_the_hot_path_connection_bounds_the_log(database: str) -> None:
+    store = SqliteWalletStore(database)
+    limit = store._open().execute("PRAGMA journal_size_limit").fetchone()[0]
+    assert limit == sqlite_wallet_store.WAL_SIZE_LIMIT
     await store.aclose()

@@ -8,8 +8,21 @@ never blocked and a request never fails with "database is locked" (past 30 s: 50
 
 Checkpoints (copying the write-ahead log back into the database file, with an fsync) are taken off the event loop:
 the hot-path connection does not checkpoint automatically (SQLite would do it inside the ``COMMIT`` that crosses
-1,000 pages, blocking the loop on the fsync); instead, every ``CHECKPOINT_EVERY`` writes, a passive checkpoint runs
-on a connection of its own in a worker thread (one at a time), which neither blocks writers nor waits for readers.
+1,000 pages, blocking the loop on the fsync); instead, every ``CHECKPOINT_EVERY`` writes, a checkpoint runs on a
+connection of its own in a worker thread (one at a time), in two steps:
+
+1. a passive checkpoint copies the log as it stands, without blocking writers or waiting for readers;
+2. a restarting one copies what was written meanwhile (a few pages) and waits for the readers to leave the log,
+   holding the write lock for at most ``CHECKPOINT_BUSY_MS``; writers meanwhile wait asynchronously, as above.
+
+The second step is what lets the next write start the log over from its beginning. A passive checkpoint alone never
+does under steady load: by the time it has copied the log, new commits have been appended, and SQLite starts the
+log over only when the whole of it is in the database file. The log then grew without end (half a gigabyte in ten
+seconds of load), and every commit extended the file: the kernel allocated and zeroed a new page for each frame,
+9 % of the server's CPU an issuance (``perf``, bench/results/wal-restart.md). Started over, the log is rewritten in
+place, in pages the kernel already holds. ``journal_size_limit`` truncates a log that grew past ``WAL_SIZE_LIMIT``
+(a long reader can hold a restart off) back to that size when it is started over.
+
 Every 1,000 writes rather than 100: a checkpoint copies each page once however often it was written since the last
 one, and the pages an issuance writes are mostly the same few (the tables' and indexes' newest leaves), so a
 tenth of the checkpoints costs much less than a tenth of the work (bench/levers.py: -6 % server CPU per issuance);
@@ -45,7 +58,9 @@ from openissuer.ports.wallet_store import IssuanceWrite, IssuanceWriteOutcome, N
 T = TypeVar("T")
 log = logging.getLogger("openissuer.storage")
 BUSY_DEADLINE = 30.0
-CHECKPOINT_EVERY = 1000  # writes between passive checkpoints (each write adds about 5-15 pages to the log)
+CHECKPOINT_EVERY = 1000  # writes between checkpoints (each write adds about 5-15 pages to the log)
+CHECKPOINT_BUSY_MS = 100  # the longest the restarting step may wait for the write lock and for readers
+WAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes a started-over log is truncated to
 _FIRST_DELAY, _MAX_DELAY = 0.0005, 0.05
 
 # The conditions are PreAuthorizedOffer.is_redeemable's. Redemption marks the offer's (small) row redeemed and adds
@@ -208,6 +223,7 @@ class SqliteWalletStore:
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute("PRAGMA cache_size=-32768")
             connection.execute("PRAGMA wal_autocheckpoint=0")  # see the module's docstring
+            connection.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
             self._connection = connection
         return self._connection
 
@@ -222,9 +238,13 @@ class SqliteWalletStore:
         future.add_done_callback(self._checkpointed)
 
     def _checkpoint(self) -> None:
+        """Copy the log into the database file, then let the next write start it over (the module's docstring)."""
         connection = sqlite3.connect(self._path, timeout=0, isolation_level=None, check_same_thread=False)
         try:
             connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            connection.execute(f"PRAGMA busy_timeout={CHECKPOINT_BUSY_MS}")
+            # Busy (a writer or a reader past the timeout) is not an error: the next checkpoint tries again.
+            connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
         finally:
             connection.close()
 
