@@ -187,8 +187,16 @@ async def test_after_a_checkpoint_the_log_starts_over_though_commits_came_during
     await store.aclose()
 
 
-async def test_the_hot_path_connection_bounds_the_log(database: str) -> None:
-    store = SqliteWalletStore(database)
-    limit = store._open().execute("PRAGMA journal_size_limit").fetchone()[0]
-    assert limit == sqlite_wallet_store.WAL_SIZE_LIMIT
+async def test_a_log_that_grew_past_the_limit_is_truncated_when_it_starts_over(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_wallet_store, "WAL_SIZE_LIMIT", 64 * 1024)
+    store = SqliteWalletStore(database, checkpoint_every=10**6)
+    for index in range(60):
+        await store.use_nonces([bytes([index]) * 32], NOW + timedelta(minutes=5))
+    log = Path(f"{database}-wal")
+    assert log.stat().st_size > 64 * 1024
+    await asyncio.to_thread(store._checkpoint)
+    await store.use_nonces([b"\xfd" * 32], NOW + timedelta(minutes=5))
+    assert log.stat().st_size <= 64 * 1024
     await store.aclose()

@@ -12,16 +12,17 @@ the hot-path connection does not checkpoint automatically (SQLite would do it in
 connection of its own in a worker thread (one at a time), in two steps:
 
 1. a passive checkpoint copies the log as it stands, without blocking writers or waiting for readers;
-2. a restarting one copies what was written meanwhile (a few pages) and waits for the readers to leave the log,
-   holding the write lock for at most ``CHECKPOINT_BUSY_MS``; writers meanwhile wait asynchronously, as above.
+2. a restarting one takes the write lock, copies what was committed meanwhile (a few pages) and waits for the
+   readers to leave the log; it waits at most ``CHECKPOINT_BUSY_MS`` for the lock and for the readers (past that
+   it gives up until the next checkpoint), and writers wait for it asynchronously, as above.
 
 The second step is what lets the next write start the log over from its beginning. A passive checkpoint alone never
 does under steady load: by the time it has copied the log, new commits have been appended, and SQLite starts the
 log over only when the whole of it is in the database file. The log then grew without end (half a gigabyte in ten
-seconds of load), and every commit extended the file: the kernel allocated and zeroed a new page for each frame,
-9 % of the server's CPU an issuance (``perf``, bench/results/wal-restart.md). Started over, the log is rewritten in
-place, in pages the kernel already holds. ``journal_size_limit`` truncates a log that grew past ``WAL_SIZE_LIMIT``
-(a long reader can hold a restart off) back to that size when it is started over.
+seconds of load), and every commit extended the file: the kernel allocated and zeroed a new page for each frame
+(up to 9 % of the server's CPU in ``perf``, 2 % in a same-run comparison; bench/results/wal-restart.md). Started
+over, the log is rewritten in place, in pages the kernel already holds. ``journal_size_limit`` truncates a log
+that grew past ``WAL_SIZE_LIMIT`` (a long reader can hold a restart off) back to that size when it starts over.
 
 Every 1,000 writes rather than 100: a checkpoint copies each page once however often it was written since the last
 one, and the pages an issuance writes are mostly the same few (the tables' and indexes' newest leaves), so a
