@@ -200,3 +200,31 @@ async def test_a_log_that_grew_past_the_limit_is_truncated_when_it_starts_over(
     await store.use_nonces([b"\xfd" * 32], NOW + timedelta(minutes=5))
     assert log.stat().st_size <= 64 * 1024
     await store.aclose()
+
+
+async def test_a_checkpoint_gives_up_on_a_reader_that_holds_the_log_instead_of_waiting_for_it(database: str) -> None:
+    store = SqliteWalletStore(database, checkpoint_every=10**6)
+    for index in range(5):
+        await store.use_nonces([bytes([index]) * 32], NOW + timedelta(minutes=5))
+    reading, release = threading.Event(), threading.Event()
+
+    def long_reader() -> None:
+        connection = sqlite3.connect(database, isolation_level=None)
+        connection.execute("BEGIN")
+        connection.execute("SELECT count(*) FROM used_nonces").fetchone()  # holds the log as it is now
+        reading.set()
+        release.wait(10)
+        connection.execute("COMMIT")
+        connection.close()
+
+    reader = threading.Thread(target=long_reader)
+    reader.start()
+    reading.wait()
+    try:
+        await asyncio.to_thread(store._checkpoint)  # no error: busy is left to the next checkpoint
+        assert not release.is_set() and reader.is_alive()  # it returned while the reader still held the log
+        await store.use_nonces([b"\xfc" * 32], NOW + timedelta(minutes=5))  # and writers are not held up
+    finally:
+        release.set()
+        reader.join()
+    await store.aclose()
