@@ -204,6 +204,23 @@ async def test_a_log_that_grew_past_the_limit_is_truncated_when_it_starts_over(
     await store.aclose()
 
 
+async def test_every_connection_to_the_file_bounds_the_log(database: str) -> None:
+    """Whichever connection starts the log over truncates it: the management API's engine sets the limit too."""
+    from sqlalchemy import text
+
+    from openissuer.adapters.sql.engine import SQLITE_WAL_SIZE_LIMIT, create_async_db_engine
+
+    engine = create_async_db_engine(f"sqlite:///{database}")
+    try:
+        async with engine.connect() as connection:
+            limit = (await connection.execute(text("PRAGMA journal_size_limit"))).scalar_one()
+    finally:
+        await engine.dispose()
+    store = SqliteWalletStore(database)
+    assert limit == SQLITE_WAL_SIZE_LIMIT == store._open().execute("PRAGMA journal_size_limit").fetchone()[0]
+    await store.aclose()
+
+
 async def test_a_checkpoint_gives_up_on_a_reader_that_holds_the_log_instead_of_waiting_for_it(database: str) -> None:
     store = SqliteWalletStore(database, checkpoint_every=10**6)
     for index in range(5):

@@ -13,6 +13,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Bytes the write-ahead log is truncated back to when a connection starts it over (every connection to the file sets
+# it, so whichever one restarts the log bounds it; see sqlite_wallet_store's docstring).
+SQLITE_WAL_SIZE_LIMIT = 64 * 1024 * 1024
 
 
 def async_url(url: str) -> str:
@@ -64,6 +67,7 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA journal_size_limit={SQLITE_WAL_SIZE_LIMIT}")
     cursor.close()
 
 

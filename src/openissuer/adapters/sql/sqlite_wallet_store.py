@@ -48,6 +48,7 @@ from typing import Any, TypeVar
 
 import orjson
 
+from openissuer.adapters.sql.engine import SQLITE_WAL_SIZE_LIMIT as WAL_SIZE_LIMIT
 from openissuer.adapters.sql.event_rows import completed, delivery_values, event_values
 from openissuer.adapters.sql.wallet_rows import grant_from_row, offer_from_row, record_values
 from openissuer.domain.events import Event
@@ -61,7 +62,6 @@ log = logging.getLogger("openissuer.storage")
 BUSY_DEADLINE = 30.0
 CHECKPOINT_EVERY = 1000  # writes between checkpoints (each write adds about 5-15 pages to the log)
 CHECKPOINT_BUSY_MS = 100  # the longest the restarting step may wait for the write lock and for readers
-WAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes a started-over log is truncated to
 _FIRST_DELAY, _MAX_DELAY = 0.0005, 0.05
 
 # The conditions are PreAuthorizedOffer.is_redeemable's. Redemption marks the offer's (small) row redeemed and adds
