@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/sqlite_writes.py                        # 0016 against head, ~1 min
     .venv/bin/python bench/sqlite_writes.py --revisions 0016,0017 --rounds 12 --batch 800
+    .venv/bin/python bench/sqlite_writes.py --revisions head,head --cache-kib 32768,8192   # two page-cache sizes
 
 Each revision gets a fresh database file migrated to it (Alembic, as the server does) and the connection settings
 of ``SqliteWalletStore``. Then, per round and alternating which goes first, a batch of issuances runs the store's
@@ -13,6 +14,9 @@ log frames one issuance writes (a frame is one page, written with two ``pwrite``
 the first batch after a truncating checkpoint. Nothing else runs in the process, so the CPU ratio isolates the
 schema; the frame count does not depend on the machine at all. Pin it to a core (``taskset -c 0``) on a shared
 machine. The rows are the size the bench's mDL issuance writes (an event's data, a record's digests).
+``--cache-kib`` gives each database's connection its own page cache (default: the store's ``PAGE_CACHE_KIB``), to
+compare cache sizes on one revision; the offers' claims (a 10 KB portrait each) fill any cache up to 32 MiB before the
+first round, as a long-running server's is filled.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ DETAILS = json.dumps(
 CLAIMS = json.dumps({"given_name": "Ana", "portrait": "A" * 13_600})
 EVENT_DATA = json.dumps({"offerId": "o" * 36, "userId": "u" * 36, "credentialConfigurationIds": ["c" * 36]})
 PAGE = 4096
+CACHE_KIB = store.PAGE_CACHE_KIB  # SqliteWalletStore's page cache
 FRAME = PAGE + 24
 
 
@@ -63,11 +68,11 @@ def migrate(path: Path, revision: str) -> None:
         engine.dispose()
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """A connection set up as SqliteWalletStore._open sets its own."""
+def connect(path: Path, cache_kib: int) -> sqlite3.Connection:
+    """A connection set up as SqliteWalletStore._open sets its own, with a page cache of ``cache_kib``."""
     connection = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
     connection.row_factory = sqlite3.Row
-    for pragma in ("foreign_keys=ON", "synchronous=NORMAL", "cache_size=-32768", "wal_autocheckpoint=0"):
+    for pragma in ("foreign_keys=ON", "synchronous=NORMAL", f"cache_size=-{cache_kib}", "wal_autocheckpoint=0"):
         connection.execute(f"PRAGMA {pragma}")
     return connection
 
@@ -171,16 +176,24 @@ def main() -> None:
     parser.add_argument("--revisions", default="0016,head", help="two Alembic revisions, baseline first")
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--batch", type=int, default=800, help="issuances per revision and round")
+    parser.add_argument(
+        "--cache-kib",
+        default=f"{CACHE_KIB},{CACHE_KIB}",
+        help=f"the page cache (KiB) of each revision's connection (default {CACHE_KIB}, the store's own)",
+    )
     args = parser.parse_args()
     revisions = args.revisions.split(",")
-    if len(revisions) != 2:
-        parser.error("--revisions takes two revisions")
+    caches = [int(size) for size in args.cache_kib.split(",")]
+    if len(revisions) != 2 or len(caches) != 2:
+        parser.error("--revisions and --cache-kib take two values each")
+    if caches[0] != caches[1]:
+        revisions = [f"{revision} ({cache} KiB cache)" for revision, cache in zip(revisions, caches, strict=True)]
     with tempfile.TemporaryDirectory(prefix="sqlite-writes-") as directory:
         databases = []
-        for revision in revisions:
-            path = Path(directory) / f"{revision}.db"
-            migrate(path, revision)
-            connection = connect(path)
+        for index, (revision, cache) in enumerate(zip(revisions, caches, strict=True)):
+            path = Path(directory) / f"{index}.db"
+            migrate(path, revision.split(" ")[0])
+            connection = connect(path, cache)
             codes = add_offers(connection, args.rounds * args.batch)
             connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             databases.append((revision, connection, codes, path))
@@ -202,7 +215,10 @@ def main() -> None:
             connection.close()
     base, other = revisions
     ratios = [b / a for a, b in zip(cpu[base], cpu[other], strict=True)]
-    print(f"`python bench/sqlite_writes.py --revisions {args.revisions} --rounds {args.rounds} --batch {args.batch}`")
+    print(
+        f"`python bench/sqlite_writes.py --revisions {args.revisions} --rounds {args.rounds} --batch {args.batch} "
+        f"--cache-kib {args.cache_kib}`"
+    )
     print(
         f"\n- {time.strftime('%Y-%m-%d %H:%M:%S %Z')}; SQLite {sqlite3.sqlite_version}; Python {sys.version.split()[0]}"
     )

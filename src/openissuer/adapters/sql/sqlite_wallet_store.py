@@ -27,7 +27,17 @@ that grew past ``WAL_SIZE_LIMIT`` (a long reader can hold a restart off) back to
 Every 1,000 writes rather than 100: a checkpoint copies each page once however often it was written since the last
 one, and the pages an issuance writes are mostly the same few (the tables' and indexes' newest leaves), so a
 tenth of the checkpoints costs much less than a tenth of the work (bench/levers.py: -6 % server CPU per issuance);
-the log then grows to a few tens of megabytes between checkpoints. The connection keeps a 32 MiB page cache.
+the log then grows to a few tens of megabytes between checkpoints.
+
+The connection's page cache is ``PAGE_CACHE_KIB`` (2 MiB, about SQLite's default), not larger. SQLite walks the
+cache's whole hash table at the end of any transaction that follows a b-tree page split which renumbered its pages:
+``balance_nonroot`` swaps two pages' numbers through the locking page's number (page 262,145, at 1 GiB), which
+raises the cache's highest key past the database's end, and the commit's ``sqlite3PcacheTruncate`` then scans every
+bucket (``pcache1TruncateUnsafe``). Inserts at random keys (token, nonce and code hashes) split pages often, so the
+walk's cost grows with the cache and with the database: with 32 MiB filled it took 5 % of the server's CPU in
+``perf``, and the store's statements cost 202 µs an issuance (rising from 173 to 220 µs as the database grew)
+against 155 µs, flat, with 2 MiB; 8 MiB rose too (bench/sqlite_writes.py, bench/results/sqlite-page-cache.md). 2 MiB
+holds the b-trees' upper levels and newest leaves; pages beyond it come from the operating system's cache.
 
 Values are stored exactly as the SQLAlchemy tables store them on SQLite (times as ``YYYY-MM-DD HH:MM:SS.ffffff`` in
 UTC, JSON as text, booleans as 0/1), so both see the same rows.
@@ -62,6 +72,7 @@ log = logging.getLogger("openissuer.storage")
 BUSY_DEADLINE = 30.0
 CHECKPOINT_EVERY = 1000  # writes between checkpoints (each write adds about 5-15 pages to the log)
 CHECKPOINT_BUSY_MS = 100  # the longest the restarting step may wait for the write lock and for readers
+PAGE_CACHE_KIB = 2048  # the hot-path connection's page cache (see the module's docstring for why not larger)
 _FIRST_DELAY, _MAX_DELAY = 0.0005, 0.05
 
 # The conditions are PreAuthorizedOffer.is_redeemable's. Redemption marks the offer's (small) row redeemed and adds
@@ -222,7 +233,7 @@ class SqliteWalletStore:
             connection.row_factory = sqlite3.Row
             connection.execute("PRAGMA foreign_keys=ON")
             connection.execute("PRAGMA synchronous=NORMAL")
-            connection.execute("PRAGMA cache_size=-32768")
+            connection.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
             connection.execute("PRAGMA wal_autocheckpoint=0")  # see the module's docstring
             connection.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
             self._connection = connection
