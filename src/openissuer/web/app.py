@@ -61,9 +61,9 @@ class OpenIssuerApp(FastAPI):
 
     def __init__(self, container: Container, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._entry = PathAliases(
-            RequestContextMiddleware(WalletEndpoints(container, StrictInputMiddleware(super().__call__)))
-        )
+        # Also answered straight from the HTTP protocol, past this ASGI stack (cli/http_protocol.py).
+        self.wallet_endpoints = WalletEndpoints(container, StrictInputMiddleware(super().__call__))
+        self._entry = PathAliases(RequestContextMiddleware(self.wallet_endpoints))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._entry(scope, receive, send)

@@ -27,8 +27,8 @@ REQUEST_ID_HEADER = b"x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-def _request_id(scope: Scope) -> str:
-    for name, value in scope.get("headers", ()):
+def _request_id_of(headers: Any) -> str:
+    for name, value in headers:
         if name == REQUEST_ID_HEADER:
             candidate: str = value.decode("latin-1")
             if _VALID_REQUEST_ID.match(candidate):
@@ -78,6 +78,43 @@ def _has_cache_control(headers: Any) -> bool:
     return any(name.lower() == b"cache-control" for name, _ in headers)
 
 
+def start_request(headers: Any) -> str:
+    """Begin a request: its id (the client's valid ``X-Request-ID``, else a new one), bound to the logging context
+    and to the audit events it causes. ``headers``: the request's (lower-case name, value) byte pairs."""
+    request_id = _request_id_of(headers)
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    bind_request_id(request_id)
+    return request_id
+
+
+def finish_headers(
+    status: int, headers: list[tuple[bytes, bytes]], request_id: str, path: str
+) -> list[tuple[bytes, bytes]]:
+    """The response headers plus ``X-Request-ID`` and, on any error of a wallet endpoint without its own
+    ``Cache-Control`` (routing and size errors too), ``Cache-Control: no-store``."""
+    extra = [(REQUEST_ID_HEADER, request_id.encode())]
+    if status >= 400 and is_wallet_path(path) and not _has_cache_control(headers):
+        extra.append(_NO_STORE)
+    return [*headers, *extra]
+
+
+def record_request(method: str, route: str, path: str, status: int, elapsed: float) -> None:
+    """The request's metrics and access log line (the route template; the path only when no route matched)."""
+    observe_request(method, route, status, elapsed)
+    unmatched = {"path": path[:200]} if route == "unmatched" else {}
+    log.info(
+        "request",
+        extra={
+            "method": method,
+            "route": route,
+            "status": status,
+            "duration_ms": round(elapsed * 1000, 2),
+            **unmatched,
+        },
+    )
+
+
 class RequestContextMiddleware:
     """Bind a request id to the logging context, echo it in ``X-Request-ID``, log and measure the request.
 
@@ -91,10 +128,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _request_id(scope)
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request_id)
-        bind_request_id(request_id)  # for the audit events the request causes
+        request_id = start_request(scope.get("headers", ()))
         started = time.perf_counter()
         status = 500
 
@@ -102,11 +136,7 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", [])
-                extra = [(REQUEST_ID_HEADER, request_id.encode())]
-                if status >= 400 and is_wallet_path(scope["path"]) and not _has_cache_control(message["headers"]):
-                    extra.append(_NO_STORE)  # every error of a wallet endpoint (routing and size errors too)
-                message["headers"] = [*message["headers"], *extra]
+                message["headers"] = finish_headers(status, list(message.get("headers", [])), request_id, scope["path"])
             await send(message)
 
         try:
@@ -117,17 +147,6 @@ class RequestContextMiddleware:
                 return
             await self.app(scope, _limit_body(receive, MAX_BODY_BYTES), send_with_id)
         finally:
-            elapsed = time.perf_counter() - started
-            route = _route_template(scope)
-            observe_request(scope["method"], route, status, elapsed)
-            unmatched = {"path": scope["path"][:200]} if route == "unmatched" else {}
-            log.info(
-                "request",
-                extra={
-                    "method": scope["method"],
-                    "route": route,
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 2),
-                    **unmatched,
-                },
+            record_request(
+                scope["method"], _route_template(scope), scope["path"], status, time.perf_counter() - started
             )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -266,7 +266,7 @@ async def authorization_server_metadata(container: Container, request: WalletReq
     return json_response(await container.metadata.authorization_server_metadata(tenant), headers=_METADATA_HEADERS)
 
 
-class _RouteLabel:
+class RouteLabel:
     """What the request middleware reads of a route: its template (for the access log and metrics)."""
 
     __slots__ = ("path",)
@@ -275,21 +275,21 @@ class _RouteLabel:
         self.path = path
 
 
-_EXACT: dict[tuple[str, str], tuple[Handler, _RouteLabel]] = {
-    ("POST", TOKEN_PATH): (token, _RouteLabel(TOKEN_PATH)),
-    ("POST", NONCE_PATH): (nonce, _RouteLabel(NONCE_PATH)),
-    ("POST", CREDENTIAL_PATH): (credential, _RouteLabel(CREDENTIAL_PATH)),
-    ("GET", _ISSUER_METADATA): (issuer_metadata, _RouteLabel(_ISSUER_METADATA)),
-    ("GET", _AS_METADATA): (authorization_server_metadata, _RouteLabel(_AS_METADATA)),
+_EXACT: dict[tuple[str, str], tuple[Handler, RouteLabel]] = {
+    ("POST", TOKEN_PATH): (token, RouteLabel(TOKEN_PATH)),
+    ("POST", NONCE_PATH): (nonce, RouteLabel(NONCE_PATH)),
+    ("POST", CREDENTIAL_PATH): (credential, RouteLabel(CREDENTIAL_PATH)),
+    ("GET", _ISSUER_METADATA): (issuer_metadata, RouteLabel(_ISSUER_METADATA)),
+    ("GET", _AS_METADATA): (authorization_server_metadata, RouteLabel(_AS_METADATA)),
 }
-_PREFIXED: tuple[tuple[str, str, Handler, _RouteLabel], ...] = (
-    ("GET", CREDENTIAL_OFFER_PATH + "/", credential_offer, _RouteLabel(CREDENTIAL_OFFER_PATH + "/{reference}")),
-    ("GET", _ISSUER_METADATA + "/", issuer_metadata, _RouteLabel(_ISSUER_METADATA + "/{path}")),
-    ("GET", _AS_METADATA + "/", authorization_server_metadata, _RouteLabel(_AS_METADATA + "/{path}")),
+_PREFIXED: tuple[tuple[str, str, Handler, RouteLabel], ...] = (
+    ("GET", CREDENTIAL_OFFER_PATH + "/", credential_offer, RouteLabel(CREDENTIAL_OFFER_PATH + "/{reference}")),
+    ("GET", _ISSUER_METADATA + "/", issuer_metadata, RouteLabel(_ISSUER_METADATA + "/{path}")),
+    ("GET", _AS_METADATA + "/", authorization_server_metadata, RouteLabel(_AS_METADATA + "/{path}")),
 )
 
 
-def _route(method: str, path: str) -> tuple[Handler, _RouteLabel] | None:
+def _route(method: str, path: str) -> tuple[Handler, RouteLabel] | None:
     found = _EXACT.get((method, path))
     if found is not None:
         return found
@@ -314,15 +314,22 @@ async def read_body(receive: Receive) -> bytes:
 
 
 def request_of(scope: Scope, body: bytes) -> WalletRequest:
-    """Return the wallet request of an ASGI scope and its body; a repeated header's values are joined with ", "
-    (RFC 9110 §5.3), so a second ``DPoP`` or ``Authorization`` header is seen, not dropped."""
+    """Return the wallet request of an ASGI scope and its body."""
+    return wallet_request(scope["path"], scope["headers"], body, scope.get("client"))
+
+
+def wallet_request(
+    path: str, raw_headers: Iterable[tuple[bytes, bytes]], body: bytes, client: tuple[str, int] | None
+) -> WalletRequest:
+    """Return the wallet request of a path, the request's header byte pairs, its body and the client's address; a
+    repeated header's values are joined with ", " (RFC 9110 §5.3), so a second ``DPoP`` or ``Authorization`` header
+    is seen, not dropped."""
     headers: dict[str, str] = {}
-    for raw_name, raw_value in scope["headers"]:
+    for raw_name, raw_value in raw_headers:
         name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
-    client = scope.get("client")
     return WalletRequest(
-        path=scope["path"],
+        path=path,
         host=headers.get("host"),
         headers=headers,
         body=body,
@@ -368,31 +375,46 @@ class WalletEndpoints:
         self._fallback = fallback
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # A NUL in the path goes to the fallback, whose edge check refuses it.
-        route = (
-            _route(scope["method"], scope["path"]) if scope["type"] == "http" and "\x00" not in scope["path"] else None
-        )
+        route = self.route(scope["method"], scope["path"]) if scope["type"] == "http" else None
         if route is None:
             await self._fallback(scope, receive, send)
             return
         handler, label = route
         scope["route"] = label
         try:
-            response = await handler(self._container, request_of(scope, await read_body(receive)))
+            body = await read_body(receive)
+        except IssuerError as exc:  # a body over the request middleware's limit (413)
+            await send_response(error_response(exc), send)
+            return
+        await send_response(await self.respond(handler, label, request_of(scope, body)), send)
+
+    @staticmethod
+    def route(method: str, path: str) -> tuple[Handler, RouteLabel] | None:
+        """The handler and route template of a request, or None when the fallback answers it. A NUL in the path
+        goes to the fallback, whose edge check refuses it."""
+        return None if "\x00" in path else _route(method, path)
+
+    async def respond(self, handler: Handler, label: RouteLabel, request: WalletRequest) -> WalletResponse:
+        """Run a handler; an IssuerError becomes its error response, anything else a logged 500."""
+        try:
+            return await handler(self._container, request)
         except IssuerError as exc:
-            response = error_response(exc)
+            return error_response(exc)
         except Exception:
             log.exception("unhandled error", extra={"route": label.path})
-            response = json_response(SERVER_ERROR, status=500, headers=NO_STORE)
-        await send_response(response, send)
+            return json_response(SERVER_ERROR, status=500, headers=NO_STORE)
 
 
-async def send_response(response: WalletResponse, send: Send) -> None:
-    """Send a wallet response."""
-    headers = [
+def response_headers(response: WalletResponse) -> list[tuple[bytes, bytes]]:
+    """A wallet response's headers as (lower-case name, value) byte pairs, its media type and length first."""
+    return [
         (b"content-type", response.media_type),
         (b"content-length", str(len(response.body)).encode()),
         *((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in response.headers.items()),
     ]
-    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+
+
+async def send_response(response: WalletResponse, send: Send) -> None:
+    """Send a wallet response."""
+    await send({"type": "http.response.start", "status": response.status, "headers": response_headers(response)})
     await send({"type": "http.response.body", "body": response.body})
