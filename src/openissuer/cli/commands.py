@@ -18,7 +18,7 @@ from rich.console import Console
 from openissuer import __version__
 from openissuer.bootstrap import MEMORY_DATABASE_URL, Container, build, migrate
 from openissuer.cli.demo import DemoOffer, seed_demo
-from openissuer.cli.http_protocol import CoalescingHttpToolsProtocol
+from openissuer.cli.http_protocol import WalletHttpProtocol
 from openissuer.cli.logs import configure_logging
 from openissuer.cli.workers import ReusePortMultiprocess, reuse_port_available
 from openissuer.config import CONFIG_FILE_ENV, Settings
@@ -121,7 +121,7 @@ def _run_server(settings: Settings) -> None:
         "access_log": False,
         "log_config": None,
         "server_header": False,
-        "http": CoalescingHttpToolsProtocol,
+        "http": WalletHttpProtocol,
         # Forwarded headers count only behind a proxy the operator declared (``trust_forwarded_for``): uvicorn's own
         # X-Forwarded-For / -Proto handling, on by default for loopback peers, would otherwise let a local client
         # choose its source address whatever that setting says (and costs ~1 % of an issuance). When it is on,
