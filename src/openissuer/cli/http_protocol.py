@@ -125,7 +125,8 @@ class WalletHttpProtocol(CoalescingHttpToolsProtocol):
     the metadata) that is plain HTTP/1.1 (keep-alive, a ``Content-Length`` body of at most ``MAX_BODY_BYTES``, no
     ``Expect``, no upgrade, no percent-encoded path) and arrives while no other request of its connection is in
     progress is run by ``WalletEndpoints.respond``, the handler the ASGI path runs, in a task of its own, without
-    uvicorn's ASGI request cycle, the ASGI messages and the middleware layers (about 45 µs of a request's 70 µs).
+    uvicorn's ASGI request cycle, the ASGI messages and the middleware layers (a third of a nonce request's server
+    CPU: bench/results/request-cost.md).
     It gets what the request middleware gives every request: the request id bound to the logging context and echoed
     in ``X-Request-ID``, ``Cache-Control: no-store`` on errors, the access log line and the metrics
     (``web/middleware.py``), and the server's default headers. Every other request, including a wallet request
