@@ -25,7 +25,7 @@ from oi_issuer import make_setup
 from oi_wallet import PRE_AUTHORIZED_GRANT, Wallet
 from openissuer.cli.http_protocol import WalletHttpProtocol
 from openissuer.web.metrics import REGISTRY
-from openissuer.web.wallet_http import WalletEndpoints
+from openissuer.web.wallet_http import WalletEndpoints, WalletResponse
 
 HOST = "issuer.example"
 FAST, ASGI = "_WalletCycle", "RequestResponseCycle"
@@ -307,3 +307,22 @@ async def test_a_shutdown_during_a_request_closes_after_its_response(api: Api, m
     response = b"".join(transport.writes)
     assert response.startswith(b"HTTP/1.1 200 ") and b"\r\nconnection: close\r\n" in response
     assert transport.closed
+
+
+async def test_a_header_value_with_a_line_break_is_never_written(
+    api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # uvicorn refuses such a value; so does the fast path: the connection closes unanswered, nothing is injected
+    async def injected(self: WalletEndpoints, *args: Any) -> WalletResponse:
+        return WalletResponse(200, b"{}", {"DPoP-Nonce": "n\r\nSet-Cookie: stolen=1"})
+
+    monkeypatch.setattr(WalletEndpoints, "respond", injected)
+    caplog.set_level(logging.ERROR)
+    protocol, transport = _connect(api)
+    protocol.data_received(NONCE)
+    assert type(protocol.cycle).__name__ == FAST
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert transport.writes == [] and transport.closed
+    assert any("wallet fast path" in r.getMessage() for r in caplog.records)
+    assert protocol.cycle.response_complete and not protocol.tasks

@@ -206,8 +206,10 @@ class WalletHttpProtocol(CoalescingHttpToolsProtocol):
                     status, [*self.server_state.default_headers, *response_headers(response)], request_id, cycle.path
                 )
                 self.transport.write(_response_bytes(status, fields, response.body, keep_alive=cycle.keep_alive))
-        except BaseException:
+        except Exception:  # not the handler's (respond answers those): closed unanswered, as uvicorn does
             self.logger.exception("Exception in the wallet fast path")
+            self.transport.close()
+        except BaseException:  # cancelled: the server is stopping
             self.transport.close()
             raise
         finally:

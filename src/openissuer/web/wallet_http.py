@@ -5,7 +5,9 @@ without FastAPI's routing and dependency solving (about 150 µs a request agains
 any other method on these paths, falls through to the FastAPI app. The handlers keep what the FastAPI routes
 would do: the same errors (``web/errors.py``), headers, access log line and metrics (``web/middleware.py`` wraps
 both, and the route template is set for it), and the OpenAPI description, whose routes (``routers/wallet.py``,
-``routers/well_known.py``) call these same handlers.
+``routers/well_known.py``) call these same handlers. The server's HTTP protocol also calls them directly for a plain
+request, past the ASGI stack (``cli/http_protocol.py``, ``WalletHttpProtocol``), through ``WalletEndpoints.route``
+and ``WalletEndpoints.respond``.
 """
 
 from __future__ import annotations
@@ -384,9 +386,13 @@ class WalletEndpoints:
         try:
             body = await read_body(receive)
         except IssuerError as exc:  # a body over the request middleware's limit (413)
-            await send_response(error_response(exc), send)
-            return
-        await send_response(await self.respond(handler, label, request_of(scope, body)), send)
+            response = error_response(exc)
+        except Exception:
+            log.exception("unhandled error", extra={"route": label.path})
+            response = json_response(SERVER_ERROR, status=500, headers=NO_STORE)
+        else:
+            response = await self.respond(handler, label, request_of(scope, body))
+        await send_response(response, send)
 
     @staticmethod
     def route(method: str, path: str) -> tuple[Handler, RouteLabel] | None:
