@@ -56,6 +56,12 @@ class CoalescingTransport:
             if not self._transport.is_closing():
                 self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
 
+    def write_now(self, data: bytes) -> None:
+        """Write ``data`` at once, after anything held: for a caller that has a whole response in one piece."""
+        self.flush()
+        if not self._transport.is_closing():
+            self._transport.write(data)
+
     def writelines(self, data: Any) -> None:
         for chunk in data:
             self.write(chunk)
@@ -205,7 +211,8 @@ class WalletHttpProtocol(CoalescingHttpToolsProtocol):
                 fields = finish_headers(
                     status, [*self.server_state.default_headers, *response_headers(response)], request_id, cycle.path
                 )
-                self.transport.write(_response_bytes(status, fields, response.body, keep_alive=cycle.keep_alive))
+                data = _response_bytes(status, fields, response.body, keep_alive=cycle.keep_alive)
+                self.transport.write_now(data)  # type: ignore[attr-defined]  # a whole response: nothing to hold
         except Exception:  # not the handler's (respond answers those): closed unanswered, as uvicorn does
             self.logger.exception("Exception in the wallet fast path")
             self.transport.close()

@@ -185,3 +185,15 @@ def test_a_client_that_half_closes_gets_the_whole_response_on_uvloop() -> None:
 )
 def test_the_same_on_uvloop(test: Callable[[], Awaitable[None]]) -> None:
     uvloop.run(test())
+
+
+async def test_a_whole_response_is_written_at_once_after_anything_held() -> None:
+    inner = RecordingTransport()
+    transport = CoalescingTransport(inner, asyncio.get_running_loop())
+    transport.write(b"held")
+    transport.write_now(b"whole")
+    assert inner.writes == [b"held", b"whole"]  # in order, without waiting for the end of the step
+    inner.close()
+    transport.write_now(b"late")  # the connection is gone: nothing is written (RecordingTransport would fail)
+    await asyncio.sleep(0)
+    assert inner.writes == [b"held", b"whole"]
