@@ -69,11 +69,9 @@ def migrate(path: Path, revision: str) -> None:
 
 
 def connect(path: Path, cache_kib: int) -> sqlite3.Connection:
-    """A connection set up as SqliteWalletStore._open sets its own, with a page cache of ``cache_kib``."""
-    connection = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
-    connection.row_factory = sqlite3.Row
-    for pragma in ("foreign_keys=ON", "synchronous=NORMAL", f"cache_size=-{cache_kib}", "wal_autocheckpoint=0"):
-        connection.execute(f"PRAGMA {pragma}")
+    """The store's own connection (``SqliteWalletStore._open``), with a page cache of ``cache_kib``."""
+    connection = store.SqliteWalletStore(str(path))._open()
+    connection.execute(f"PRAGMA cache_size=-{cache_kib}")
     return connection
 
 
@@ -186,34 +184,37 @@ def main() -> None:
     caches = [int(size) for size in args.cache_kib.split(",")]
     if len(revisions) != 2 or len(caches) != 2:
         parser.error("--revisions and --cache-kib take two values each")
+    labels = revisions
     if caches[0] != caches[1]:
-        revisions = [f"{revision} ({cache} KiB cache)" for revision, cache in zip(revisions, caches, strict=True)]
+        labels = [f"{revision} ({cache} KiB cache)" for revision, cache in zip(revisions, caches, strict=True)]
+    if labels[0] == labels[1]:
+        labels = [f"{label} #{number}" for number, label in enumerate(labels, 1)]
     with tempfile.TemporaryDirectory(prefix="sqlite-writes-") as directory:
         databases = []
-        for index, (revision, cache) in enumerate(zip(revisions, caches, strict=True)):
+        for index, (label, revision, cache) in enumerate(zip(labels, revisions, caches, strict=True)):
             path = Path(directory) / f"{index}.db"
-            migrate(path, revision.split(" ")[0])
+            migrate(path, revision)
             connection = connect(path, cache)
             codes = add_offers(connection, args.rounds * args.batch)
             connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            databases.append((revision, connection, codes, path))
-        cpu: dict[str, list[float]] = {revision: [] for revision in revisions}
+            databases.append((label, connection, codes, path))
+        cpu: dict[str, list[float]] = {label: [] for label in labels}
         frames: dict[str, float] = {}
         for round_number in range(args.rounds):
             order = databases if round_number % 2 == 0 else databases[::-1]
-            for revision, connection, codes, path in order:
+            for label, connection, codes, path in order:
                 batch = [codes.pop() for _ in range(args.batch)]
                 wal_before = os.path.getsize(f"{path}-wal")
                 started = time.process_time()
                 for code in batch:
                     issuance(connection, code)
-                cpu[revision].append((time.process_time() - started) / args.batch * 1e6)
+                cpu[label].append((time.process_time() - started) / args.batch * 1e6)
                 if round_number == 0:
-                    frames[revision] = (os.path.getsize(f"{path}-wal") - wal_before) / FRAME / args.batch
+                    frames[label] = (os.path.getsize(f"{path}-wal") - wal_before) / FRAME / args.batch
                 connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
         for _, connection, _, _ in databases:
             connection.close()
-    base, other = revisions
+    base, other = labels
     ratios = [b / a for a, b in zip(cpu[base], cpu[other], strict=True)]
     print(
         f"`python bench/sqlite_writes.py --revisions {args.revisions} --rounds {args.rounds} --batch {args.batch} "
@@ -224,12 +225,12 @@ def main() -> None:
     )
     print("\n| revision | CPU µs per issuance's writes (median of rounds) | WAL frames per issuance |")
     print("|---|---:|---:|")
-    for revision in revisions:
-        print(f"| {revision} | {statistics.median(cpu[revision]):.0f} | {frames[revision]:.1f} |")
+    for label in labels:
+        print(f"| {label} | {statistics.median(cpu[label]):.0f} | {frames[label]:.1f} |")
     print(
         f"\n{other} ÷ {base}, median of the per-round ratios: CPU {statistics.median(ratios):.2f}, frames "
         f"{frames[other] / frames[base]:.2f}. Per round (µs): "
-        + "; ".join(f"{revision} " + ", ".join(f"{v:.0f}" for v in cpu[revision]) for revision in revisions)
+        + "; ".join(f"{label} " + ", ".join(f"{v:.0f}" for v in cpu[label]) for label in labels)
     )
 
 

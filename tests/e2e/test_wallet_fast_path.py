@@ -45,9 +45,10 @@ def _connect(api: Api, **options: Any) -> tuple[WalletHttpProtocol, RecordingTra
     return protocol, transport
 
 
-async def _settle(transport: RecordingTransport, responses: int) -> None:
+async def _settle(transport: RecordingTransport, responses: int, seen: int = 0) -> None:
+    """Wait until ``responses`` responses were written after the first ``seen`` writes."""
     for _ in range(500):
-        if b"".join(transport.writes).count(b"HTTP/1.1 ") >= responses:
+        if b"".join(transport.writes[seen:]).count(b"HTTP/1.1 ") >= responses:
             break
         await asyncio.sleep(0.005)
     await asyncio.sleep(0)  # the end-of-step flush
@@ -79,7 +80,7 @@ class ProtocolTransport(httpx.AsyncBaseTransport):
         seen = len(self.transport.writes)
         self.protocol.data_received(data)
         self.paths.append(type(self.protocol.cycle).__name__)
-        await _settle_from(self.transport, seen)
+        await _settle(self.transport, 1, seen)
         for chunk in self.transport.writes[seen:]:
             self.connection.receive_data(chunk)
         response: h11.Response | None = None
@@ -97,14 +98,6 @@ class ProtocolTransport(httpx.AsyncBaseTransport):
         self.connection.start_next_cycle()
         assert response is not None
         return httpx.Response(response.status_code, headers=response.headers, content=content, request=request)
-
-
-async def _settle_from(transport: RecordingTransport, seen: int) -> None:
-    for _ in range(500):
-        if any(b"\r\n\r\n" in write for write in transport.writes[seen:]):
-            await asyncio.sleep(0)
-            return
-        await asyncio.sleep(0.005)
 
 
 def _client(transport: ProtocolTransport) -> httpx.AsyncClient:

@@ -93,11 +93,19 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         super().eof_received()
 
 
+class _NoWaiters:
+    """uvicorn's protocol sets a cycle's ``message_event`` when the connection is lost; nothing waits on it here."""
+
+    def set(self) -> None:
+        pass
+
+
 class _WalletCycle:
     """A request the wallet fast path answers: what uvicorn's protocol reads of a request cycle (``response_complete``,
     ``disconnected``, ``keep_alive``, ``message_event``), plus the request's route and body."""
 
     __slots__ = ("body", "disconnected", "handler", "keep_alive", "label", "method", "path", "response_complete")
+    message_event = _NoWaiters()
 
     def __init__(self, method: str, path: str, handler: Handler, label: RouteLabel) -> None:
         self.method = method
@@ -108,20 +116,6 @@ class _WalletCycle:
         self.response_complete = False
         self.disconnected = False
         self.keep_alive = True
-
-    @property
-    def message_event(self) -> _NoWaiters:
-        return _NO_WAITERS
-
-
-class _NoWaiters:
-    """uvicorn's protocol sets a cycle's ``message_event`` when the connection is lost; nothing waits on it here."""
-
-    def set(self) -> None:
-        pass
-
-
-_NO_WAITERS = _NoWaiters()
 
 
 class WalletHttpProtocol(CoalescingHttpToolsProtocol):
