@@ -9,6 +9,7 @@ errors, request ids, logs, metrics), and each case that must fall back.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -221,6 +222,13 @@ NONCE = b"POST /v1/openid/nonce HTTP/1.1\r\nHost: issuer.example\r\nContent-Leng
         (b"GET /v1/openid/credential-offers/a%2Fb HTTP/1.1\r\nHost: issuer.example\r\n\r\n", 404),
         (b"POST /core/v1/openid/nonce HTTP/1.1\r\nHost: issuer.example\r\nContent-Length: 0\r\n\r\n", 200),
         (b"GET /v1/openid/nonce HTTP/1.1\r\nHost: issuer.example\r\n\r\n", 405),
+        # a zero-padded Content-Length longer than int() takes (4,300 digits): valid HTTP, answered as uvicorn does
+        (
+            b"POST /v1/openid/nonce HTTP/1.1\r\nHost: issuer.example\r\nContent-Length: "
+            + b"0" * 4300
+            + b"2\r\n\r\n{}",
+            200,
+        ),
     ],
 )
 async def test_requests_that_are_not_plain_take_the_asgi_path(api: Api, request_bytes: bytes, status: int) -> None:
@@ -319,3 +327,56 @@ async def test_a_header_value_with_a_line_break_is_never_written(
     assert transport.writes == [] and transport.closed
     assert any("wallet fast path" in r.getMessage() for r in caplog.records)
     assert protocol.cycle.response_complete and not protocol.tasks
+
+
+async def test_while_the_client_does_not_read_its_answer_waits_and_its_next_requests_queue(api: Api) -> None:
+    """A client that sends and never reads: as on uvicorn's path, its answer waits for the socket to drain and its
+    next requests queue with reading paused, so the server's memory does not fill with unread answers."""
+    protocol, transport = _connect(api)
+    protocol.pause_writing()  # the transport's buffer is over its high-water mark
+    protocol.data_received(NONCE)
+    assert type(protocol.cycle).__name__ == FAST
+    for _ in range(5):
+        await asyncio.sleep(0.01)
+        protocol.data_received(NONCE)
+    await asyncio.sleep(0.05)
+    assert transport.writes == []  # nothing written while the client does not read
+    assert len(protocol.pipeline) == 5 and not transport.reading  # the rest wait, and reading is paused
+    protocol.resume_writing()
+    await _settle(transport, 6)
+    statuses = [part.split(b" ")[0] for part in b"".join(transport.writes).split(b"HTTP/1.1 ")[1:]]
+    assert statuses == [b"200"] * 6
+    assert transport.reading and not protocol.pipeline and not transport.closed
+
+
+async def test_a_connection_lost_while_its_answer_waits_for_the_client_gets_nothing_written(api: Api) -> None:
+    protocol, transport = _connect(api)
+    protocol.pause_writing()
+    protocol.data_received(NONCE)
+    await asyncio.sleep(0.05)
+    protocol.connection_lost(None)  # resumes writing, as uvicorn does, so the wait ends
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert transport.writes == []
+    assert protocol.cycle.response_complete and not protocol.tasks
+
+
+@pytest.mark.parametrize("reset", [False, True])
+async def test_the_handler_gets_a_fresh_context_when_uvicorn_would_give_one(
+    api: Api, monkeypatch: pytest.MonkeyPatch, reset: bool
+) -> None:
+    marker = contextvars.ContextVar[str]("marker")
+    seen: list[str | None] = []
+    respond: Callable[..., Awaitable[Any]] = WalletEndpoints.respond
+
+    async def recording(self: WalletEndpoints, *args: Any) -> Any:
+        seen.append(marker.get(None))
+        return await respond(self, *args)
+
+    monkeypatch.setattr(WalletEndpoints, "respond", recording)
+    protocol, transport = _connect(api, reset_contextvars=reset)
+    marker.set("set by the code that called the protocol")
+    protocol.data_received(NONCE)
+    assert type(protocol.cycle).__name__ == FAST
+    await _settle(transport, 1)
+    assert seen == [None if reset else "set by the code that called the protocol"]

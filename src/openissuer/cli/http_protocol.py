@@ -16,6 +16,7 @@ past the ASGI stack (its docstring).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from typing import Any
 
@@ -24,6 +25,8 @@ from uvicorn.protocols.http.httptools_impl import HEADER_VALUE_RE, STATUS_LINE, 
 
 from openissuer.web.middleware import MAX_BODY_BYTES, finish_headers, record_request, start_request
 from openissuer.web.wallet_http import Handler, RouteLabel, WalletEndpoints, response_headers, wallet_request
+
+_MAX_BODY_DIGITS = len(str(MAX_BODY_BYTES))  # a longer Content-Length (zero-padded) takes uvicorn's path
 
 
 class CoalescingTransport:
@@ -129,8 +132,10 @@ class WalletHttpProtocol(CoalescingHttpToolsProtocol):
     CPU: bench/results/request-cost.md).
     It gets what the request middleware gives every request: the request id bound to the logging context and echoed
     in ``X-Request-ID``, ``Cache-Control: no-store`` on errors, the access log line and the metrics
-    (``web/middleware.py``), and the server's default headers. Every other request, including a wallet request
-    pipelined behind one in progress (uvicorn queues it), goes through uvicorn's cycle and the ASGI app as before.
+    (``web/middleware.py``), and the server's default headers; like uvicorn's cycle, it holds its response back
+    while the client is not reading (the transport paused writing). Every other request, including a wallet request
+    pipelined behind one in progress (uvicorn queues it, with reading paused), goes through uvicorn's cycle and the
+    ASGI app as before.
     The fast path is off when the app is wrapped (``trust_forwarded_for`` puts uvicorn's proxy-header middleware
     around it), served under a root path, or given a concurrency limit.
     """
@@ -171,8 +176,12 @@ class WalletHttpProtocol(CoalescingHttpToolsProtocol):
         for name, value in self.headers:
             if name == b"transfer-encoding":
                 return None
-            if name == b"content-length" and (not value.isdigit() or int(value) > MAX_BODY_BYTES):
-                return None  # uvicorn's path refuses it (413) as it would have
+            if name == b"content-length" and (
+                not value.isdigit() or len(value) > _MAX_BODY_DIGITS or int(value) > MAX_BODY_BYTES
+            ):
+                # uvicorn's path refuses a body over the limit (413) as it would have, and reads a zero-padded
+                # length longer than int() takes (4,300 digits) as it would have
+                return None
         return _WalletCycle(method, path, *route)
 
     def on_body(self, body: bytes) -> None:
@@ -185,7 +194,9 @@ class WalletHttpProtocol(CoalescingHttpToolsProtocol):
     def on_message_complete(self) -> None:
         cycle = self._wallet_cycle
         if cycle is not None and self.cycle is cycle:  # type: ignore[comparison-overlap]
-            task = self.loop.create_task(self._answer(cycle, self.headers))
+            # A fresh context when uvicorn is told to give each request one (``reset_contextvars``), as it does.
+            context = contextvars.Context() if getattr(self.config, "reset_contextvars", False) else None
+            task = self.loop.create_task(self._answer(cycle, self.headers), context=context)
             task.add_done_callback(self.tasks.discard)
             self.tasks.add(task)
             return
@@ -206,7 +217,13 @@ class WalletHttpProtocol(CoalescingHttpToolsProtocol):
                     status, [*self.server_state.default_headers, *response_headers(response)], request_id, cycle.path
                 )
                 data = _response_bytes(status, fields, response.body, keep_alive=cycle.keep_alive)
-                self.transport.write_now(data)  # type: ignore[attr-defined]  # a whole response: nothing to hold
+                if self.flow.write_paused:
+                    # The client reads slower than it asks (the socket's buffer is full): wait, as uvicorn's send
+                    # waits, so that its next requests queue behind this one with reading paused instead of
+                    # piling answers up in the server's memory.
+                    await self.flow.drain()
+                if not cycle.disconnected:
+                    self.transport.write_now(data)  # type: ignore[attr-defined]  # a whole response: nothing to hold
         except Exception:  # not the handler's (respond answers those): closed unanswered, as uvicorn does
             self.logger.exception("Exception in the wallet fast path")
             self.transport.close()
