@@ -249,6 +249,28 @@ async def test_a_nonce_is_used_up_even_when_issuance_then_fails(setup: Setup) ->
     assert_error(await wallet.credential(metadata, access, body), "invalid_nonce")
 
 
+_BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def _other_spellings(nonce: str) -> list[str]:
+    """The nonce with other values in its last character's unused low bits: the same bytes when decoded."""
+    unused = len(nonce) * 6 % 8  # bits of the last character past the data (none when it is all data)
+    index = _BASE64URL.index(nonce[-1])
+    return [nonce[:-1] + _BASE64URL[index ^ bits] for bits in range(1, 2**unused)]
+
+
+async def test_a_used_nonce_is_refused_in_any_spelling(session: Session) -> None:
+    nonce = await session.nonce()
+    spellings = _other_spellings(nonce)
+    assert spellings  # a c_nonce's text has spare bits in its last character
+    proof = session.wallet.proof(session.metadata, nonce)
+    first = await session.request(await session.body(proofs={"jwt": [proof]}))
+    assert first.status_code == 200, first.text
+    for spelling in spellings:
+        proof = session.wallet.proof(session.metadata, spelling)
+        assert_error(await session.request(await session.body(proofs={"jwt": [proof]})), "invalid_nonce")
+
+
 # --- notification ---------------------------------------------------------------------------------------------
 
 

@@ -3,7 +3,8 @@
 A nonce is ``base64url(version ‖ expiry ‖ random ‖ tag)``: one version byte, the expiry as 8-byte big-endian Unix
 seconds, 16 random bytes, and the first 16 bytes of a MAC over the rest under a key of the tenant. So a nonce made
 by one tenant, forged, altered or expired is refused without any lookup; that a nonce is used only once is the
-credential endpoint's business (it remembers used ones until they expire). Pure: the MAC, time and randomness are
+credential endpoint's business (it remembers used ones until they expire). Only the canonical spelling of a nonce
+is read (no other bits in the last character), so one nonce has one text. Pure: the MAC, time and randomness are
 arguments.
 """
 
@@ -41,6 +42,10 @@ def read_c_nonce(mac: Mac, nonce: str, now: datetime) -> datetime | None:
     except ValueError:
         return None
     if len(raw) != _SIZE or raw[0] != VERSION:
+        return None
+    if encode_base64url(raw) != nonce:
+        # The last character's unused bits are not covered by the MAC: without this, one nonce would have four
+        # spellings, and callers that remember used nonces by their text would accept each of them once.
         return None
     body, tag = raw[:_BODY_SIZE], raw[_BODY_SIZE:]
     if not hmac.compare_digest(mac(body)[:_TAG_SIZE], tag):
