@@ -115,6 +115,31 @@ async def test_a_bound_token_is_refused_as_bearer_with_another_key_and_for_a_rep
     assert (await wallet.credential(access_token)).status_code == 200
 
 
+async def test_a_proof_at_the_credential_endpoint_is_remembered_while_it_could_be_accepted(wallet: DpopWallet) -> None:
+    """RFC 9449 §11.1: a proof's jti is kept as long as the proof is acceptable (its iat within max age and skew),
+    even when the request's c_nonce expires sooner and the used rows are purged meanwhile."""
+    api = wallet.setup.api
+    metadata = {"credential_issuer": ISSUER, "nonce_endpoint": f"{ISSUER}/v1/openid/nonce"}
+    early_nonce = await wallet.wallet.nonce(metadata)  # lives 300 s from now
+    api.clock.advance(seconds=200)
+    access_token, _ = await wallet.token()
+    issued_at = int(api.clock.now().timestamp())
+    proof = dpop_proof(wallet.dpop_key, CREDENTIAL, nonce=wallet.dpop_nonce, access_token=access_token, iat=issued_at)
+    body = {
+        "credential_configuration_id": wallet.setup.configuration_id,
+        "proofs": {"jwt": [wallet.wallet.proof(metadata, early_nonce, iat=issued_at)]},
+    }
+    headers = {"Authorization": f"DPoP {access_token}", "DPoP": proof}
+    assert (await wallet.http.post("/v1/openid/credential", json=body, headers=headers)).status_code == 200
+    api.clock.advance(seconds=101)  # the c_nonce has expired; the DPoP proof (iat 101 s ago) is still acceptable
+    await api.container.wallet_store.purge_used_nonces(api.clock.now())
+    fresh = await wallet.wallet.nonce(metadata)
+    body["proofs"] = {"jwt": [wallet.wallet.proof(metadata, fresh, iat=int(api.clock.now().timestamp()))]}
+    replayed = await wallet.http.post("/v1/openid/credential", json=body, headers=headers)
+    assert_error(replayed, "invalid_dpop_proof", 401)
+    assert "already used" in replayed.json()["error_description"]
+
+
 async def test_a_proof_is_used_once_at_the_token_endpoint(wallet: DpopWallet) -> None:
     await wallet.token()  # learns a nonce
     offers = [await wallet.wallet.read_offer((await wallet.setup.offer())["uri"]) for _ in range(2)]

@@ -247,6 +247,9 @@ class IssuanceService:
         digests = sorted(c.digest for c in checked.values() if c is not None)
         proof_ids = sender.proof_ids if sender is not None else ()
         now = self._clock.now()
+        # A DPoP proof's id is remembered as long as the proof could be accepted (RFC 9449 §11.1), which can be
+        # longer than its request's nonces live; the used rows are kept until the later of the two.
+        kept_until = sender.proof.remember_until if sender is not None and sender.proof is not None else now
         state = self._live(await self._store.load_grant(tenant.id, token_hash, [*digests, *proof_ids]))
         grant = state.grant
         used: list[CheckedNonce] = []
@@ -274,16 +277,26 @@ class IssuanceService:
             statuses = [_status_reference(tenant, prepared, a) for a in allocations]
             issued = sign_credentials(plan, holder_keys, signer, now, self._random_bytes, statuses)
             await self._record(
-                grant, prepared, issued, signer, used, now, allocations, state.config_version, proof_ids, source_events
+                grant,
+                prepared,
+                issued,
+                signer,
+                used,
+                now,
+                allocations,
+                state.config_version,
+                proof_ids,
+                source_events,
+                kept_until,
             )
         except _StrictClaimsSourceError as refusal:
             denied = CredentialRequestDeniedError(
                 "The issuer could not obtain the claims this credential needs", detail=refusal.reason
             )
-            await self._refuse(grant, denied, now, used, spent, (refusal.event,))
+            await self._refuse(grant, denied, now, used, spent, (refusal.event,), kept_until)
             raise denied from None
         except IssuerError as exc:
-            await self._refuse(grant, exc, now, used, spent, source_events)
+            await self._refuse(grant, exc, now, used, spent, source_events, kept_until)
             raise
         log.info(
             "credentials issued",
@@ -302,13 +315,16 @@ class IssuanceService:
         used: Sequence[CheckedNonce],
         spent: tuple[bytes, ...],
         source_events: tuple[Event, ...],
+        spent_kept_until: datetime,
     ) -> None:
         """Record a refusal (and the claims source's call, if one was made): in the same statement as the nonces
         and DPoP proof id it uses up, if any."""
         refused = [*source_events, credential_refused(grant, error, now)]
         if used or spent:
             await self._store.use_nonces(
-                [c.digest for c in used] + list(spent), max((c.expires_at for c in used), default=now), events=refused
+                [c.digest for c in used] + list(spent),
+                _kept_until(used, spent, spent_kept_until, now),
+                events=refused,
             )
         else:
             await self._store.record_events(refused)
@@ -461,6 +477,7 @@ class IssuanceService:
         version: int,
         proof_ids: tuple[bytes, ...] = (),
         source_events: tuple[Event, ...] = (),
+        proof_ids_kept_until: datetime | None = None,
     ) -> None:
         """Use the nonces (and DPoP proof ids) up, count the credentials under the bound and store the records, with
         the events (the claims source's call, if any, and the issuance) and the webhook messages: one statement.
@@ -480,7 +497,7 @@ class IssuanceService:
                 configuration_id=prepared.configuration.id,
                 bound=self._per_grant,
                 nonce_hashes=tuple(c.digest for c in nonces),
-                nonces_expire_at=max((c.expires_at for c in nonces), default=now),
+                nonces_expire_at=_kept_until(nonces, proof_ids, proof_ids_kept_until or now, now),
                 records=records,
                 offer_id=grant.offer_id,
                 now=now,
@@ -497,6 +514,15 @@ class IssuanceService:
             raise _bound_reached(grant, self._per_grant)
         if secrets.randbelow(PURGE_ONE_IN) == 0:
             await self._store.purge_used_nonces(now)
+
+
+def _kept_until(
+    nonces: Sequence[CheckedNonce], proof_ids: Sequence[bytes], proof_ids_kept_until: datetime, now: datetime
+) -> datetime:
+    """Until when the used rows of a request are kept: the latest of its nonces' expiry and, when it carries DPoP
+    proof ids, the time their proof stops being accepted."""
+    until = max((c.expires_at for c in nonces), default=now)
+    return max(until, proof_ids_kept_until) if proof_ids else until
 
 
 def _token_hash(access_token: str | None) -> bytes:
