@@ -115,7 +115,7 @@ def issuance(connection: sqlite3.Connection, code: bytes) -> None:
     """One issuance's statements, as the store runs them: two write transactions and the grant's read."""
     connection.execute("BEGIN IMMEDIATE")
     offer = connection.execute(
-        store._REDEEM_BY_CODE, {"now": NOW, "tenant": DEFAULT_TENANT_ID, "code": code}
+        store._REDEEM_BY_CODE, {"now": NOW, "tenant": DEFAULT_TENANT_ID, "code": code, "requested": None}
     ).fetchone()
     token = os.urandom(32)
     connection.execute(

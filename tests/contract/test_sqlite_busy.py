@@ -83,6 +83,45 @@ async def test_past_the_deadline_the_request_is_refused_as_unavailable(
     await store.aclose()
 
 
+@pytest.mark.parametrize("code", ["SQLITE_BUSY_RECOVERY", "SQLITE_BUSY_SNAPSHOT", "SQLITE_LOCKED_SHAREDCACHE"])
+@pytest.mark.parametrize("write", [True, False])
+async def test_every_extended_form_of_busy_is_waited_out(database: str, code: str, write: bool) -> None:
+    """``sqlite_errorcode`` is the extended code: a database being recovered after a crashed process answers
+    SQLITE_BUSY_RECOVERY, and that is busy like any other (waited out and retried, never a 500)."""
+    store = SqliteWalletStore(database)
+    calls = 0
+
+    def work(connection: sqlite3.Connection) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            error = sqlite3.OperationalError("database is locked")
+            error.sqlite_errorcode = getattr(sqlite3, code)
+            raise error
+        return int(connection.execute("SELECT count(*) FROM used_nonces").fetchone()[0])
+
+    assert await store.run(work, write=write) == 0
+    assert calls == 2
+    await store.aclose()
+
+
+async def test_an_error_that_is_not_busy_is_not_retried(database: str) -> None:
+    store = SqliteWalletStore(database)
+    calls = 0
+
+    def work(connection: sqlite3.Connection) -> None:
+        nonlocal calls
+        calls += 1
+        error = sqlite3.OperationalError("disk I/O error")
+        error.sqlite_errorcode = sqlite3.SQLITE_IOERR_WRITE
+        raise error
+
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+        await store.run(work, write=True)
+    assert calls == 1
+    await store.aclose()
+
+
 def wal_frames(path: str) -> tuple[int, int]:
     """(frames in the write-ahead log, frames of it already copied into the database), without copying any."""
     connection = sqlite3.connect(path, isolation_level=None)

@@ -416,6 +416,27 @@ async def test_a_redemption_with_single_use_values_binds_the_grant_and_refuses_a
     assert (await wallet_store.use_once([b"x" * 32], expire_at)) == frozenset({b"x" * 32})
 
 
+async def test_single_use_values_stay_used_when_the_offer_does_not_cover_the_request(
+    uow_factory: Factory, wallet_store: WalletStore
+) -> None:
+    """The port: single-use values are used up first, whatever happens after. A token request whose
+    authorization_details the offer does not cover redeems nothing, and its proof ids cannot be used again."""
+    tid = await tenant(uow_factory)
+    item = offer(tid)
+    await added(uow_factory, item)
+    jti = new_id().encode()[:32]
+    expire_at = T0 + timedelta(minutes=5)
+    uncovered = dataclasses.replace(new_grant(("c1", "c3")), single_use=(jti,), single_use_expire_at=expire_at)
+    assert await wallet_store.redeem_code(tid, item.code_hash, T0, uncovered) is None
+    by_id = dataclasses.replace(
+        new_grant(("c3",)), single_use=(new_id().encode()[:32],), single_use_expire_at=expire_at
+    )
+    assert await wallet_store.redeem_offer(tid, item.id, T0, by_id) is False
+    assert await wallet_store.use_once([jti, *by_id.single_use], expire_at) == frozenset({jti, *by_id.single_use})
+    stored = await wallet_store.get_offer(tid, item.id)
+    assert stored is not None and stored.redeemed_at is None and stored.sealed_code == item.sealed_code
+
+
 async def test_a_dpop_proof_id_is_used_up_with_the_nonces(uow_factory: Factory, wallet_store: WalletStore) -> None:
     tid = await tenant(uow_factory)
     item = offer(tid)

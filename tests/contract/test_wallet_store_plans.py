@@ -148,6 +148,8 @@ def test_sqlite_reads_the_hot_rows_by_primary_key_without_statistics(tmp_path: P
         assert re.search(r"SEARCH users USING INDEX sqlite_autoindex_users_\d \(id=\?\)", plan(lite._INSERT_GRANT))
         for statement in (lite._GRANT.format(marks="?"), lite._INSERT_GRANT, lite._REDEEM_BY_CODE, lite._CLAIMED):
             text = plan(statement)
-            assert "SCAN" not in text.replace("SCALAR SUBQUERY", ""), text
+            # json_each over a request's few configuration ids (the redeem's authorization_details) is no table scan
+            tables = re.sub(r"SCAN \w+ VIRTUAL TABLE INDEX \d+:", "", text)
+            assert "SCAN" not in tables.replace("SCALAR SUBQUERY", ""), text
             for index in TENANT_LEADING:
                 assert index not in text, text

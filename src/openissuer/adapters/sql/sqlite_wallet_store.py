@@ -77,15 +77,22 @@ _FIRST_DELAY, _MAX_DELAY = 0.0005, 0.05
 
 # The conditions are PreAuthorizedOffer.is_redeemable's. Redemption marks the offer's (small) row redeemed and adds
 # the grant; the offer's claims stay in offer_claims, where its grant reads them (the grant's own claims are {}).
+# ``:requested``: the configuration ids of the request's authorization_details as a JSON array (NULL: none), all of
+# which the offer must cover; an offer that does not is left as it is (as PostgreSQL's statement leaves it), while
+# the single-use values used before it stay used.
 _REDEEM_BY_CODE = (
     "UPDATE offers SET redeemed_at = :now, sealed_code = NULL "
     "WHERE tenant_id = :tenant AND code_hash = :code AND tx_code_hash IS NULL "
     "AND redeemed_at IS NULL AND revoked_at IS NULL AND locked = 0 AND expires_at > :now "
+    "AND (:requested IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(:requested) AS r "
+    "WHERE r.value NOT IN (SELECT value FROM json_each(offers.credential_configuration_ids)))) "
     "RETURNING id, tenant_id, user_id, credential_configuration_ids"
 )
 _REDEEM_BY_ID = (
     "UPDATE offers SET redeemed_at = :now, sealed_code = NULL WHERE tenant_id = :tenant AND id = :id "
     "AND redeemed_at IS NULL AND revoked_at IS NULL AND locked = 0 AND expires_at > :now "
+    "AND (:requested IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(:requested) AS r "
+    "WHERE r.value NOT IN (SELECT value FROM json_each(offers.credential_configuration_ids)))) "
     "RETURNING id, tenant_id, user_id, credential_configuration_ids"
 )
 _INSERT_GRANT = (
@@ -176,12 +183,11 @@ class _Taken:
         self.taken = taken
 
 
-class _Undo(Exception):  # noqa: N818 - a control-flow signal, not an error
-    """Roll the write back and answer ``result``."""
-
-    def __init__(self, result: object) -> None:
-        super().__init__()
-        self.result = result
+def _busy(error: sqlite3.OperationalError) -> bool:
+    """Busy or locked, in any of their extended forms (``sqlite_errorcode`` is the extended code: a database being
+    recovered after a crash answers ``SQLITE_BUSY_RECOVERY``, a stale snapshot ``SQLITE_BUSY_SNAPSHOT``)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and (code & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _use_each(connection: sqlite3.Connection, hashes: Sequence[bytes], expires: str) -> frozenset[bytes]:
@@ -205,6 +211,10 @@ def db_time(moment: datetime) -> str:
         moment.second,
         moment.microsecond,
     )
+
+
+def _requested(grant: NewGrant) -> str | None:
+    return None if grant.requested is None else _json_text(list(grant.requested))
 
 
 def _json_text(value: Any) -> str:
@@ -280,16 +290,13 @@ class SqliteWalletStore:
                     result = work(connection)
                     connection.execute("COMMIT")
                     self._wrote()
-                except _Undo as undo:
-                    connection.execute("ROLLBACK")
-                    return undo.result  # type: ignore[return-value]
                 except BaseException:
                     if connection.in_transaction:
                         connection.execute("ROLLBACK")
                     raise
                 return result
             except sqlite3.OperationalError as exc:
-                if getattr(exc, "sqlite_errorcode", None) not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                if not _busy(exc):
                     raise
                 if time.monotonic() > deadline:
                     raise TemporarilyUnavailableError(
@@ -306,7 +313,7 @@ class SqliteWalletStore:
 
     async def redeem_code(self, tenant_id: str, code_hash: bytes, now: datetime, grant: NewGrant) -> str | None:
         """Redeem by code and add the grant, in one transaction; the offer's id."""
-        parameters = {"tenant": tenant_id, "code": code_hash, "now": db_time(now)}
+        parameters = {"tenant": tenant_id, "code": code_hash, "now": db_time(now), "requested": _requested(grant)}
         redeemed = await self._run(lambda c: self._redeem(c, _REDEEM_BY_CODE, parameters, grant), write=True)
         if isinstance(redeemed, _Taken):
             raise SingleUseTaken(redeemed.taken)
@@ -314,7 +321,7 @@ class SqliteWalletStore:
 
     async def redeem_offer(self, tenant_id: str, offer_id: str, now: datetime, grant: NewGrant) -> bool:
         """Redeem by id and add the grant, in one transaction."""
-        parameters = {"tenant": tenant_id, "id": offer_id, "now": db_time(now)}
+        parameters = {"tenant": tenant_id, "id": offer_id, "now": db_time(now), "requested": _requested(grant)}
         redeemed = await self._run(lambda c: self._redeem(c, _REDEEM_BY_ID, parameters, grant), write=True)
         if isinstance(redeemed, _Taken):
             raise SingleUseTaken(redeemed.taken)
@@ -336,8 +343,6 @@ class SqliteWalletStore:
         offer = _Redeemed(
             row["id"], row["tenant_id"], row["user_id"], orjson.loads(row["credential_configuration_ids"])
         )
-        if grant.requested is not None and not set(grant.requested) <= set(offer.credential_configuration_ids):
-            raise _Undo(None)  # authorization_details the offer does not cover: nothing changes
         connection.execute(
             _INSERT_GRANT,
             {
