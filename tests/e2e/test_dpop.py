@@ -140,6 +140,28 @@ async def test_a_proof_at_the_credential_endpoint_is_remembered_while_it_could_b
     assert "already used" in replayed.json()["error_description"]
 
 
+async def test_a_bound_token_without_its_keys_proof_is_refused_before_the_body_is_judged(wallet: DpopWallet) -> None:
+    """RFC 9449 §7.1: how the token was presented is checked before the request's body, so that a malformed body
+    does not tell someone who holds a bound token but not its key that the token is live."""
+    access_token, _ = await wallet.token()
+    malformed = {"credential_configuration_id": 7}
+    bearer = await wallet.http.post(
+        "/v1/openid/credential", json=malformed, headers={"Authorization": f"Bearer {access_token}"}
+    )
+    assert_error(bearer, "invalid_token", 401)
+    other = dpop_proof(new_key(), CREDENTIAL, nonce=wallet.dpop_nonce, access_token=access_token)
+    headers = {"Authorization": f"DPoP {access_token}", "DPoP": other}
+    assert_error(
+        await wallet.http.post("/v1/openid/credential", json=malformed, headers=headers), "invalid_dpop_proof", 401
+    )
+    # with its key's proof, the body's own error
+    own = dpop_proof(wallet.dpop_key, CREDENTIAL, nonce=wallet.dpop_nonce, access_token=access_token)
+    headers = {"Authorization": f"DPoP {access_token}", "DPoP": own}
+    response = await wallet.http.post("/v1/openid/credential", json=malformed, headers=headers)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "invalid_credential_request", response.text
+
+
 async def test_a_proof_is_used_once_at_the_token_endpoint(wallet: DpopWallet) -> None:
     await wallet.token()  # learns a nonce
     offers = [await wallet.wallet.read_offer((await wallet.setup.offer())["uri"]) for _ in range(2)]

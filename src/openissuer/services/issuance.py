@@ -235,9 +235,17 @@ class IssuanceService:
         """
         token_hash = _token_hash(access_token)
         if isinstance(request, OAuthError):
-            grant = (await self.grant_state(tenant, access_token)).grant
-            await self._store.record_events([credential_refused(grant, request, self._clock.now())])
-            raise request
+            # The token first, and how it was presented (RFC 9449 §7: a bound token without its key's proof is 401
+            # whatever the body says), then the body's error.
+            proof_ids = sender.proof_ids if sender is not None else ()
+            known = self._live(await self._store.load_grant(tenant.id, token_hash, list(proof_ids)))
+            refusal: IssuerError = request
+            try:
+                verify_sender_constraint(known.grant, sender, await self._policy(tenant, known), known.used_nonces)
+            except IssuerError as exc:
+                refusal = exc
+            await self._store.record_events([credential_refused(known.grant, refusal, self._clock.now())])
+            raise refusal
         parsed, proof_error = _parse_proofs(request.jwt_proofs)
         # The nonces' MACs and expiry need no lookup; whether they were used is read with the grant.
         proof_nonces = {read_proof_nonce(p) for p in parsed} | {
