@@ -344,6 +344,14 @@ async def test_unknown_client_gets_a_page_not_a_redirect(flow: Flow) -> None:
         ({"response_type": "token"}, "unsupported_response_type"),
         ({"scope": "unknown-scope"}, "invalid_scope"),
         ({"scope": None, "authorization_details": '[{"type": "other"}]'}, "invalid_authorization_details"),
+        (
+            {
+                "scope": None,
+                "authorization_details": '[{"type": "openid_credential", "credential_configuration_id": []}]',
+            },
+            "invalid_authorization_details",
+        ),
+        ({"scope": None, "authorization_details": "[" * 3000 + "]" * 3000}, "invalid_authorization_details"),
         ({"response_mode": "form_post"}, "invalid_request"),
     ],
 )
@@ -425,6 +433,15 @@ async def test_expired_code(flow: Flow) -> None:
         ({"request_uri": "urn:ietf:params:oauth:request_uri:x"}, 400, "invalid_request"),
         ({"client_id": "unknown-wallet"}, 401, "invalid_client"),
         ({"client_id": "pre-authorized-only"}, 400, "unauthorized_client"),
+        (
+            {
+                "scope": None,
+                "authorization_details": '[{"type": "openid_credential", "credential_configuration_id": {}}]',
+            },
+            400,
+            "invalid_authorization_details",
+        ),
+        ({"scope": None, "authorization_details": "[" * 3000 + "]" * 3000}, 400, "invalid_authorization_details"),
     ],
 )
 async def test_pushed_request_errors(flow: Flow, change: dict[str, str | None], status: int, error: str) -> None:
@@ -684,6 +701,9 @@ async def test_outbound_guard_refuses_a_loopback_provider_at_run_time(tmp_path: 
         ({"redirectUris": ["not a uri"]}, "redirectUris.0"),
         ({"redirectUris": ["https://wallet.example/cb#frag"]}, "redirectUris.0"),
         ({"redirectUris": ["http://wallet.example/cb"]}, "redirectUris.0"),
+        ({"redirectUris": ["javascript:alert(document.domain)//"]}, "redirectUris.0"),
+        ({"redirectUris": [WALLET_REDIRECT, "data:text/html,<script>alert(1)</script>"]}, "redirectUris.1"),
+        ({"redirectUris": ["http://[::1"]}, "redirectUris.0"),
         ({"redirectUris": [WALLET_REDIRECT], "grantTypes": ["password"]}, "grantTypes"),
         (
             {"redirectUris": [WALLET_REDIRECT], "tokenEndpointAuthMethod": "client_secret_basic"},

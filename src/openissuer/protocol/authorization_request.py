@@ -6,7 +6,6 @@ shown to the person, never redirected), then everything else (failures go back t
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from openissuer.errors import InvalidAuthorizationDetailsError, InvalidRequestError, InvalidScopeError, OAuthError
 from openissuer.protocol.pkce import verify_challenge_parameters
-from openissuer.protocol.token_request import OPENID_CREDENTIAL
+from openissuer.protocol.token_request import parse_authorization_details
 
 REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
 QUERY = "query"
@@ -43,11 +42,31 @@ class RequestedCredentials:
     by_authorization_details: bool
 
 
+# Schemes a browser runs or reads locally instead of handing to an application: never a redirect URI (a link to
+# one on an issuer page would run in the issuer's origin).
+_FORBIDDEN_SCHEMES = frozenset({"javascript", "vbscript", "data", "file", "blob", "about", "filesystem"})
+
+
+def redirect_uri_problem(uri: str) -> str | None:
+    """Why ``uri`` cannot be a redirect URI (RFC 6749 §3.1.2: absolute, no fragment; RFC 9700 §4.1: nothing a
+    browser would run), or None when it can be one."""
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        return "must be an absolute URI"
+    if not parts.scheme or parts.fragment or (parts.scheme in ("http", "https") and not parts.netloc):
+        return "must be an absolute URI without a fragment"
+    if parts.scheme in _FORBIDDEN_SCHEMES:
+        return f"the {parts.scheme} scheme cannot be a redirect URI"
+    return None
+
+
 def verify_redirect_uri(requested: str | None, registered: tuple[str, ...] | None) -> str:
     """Return the redirect URI if it exactly equals a registered one (RFC 9700 §4.1.3: exact string matching).
 
     ``registered`` None means an unregistered public client is allowed (development): any absolute URI without a
-    fragment is accepted.
+    fragment is accepted, except one a browser would run (``javascript:``, ``data:``, ...).
     """
     if not requested:
         raise InvalidRequestError("redirect_uri is required")
@@ -55,9 +74,9 @@ def verify_redirect_uri(requested: str | None, registered: tuple[str, ...] | Non
         if requested not in registered:
             raise UnregisteredRedirectUriError("redirect_uri is not registered for this client")
         return requested
-    parts = urlsplit(requested)
-    if not parts.scheme or parts.fragment or (parts.scheme in ("http", "https") and not parts.netloc):
-        raise InvalidRequestError("redirect_uri must be an absolute URI without a fragment")
+    problem = redirect_uri_problem(requested)
+    if problem is not None:
+        raise InvalidRequestError(f"redirect_uri {problem}")
     return requested
 
 
@@ -80,21 +99,11 @@ def parse_requested_credentials(
 
 
 def _parse_details(raw: str, known: frozenset[str]) -> tuple[str, ...]:
-    try:
-        details = json.loads(raw)
-    except ValueError as exc:
-        raise InvalidAuthorizationDetailsError("authorization_details must be a JSON array") from exc
-    if not isinstance(details, list) or not details:
-        raise InvalidAuthorizationDetailsError("authorization_details must be a non-empty JSON array")
-    ids = []
-    for entry in details:
-        if not isinstance(entry, dict) or entry.get("type") != OPENID_CREDENTIAL:
-            raise InvalidAuthorizationDetailsError(f"Each entry must have type {OPENID_CREDENTIAL}")
-        configuration_id = entry.get("credential_configuration_id")
-        if configuration_id not in known:
-            raise InvalidAuthorizationDetailsError("Unknown credential_configuration_id in authorization_details")
-        ids.append(str(configuration_id))
-    return tuple(dict.fromkeys(ids))
+    """The token request's parser (strict JSON: depth, duplicates, a string id per entry), then known ids only."""
+    ids = parse_authorization_details(raw)
+    if any(configuration_id not in known for configuration_id in ids):
+        raise InvalidAuthorizationDetailsError("Unknown credential_configuration_id in authorization_details")
+    return ids
 
 
 def verify_response_type(params: Mapping[str, str]) -> None:

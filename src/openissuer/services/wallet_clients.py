@@ -14,6 +14,7 @@ from openissuer.domain.pages import Page, PageKey
 from openissuer.errors import ErrorDetail, NotFoundError, ValidationError
 from openissuer.ports.clock import Clock
 from openissuer.ports.uow import UnitOfWorkFactory
+from openissuer.protocol.authorization_request import redirect_uri_problem
 from openissuer.protocol.metadata import PRE_AUTHORIZED_GRANT
 from openissuer.services.access import ISSUERS, READERS_AND_ISSUERS, authorize
 from openissuer.services.audit import management_event
@@ -44,12 +45,10 @@ def _check(data: WalletClientInput) -> None:
     if not data.redirect_uris:
         details.append(ErrorDetail("body", "redirectUris", "must list at least one redirect URI"))
     for index, uri in enumerate(data.redirect_uris):
-        parts = urlsplit(uri)
-        if not parts.scheme or parts.fragment or (parts.scheme in ("http", "https") and not parts.netloc):
-            details.append(
-                ErrorDetail("body", f"redirectUris.{index}", "must be an absolute URI without fragment", uri)
-            )
-        elif parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        problem = redirect_uri_problem(uri)
+        if problem is not None:
+            details.append(ErrorDetail("body", f"redirectUris.{index}", problem, uri))
+        elif (parts := urlsplit(uri)).scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
             details.append(ErrorDetail("body", f"redirectUris.{index}", "http is only allowed for loopback", uri))
     for grant in data.grant_types:
         if grant not in GRANT_TYPES:

@@ -120,7 +120,23 @@ def test_registered_redirect_uris_match() -> None:
         assert verify_redirect_uri(uri, REGISTERED) == uri
 
 
-@pytest.mark.parametrize("uri", ["relative/path", "https:///nohost", "https://x.example/cb#frag"])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "relative/path",
+        "https:///nohost",
+        "https://x.example/cb#frag",
+        # schemes a browser runs: an issuer page that links back to one would run it in the issuer's origin
+        "javascript:alert(document.domain)//",
+        "JavaScript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:msgbox(1)",
+        "file:///etc/passwd",
+        # not parseable as a URI at all (urlsplit raises)
+        "http://[::1",
+        "https://x.example:99999/cb",
+    ],
+)
 def test_unregistered_clients_still_need_absolute_uris(uri: str) -> None:
     with pytest.raises(InvalidRequestError):
         verify_redirect_uri(uri, None)
@@ -156,6 +172,10 @@ def test_authorization_details_win_over_scope() -> None:
         json.dumps([{"type": "other"}]),
         json.dumps([{"type": "openid_credential"}]),
         json.dumps([{"type": "openid_credential", "credential_configuration_id": "nope"}]),
+        json.dumps([{"type": "openid_credential", "credential_configuration_id": ["c-1"]}]),
+        json.dumps([{"type": "openid_credential", "credential_configuration_id": {"id": "c-1"}}]),
+        '[{"type": "openid_credential", "credential_configuration_id": "c-1", "type": "openid_credential"}]',
+        "[" * 3000 + "]" * 3000,
     ],
 )
 def test_bad_authorization_details(details: str) -> None:
