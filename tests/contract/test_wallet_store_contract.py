@@ -464,3 +464,33 @@ async def test_a_dpop_proof_id_is_used_up_with_the_nonces(uow_factory: Factory, 
     assert await wallet_store.commit_issuance(write(n2)) is IssuanceWriteOutcome.PROOF_REPLAYED
     state = await wallet_store.load_grant(tid, grant.token_hash, [n2, jti])
     assert state is not None and state.issued == {"c1": 1} and state.used_nonces == frozenset({n2, jti})
+
+
+async def test_writes_of_the_same_values_in_opposite_orders_never_deadlock(wallet_store: WalletStore) -> None:
+    """Two requests (or two workers' rate-counter flushes) that use the same values, listed in opposite orders, at
+    once: on PostgreSQL each statement locks rows as it goes, and unsorted they could each wait for the other (a
+    deadlock, broken by failing one of them: a 500). Every call completes, and each value is used exactly once."""
+    import asyncio
+    import os
+
+    expire_at = T0 + timedelta(days=3650)
+    for size, rounds in ((2, 30), (50, 10)):
+        for _ in range(rounds):
+            values = [os.urandom(32) for _ in range(size)]
+            first, second = await asyncio.gather(
+                wallet_store.use_once(values, expire_at), wallet_store.use_once(values[::-1], expire_at)
+            )
+            assert first | second == frozenset(values) and not first & second
+            values = [os.urandom(32) for _ in range(size)]
+            await asyncio.gather(
+                wallet_store.use_nonces(values, expire_at), wallet_store.use_nonces(values[::-1], expire_at)
+            )
+            assert await wallet_store.use_once(values, expire_at) == frozenset(values)
+    keys = [(os.urandom(32), 0, 1) for _ in range(200)]
+    for _ in range(10):
+        totals = await asyncio.gather(
+            wallet_store.count_requests(keys, expire_at, T0), wallet_store.count_requests(keys[::-1], expire_at, T0)
+        )
+        assert all(len(total) == len(keys) for total in totals)
+    final = await wallet_store.count_requests(keys[:1], expire_at, T0)
+    assert list(final.values()) == [21]

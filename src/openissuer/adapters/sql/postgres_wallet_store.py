@@ -276,7 +276,7 @@ class PostgresWalletStore:
         self, statement: str, tenant_id: str, key: Any, now: datetime, grant: NewGrant
     ) -> Any:
         """Use the grant's single-use values up and redeem (one statement); the offer's row, or None."""
-        once = list(grant.single_use)
+        once = sorted(grant.single_use)  # every statement takes its rows' locks in one order: no deadlock
         expire_at = grant.single_use_expire_at or now
         row = await self._fetchrow(
             statement, tenant_id, key, now, *_grant_arguments(grant), grant.client_id, grant.dpop_jkt, once, expire_at
@@ -327,11 +327,11 @@ class PostgresWalletStore:
 
     async def commit_issuance(self, write: IssuanceWrite) -> IssuanceWriteOutcome:
         """Nonces, count, records and the offer's claim: one statement."""
-        proof_ids = [list(write.proof_ids)] if write.proof_ids else []
+        proof_ids = [sorted(write.proof_ids)] if write.proof_ids else []
         row = await self._fetchrow(
             COMMIT_ISSUANCE_WITH_PROOF_IDS if write.proof_ids else COMMIT_ISSUANCE,
             write.token_hash,
-            list(write.nonce_hashes),
+            sorted(write.nonce_hashes),  # in one order in every statement: no deadlock between two of them
             write.nonces_expire_at,
             write.configuration_id,
             write.now,
@@ -356,7 +356,7 @@ class PostgresWalletStore:
         """Use single-use values up: one statement; return those used before."""
         if not hashes:
             return frozenset()
-        rows = await self._pool.fetch(USE_ONCE, list(hashes), expires_at)
+        rows = await self._pool.fetch(USE_ONCE, sorted(hashes), expires_at)
         fresh = {bytes(r["nonce_hash"]) for r in rows}
         return frozenset(h for h in hashes if h not in fresh)
 
@@ -365,7 +365,7 @@ class PostgresWalletStore:
     ) -> None:
         """Use nonces up and record the events: one statement."""
         if nonce_hashes or events:
-            await self._fetchrow(USE_NONCES, list(nonce_hashes), expires_at, _events(events))
+            await self._fetchrow(USE_NONCES, sorted(nonce_hashes), expires_at, _events(events))
 
     async def record_events(self, events: Sequence[Event]) -> None:
         """Record events: one statement."""
@@ -378,7 +378,10 @@ class PostgresWalletStore:
         """Add to the rate counters and return the totals: one statement."""
         if not increments:
             return {}
-        keys, windows, counts = ([item[i] for item in increments] for i in range(3))
+        # The counters' rows are locked in the order given: sorted, two workers' flushes never wait on each other
+        # in a cycle (a deadlock, which PostgreSQL breaks by failing one of them).
+        ordered = sorted(increments)
+        keys, windows, counts = ([item[i] for item in ordered] for i in range(3))
         rows = await self._pool.fetch(COUNT_REQUESTS, keys, windows, counts, expire_at, now)
         return {(bytes(r["key_hash"]), int(r["window_start"])): int(r["count"]) for r in rows}
 
