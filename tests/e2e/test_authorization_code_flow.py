@@ -433,6 +433,7 @@ async def test_expired_code(flow: Flow) -> None:
         ({"request_uri": "urn:ietf:params:oauth:request_uri:x"}, 400, "invalid_request"),
         ({"client_id": "unknown-wallet"}, 401, "invalid_client"),
         ({"client_id": "pre-authorized-only"}, 400, "unauthorized_client"),
+        ({"client_id": "w" * 256}, 400, "invalid_request"),
         (
             {
                 "scope": None,
@@ -704,6 +705,7 @@ async def test_outbound_guard_refuses_a_loopback_provider_at_run_time(tmp_path: 
         ({"redirectUris": ["javascript:alert(document.domain)//"]}, "redirectUris.0"),
         ({"redirectUris": [WALLET_REDIRECT, "data:text/html,<script>alert(1)</script>"]}, "redirectUris.1"),
         ({"redirectUris": ["http://[::1"]}, "redirectUris.0"),
+        ({"redirectUris": [WALLET_REDIRECT], "clientId": "w" * 256}, "clientId"),
         ({"redirectUris": [WALLET_REDIRECT], "grantTypes": ["password"]}, "grantTypes"),
         (
             {"redirectUris": [WALLET_REDIRECT], "tokenEndpointAuthMethod": "client_secret_basic"},

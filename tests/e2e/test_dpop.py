@@ -162,6 +162,17 @@ async def test_a_bound_token_without_its_keys_proof_is_refused_before_the_body_i
     assert response.json()["error"] == "invalid_credential_request", response.text
 
 
+async def test_a_client_id_longer_than_a_grant_keeps_is_refused_and_leaves_the_offer(wallet: DpopWallet) -> None:
+    """On PostgreSQL a grant's client_id column holds 255 characters; a longer one was a 500. Refused as a bad
+    request on every store, without using the offer up."""
+    offer = await wallet.wallet.read_offer((await wallet.setup.offer())["uri"])
+    code = offer["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"]
+    form = {"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": code, "client_id": "w" * 256}
+    assert_error(await wallet.http.post("/v1/oauth/token", data=form), "invalid_request")
+    form["client_id"] = "w" * 255
+    assert (await wallet.http.post("/v1/oauth/token", data=form)).status_code == 200
+
+
 async def test_a_proof_is_used_once_at_the_token_endpoint(wallet: DpopWallet) -> None:
     await wallet.token()  # learns a nonce
     offers = [await wallet.wallet.read_offer((await wallet.setup.offer())["uri"]) for _ in range(2)]

@@ -54,6 +54,16 @@ def parse_token_request(form: Mapping[str, str], *, authorization_code_enabled: 
     return _parse_pre_authorized(form)
 
 
+MAX_CLIENT_ID_LENGTH = 255  # what the grants, codes and clients keep (longer ones cannot be one of ours)
+
+
+def verify_client_id_length(client_id: str) -> str:
+    """Return ``client_id`` if it is not longer than ``MAX_CLIENT_ID_LENGTH``; ``invalid_request`` otherwise."""
+    if len(client_id) > MAX_CLIENT_ID_LENGTH:
+        raise InvalidRequestError(f"client_id is longer than {MAX_CLIENT_ID_LENGTH} characters")
+    return client_id
+
+
 def _parse_authorization_code(form: Mapping[str, str]) -> AuthorizationCodeRequest:
     for name in ("code", "redirect_uri", "client_id"):
         if not form.get(name):
@@ -61,7 +71,7 @@ def _parse_authorization_code(form: Mapping[str, str]) -> AuthorizationCodeReque
     return AuthorizationCodeRequest(
         code=form["code"],
         redirect_uri=form["redirect_uri"],
-        client_id=form["client_id"],
+        client_id=verify_client_id_length(form["client_id"]),
         code_verifier=form.get("code_verifier") or None,
     )
 
@@ -76,7 +86,7 @@ def _parse_pre_authorized(form: Mapping[str, str]) -> PreAuthorizedCodeRequest:
         pre_authorized_code=code,
         tx_code=tx_code if tx_code else None,
         authorization_details=None if details is None else parse_authorization_details(details),
-        client_id=form.get("client_id") or None,
+        client_id=verify_client_id_length(client_id) if (client_id := form.get("client_id")) else None,
     )
 
 

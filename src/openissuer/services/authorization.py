@@ -53,6 +53,7 @@ from openissuer.protocol.authorization_request import (
 )
 from openissuer.protocol.interaction_hook import HookReturn
 from openissuer.protocol.pkce import S256, create_code_challenge
+from openissuer.protocol.token_request import verify_client_id_length
 from openissuer.services.authentication_providers import AuthenticationProviderService
 from openissuer.services.interaction_hook_flow import InteractionHookFlow
 from openissuer.services.interaction_hooks import InteractionHookService
@@ -115,6 +116,7 @@ class AuthorizationService:
         ``found`` receives the client record."""
         if not client_id:
             raise InvalidRequestError("client_id is required")
+        verify_client_id_length(client_id)
         client = await uow.wallet_clients.get_by_client_id(tenant_id, client_id)
         if client is None:
             if self._allow_unregistered:

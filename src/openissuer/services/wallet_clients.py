@@ -16,6 +16,7 @@ from openissuer.ports.clock import Clock
 from openissuer.ports.uow import UnitOfWorkFactory
 from openissuer.protocol.authorization_request import redirect_uri_problem
 from openissuer.protocol.metadata import PRE_AUTHORIZED_GRANT
+from openissuer.protocol.token_request import MAX_CLIENT_ID_LENGTH
 from openissuer.services.access import ISSUERS, READERS_AND_ISSUERS, authorize
 from openissuer.services.audit import management_event
 from openissuer.services.wallet_policy import parse_root_certificates
@@ -42,6 +43,8 @@ class WalletClientInput:
 def _check(data: WalletClientInput) -> None:
     """Redirect URIs are absolute, without fragments (RFC 6749 §3.1.2); only public clients (PKCE) for now."""
     details: list[ErrorDetail] = []
+    if data.client_id is not None and len(data.client_id) > MAX_CLIENT_ID_LENGTH:
+        details.append(ErrorDetail("body", "clientId", f"must be at most {MAX_CLIENT_ID_LENGTH} characters"))
     if not data.redirect_uris:
         details.append(ErrorDetail("body", "redirectUris", "must list at least one redirect URI"))
     for index, uri in enumerate(data.redirect_uris):
