@@ -613,6 +613,8 @@ async def test_provider_down(flow: Flow) -> None:
             "forwardedRequestParameters",
         ),
         ({"url": "https://idp.example.com", "tokenEndpointAuthMethod": "private_key_jwt"}, "tokenEndpointAuthMethod"),
+        ({"url": "https://idp.example.com", "clientId": "c" * 1025}, "clientId"),
+        ({"url": "https://idp.example.com", "clientSecret": "s" * 4097}, "clientSecret"),
     ],
 )
 async def test_provider_validation_with_the_outbound_guard_on(tmp_path: Any, body: dict[str, Any], param: str) -> None:
@@ -725,10 +727,11 @@ async def test_wallet_client_crud(flow: Flow) -> None:
         await flow.http.post(
             "/v1/openid/clients",
             headers=headers,
-            json={"clientId": "my-app", "redirectUris": ["myapp://cb", "http://127.0.0.1:7/cb"]},
+            json={"clientId": "my-app", "redirectUris": ["myapp://cb", "http://127.0.0.1:7/cb", "myapp://cb"]},
         )
     ).json()
     assert created["clientId"] == "my-app" and created["tokenEndpointAuthMethod"] == "none"
+    assert created["redirectUris"] == ["myapp://cb", "http://127.0.0.1:7/cb"]  # each once, in the order given
     clash = await flow.http.post(
         "/v1/openid/clients", headers=headers, json={"clientId": "my-app", "redirectUris": ["myapp://cb"]}
     )

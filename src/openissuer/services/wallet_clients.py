@@ -85,7 +85,7 @@ class WalletClientService:
             tenant_id=principal.tenant_id,
             client_id=data.client_id or secrets.token_urlsafe(16),
             client_name=data.client_name,
-            redirect_uris=tuple(data.redirect_uris),
+            redirect_uris=tuple(dict.fromkeys(data.redirect_uris)),  # each once, in the order given
             grant_types=tuple(dict.fromkeys(data.grant_types)),
             token_endpoint_auth_method=data.token_endpoint_auth_method,
             created_at=self._clock.now(),
@@ -111,7 +111,7 @@ class WalletClientService:
                 tenant_id=existing.tenant_id,
                 client_id=existing.client_id,
                 client_name=data.client_name,
-                redirect_uris=tuple(data.redirect_uris),
+                redirect_uris=tuple(dict.fromkeys(data.redirect_uris)),  # each once, in the order given
                 grant_types=tuple(dict.fromkeys(data.grant_types)),
                 token_endpoint_auth_method=data.token_endpoint_auth_method,
                 created_at=existing.created_at,
