@@ -34,6 +34,7 @@ from openissuer.ports.http import (
     HttpFetcher,
     OutboundBlockedError,
     OutboundConnectionError,
+    OutboundEncodingError,
     OutboundRedirectError,
     OutboundResponseTooLargeError,
     OutboundTimeoutError,
@@ -483,18 +484,29 @@ async def test_a_response_of_exactly_the_cap_is_accepted(chunked: bool) -> None:
         assert (await fetcher.request("GET", server.url("/fit"))).body == b"y" * 1000
 
 
-async def test_a_compressed_body_is_capped_after_decompression() -> None:
+@pytest.mark.parametrize(
+    ("encoding", "layers"),
+    [("gzip", 1), ("gzip, gzip", 2), ("deflate", 1), ("br", 1), ("GZIP", 1)],
+)
+async def test_a_compressed_response_is_refused_unread(encoding: str, layers: int) -> None:
+    """Requests accept identity only. A compressed answer (a bomb: a few KB that inflate to hundreds of MB; twice
+    gzipped, 1 KB for 512 MB) is refused before its decoder runs, which would inflate each chunk whole before the
+    size cap could apply."""
     import gzip
 
-    bomb = gzip.compress(b"\0" * 200_000)
-    reply = Reply(headers={"Content-Encoding": "gzip"}, body=bomb)
+    body = b"\0" * 200_000
+    for _ in range(layers):
+        body = gzip.compress(body)
+    reply = Reply(headers={"Content-Encoding": encoding}, body=body)
     async with (
-        serve({"/gz": lambda _s: reply}) as server,
+        serve(
+            {"/gz": lambda _s: reply, "/plain": lambda _s: Reply(headers={"Content-Encoding": "identity"})}
+        ) as server,
         GuardedHttpFetcher(allow_private=True, max_response_bytes=10_000) as fetcher,
     ):
-        assert len(bomb) < 10_000
-        with pytest.raises(OutboundResponseTooLargeError):
+        with pytest.raises(OutboundEncodingError):
             await fetcher.request("GET", server.url("/gz"))
+        assert (await fetcher.request("GET", server.url("/plain"))).status == 200  # identity named: fine
 
 
 @pytest.mark.parametrize("reply", [Reply(delay=5), Reply(body=b"z" * 100, stall=5)], ids=["headers", "body"])

@@ -89,6 +89,13 @@ class OutboundResponseTooLargeError(OutboundRequestError):
     default_description = "The outbound response is too large"
 
 
+class OutboundEncodingError(OutboundRequestError):
+    """The response came compressed (a ``Content-Encoding`` other than ``identity``) though only ``identity`` was
+    accepted: refused unread, since decompressing it could take far more memory than the body's size cap allows."""
+
+    default_description = "The outbound response was compressed, though an uncompressed one was asked for"
+
+
 class OutboundConnectionError(OutboundRequestError):
     """The target could not be resolved, connected to, or spoke malformed HTTP or TLS."""
 

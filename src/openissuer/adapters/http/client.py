@@ -23,6 +23,7 @@ from openissuer.domain.urls import redact_url
 from openissuer.ports.http import (
     HttpResponse,
     OutboundConnectionError,
+    OutboundEncodingError,
     OutboundRedirectError,
     OutboundRequestError,
     OutboundResponseTooLargeError,
@@ -146,10 +147,15 @@ class GuardedHttpFetcher:
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self._max_response_bytes:
             raise OutboundResponseTooLargeError(url=url, detail=f"Content-Length {declared} over the cap")
+        # Requests say ``Accept-Encoding: identity``. A compressed answer is refused before any of it is read: its
+        # decoder inflates each chunk whole before the cap below could apply (1 KB of twice-gzipped zeros is 512 MB).
+        encodings = [e.strip().lower() for e in response.headers.get_list("content-encoding", split_commas=True)]
+        if any(e not in ("", "identity") for e in encodings):
+            raise OutboundEncodingError(url=url, detail=f"Content-Encoding {', '.join(encodings)[:100]}")
         chunks: list[bytes] = []
         size = 0
         try:
-            async for chunk in response.aiter_bytes():  # decoded bytes: a compressed body cannot slip past the cap
+            async for chunk in response.aiter_raw():  # identity only (above): the bytes as they arrive
                 size += len(chunk)
                 if size > self._max_response_bytes:
                     raise OutboundResponseTooLargeError(url=url, detail=f"body over {self._max_response_bytes} bytes")
