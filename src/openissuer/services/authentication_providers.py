@@ -39,8 +39,8 @@ def mask_secret(hint: str) -> str:
 
 # An upstream provider's client credentials: generous (identity providers issue ids and secrets of a few dozen to a
 # few hundred characters), but bounded: they are stored, sent on every sign-in and shown (masked) in responses.
-MAX_CLIENT_ID_LENGTH = 1024
-MAX_CLIENT_SECRET_LENGTH = 4096
+MAX_PROVIDER_CLIENT_ID_LENGTH = 1024
+MAX_PROVIDER_CLIENT_SECRET_LENGTH = 4096
 
 
 @dataclass(frozen=True)
@@ -84,13 +84,15 @@ class AuthenticationProviderService:
             details.append(ErrorDetail("body", "scope", "must contain openid", list(scope)))
         if not data.client_id:
             details.append(ErrorDetail("body", "clientId", "is required"))
-        elif len(data.client_id) > MAX_CLIENT_ID_LENGTH:
-            details.append(ErrorDetail("body", "clientId", f"must be at most {MAX_CLIENT_ID_LENGTH} characters"))
+        elif len(data.client_id) > MAX_PROVIDER_CLIENT_ID_LENGTH:
+            details.append(
+                ErrorDetail("body", "clientId", f"must be at most {MAX_PROVIDER_CLIENT_ID_LENGTH} characters")
+            )
         if creating and not data.client_secret:
             details.append(ErrorDetail("body", "clientSecret", "is required"))
-        elif data.client_secret and len(data.client_secret) > MAX_CLIENT_SECRET_LENGTH:
+        elif data.client_secret and len(data.client_secret) > MAX_PROVIDER_CLIENT_SECRET_LENGTH:
             details.append(
-                ErrorDetail("body", "clientSecret", f"must be at most {MAX_CLIENT_SECRET_LENGTH} characters")
+                ErrorDetail("body", "clientSecret", f"must be at most {MAX_PROVIDER_CLIENT_SECRET_LENGTH} characters")
             )
         if data.token_endpoint_auth_method not in TOKEN_AUTH_METHODS:
             details.append(
