@@ -36,6 +36,8 @@ from openissuer.ports.http import OutboundBlockedError, OutboundConnectionError
         ("::", "unspecified"),
         ("fe80::1", "link-local"),
         ("fc00::1", "private"),
+        ("fec0::1", "site-local"),
+        ("feff:ffff::1", "site-local"),
         ("fd12:3456::1", "private"),
         ("fd00:ec2::254", "cloud metadata"),
         ("ff02::1", "multicast"),

@@ -35,7 +35,8 @@ _NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: the last 32 bi
 def classify_address(address: IPAddress) -> str | None:
     """Return why ``address`` is not a public unicast address (e.g. ``"loopback"``), or None when it is public.
 
-    Covers loopback, RFC 1918 / fc00::/7 private, link-local (169.254/16 with cloud metadata, fe80::/10),
+    Covers loopback, RFC 1918 / fc00::/7 private, link-local (169.254/16 with cloud metadata, fe80::/10), the
+    deprecated site-local fec0::/10 (not private or reserved to ``ipaddress``, yet routed inside sites),
     unspecified, multicast, reserved, RFC 6598 shared 100.64/10, anything IANA does not list as globally reachable,
     and IPv6 forms that embed an IPv4 address (IPv4-mapped, 6to4, NAT64), judged by the embedded address.
     """
@@ -49,6 +50,7 @@ def classify_address(address: IPAddress) -> str | None:
         (address.is_loopback, "loopback"),
         (address in METADATA_ADDRESSES, "cloud metadata"),
         (address.is_link_local, "link-local"),
+        (isinstance(address, ipaddress.IPv6Address) and address.is_site_local, "site-local"),  # fec0::/10, RFC 3879
         (address.is_multicast, "multicast"),
         (isinstance(address, ipaddress.IPv4Address) and address in _SHARED_ADDRESS_SPACE, "shared (CGNAT)"),
         (address.is_reserved, "reserved"),
