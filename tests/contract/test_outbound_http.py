@@ -441,6 +441,33 @@ async def test_authorization_is_kept_on_the_same_origin_and_dropped_across_origi
     assert "authorization" not in other.requests[0].headers
 
 
+@pytest.mark.parametrize("status", [307, 308])
+@pytest.mark.parametrize("body", [{"data": {"client_secret": "s3cr3t", "code": "c0de"}}, {"json": {"a": "secret"}}])
+async def test_a_body_is_never_repeated_to_another_origin(status: int, body: dict[str, object]) -> None:
+    """A 307/308 repeats the request with its body. A token request's body holds the client secret, the code and
+    the PKCE verifier, so a redirect that would carry it to another origin is refused and nothing is sent there."""
+    async with serve({"/token": lambda _s: json_reply({})}) as other:
+        routes = {"/token": redirect(other.url("/token"), status)}
+        async with serve(routes) as server, GuardedHttpFetcher(allow_private=True) as fetcher:
+            with pytest.raises(OutboundRedirectError, match="another origin"):
+                await fetcher.request("POST", server.url("/token"), **body)  # type: ignore[arg-type]
+        await settle()
+    assert other.connections == 0
+    assert [seen.target for seen in server.requests] == ["/token"]
+
+
+async def test_a_body_is_repeated_on_the_same_origin_and_dropped_on_a_see_other_across_origins() -> None:
+    async with serve({"/done": lambda _s: json_reply({})}) as other:
+        routes = {"/a": redirect("/b", 307), "/b": redirect(other.url("/done"), 303)}
+        async with serve(routes) as server, GuardedHttpFetcher(allow_private=True) as fetcher:
+            await fetcher.request("POST", server.url("/a"), data={"client_secret": "s3cr3t"})
+    assert [(seen.method, seen.body) for seen in server.requests] == [
+        ("POST", b"client_secret=s3cr3t"),
+        ("POST", b"client_secret=s3cr3t"),
+    ]
+    assert [(seen.method, seen.body) for seen in other.requests] == [("GET", b"")]
+
+
 async def test_too_many_redirects_are_refused() -> None:
     async with (
         serve({"/loop": redirect("/loop")}) as server,

@@ -103,6 +103,6 @@ class OutboundConnectionError(OutboundRequestError):
 
 
 class OutboundRedirectError(OutboundRequestError):
-    """The target redirected too often or to an unusable location."""
+    """The target redirected too often, to an unusable location, or a request with a body to another origin."""
 
     default_description = "The outbound request was redirected too many times"

@@ -128,7 +128,16 @@ class GuardedHttpFetcher:
                 await response.aclose()
             current = _redirect_target(checked, location)
             method, data, json, headers = _redirect_request(response.status_code, method, data, json, headers)
-            headers = _drop_credentials_across_origins(checked, current, headers)
+            if not _same_origin(checked, current):
+                if data is not None or json is not None:
+                    # A 307/308 repeats the body, which may carry a client secret, a code or a PKCE verifier (token
+                    # requests) or claims-source parameters: it never goes to an origin it was not addressed to.
+                    raise OutboundRedirectError(
+                        "The outbound request was redirected to another origin, which would receive its body",
+                        url=url,
+                        detail=f"{response.status_code} to {redact_url(current)}",
+                    )
+                headers = _without_credentials(headers)
         raise OutboundRedirectError(url=url, detail=f"more than {self._max_redirects} redirects")
 
     async def _send(self, request: httpx.Request, url: str) -> httpx.Response:
@@ -204,11 +213,14 @@ def _redirect_request(
     return method, data, json, headers
 
 
-def _drop_credentials_across_origins(previous: str, following: str, headers: httpx.Headers) -> httpx.Headers:
-    """Keep Authorization and cookies only while the origin (scheme, host, port) stays the same."""
+def _same_origin(previous: str, following: str) -> bool:
+    """Whether two URLs share scheme, host and port (RFC 6454 origin)."""
     before, after = httpx.URL(previous), httpx.URL(following)
-    if (before.scheme, before.host, before.port) == (after.scheme, after.host, after.port):
-        return headers
+    return (before.scheme, before.host, before.port) == (after.scheme, after.host, after.port)
+
+
+def _without_credentials(headers: httpx.Headers) -> httpx.Headers:
+    """Authorization, cookies and API keys stay with the origin they were addressed to."""
     return httpx.Headers({k: v for k, v in headers.multi_items() if k.lower() not in _CREDENTIAL_HEADERS})
 
 
