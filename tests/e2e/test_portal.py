@@ -480,6 +480,38 @@ async def test_large_lists_are_paged_with_the_api_cursor(api: Api, admin: Portal
     assert (await admin.get("/webhooks?cursor=bogus")).status_code == 400
 
 
+async def test_each_group_of_a_page_pages_its_own_list(api: Api, admin: PortalClient) -> None:
+    """Status lists and configurations show one list per profile on one page: a group's "Next page" pages that group,
+    also when the page shown is already another group's second page."""
+    headers = await api.auth()
+    for profile, field in (("mobile", "docType"), ("sd-jwt", "vct")):
+        for index in range(3):
+            body = {field: f"urn:{profile}:{index}", "timeToLiveDuration": {"days": 1}, "expiryDuration": {"days": 2}}
+            created = await api.http.post(
+                f"/v2/credentials/{profile}/status-lists/configurations", json=body, headers=headers
+            )
+            assert created.status_code == 201, created.text
+
+    def next_links(html: str) -> dict[str, str]:
+        found = re.findall(r'aria-label="Pages of ([a-z-]+)"><a href="([^"]+)">Next page</a>', html)
+        return {profile: link.replace("&amp;", "&") for profile, link in found}
+
+    def shown(html: str, profile: str) -> set[str]:
+        return set(re.findall(rf"urn:{profile}:\d", html))
+
+    first = await admin.get("/status-lists?limit=2")
+    assert set(next_links(first.text)) == {"mobile", "sd-jwt"}
+    mobile_second = await admin.http.get(next_links(first.text)["mobile"])
+    assert mobile_second.status_code == 200
+    assert len(shown(mobile_second.text, "mobile")) == 1
+    assert shown(mobile_second.text, "mobile").isdisjoint(shown(first.text, "mobile"))
+    # From mobile's second page, sd-jwt's link still pages sd-jwt (and not mobile, with sd-jwt's cursor):
+    sd_jwt_second = await admin.http.get(next_links(mobile_second.text)["sd-jwt"])
+    assert sd_jwt_second.status_code == 200
+    assert len(shown(sd_jwt_second.text, "sd-jwt")) == 1
+    assert shown(sd_jwt_second.text, "sd-jwt") | shown(first.text, "sd-jwt") == {f"urn:sd-jwt:{i}" for i in range(3)}
+
+
 async def test_the_portal_is_not_in_the_openapi_description(api: Api) -> None:
     paths = (await api.http.get("/openapi.json")).json()["paths"]
     assert not [p for p in paths if p.startswith("/portal")]

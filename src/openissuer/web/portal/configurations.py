@@ -295,9 +295,7 @@ async def configurations(request: Request, portal: CurrentPortal) -> HTMLRespons
             page = await portal.container.configurations.list_as(
                 portal.principal, credential_format.format_id, limit=paging.limit, after=after
             )
-            next_link = paging.next_link(request, page)
-            if next_link:
-                next_link += f"&profile={credential_format.profile}"
+            next_link = paging.next_link(request, page, profile=credential_format.profile)
             items = [render_configuration(credential_format, c) for c in page.items]
             groups.append({"format": credential_format, "items": items, "next_link": next_link})
     except ManagementError as exc:

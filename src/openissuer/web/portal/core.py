@@ -395,11 +395,13 @@ class Paging:
         cursor = request.query_params.get("cursor") or None
         return cls(limit=limit, after=decode_cursor(cursor) if cursor else None, cursor=cursor)
 
-    def next_link(self, request: Request, page: Page[Any]) -> str | None:
-        """Return the URL of the next page, or None on the last."""
+    def next_link(self, request: Request, page: Page[Any], **select: str) -> str | None:
+        """Return the URL of the next page, or None on the last. ``select`` sets query parameters that name which of
+        a page's lists the cursor belongs to (``profile``), replacing the current request's."""
         if page.next_key is None:
             return None
-        query = {k: v for k, v in request.query_params.items() if k not in {"cursor", "done"}}
+        query = {k: v for k, v in request.query_params.items() if k not in {"cursor", "done", *select}}
+        query.update(select)
         query["cursor"] = encode_cursor(page.next_key)
         return f"{request.url.path}?{urlencode(query)}"
 

@@ -88,9 +88,7 @@ async def status_lists(request: Request, portal: CurrentPortal) -> HTMLResponse:
             page = await service.list_as(
                 portal.principal, limit=paging.limit, after=paging.after if profile == selected else None
             )
-            next_link = paging.next_link(request, page)
-            if next_link and "profile=" not in next_link:
-                next_link += f"&profile={profile}"
+            next_link = paging.next_link(request, page, profile=profile)
             groups.append(
                 {"profile": profile, "type_field": service.type_field, "items": page.items, "next_link": next_link}
             )
