@@ -138,6 +138,14 @@ async def test_the_entries_of_a_list_its_revision_and_a_deleted_record(
     head = await status_list_store.head(tenant_id, reserved.list_id)
     assert head is not None and (head.kind, head.revision, head.size) == ("k", 1, 100)
     assert await status_list_store.head(other_tenant, reserved.list_id) is None
+    async with uow_factory() as uow:  # the head carries the tenant's configuration version, read with it
+        version = await uow.tenants.get_config_version(tenant_id)
+        await uow.did_keys.add(DidKey(new_id(), tenant_id, "headvers", {"kty": "EC"}, b"s", T0, T0 + timedelta(1)))
+        await uow.commit()
+    moved = await status_list_store.head(tenant_id, reserved.list_id)
+    assert (
+        head.config_version == (version or 0) and moved is not None and moved.config_version == head.config_version + 1
+    )
 
 
 async def test_blocks_take_what_is_left_and_scopes_keep_their_own_lists(

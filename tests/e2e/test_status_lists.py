@@ -369,3 +369,27 @@ async def test_a_change_made_by_one_process_is_served_by_another(
             assert read.status == "invalid"
     finally:
         await second.aclose()
+
+
+async def test_a_deactivated_iaca_takes_its_lists_tokens_down_at_once(api: Any) -> None:
+    """A token signed and cached before its IACA was deactivated is not served from the cache until its ``ttl``
+    (12 hours by default) runs out: the list cannot be signed any more, so its token is 404 from the next request
+    and the list leaves the distribution; reactivating the IACA brings both back."""
+    setup, _ = await _revocable_mdl(api)
+    _offer, reference = await _issue_mdl(api, setup)
+    uri = reference["uri"]
+    assert (await _token(api, uri)).status_code == 200  # signed and cached
+    iaca_id = (await api.http.get(f"{MOBILE}/iacas", headers=setup.headers)).json()["data"][0]["id"]
+    iaca_url = f"{MOBILE}/iacas/{iaca_id}"
+    assert (await api.http.put(iaca_url, headers=setup.headers, json={"active": False})).status_code == 200
+
+    assert (await _token(api, uri)).status_code == 404
+    assert (await api.http.get(f"{MOBILE}/status-lists/distribution")).json() == {"status_lists": []}
+
+    assert (await api.http.put(iaca_url, headers=setup.headers, json={"active": True})).status_code == 200
+    served = await _token(api, uri)
+    assert served.status_code == 200
+    read = read_status_cwt(
+        served.content, uri=uri, index=reference["idx"], iaca_pem=setup.iaca_pem, now=api.clock.now()
+    )
+    assert read.status == "valid"

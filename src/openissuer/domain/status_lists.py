@@ -88,7 +88,8 @@ class StatusList:
 
 @dataclass(frozen=True)
 class StatusListHead:
-    """What serving a list's token needs to read on every request: the list's kind, scope and revision."""
+    """What serving a list's token needs to read on every request: the list's kind, scope and revision, and its
+    tenant's configuration version (raised by a change to an IACA or a signer, which may leave the list unsignable)."""
 
     id: str
     kind: str
@@ -96,6 +97,7 @@ class StatusListHead:
     revision: int
     credential_type: str = ""
     authority_id: str = ""
+    config_version: int = 0
 
 
 @dataclass(frozen=True)

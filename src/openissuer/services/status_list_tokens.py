@@ -2,10 +2,12 @@
 lists, and the management views of them. One service per kind of list (mDocs: CWT form; SD-JWT VCs: JWT form).
 
 Serving a token reads the list's head (kind, scope, revision: one primary-key statement, driver-level) and returns
-the token this process signed for that revision, while it is younger than its ``ttl``. A status change raises the
-list's revision in its transaction (``services/credential_status.py``), so every worker re-signs from its next
-request; the tenant's configuration version is not raised, which would make every process reload every cache of
-the tenant (configurations, signers, metadata) on each revocation, and the hot path would pay for it.
+the token this process signed for that revision, while it is younger than its ``ttl`` and the tenant's configuration
+version (read in the same statement) has not moved: deactivating the list's IACA or rotating a signer is seen at the
+next request, by every worker. A status change raises the list's revision in its transaction
+(``services/credential_status.py``), so every worker re-signs from its next request; the tenant's configuration
+version is not raised, which would make every process reload every cache of the tenant (configurations, signers,
+metadata) on each revocation, and the hot path would pay for it.
 
 A token is signed by a status list signer certified by the IACA the list belongs to (the one that certified its
 credentials' signers, ISO/IEC 18013-5 2nd edition), created and rotated like document signers; its ``sub`` is the
@@ -50,7 +52,8 @@ _PAGE = 1000
 @dataclass(frozen=True)
 class SignedToken:
     """A list's token as served: its bytes, its strong ETag, when this process re-signs it at the latest, and the
-    IACA its signer is certified by."""
+    IACA its signer is certified by. ``config_version`` is the tenant's configuration version its signer was chosen
+    under: a later one (an IACA deactivated, a signer rotated) makes the token stale."""
 
     list_id: str
     revision: int
@@ -59,6 +62,7 @@ class SignedToken:
     issued_at: datetime
     refresh_at: datetime
     authority_id: str
+    config_version: int = 0
 
     def max_age(self, now: datetime) -> int:
         """Seconds a shared cache may keep this token from ``now``."""
@@ -177,7 +181,12 @@ class StatusListTokenService:
 
     def _fresh(self, head: StatusListHead) -> SignedToken | None:
         found = self._tokens.get(head.id)
-        if found is None or found.revision != head.revision or self._clock.now() >= found.refresh_at:
+        if (
+            found is None
+            or found.revision != head.revision
+            or found.config_version != head.config_version
+            or self._clock.now() >= found.refresh_at
+        ):
             return None
         return found
 
@@ -194,6 +203,13 @@ class StatusListTokenService:
         refresh_at = min(time_to_live.add_to(now), expires_at)
         try:
             signer = await self._signers.signer_under(tenant_id, version, head.authority_id, expires_at)
+            async with self._uow(read_only=True) as uow:
+                moved = await uow.tenants.get_config_version(tenant_id) or 0
+            if moved != version:
+                # Creating the list's first signer raised the version, or a change came meanwhile: choose under the
+                # newer state, so the token is cached for the version it is valid for (not re-signed next request).
+                version = moved
+                signer = await self._signers.signer_under(tenant_id, version, head.authority_id, expires_at)
         except CredentialRequestDeniedError as exc:
             log.warning("status list not signed", extra={"list_id": head.id, "reason": exc.detail or exc.description})
             raise _not_found(head.id) from exc
@@ -210,6 +226,7 @@ class StatusListTokenService:
             issued_at=now,
             refresh_at=refresh_at,
             authority_id=head.authority_id,
+            config_version=version,
         )
         self._tokens[head.id] = signed
         self._tokens.move_to_end(head.id)

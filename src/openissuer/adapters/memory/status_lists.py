@@ -171,6 +171,13 @@ class InMemoryStatusListStore:
         found = self._store.state.status_lists.get(list_id)
         if found is None or found.tenant_id != tenant_id:
             return None
+        tenant = self._store.state.tenants.get(tenant_id)
         return StatusListHead(
-            found.id, found.kind, found.size, found.revision, found.credential_type, found.authority_id
+            found.id,
+            found.kind,
+            found.size,
+            found.revision,
+            found.credential_type,
+            found.authority_id,
+            0 if tenant is None else tenant.config_version,
         )

@@ -39,7 +39,9 @@ HAVING NOT EXISTS (
 ON CONFLICT (tenant_id, kind, credential_type, authority_id, sequence) DO NOTHING
 RETURNING id, size, 0 AS first, allocated AS taken, permutation_key"""
 HEAD = """
-SELECT id, kind, size, revision, credential_type, authority_id FROM status_lists WHERE tenant_id = $1 AND id = $2"""
+SELECT id, kind, size, revision, credential_type, authority_id,
+       (SELECT config_version FROM tenants WHERE id = $1) AS config_version
+FROM status_lists WHERE tenant_id = $1 AND id = $2"""
 MAX_ATTEMPTS = 100
 """Each lost attempt means another reservation made progress (took positions or started the list), so a request
 retries; the bound only guards against a bug looping for ever."""
@@ -103,4 +105,5 @@ def _head(row: Any) -> StatusListHead:
         revision=int(row["revision"]),
         credential_type=row["credential_type"],
         authority_id=row["authority_id"],
+        config_version=int(row["config_version"] or 0),
     )

@@ -30,7 +30,8 @@ _START_LIST = (
     "WHERE tenant_id = :tenant AND kind = :kind AND credential_type = :type AND authority_id = :authority"
 )
 _HEAD = (
-    "SELECT id, kind, size, revision, credential_type, authority_id FROM status_lists "
+    "SELECT id, kind, size, revision, credential_type, authority_id, "
+    "(SELECT config_version FROM tenants WHERE id = :tenant) AS config_version FROM status_lists "
     "WHERE tenant_id = :tenant AND id = :id"
 )
 
@@ -101,6 +102,7 @@ class SqliteStatusListStore:
                 int(row["revision"]),
                 row["credential_type"],
                 row["authority_id"],
+                int(row["config_version"] or 0),
             )
 
         return await self._runner.run(work, write=False)
