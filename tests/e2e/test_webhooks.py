@@ -173,6 +173,29 @@ async def failed_or_pending(setup: Setup, webhook_id: str, status: str) -> list[
     return list(response.json()["data"])
 
 
+async def test_the_signed_target_uri_is_the_one_the_receiver_sees(setup: Setup) -> None:
+    """A webhook URL with dot segments, characters a client percent-encodes, or no path is sent the way every HTTP
+    client sends it (``/x/../hook`` as ``/hook``, ``{`` as ``%7B``, no path as ``/``). The signature covers
+    ``@target-uri`` as the receiver reconstructs it, so each delivery verifies there."""
+    with running_receiver(path="") as receiver:
+        base = receiver.url
+        urls = {
+            f"{base}/x/../hook": "/hook",
+            f"{base}/a/b/.": "/a/b/",
+            f"{base}/a{{b}}`": "/a%7Bb%7D%60",
+            base: "/",
+        }
+        webhooks = [await create_webhook(setup, url, REDEEMED) for url in urls]
+        await issue(setup)
+        assert await deliver(setup) == len(urls)
+        keys = await jwks(setup)
+        assert sorted(r.url.removeprefix(base) for r in receiver.received) == sorted(urls.values())
+        assert all(r.status == 200 for r in receiver.received)
+        by_id = {w["id"]: w for w in webhooks}
+        for received in receiver.received:
+            check_signed(received, keys, by_id[received.headers["x-mattr-webhook-id"]])
+
+
 async def test_a_delivery_that_never_succeeds_is_listed_failed_and_can_be_redelivered(setup: Setup) -> None:
     clock: FakeClock = setup.api.clock
     with running_receiver(always_fail=True, fail_status=503) as receiver:

@@ -82,6 +82,59 @@ def validate_outbound_url(
     return normalised
 
 
+def request_target_url(url: str) -> str:
+    """Return ``url`` as an HTTP client sends it: its path with dot segments removed (RFC 3986 §5.2.4), ``/`` for an
+    empty path (RFC 9110 §4.2.3), and the characters a client percent-encodes encoded (WHATWG URL's path and query
+    percent-encode sets). A signature over ``@target-uri`` (RFC 9421) must be made over this form, and the request
+    sent to it, so that the receiver sees what was signed, not the URL as it was configured."""
+    parts = urlsplit(url)
+    path = _PATH_ENCODE.sub(_percent_encode, _remove_dot_segments(parts.path) or "/")
+    query = _QUERY_ENCODE.sub(_percent_encode, parts.query)
+    if (path, query) == (parts.path, parts.query):
+        return url
+    target = f"{parts.scheme}://{parts.netloc}{path}"
+    if query or "?" in url.partition("#")[0]:
+        target += f"?{query}"
+    return f"{target}#{parts.fragment}" if "#" in url else target
+
+
+_PATH_ENCODE = re.compile(r'["<>`{}]')
+_QUERY_ENCODE = re.compile(r'["<>]')
+
+
+def _percent_encode(match: re.Match[str]) -> str:
+    return f"%{ord(match.group()):02X}"
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 §5.2.4, on the path as written (``%2E`` is not a dot: clients and servers leave it alone)."""
+    output: list[str] = []
+    rest = path
+    while rest:
+        if rest.startswith("../"):
+            rest = rest[3:]
+        elif rest.startswith(("./", "/./")):
+            rest = rest[2:]
+        elif rest == "/.":
+            rest = "/"
+        elif rest.startswith("/../"):
+            rest = rest[3:]
+            if output:
+                output.pop()
+        elif rest == "/..":
+            rest = "/"
+            if output:
+                output.pop()
+        elif rest in (".", ".."):
+            rest = ""
+        else:
+            start = 1 if rest.startswith("/") else 0
+            end = rest.find("/", start)
+            segment, rest = (rest, "") if end == -1 else (rest[:end], rest[end:])
+            output.append(segment)
+    return "".join(output)
+
+
 def redact_url(url: str) -> str:
     """Return ``scheme://host[:port]/path`` of ``url``: no credentials, query or fragment, safe to log or show."""
     try:

@@ -23,6 +23,7 @@ from datetime import timedelta
 
 from openissuer.crypto.http_signatures import sign_http_request
 from openissuer.domain.events import WEBHOOK_DELIVERY_FAILED
+from openissuer.domain.urls import request_target_url
 from openissuer.domain.webhooks import ClaimedDelivery, DeliveryOutcome
 from openissuer.ports.clock import Clock
 from openissuer.ports.http import HttpFetcher, OutboundRequestError
@@ -149,9 +150,10 @@ class DeliveryWorker:
         )
         body = encode_envelope(envelope)
         signer = await self._keys.signer_for(delivery.tenant_id)
+        target = request_target_url(claimed.url)  # what the receiver sees: the signed @target-uri is sent as is
         headers = sign_http_request(
             "POST",
-            claimed.url,
+            target,
             create_delivery_headers(delivery.webhook_id, delivery.event_type),
             body,
             signer,
@@ -159,7 +161,7 @@ class DeliveryWorker:
         )
         try:
             response = await self._fetcher.request(
-                "POST", claimed.url, headers=headers, data=body, timeout=self._policy.timeout
+                "POST", target, headers=headers, data=body, timeout=self._policy.timeout
             )
         except OutboundRequestError as exc:  # its description is public and never holds the URL
             return self._failed(claimed, None, exc.description)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
-from openissuer.domain.urls import InvalidOutboundUrlError, redact_url, validate_outbound_url
+from openissuer.domain.urls import InvalidOutboundUrlError, redact_url, request_target_url, validate_outbound_url
 
 
 def test_a_plain_https_url_is_returned_unchanged() -> None:
@@ -215,3 +216,31 @@ def test_allow_private_keeps_the_other_rules(url: str, message: str) -> None:
 )
 def test_redact_url_keeps_only_origin_and_path(url: str, expected: str) -> None:
     assert redact_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "target"),
+    [
+        ("https://h.example.com/a/b", "https://h.example.com/a/b"),
+        ("https://h.example.com", "https://h.example.com/"),
+        ("https://h.example.com/a/../b", "https://h.example.com/b"),
+        ("https://h.example.com/a/./b/.", "https://h.example.com/a/b/"),
+        ("https://h.example.com/../../a", "https://h.example.com/a"),
+        ("https://h.example.com/a/b/..", "https://h.example.com/a/"),
+        ("https://h.example.com/a//b/../c", "https://h.example.com/a//c"),
+        ("https://h.example.com/a/%2e%2e/b", "https://h.example.com/a/%2e%2e/b"),  # an encoded dot is not a dot
+        ("https://h.example.com/a/.../..b/c", "https://h.example.com/a/.../..b/c"),
+        ("https://h.example.com:8443/a/b/c/./../../g?x=../y", "https://h.example.com:8443/a/g?x=../y"),
+        ('https://h.example.com/a"<>`{}|^b', "https://h.example.com/a%22%3C%3E%60%7B%7D|^b"),
+        ('https://h.example.com/p?q"<>{}`', "https://h.example.com/p?q%22%3C%3E{}`"),
+        ("https://h.example.com?x=1", "https://h.example.com/?x=1"),
+        ("https://h.example.com/x?", "https://h.example.com/x?"),
+    ],
+)
+def test_request_target_url_is_what_an_http_client_sends(url: str, target: str) -> None:
+    """The form a signature over ``@target-uri`` is made over. httpx, an independent client, sends it unchanged."""
+    assert request_target_url(url) == target
+    assert request_target_url(target) == target
+    sent = httpx.Request("POST", target).url
+    path_and_query = target.split("h.example.com", 1)[1].removeprefix(":8443")
+    assert sent.raw_path.decode() == path_and_query
