@@ -12,19 +12,22 @@ from openissuer.adapters.sql.sqlite_wallet_store import SqliteWalletStore
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 
-def write_and_checkpoint(path: str, prefix: bytes, writes: int) -> tuple[int, int, int]:
+def write_and_checkpoint(path: str, prefix: bytes, writes: int) -> tuple[int, int, int, int]:
     """In a process of its own: ``writes`` nonce writes through a store that checkpoints every 5 writes; return the
-    writes that succeeded, the checkpoints taken and the largest size of the log seen after a write (bytes)."""
+    writes that succeeded, the checkpoints taken, the largest size of the log seen after a write (bytes) and how
+    many restarting steps gave up (busy past their wait)."""
 
-    async def run() -> tuple[int, int, int]:
+    async def run() -> tuple[int, int, int, int]:
         store = SqliteWalletStore(path, checkpoint_every=5)
-        checkpoints = 0
+        checkpoints = gave_up = 0
         real = store._checkpoint
 
-        def checkpoint() -> None:
-            nonlocal checkpoints
+        def checkpoint() -> bool:
+            nonlocal checkpoints, gave_up
             checkpoints += 1
-            real()
+            restarted = real()
+            gave_up += not restarted
+            return restarted
 
         store._checkpoint = checkpoint  # type: ignore[method-assign]
         done = largest = 0
@@ -36,6 +39,6 @@ def write_and_checkpoint(path: str, prefix: bytes, writes: int) -> tuple[int, in
         if store._checkpointing is not None:
             await asyncio.wait({store._checkpointing})
         await store.aclose()
-        return done, checkpoints, largest
+        return done, checkpoints, largest, gave_up
 
     return asyncio.run(run())

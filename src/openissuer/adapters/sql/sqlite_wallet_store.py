@@ -234,7 +234,7 @@ class SqliteWalletStore:
         self._connection: sqlite3.Connection | None = None
         self._checkpoint_every = checkpoint_every
         self._writes = 0
-        self._checkpointing: asyncio.Future[None] | None = None
+        self._checkpointing: asyncio.Future[bool] | None = None
 
     def _open(self) -> sqlite3.Connection:
         if self._connection is None:
@@ -259,18 +259,20 @@ class SqliteWalletStore:
         self._checkpointing = future
         future.add_done_callback(self._checkpointed)
 
-    def _checkpoint(self) -> None:
-        """Copy the log into the database file, then let the next write start it over (the module's docstring)."""
+    def _checkpoint(self) -> bool:
+        """Copy the log into the database file, then let the next write start it over (the module's docstring);
+        return whether the restarting step completed."""
         connection = sqlite3.connect(self._path, timeout=0, isolation_level=None, check_same_thread=False)
         try:
             connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             connection.execute(f"PRAGMA busy_timeout={CHECKPOINT_BUSY_MS}")
             # Busy (a writer or a reader past the timeout) is not an error: the next checkpoint tries again.
-            connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+            busy, _frames, _copied = connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+            return not busy
         finally:
             connection.close()
 
-    def _checkpointed(self, future: asyncio.Future[None]) -> None:
+    def _checkpointed(self, future: asyncio.Future[bool]) -> None:
         self._checkpointing = None
         if not future.cancelled() and (error := future.exception()) is not None:
             # A busy or failed passive checkpoint loses nothing: the log is copied back at the next one.
