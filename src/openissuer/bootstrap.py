@@ -42,6 +42,7 @@ from openissuer.ports.status_lists import StatusListStore
 from openissuer.ports.uow import StorageHealth, UnitOfWork, UnitOfWorkFactory
 from openissuer.ports.wallet_store import WalletStore
 from openissuer.services.api_clients import ApiClientService
+from openissuer.services.attestation_status import AttestationStatusService
 from openissuer.services.authentication_providers import AuthenticationProviderService
 from openissuer.services.authorization import AuthorizationService
 from openissuer.services.branding_images import BrandingImages
@@ -307,7 +308,8 @@ def build(
         nonce_required=settings.dpop_nonce_required,
         max_age=timedelta(seconds=settings.dpop_max_age),
     )
-    wallet_auth = WalletAuthService(policies, dpop, store, box, clock)
+    attestation_statuses = AttestationStatusService(fetcher, clock)
+    wallet_auth = WalletAuthService(policies, dpop, store, box, clock, attestation_statuses)
     encryption = CredentialEncryptionService(box)
     revocation_lists = RevocationListService(uow_factory, clock, tenants, did_keys, cwt, REVOCATION_LISTS)
     providers = AuthenticationProviderService(
@@ -384,6 +386,7 @@ def build(
             status_lists=allocator,
             policies=policies,
             subscriptions=WebhookSubscriptions(uow_factory),
+            attestation_statuses=attestation_statuses,
         ),
         notifications=NotificationService(),
         metadata=MetadataService(

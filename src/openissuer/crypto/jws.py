@@ -49,10 +49,11 @@ class CompactJws:
     signature: bytes
 
 
-def parse_compact_jws(token: str) -> CompactJws:
+def parse_compact_jws(token: str, *, max_payload: int = MAX_PAYLOAD_LENGTH) -> CompactJws:
     """Split and decode a compact JWS whose header and payload are JSON objects; the signature is not checked.
 
     RFC 7515 §7.1: ``BASE64URL(header) || "." || BASE64URL(payload) || "." || BASE64URL(signature)``.
+    ``max_payload`` bounds the payload's base64url length (a status list token's may be larger than a proof's).
     """
     if not isinstance(token, str):
         raise JwsError("the JWS must be a string")
@@ -60,7 +61,7 @@ def parse_compact_jws(token: str) -> CompactJws:
     if len(parts) != len(_PARTS):
         raise JwsError("the JWS must have exactly three base64url parts separated by '.'")
     header_b64, payload_b64, signature_b64 = parts
-    if len(header_b64) > MAX_HEADER_LENGTH or len(payload_b64) > MAX_PAYLOAD_LENGTH:
+    if len(header_b64) > MAX_HEADER_LENGTH or len(payload_b64) > max_payload:
         raise JwsError("the JWS header or payload is longer than this issuer accepts")
     if len(signature_b64) > MAX_SIGNATURE_LENGTH:
         raise JwsError("the JWS signature is longer than this issuer accepts")

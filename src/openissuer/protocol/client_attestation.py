@@ -24,6 +24,7 @@ from openissuer.crypto.jws import CompactJws, JwsError, parse_compact_jws, verif
 from openissuer.crypto.p256_public_key import P256PublicKey
 from openissuer.crypto.x5c_chain import X5cChainError, verify_x5c_chain
 from openissuer.errors import InvalidClientAttestationError
+from openissuer.protocol.status_list_reading import StatusListReadError, StatusReference, read_status_reference
 
 ATTESTATION_TYP = "oauth-client-attestation+jwt"
 POP_TYP = "oauth-client-attestation-pop+jwt"
@@ -34,12 +35,14 @@ _PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 
 @dataclass(frozen=True)
 class VerifiedClientAttestation:
-    """What a verified attestation and PoP establish: the client's id, the PoP's ``jti`` and its challenge."""
+    """What a verified attestation and PoP establish: the client's id, the PoP's ``jti`` and its challenge, and
+    where the attestation's revocation status is (its ``status`` claim; checked by the caller, which fetches it)."""
 
     client_id: str
     pop_jti: str
     challenge: str | None
     expires_at: datetime
+    status: StatusReference | None = None
 
 
 def verify_client_attestation(
@@ -75,6 +78,10 @@ def verify_client_attestation(
     expires_at = _required_exp(claims, now, "client attestation")
     _check_not_before(claims, now, future_skew, "client attestation")
     instance_key = _cnf_key(claims)
+    try:
+        status = read_status_reference(claims)
+    except StatusListReadError as exc:
+        raise InvalidClientAttestationError(f"The client attestation's {exc}") from exc
 
     proof = _parse(pop, "client attestation PoP")
     _check_header(proof, POP_TYP, "client attestation PoP")
@@ -93,7 +100,9 @@ def verify_client_attestation(
     challenge = pop_claims.get("challenge")
     if challenge is not None and not isinstance(challenge, str):
         raise InvalidClientAttestationError("The client attestation PoP's challenge must be a string")
-    return VerifiedClientAttestation(client_id=subject, pop_jti=jti, challenge=challenge, expires_at=expires_at)
+    return VerifiedClientAttestation(
+        client_id=subject, pop_jti=jti, challenge=challenge, expires_at=expires_at, status=status
+    )
 
 
 def _parse(token: str, name: str) -> CompactJws:

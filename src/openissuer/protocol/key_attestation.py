@@ -22,6 +22,7 @@ from openissuer.crypto.jws import JwsError, parse_compact_jws, verify_es256_jws
 from openissuer.crypto.p256_public_key import P256PublicKey
 from openissuer.crypto.x5c_chain import X5cChainError, verify_x5c_chain
 from openissuer.errors import InvalidProofError
+from openissuer.protocol.status_list_reading import StatusListReadError, StatusReference, read_status_reference
 
 KEY_ATTESTATION_TYP = "key-attestation+jwt"
 KEY_ATTESTATION_ALGS = ("ES256",)
@@ -56,6 +57,7 @@ class VerifiedKeyAttestation:
     key_storage: tuple[str, ...]
     user_authentication: tuple[str, ...]
     nonce: str | None
+    status: StatusReference | None = None
 
 
 def verify_key_attestation(
@@ -92,11 +94,16 @@ def verify_key_attestation(
     nonce = claims.get("nonce")
     if nonce is not None and not isinstance(nonce, str):
         raise InvalidProofError("The key attestation nonce must be a string")
+    try:
+        status = read_status_reference(claims)
+    except StatusListReadError as exc:
+        raise InvalidProofError(f"The key attestation's {exc}") from exc
     return VerifiedKeyAttestation(
         keys=_attested_keys(claims.get("attested_keys")),
         key_storage=_levels(claims, "key_storage"),
         user_authentication=_levels(claims, "user_authentication"),
         nonce=nonce,
+        status=status,
     )
 
 

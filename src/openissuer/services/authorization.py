@@ -147,7 +147,7 @@ class AuthorizationService:
         async with self._uow(read_only=True) as uow:
             registered = await self._registered_redirect_uris(uow, tenant_id, params.get("client_id"), found)
         if self._auth is not None and presented is not None:
-            binding = self._auth.bind(
+            binding = await self._auth.bind(
                 presented, tenant, client_id=params["client_id"], client=found[0] if found else None, dpop_taken=False
             )
             await self._auth.use_up(binding)

@@ -75,6 +75,7 @@ from openissuer.ports.wallet_store import IssuanceWrite, IssuanceWriteOutcome, W
 from openissuer.protocol.credential_request import CredentialRequest, create_credential_response
 from openissuer.protocol.legacy_credential_request import LegacySelector, create_legacy_credential_response
 from openissuer.protocol.proof import ANONYMOUS, parse_jwt_proof, read_proof_nonce
+from openissuer.services.attestation_status import AttestationStatusService
 from openissuer.services.claims_source_client import ClaimsSourceAnswer, ClaimsSourceClient
 from openissuer.services.configurations import ConfigurationCatalog, PreparedConfiguration
 from openissuer.services.dpop import SenderConstraint, dpop_replayed, verify_sender_constraint
@@ -187,6 +188,15 @@ class _StrictClaimsSourceError(Exception):
         self.reason = reason
 
 
+async def _check_key_attestation_statuses(
+    proofs: KeyProofs, policy: WalletSecurityPolicy, statuses: AttestationStatusService
+) -> None:
+    """Refuse a key attestation whose ``status`` entry, in its key store's status list, is not VALID."""
+    for attestation in proofs.attestations:
+        if attestation is not None and attestation.status is not None:
+            await statuses.check(attestation.status, policy.key_attestation_roots, "key attestation", InvalidProofError)
+
+
 class IssuanceService:
     """Issue credentials to the holder of an access token, in the token's tenant."""
 
@@ -204,8 +214,10 @@ class IssuanceService:
         claims_sources: ClaimsSourceClient | None = None,
         policies: WalletPolicyService | None = None,
         subscriptions: WebhookSubscriptions | None = None,
+        attestation_statuses: AttestationStatusService | None = None,
     ) -> None:
         self._store = store
+        self._attestation_statuses = attestation_statuses
         self._status_lists = status_lists
         self._nonces = nonces
         self._clock = clock
@@ -272,6 +284,8 @@ class IssuanceService:
             spent = proof_ids
             if len(used) != len(valid) or any(c.digest in state.used_nonces for c in used):
                 raise InvalidNonceError(INVALID_NONCE)
+            if self._attestation_statuses is not None:
+                await _check_key_attestation_statuses(proofs, policy, self._attestation_statuses)
             verify_encryption_parameters(request, policy)
             prepared = await self._configuration(tenant, state, request)
             verify_key_attestations_required(proofs, read_key_attestation_requirement(prepared.configuration.options))

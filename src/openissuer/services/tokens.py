@@ -83,7 +83,7 @@ class TokenService:
             return await self.exchange_authorization_code(request, tenant, presented)
         return await self.exchange_pre_authorized_code(request, tenant, presented)
 
-    def _bind(
+    async def _bind(
         self,
         presented: PresentedCredentials | None,
         tenant: WalletTenant | str,
@@ -92,7 +92,7 @@ class TokenService:
     ) -> ClientBinding:
         if presented is None or self._auth is None or isinstance(tenant, str):
             return ClientBinding(client_id=client_id)
-        return self._auth.bind(presented, tenant, client_id=client_id, client=client)
+        return await self._auth.bind(presented, tenant, client_id=client_id, client=client)
 
     async def exchange_pre_authorized_code(
         self,
@@ -107,7 +107,7 @@ class TokenService:
         The request's single-use values (DPoP and attestation proof ids) are used up in that statement.
         """
         tenant_id = tenant if isinstance(tenant, str) else tenant.id
-        binding = self._bind(presented, tenant, request.client_id)
+        binding = await self._bind(presented, tenant, request.client_id)
         now = self._clock.now()
         code_hash = digest_secret(request.pre_authorized_code)
         token = new_secret()
@@ -188,14 +188,14 @@ class TokenService:
             # Proofs are checked and used up (their own statement) before the unit of work takes the write lock.
             async with self._uow(read_only=True) as uow:
                 known = await uow.wallet_clients.get_by_client_id(tenant_id, request.client_id)
-            binding = self._bind(presented, tenant, request.client_id, known)
+            binding = await self._bind(presented, tenant, request.client_id, known)
             await self._auth.use_up(binding)
         async with self._uow() as uow:
             client = await uow.wallet_clients.get_by_client_id(tenant_id, request.client_id)
             if client is None and not self._allow_unregistered:
                 raise InvalidClientError("Unknown client_id")
             if binding is None:
-                binding = self._bind(presented, tenant, request.client_id, client)
+                binding = await self._bind(presented, tenant, request.client_id, client)
             code = await uow.authorization.find_code(code_hash)
             if code is None or code.tenant_id != tenant_id:
                 raise InvalidGrantError("The authorization code is invalid")

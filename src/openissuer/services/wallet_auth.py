@@ -23,6 +23,7 @@ from openissuer.ports.secrets import SecretBox
 from openissuer.ports.wallet_store import WalletStore
 from openissuer.protocol.c_nonce import Mac, create_c_nonce, read_c_nonce
 from openissuer.protocol.client_attestation import verify_client_attestation
+from openissuer.services.attestation_status import AttestationStatusService
 from openissuer.services.dpop import DpopPresentation, DpopService
 from openissuer.services.tenancy import WalletTenant
 from openissuer.services.wallet_policy import WalletPolicyService
@@ -63,13 +64,20 @@ class WalletAuthService:
     """Check the DPoP proofs and wallet attestations of token and PAR requests; make attestation challenges."""
 
     def __init__(
-        self, policies: WalletPolicyService, dpop: DpopService, store: WalletStore, box: SecretBox, clock: Clock
+        self,
+        policies: WalletPolicyService,
+        dpop: DpopService,
+        store: WalletStore,
+        box: SecretBox,
+        clock: Clock,
+        statuses: AttestationStatusService,
     ) -> None:
         self._policies = policies
         self._dpop = dpop
         self._store = store
         self._box = box
         self._clock = clock
+        self._statuses = statuses
 
     async def policy(self, tenant: WalletTenant) -> WalletSecurityPolicy:
         """Return the tenant's policy (confirmed current within a second)."""
@@ -102,7 +110,7 @@ class WalletAuthService:
         pair = None if attestation is None or attestation_pop is None else (attestation, attestation_pop)
         return PresentedCredentials(policy, dpop, pair)
 
-    def bind(
+    async def bind(
         self,
         presented: PresentedCredentials,
         tenant: WalletTenant,
@@ -114,7 +122,8 @@ class WalletAuthService:
         """Apply the tenant's and the client's requirements; verify the attestation against the right anchors.
 
         ``dpop_taken`` False (PAR) skips the DPoP requirement (the token request proves possession) and binds no
-        token; a DPoP proof sent there is still used up (its ``jti``).
+        token; a DPoP proof sent there is still used up (its ``jti``). An attestation with a ``status`` is refused
+        unless its status list entry, fetched from the wallet provider, is VALID.
         """
         policy = presented.policy
         dpop = presented.dpop
@@ -144,6 +153,10 @@ class WalletAuthService:
                 if read_c_nonce(self._challenge_mac(tenant.id), verified.challenge, self._clock.now()) is None:
                     raise InvalidClientAttestationError("The attestation challenge is unknown or expired")
                 single_use.append(digest_secret(f"attestation-challenge\x00{verified.challenge}"))
+            if verified.status is not None:
+                await self._statuses.check(
+                    verified.status, anchors, "client attestation", InvalidClientAttestationError
+                )
             remember = self._clock.now() + CHALLENGE_TTL + timedelta(seconds=60)
             expire_at = max(expire_at, remember) if expire_at is not None else remember
             attested = True
