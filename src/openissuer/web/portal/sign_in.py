@@ -73,6 +73,10 @@ async def sign_in_page(request: Request, next: str | None = None) -> HTMLRespons
 @router.post("/sign-in")
 async def sign_in(request: Request) -> Response:
     form = await request.form()
+    if any("\x00" in name or (isinstance(value, str) and "\x00" in value) for name, value in form.multi_items()):
+        return _sign_in_page(
+            request, next_path="/", error="The form contains a character that is not allowed.", status=400
+        )
 
     def text(name: str, limit: int) -> str:
         value = form.get(name)

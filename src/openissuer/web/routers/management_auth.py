@@ -64,6 +64,8 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
         client_id, _, secret = base64.b64decode(header[6:], validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError) as exc:
         raise InvalidClientCredentialsError("Malformed Basic credentials") from exc
+    if "\x00" in client_id or "\x00" in secret:  # no client has one; PostgreSQL refuses it in any text value
+        raise InvalidClientCredentialsError("Malformed Basic credentials")
     return client_id, secret
 
 
