@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -121,3 +122,32 @@ def test_the_direct_line_is_the_processor_chains_line_for_any_plain_record() -> 
     assert fast["event"] == "credentials issued" and fast["level"] == "warning" and "color_message" not in fast
     assert fast["access_token"] == REDACTED and "abc" not in fast["detail"] and "eyJ" not in fast["detail"]
     assert fast["request_id"] == "from-extra" and fast["tenant_id"] == "t-1"
+
+
+def test_at_debug_level_no_driver_logs_a_statements_parameters(
+    capfd: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """aiosqlite logs each statement with its parameters at debug level (here: a PKCE verifier being stored):
+    its logger and the other drivers' stay at WARNING whatever the app's level."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    from openissuer.adapters.sql.engine import create_async_db_engine
+
+    async def store_a_secret() -> None:
+        engine = create_async_db_engine(f"sqlite:///{tmp_path / 'd.db'}")
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(text("CREATE TABLE t (v TEXT)"))
+                await connection.execute(text("INSERT INTO t VALUES (:v)"), {"v": "verifier-s3cr3t-value"})
+        finally:
+            await engine.dispose()
+
+    configure_logging("debug", "json")
+    try:
+        asyncio.run(store_a_secret())
+    finally:
+        logging.getLogger().handlers.clear()
+        logging.getLogger().setLevel(logging.WARNING)
+    assert "verifier-s3cr3t-value" not in capfd.readouterr().err

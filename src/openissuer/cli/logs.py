@@ -106,6 +106,9 @@ class _Formatter(structlog.stdlib.ProcessorFormatter):
         return _json_line(redact_secrets(None, "info", event))
 
 
+PINNED_LOGGERS = ("httpx", "httpcore", "aiosqlite", "asyncpg", "sqlalchemy.engine", "sqlalchemy.pool", "psycopg")
+
+
 def configure_logging(level: str = "info", fmt: str = "json") -> None:
     """Route stdlib and structlog records through one formatter on stderr."""
     shared: list[Any] = [
@@ -144,7 +147,11 @@ def configure_logging(level: str = "info", fmt: str = "json") -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("alembic").setLevel(max(root.level, logging.WARNING))
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs whole URLs, query strings included
+    # Third-party loggers that log what must not be logged, whatever the app's level: whole URLs with their query
+    # strings (httpx, httpcore), statements with their parameters (aiosqlite, asyncpg; SQLAlchemy's engine logs hide
+    # them, but not at every level of every dialect), which hold codes, verifiers, nonces and claims.
+    for name in PINNED_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     logging.getLogger("uvicorn.access").disabled = True  # our middleware logs requests without query strings
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
