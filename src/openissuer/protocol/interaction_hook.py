@@ -74,6 +74,10 @@ def verify_hook_return(payload: Mapping[str, Any], *, issuer: str, hook_url: str
     ``exp`` present and not passed (``CLOCK_LEEWAY``), ``state`` present; then read ``claims``,
     ``claimsToPersist`` or ``error``."""
     state = read_hook_state(payload)
+    if hook_url.rstrip("/") == issuer.rstrip("/"):
+        # The token sent to the hook (iss the issuer, aud the hook URL) would pass every check below when both are
+        # one URL: a browser could hand it straight back and skip the hook.
+        raise HookTokenError("the hook's URL is the issuer's own, so the hook's answer cannot be told from ours")
     audience = payload.get("aud")
     audiences = audience if isinstance(audience, list) else [audience]
     if issuer not in audiences:

@@ -103,3 +103,22 @@ def test_the_state_is_read_before_anything_else() -> None:
     assert read_hook_state({"state": "x"}) == "x"
     with pytest.raises(HookTokenError):
         read_hook_state({"state": 5})
+
+
+@pytest.mark.parametrize("hook_url", [ISSUER, ISSUER + "/"])
+def test_a_hook_at_the_issuers_own_url_cannot_be_answered_with_the_outgoing_token(hook_url: str) -> None:
+    """With the hook at the issuer's URL, the token sent to the hook (iss the issuer, aud the hook) would pass as
+    the hook's answer: a browser could hand it back and skip the hook. Every answer is refused instead."""
+    outgoing = create_hook_session_claims(
+        issuer=ISSUER,
+        hook_url=hook_url,
+        state="s-1",
+        redirect_url=f"{ISSUER}/v1/oauth/interaction-hook/callback",
+        claims={"given_name": "Alice"},
+        now=NOW,
+        expires_at=NOW + timedelta(minutes=5),
+    )
+    with pytest.raises(HookTokenError, match="issuer's own"):
+        verify_hook_return(outgoing, issuer=ISSUER, hook_url=hook_url, now=NOW)
+    with pytest.raises(HookTokenError, match="issuer's own"):
+        verify_hook_return(answer(iss=ISSUER), issuer=ISSUER, hook_url=hook_url, now=NOW)
