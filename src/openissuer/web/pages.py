@@ -35,4 +35,15 @@ def render_page(title: str, message: str, *, status: int = 400, return_url: str 
     if return_url:
         link = f'<p><a href="{escape(return_url, quote=True)}">Return to your wallet</a></p>'
     body = _TEMPLATE.format(title=escape(title), message=escape(message), link=link)
-    return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+    return HTMLResponse(body, status_code=status, headers=PAGE_HEADERS)
+
+
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    # The page's URL may hold the upstream provider's code and state or a hook token: never sent on as a referrer.
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+}
