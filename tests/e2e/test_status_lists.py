@@ -393,3 +393,6 @@ async def test_a_deactivated_iaca_takes_its_lists_tokens_down_at_once(api: Any) 
         served.content, uri=uri, index=reference["idx"], iaca_pem=setup.iaca_pem, now=api.clock.now()
     )
     assert read.status == "valid"
+    assert (await api.http.put(iaca_url, headers=setup.headers, json={"active": False})).status_code == 200
+    assert (await api.http.delete(iaca_url, headers=setup.headers)).status_code == 204
+    assert (await _token(api, uri)).status_code == 404  # deleted: not served from the cache either
