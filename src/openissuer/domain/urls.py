@@ -1,4 +1,5 @@
-"""Validate and normalise the outbound URLs a tenant configures (auth provider, claims source, hook, webhook).
+"""Validate and normalise the outbound URLs a tenant configures (auth provider, claims source, hook, webhook), and
+key the public URL a tenant is reached at by the host wallet requests are routed by.
 
 Reference platform rule (mattr-vii.md §1.3): "must be valid, HTTPS, not an IP address, no query string (webhook: no
 fragment either), Unicode host converted to ASCII (punycode); for auth provider also port and fragment stripped and
@@ -12,6 +13,7 @@ browser or ``inet_aton`` accept (``2130706433``, ``0x7f.1``, ``127.1``) are all 
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 from urllib.parse import SplitResult, quote, urlsplit
@@ -80,6 +82,31 @@ def validate_outbound_url(
     if has_fragment and not strip_port_and_fragment:
         normalised += f"#{_ascii(parts.fragment)}"
     return normalised
+
+
+def host_of_url(url: str) -> str:
+    """Return the host key of a public URL, the one wallet requests are routed by: the host as wallets send it
+    (IDNA A-label, lower case, no trailing dot), and ``:port`` unless the port is 80 or 443 whatever the scheme.
+
+    ``Host`` headers are keyed the same way (services/tenancy.py ``host_of_header``): a proxy in front may terminate
+    TLS, so the scheme says nothing about the port a request names, and two URLs that differ only in one of these
+    ports are one host. Never raises: a stored URL from before these rules is keyed as well as it can be."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # an unclosed "[" or a port out of range: keyed as written, as a Host header would be
+        return url.partition("://")[2].partition("/")[0].lower()
+    host = parts.hostname or ""  # lower case
+    host = host.removesuffix(".")
+    if not host.isascii() or ":" in host:  # an ASCII name is its own A-label: no IDNA work for the common case
+        with contextlib.suppress(InvalidOutboundUrlError):
+            host = _normalise_host(host, allow_private=True)
+    if ":" in host:
+        host = f"[{host}]"
+    return host if port is None or port in _ROUTED_DEFAULT_PORTS else f"{host}:{port}"
+
+
+_ROUTED_DEFAULT_PORTS = (80, 443)
 
 
 def request_target_url(url: str) -> str:

@@ -16,16 +16,14 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from openissuer.domain.ids import DEFAULT_TENANT_ID
 from openissuer.domain.pages import MAX_PAGE_LIMIT, PageKey
 from openissuer.domain.tenants import Tenant
+from openissuer.domain.urls import host_of_url
 from openissuer.errors import NotFoundError
 from openissuer.ports.uow import UnitOfWorkFactory
 from openissuer.protocol.endpoints import IssuerEndpoints
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(frozen=True)
@@ -42,19 +40,10 @@ class WalletTenant:
         return self.endpoints.issuer
 
 
-def host_of_url(url: str) -> str:
-    """Return the host key of a public URL: lower-case host, and ``:port`` unless it is the scheme's default."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if ":" in host:
-        host = f"[{host}]"
-    port = parts.port
-    return host if port is None or port == _DEFAULT_PORTS.get(parts.scheme.lower()) else f"{host}:{port}"
-
-
 def host_of_header(header: str) -> str:
     """Return the host key of a ``Host`` header: lower case, ``:80`` and ``:443`` dropped (a proxy in front may
-    terminate TLS, so the scheme the request arrived with says nothing)."""
+    terminate TLS, so the scheme the request arrived with says nothing). The hot path: it must key a host as
+    ``host_of_url`` (domain/urls.py) keys a public URL, which does the normalising once per URL instead."""
     value = header.strip().lower()
     host, separator, port = value.rpartition(":")
     if not separator or not port.isdigit():  # no port, or the last colon is inside an IPv6 literal

@@ -15,13 +15,14 @@ from openissuer.domain.api_clients import ApiClient, ManagementPrincipal, Role
 from openissuer.domain.ids import DEFAULT_TENANT_ID, new_id
 from openissuer.domain.pages import MAX_PAGE_LIMIT, Page, PageKey
 from openissuer.domain.tenants import Tenant
+from openissuer.domain.urls import host_of_url
 from openissuer.errors import ConflictError, ErrorDetail, NotFoundError, ValidationError
 from openissuer.ports.clock import Clock
 from openissuer.ports.repositories import TenantRepository
 from openissuer.ports.uow import UnitOfWorkFactory
 from openissuer.services.access import PLATFORM_ADMINS, authorize
 from openissuer.services.api_clients import new_api_client
-from openissuer.services.tenancy import TenantDirectory, host_of_url
+from openissuer.services.tenancy import TenantDirectory
 
 log = logging.getLogger("openissuer.tenants")
 MAX_NAME_LENGTH = 200
