@@ -524,6 +524,9 @@ async def platform_principal(api: Api) -> Any:
         ({"name": "B", "publicUrl": "ftp://b.example"}, "publicUrl", "must be an http(s) URL", 400),
         ({"name": "B", "publicUrl": "https://b.example/?q=1"}, "publicUrl", "must be an http(s) URL", 400),
         ({"name": "B", "publicUrl": "https://alpha.example/other"}, "publicUrl", "its host is another tenant's", 409),
+        ({"name": "B", "publicUrl": "http://ALPHA.example.:443"}, "publicUrl", "its host is another tenant's", 409),
+        ({"name": "B", "publicUrl": "https://<script>.example"}, "publicUrl", "must be an http(s) URL", 400),
+        ({"name": "B", "publicUrl": "https://b.example/../x"}, "publicUrl", "must be an http(s) URL", 400),
     ],
 )
 async def test_a_bad_tenant_is_refused_next_to_its_field_and_nothing_is_stored(

@@ -310,6 +310,11 @@ def test_tenants_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert fields["client_secret"].strip() not in listed.stdout
     duplicate = runner.invoke(app, ["tenants", "create", "--name", "G2", "--public-url", "https://gamma.example/x"])
     assert duplicate.exit_code == 1
+    same_host = runner.invoke(app, ["tenants", "create", "--name", "G3", "--public-url", "http://GAMMA.example.:443"])
+    assert same_host.exit_code == 1 and "publicUrl: its host is another tenant's" in same_host.output
+    invalid = runner.invoke(app, ["tenants", "create", "--name", "G4", "--public-url", "https://g4.example/a/../b"])
+    assert invalid.exit_code == 1 and "publicUrl: must be an http(s) URL" in invalid.output
+    assert "G3" not in runner.invoke(app, ["tenants", "list"]).stdout
     assert runner.invoke(app, ["tenants", "delete", tenant_id]).exit_code == 0
     assert runner.invoke(app, ["tenants", "delete", tenant_id]).exit_code == 1
     assert tenant_id not in runner.invoke(app, ["tenants", "list"]).stdout

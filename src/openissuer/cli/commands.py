@@ -14,6 +14,7 @@ import segno
 import typer
 import uvicorn
 from rich.console import Console
+from rich.markup import escape
 
 from openissuer import __version__
 from openissuer.bootstrap import MEMORY_DATABASE_URL, Container, build, migrate
@@ -25,7 +26,7 @@ from openissuer.config import CONFIG_FILE_ENV, Settings
 from openissuer.domain.api_clients import Role
 from openissuer.domain.ids import DEFAULT_TENANT_ID
 from openissuer.domain.pages import MAX_PAGE_LIMIT, PageKey
-from openissuer.errors import IssuerError
+from openissuer.errors import IssuerError, ManagementError
 
 app = typer.Typer(help="openissuer: a self-hosted OID4VCI credential issuer.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -76,7 +77,9 @@ def _with_container(settings: Settings, work: Callable[[Container], Awaitable[T]
     try:
         return asyncio.run(run())
     except IssuerError as exc:
-        err_console.print(f"[red]error:[/red] {exc.description}")
+        err_console.print(f"[red]error:[/red] {escape(exc.description)}")
+        for detail in exc.details if isinstance(exc, ManagementError) else ():  # which option, and why
+            err_console.print(f"  {escape(detail.param)}: {escape(detail.msg)}")
         raise typer.Exit(1) from exc
 
 

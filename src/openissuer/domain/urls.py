@@ -1,5 +1,6 @@
 """Validate and normalise the outbound URLs a tenant configures (auth provider, claims source, hook, webhook), and
-key the public URL a tenant is reached at by the host wallet requests are routed by.
+the public URL a tenant is reached at (its credential issuer identifier) with the host key wallet requests are
+routed by.
 
 Reference platform rule (mattr-vii.md §1.3): "must be valid, HTTPS, not an IP address, no query string (webhook: no
 fragment either), Unicode host converted to ASCII (punycode); for auth provider also port and fragment stripped and
@@ -84,9 +85,48 @@ def validate_outbound_url(
     return normalised
 
 
+def normalise_public_url(url: str) -> str:
+    """Return a tenant's public URL normalised, or raise InvalidOutboundUrlError naming the rule it breaks.
+
+    The public URL is the credential issuer identifier, OID4VCI 1.0 §12.2.1: "a case sensitive URL using the https
+    scheme that contains scheme, host and, optionally, port number and path components, but no query or fragment
+    components" (``http`` is accepted too, for development behind a proxy). Normalised: lower-case scheme, IDNA
+    A-label host without a trailing dot (wallets send that form in ``Host``), the scheme's own default port dropped,
+    no trailing slash. The path must be RFC 3986 path characters (non-ASCII ones percent-encoded here), without
+    empty, ``.`` or ``..`` segments: a proxy or client would resolve those, so the identifier would not be what
+    wallets reach. IP addresses are allowed (a development deployment), IPv6 zone identifiers are not.
+    """
+    _verify_characters(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as error:
+        raise InvalidOutboundUrlError("URL is not a valid absolute URL") from error
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.netloc:
+        raise InvalidOutboundUrlError("URL must be an absolute http(s) URL")
+    if "@" in parts.netloc:
+        raise InvalidOutboundUrlError("URL must not contain user credentials")
+    if "?" in url or "#" in url:
+        raise InvalidOutboundUrlError("URL must not contain a query string or a fragment")
+    hostname = parts.hostname or ""
+    host = _normalise_host(hostname.removesuffix("."), allow_private=True)  # "a.example." is "a.example"
+    port = _port(parts, scheme)
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc = f"{netloc}:{port}"
+    path = _ascii(parts.path).rstrip("/")
+    segments = path.split("/")[1:]
+    if any(segment.lower() in _DOT_SEGMENTS for segment in segments):
+        raise InvalidOutboundUrlError("URL path must not contain empty, '.' or '..' segments")
+    if not _PATH.fullmatch(path):
+        raise InvalidOutboundUrlError("URL path must contain only RFC 3986 path characters")
+    return f"{scheme}://{netloc}{path}"
+
+
 def host_of_url(url: str) -> str:
-    """Return the host key of a public URL, the one wallet requests are routed by: the host as wallets send it
-    (IDNA A-label, lower case, no trailing dot), and ``:port`` unless the port is 80 or 443 whatever the scheme.
+    """Return the host key of a public URL, the one wallet requests are routed by: the host as wallets send it and
+    ``normalise_public_url`` writes it (IDNA A-label, lower case, no trailing dot), and ``:port`` unless the port is
+    80 or 443 whatever the scheme.
 
     ``Host`` headers are keyed the same way (services/tenancy.py ``host_of_header``): a proxy in front may terminate
     TLS, so the scheme says nothing about the port a request names, and two URLs that differ only in one of these
@@ -107,6 +147,9 @@ def host_of_url(url: str) -> str:
 
 
 _ROUTED_DEFAULT_PORTS = (80, 443)
+_DOT_SEGMENTS = frozenset({"", ".", "..", "%2e", ".%2e", "%2e.", "%2e%2e"})
+# RFC 3986 §3.3 path-abempty: *( "/" *pchar ), pchar = unreserved / pct-encoded / sub-delims / ":" / "@"
+_PATH = re.compile(r"(?:/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})*)*")
 
 
 def request_target_url(url: str) -> str:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from openissuer.domain.api_clients import ApiClient, ManagementPrincipal, Role
 from openissuer.domain.ids import DEFAULT_TENANT_ID, new_id
 from openissuer.domain.pages import MAX_PAGE_LIMIT, Page, PageKey
 from openissuer.domain.tenants import Tenant
-from openissuer.domain.urls import host_of_url
+from openissuer.domain.urls import InvalidOutboundUrlError, host_of_url, normalise_public_url
 from openissuer.errors import ConflictError, ErrorDetail, NotFoundError, ValidationError
 from openissuer.ports.clock import Clock
 from openissuer.ports.repositories import TenantRepository
@@ -26,7 +25,6 @@ from openissuer.services.tenancy import TenantDirectory
 
 log = logging.getLogger("openissuer.tenants")
 MAX_NAME_LENGTH = 200
-MAX_URL_LENGTH = 2048
 
 
 @dataclass(frozen=True)
@@ -54,7 +52,10 @@ class TenantService:
     async def create(self, name: str, public_url: str) -> CreatedTenant:
         """Create a tenant and its first admin client, in one transaction.
 
-        The public URL must be an absolute http(s) URL without query or fragment whose host no other tenant has.
+        The public URL must be an absolute http(s) URL without query or fragment (``normalise_public_url``), stored
+        normalised, whose host key (``host_of_url``, the one requests are routed by) no other tenant has. The
+        storage's unique key on that host decides between concurrent creations; the check here also covers the
+        default tenant, whose URL is a setting and not stored.
         """
         url = _check(name, public_url)
         now = self._clock.now()
@@ -134,24 +135,12 @@ def _check(name: str, public_url: str) -> str:
     details: list[ErrorDetail] = []
     if not name.strip() or len(name) > MAX_NAME_LENGTH:
         details.append(ErrorDetail("body", "name", f"must be 1-{MAX_NAME_LENGTH} characters", name))
-    url = public_url.strip().rstrip("/")
+    url = ""
     try:
-        parts = urlsplit(url)
-        valid = (
-            parts.scheme in ("http", "https")
-            and bool(parts.hostname)
-            and not parts.query
-            and not parts.fragment
-            and "@" not in parts.netloc
-            and len(url) <= MAX_URL_LENGTH
-        )
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
-    except ValueError:
-        valid = False
-    if not valid:
-        details.append(
-            ErrorDetail("body", "publicUrl", "must be an http(s) URL with a host and no query or fragment", public_url)
-        )
+        url = normalise_public_url(public_url.strip())
+    except InvalidOutboundUrlError as error:
+        rule = f"must be an http(s) URL with a host and no query or fragment ({error})"
+        details.append(ErrorDetail("body", "publicUrl", rule, public_url))
     if details:
         raise ValidationError("Validation Error", details=details)
     return url

@@ -22,7 +22,8 @@ class TenantCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     publicUrl: str = Field(  # noqa: N815
         description="The tenant's credential issuer identifier; wallets reach the tenant by its host, which no "
-        "other tenant may have."
+        "other tenant may have (compared as an IDNA A-label without a trailing dot, ports 80 and 443 dropped whatever "
+        "the scheme). Stored and returned normalised."
     )
 
 
