@@ -200,7 +200,32 @@ def _operations() -> dict[str, Operation]:
             return False
         return True
 
+    async def create_tenant(uow: Any, store: Any, tenant_id: str, key: str, now: datetime) -> bool:
+        """``key`` is a public URL: every try creates a tenant with it, as ``POST /v1/tenants`` does (read every
+        tenant's host, then insert), in this try's unit of work; one tenant per host may exist."""
+        from openissuer.services.tenancy import TenantDirectory
+        from openissuer.services.tenants import TenantService
+
+        class Borrowed:  # the service's unit of work is this try's
+            async def __aenter__(self) -> Any:
+                return uow
+
+            async def __aexit__(self, *exc: object) -> None:
+                return None
+
+        def borrow(read_only: bool = False) -> Any:
+            return Borrowed()
+
+        clock = type("FixedClock", (), {"now": lambda self: now})()
+        directory = TenantDirectory(borrow, default_public_url="https://default.example")
+        try:
+            await TenantService(borrow, clock, directory).create("racer", key)
+        except ConflictError:
+            return False
+        return True
+
     return {
+        "create_tenant": create_tenant,
         "consume_code": consume_code,
         "take_pushed_request": take_pushed_request,
         "complete_session": complete_session,

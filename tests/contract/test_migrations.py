@@ -14,6 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from joserfc.jwk import ECKey
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from openissuer.adapters.sql.engine import create_sync_db_engine
 from openissuer.adapters.sql.migrate import _alembic_config, upgrade_database
@@ -225,5 +226,57 @@ def test_0017_rebuilds_the_hot_tables_and_back_keeping_their_rows(empty_url: str
             assert _key_and_rowid(connection, dialect, "access_grants") == (["token_hash"], True)
             indexes = {i["name"] for i in inspect(connection).get_indexes("events")}
         assert "ix_events_tenant_page" in indexes
+    finally:
+        engine.dispose()
+
+
+def _tenants(connection: Any) -> dict[str, tuple[Any, ...]]:
+    return {row[0]: tuple(row[1:]) for row in connection.execute(text("SELECT id, name, public_url FROM tenants"))}
+
+
+def test_0018_keys_each_tenant_by_its_host_and_back(empty_url: str) -> None:
+    """Each stored public URL's host key is backfilled (the URL itself kept), unique; the default tenant has none."""
+    _run(empty_url, "0017")
+    engine = create_sync_db_engine(empty_url)
+    insert = text("INSERT INTO tenants (id, name, public_url, created_at) VALUES (:id, 'n', :url, :t)")
+    try:
+        with engine.begin() as connection:
+            for tenant_id, url in (("t1", "https://Bücher.example./x/"), ("t2", "https://a.example:80")):
+                connection.execute(insert, {"id": tenant_id, "url": url, "t": T0})
+            before = _tenants(connection)
+        _run(empty_url, "0018")
+        with engine.connect() as connection:
+            assert _tenants(connection) == before
+            hosts = dict(connection.execute(text("SELECT id, host FROM tenants")).all())
+        assert hosts == {DEFAULT_TENANT_ID: None, "t1": "xn--bcher-kva.example", "t2": "a.example"}
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO tenants (id, name, created_at, host) VALUES ('t3', 'n', :t, 'a.example')"),
+                {"t": T0},
+            )
+        _run(empty_url, "0017", down=True)
+        with engine.connect() as connection:
+            assert _tenants(connection) == before
+            assert "host" not in {c["name"] for c in inspect(connection).get_columns("tenants")}
+    finally:
+        engine.dispose()
+
+
+def test_0018_stops_unchanged_naming_the_tenants_that_share_a_host(empty_url: str) -> None:
+    """Two stored tenants with one host key: which keeps it is the operator's call, so the upgrade changes nothing."""
+    _run(empty_url, "0017")
+    engine = create_sync_db_engine(empty_url)
+    insert = text("INSERT INTO tenants (id, name, public_url, created_at) VALUES (:id, 'n', :url, :t)")
+    try:
+        with engine.begin() as connection:
+            for tenant_id, url in (("t1", "https://dup.example"), ("t2", "http://DUP.example.:443/x")):
+                connection.execute(insert, {"id": tenant_id, "url": url, "t": T0})
+            before = _tenants(connection)
+        with pytest.raises(RuntimeError, match=r"'dup\.example': tenants t1, t2"):
+            _run(empty_url, "0018")
+        with engine.connect() as connection:
+            assert _tenants(connection) == before
+            assert "host" not in {c["name"] for c in inspect(connection).get_columns("tenants")}
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0017"
     finally:
         engine.dispose()

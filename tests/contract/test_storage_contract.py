@@ -20,7 +20,8 @@ T0 = datetime(2026, 11, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
 
 async def make_tenant(uow_factory: Callable[[], UnitOfWork], name: str = "t") -> Tenant:
-    tenant = Tenant(id=new_id(), name=name, created_at=T0, public_url="https://issuer.example")
+    tenant_id = new_id()
+    tenant = Tenant(id=tenant_id, name=name, created_at=T0, public_url=f"https://{tenant_id}.example")
     async with uow_factory() as uow:
         await uow.tenants.add(tenant)
         await uow.commit()

@@ -32,7 +32,8 @@ from openissuer.domain.wallet_security import WalletSecurityPolicy
 
 class TenantRepository(Protocol):
     async def add(self, tenant: Tenant) -> None:
-        """Store a new tenant; raise ``ConflictError`` when the id exists."""
+        """Store a new tenant; raise ``ConflictError`` when the id exists or another stored tenant's public URL has
+        the same host key (``domain.urls.host_of_url``; the default tenant's URL is a setting, not stored)."""
 
     async def get(self, tenant_id: str) -> Tenant | None:
         """Return the tenant or None."""

@@ -7,6 +7,7 @@ from openissuer.adapters.memory.store import MemoryState
 from openissuer.domain.api_clients import ApiClient
 from openissuer.domain.pages import Page, PageKey
 from openissuer.domain.tenants import Tenant
+from openissuer.domain.urls import host_of_url
 from openissuer.errors import ConflictError, ErrorDetail
 
 
@@ -15,11 +16,19 @@ class InMemoryTenantRepository:
         self._state = state
 
     async def add(self, tenant: Tenant) -> None:
-        """Store a tenant; a duplicate id is a ConflictError."""
+        """Store a tenant; a duplicate id, or a host key another stored tenant has, is a ConflictError."""
         if tenant.id in self._state.tenants:
             raise ConflictError(
                 "Tenant already exists", details=[ErrorDetail("body", "id", "already exists", tenant.id)]
             )
+        if tenant.public_url is not None:
+            host = host_of_url(tenant.public_url)
+            stored = (t.public_url for t in self._state.tenants.values() if t.public_url is not None)
+            if any(host_of_url(url) == host for url in stored):
+                raise ConflictError(
+                    "Another tenant has this host",
+                    details=[ErrorDetail("body", "publicUrl", "its host is another tenant's", tenant.public_url)],
+                )
         self._state.tenants[tenant.id] = tenant
 
     async def get(self, tenant_id: str) -> Tenant | None:

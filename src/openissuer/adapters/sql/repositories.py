@@ -12,6 +12,7 @@ from openissuer.adapters.sql.tables import access_grants, api_clients, grant_iss
 from openissuer.domain.api_clients import ApiClient, Role
 from openissuer.domain.pages import Page, PageKey
 from openissuer.domain.tenants import Tenant
+from openissuer.domain.urls import host_of_url
 from openissuer.errors import ConflictError, ErrorDetail
 
 
@@ -22,17 +23,25 @@ class SqlTenantRepository:
         self._conn = connection
 
     async def add(self, tenant: Tenant) -> None:
-        """Insert a tenant; a duplicate id is a ConflictError."""
+        """Insert a tenant; a duplicate id, or a host key another tenant has (``uq_tenants_host``, which decides
+        between concurrent creations), is a ConflictError."""
         values = {
             "id": tenant.id,
             "name": tenant.name,
             "public_url": tenant.public_url,
+            "host": None if tenant.public_url is None else host_of_url(tenant.public_url),
             "created_at": to_db_time(tenant.created_at),
         }
-        if not await insert_unless_taken(self._conn, tenants, values):
+        if await insert_unless_taken(self._conn, tenants, values):
+            return
+        if await self.get(tenant.id) is not None:
             raise ConflictError(
                 "Tenant already exists", details=[ErrorDetail("body", "id", "already exists", tenant.id)]
             )
+        raise ConflictError(
+            "Another tenant has this host",
+            details=[ErrorDetail("body", "publicUrl", "its host is another tenant's", tenant.public_url)],
+        )
 
     async def get(self, tenant_id: str) -> Tenant | None:
         """Return the tenant with this id, or None."""

@@ -43,6 +43,10 @@ tenants = Table(
     Column("public_url", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("config_version", Integer, nullable=False, server_default="0"),
+    # The public URL's host key (domain.urls.host_of_url), what wallet requests are routed by: one tenant per host,
+    # also between concurrent creations (migration 0018). NULL for the default tenant, whose URL is a setting.
+    Column("host", Text, nullable=True),
+    Index("uq_tenants_host", "host", unique=True),
 )
 
 api_clients = Table(
