@@ -9,6 +9,7 @@ use the flows already cover, run on memory only (``MEMORY_ONLY``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -612,6 +613,14 @@ async def test_provider_down(flow: Flow) -> None:
             {"url": "https://idp.example.com", "forwardedRequestParameters": ["redirect_uri"]},
             "forwardedRequestParameters",
         ),
+        *(
+            ({"url": "https://idp.example.com", "forwardedRequestParameters": ["login_hint", name]}, name)
+            for name in ("request", "request_uri", "response_mode", "registration")
+        ),
+        (
+            {"url": "https://idp.example.com", "staticRequestParameters": {"request_uri": "urn:x"}},
+            "staticRequestParameters.request_uri",
+        ),
         ({"url": "https://idp.example.com", "tokenEndpointAuthMethod": "private_key_jwt"}, "tokenEndpointAuthMethod"),
         ({"url": "https://idp.example.com", "clientId": "c" * 1025}, "clientId"),
         ({"url": "https://idp.example.com", "clientSecret": "s" * 4097}, "clientSecret"),
@@ -633,8 +642,33 @@ async def test_provider_validation_with_the_outbound_guard_on(tmp_path: Any, bod
         response = await http.post("/v1/users/authentication-providers", headers=headers, json=payload)
     await container.aclose()
     assert response.status_code == 400, response.text
-    assert param in [d["param"] for d in response.json()["details"]]
+    details = response.json()["details"]
+    if param in ("request", "request_uri", "response_mode", "registration"):  # the field, naming the value
+        assert [(d["param"], d["value"]) for d in details] == [("forwardedRequestParameters", param)]
+    else:
+        assert param in [d["param"] for d in details]
     assert "s" * 16 not in response.text
+
+
+@MEMORY_ONLY
+async def test_a_stored_provider_forwarding_a_reserved_name_does_not_forward_it(flow: Flow) -> None:
+    """A provider stored before ``request`` & co. were reserved: the names are skipped at run time."""
+    async with flow.setup.api.container.uow_factory() as uow:
+        provider = await uow.authentication_providers.get_for_tenant(DEFAULT_TENANT_ID)
+        assert provider is not None
+        forwarded = ("login_hint", "request", "request_uri", "response_mode", "registration")
+        static = {"prompt": "login", "request": "eyJhbGciOiJub25lIn0.e30.", "registration": "{}"}
+        changed = dataclasses.replace(
+            provider, forwarded_request_parameters=forwarded, static_request_parameters=static
+        )
+        assert await uow.authentication_providers.update(changed)
+        await uow.commit()
+    params = flow.authorize_params(login_hint="alice", request="eyJhbGciOiJub25lIn0.e30.", registration="{}")
+    response = await flow.start(params)
+    assert response.status_code == 302, response.text
+    upstream = parse_qs(urlsplit(response.headers["location"]).query)
+    assert upstream["login_hint"] == ["alice"] and upstream["prompt"] == ["login"]
+    assert not {"request", "request_uri", "response_mode", "registration"} & set(upstream)
 
 
 async def test_outbound_guard_refuses_a_loopback_provider_at_run_time(tmp_path: Any, idp: IdP) -> None:

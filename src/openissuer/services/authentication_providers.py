@@ -22,9 +22,14 @@ from openissuer.services.audit import management_event
 MAX_PARAMETERS = 1000
 MAX_VALUE_LENGTH = 1000
 # Parameters openissuer itself sets on the request to the provider; configuration must not override them.
-RESERVED_PARAMETERS = frozenset(
+SET_BY_OPENISSUER = frozenset(
     {"response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method"}
 )
+# Parameters that would replace or reshape the request openissuer builds (OpenID Connect Core §6: a request object
+# by value or reference; §3.1.2.1 response_mode, whose form_post would answer a callback that only takes GET;
+# §7.2.1 registration): neither a wallet (forwarded) nor the configuration (static) may add them.
+RESHAPING_PARAMETERS = frozenset({"request", "request_uri", "response_mode", "registration"})
+RESERVED_PARAMETERS = SET_BY_OPENISSUER | RESHAPING_PARAMETERS
 
 
 def secret_aad(provider_id: str) -> bytes:
@@ -219,7 +224,8 @@ def _parameter_problems(data: ProviderInput) -> list[ErrorDetail]:
         details.append(ErrorDetail("body", "staticRequestParameters", f"at most {MAX_PARAMETERS} parameters"))
     for name, value in static.items():
         if name in RESERVED_PARAMETERS:
-            details.append(ErrorDetail("body", f"staticRequestParameters.{name}", "is set by openissuer"))
+            reason = "is set by openissuer" if name in SET_BY_OPENISSUER else "is not allowed"
+            details.append(ErrorDetail("body", f"staticRequestParameters.{name}", reason))
         elif isinstance(value, dict | list) or len(str(value)) >= MAX_VALUE_LENGTH:
             details.append(
                 ErrorDetail(

@@ -54,7 +54,7 @@ from openissuer.protocol.authorization_request import (
 from openissuer.protocol.interaction_hook import HookReturn
 from openissuer.protocol.pkce import S256, create_code_challenge
 from openissuer.protocol.token_request import verify_client_id_length
-from openissuer.services.authentication_providers import AuthenticationProviderService
+from openissuer.services.authentication_providers import RESERVED_PARAMETERS, AuthenticationProviderService
 from openissuer.services.interaction_hook_flow import InteractionHookFlow
 from openissuer.services.interaction_hooks import InteractionHookService
 from openissuer.services.tenancy import WalletTenant
@@ -261,7 +261,9 @@ class AuthorizationService:
         async with self._uow() as uow:
             await uow.authorization.add_session(session)
             await uow.commit()
-        parameters: dict[str, str] = {str(k): str(v) for k, v in provider.static_request_parameters.items()}
+        static = provider.static_request_parameters
+        # Configuration validation refuses reserved names; a provider stored before a name was reserved still has it.
+        parameters = {str(k): str(v) for k, v in static.items() if k not in RESERVED_PARAMETERS}
         parameters.update(request.forwarded_parameters)
         parameters.update(
             response_type="code",
@@ -467,7 +469,7 @@ def _granted_scope(params: Mapping[str, str], scopes: ScopeMap) -> str | None:
 
 
 def _forwarded(provider: AuthenticationProvider, params: dict[str, str]) -> dict[str, str]:
-    """Reference §5.1 ``forwardedRequestParameters``: only named parameters, values under 1000 characters."""
-    return {
-        name: params[name][:MAX_FORWARDED_LENGTH] for name in provider.forwarded_request_parameters if name in params
-    }
+    """Reference §5.1 ``forwardedRequestParameters``: only named parameters, values under 1000 characters, never a
+    reserved one (a provider stored before the name was reserved may still list it)."""
+    names = [name for name in provider.forwarded_request_parameters if name not in RESERVED_PARAMETERS]
+    return {name: params[name][:MAX_FORWARDED_LENGTH] for name in names if name in params}
