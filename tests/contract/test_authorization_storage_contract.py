@@ -364,6 +364,8 @@ def session(
         idp_code_verifier=secrets.token_urlsafe(64),
         expires_at=T0 + timedelta(minutes=10),
         created_at=T0,
+        provider_id=new_id(),
+        provider_url="https://login.example.com/tenant-ü",
     )
 
 

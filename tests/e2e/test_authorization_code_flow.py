@@ -9,12 +9,13 @@ use the flows already cover, run on memory only (``MEMORY_ONLY``).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
@@ -1000,3 +1001,73 @@ async def test_a_malformed_dpop_jkt_is_invalid_request(flow: Flow, jkt: str) -> 
     assert parse_qs(urlsplit(redirected.headers["location"]).query)["error"] == ["invalid_request"]
     pushed = await flow.http.post("/v1/oauth/par", data=flow.authorize_params(dpop_jkt=jkt))
     assert pushed.status_code == 400 and pushed.json()["error"] == "invalid_request", pushed.text
+
+
+# --- the callback: one delivery wins, and only from the provider the sign-in started with --------------------------
+
+
+@pytest.fixture(scope="module")
+def other_idp() -> Iterator[IdP]:
+    with running_idp() as provider:
+        yield provider
+
+
+async def _callback(flow: Flow, subject: str = "alice") -> str:
+    """Authorize and sign in at the provider; return the callback path (not yet delivered)."""
+    start = await flow.start(flow.authorize_params())
+    assert start.status_code == 302, start.text
+    async with httpx.AsyncClient() as browser:
+        callback = await flow.idp.login(browser, start.headers["location"], subject=subject, claims=ALICE)
+    assert callback.startswith(CALLBACK)
+    return callback.removeprefix("https://issuer.example")
+
+
+async def test_two_deliveries_of_one_callback_give_exactly_one_code(flow: Flow) -> None:
+    """The session is taken before the provider is called: one delivery exchanges the code and gets the wallet
+    its code, the other gets a page and calls nobody (before, the loser's failed exchange closed the session and
+    often nobody got a code)."""
+    callback = await _callback(flow)
+    flow.idp.clear_requests()
+    flow.idp.delay(flow.idp.token_endpoint, 0.3)  # both deliveries in flight while the provider answers
+    try:
+        responses = await asyncio.gather(flow.http.get(callback), flow.http.get(callback))
+    finally:
+        flow.idp.clear_faults()
+    winners = [r for r in responses if r.status_code == 302]
+    (loser,) = [r for r in responses if r.status_code != 302]
+    (winner,) = winners
+    await flow.code_from(winner)
+    assert loser.status_code == 400 and loser.headers["content-type"].startswith("text/html")
+    assert "already used" in loser.text and "error=access_denied" not in loser.text
+    assert len(flow.idp.requests(flow.idp.token_endpoint)) == 1
+
+
+@MEMORY_ONLY
+async def test_a_callback_after_the_provider_changed_is_refused(flow: Flow, other_idp: IdP) -> None:
+    """A PUT that points the tenant's provider at another issuer mid-sign-in: the first provider's code and PKCE
+    verifier never go to the second provider's token endpoint."""
+    callback = await _callback(flow)
+    (provider,) = (await flow.http.get("/v1/users/authentication-providers", headers=flow.setup.headers)).json()["data"]
+    registered = other_idp.register_client([CALLBACK])
+    body = {"url": other_idp.issuer, "clientId": registered.client_id, "clientSecret": registered.client_secret}
+    path = f"/v1/users/authentication-providers/{provider['id']}"
+    assert (await flow.http.put(path, headers=flow.setup.headers, json=body)).status_code == 200
+    flow.idp.clear_requests()
+    other_idp.clear_requests()
+    _assert_failure_page(await flow.http.get(callback))
+    assert other_idp.requests(other_idp.token_endpoint) == []
+    assert flow.idp.requests(flow.idp.token_endpoint) == []
+    # a sign-in started with the new provider works
+    flow.idp = other_idp
+    await flow.claim("alice", _id_token_mapped(ALICE))
+
+
+@MEMORY_ONLY
+async def test_the_callbacks_iss_must_name_the_sessions_provider(flow: Flow, other_idp: IdP) -> None:
+    """RFC 9207 §2.4: an ``iss`` in the callback is the issuer of the provider the sign-in went to."""
+    callback = await _callback(flow)
+    flow.idp.clear_requests()
+    _assert_failure_page(await flow.http.get(f"{callback}&{urlencode({'iss': other_idp.issuer})}"))
+    assert flow.idp.requests(flow.idp.token_endpoint) == []
+    callback = await _callback(flow)
+    await flow.code_from(await flow.http.get(f"{callback}&{urlencode({'iss': flow.idp.issuer})}"))

@@ -314,6 +314,19 @@ async def test_the_hooks_error_reaches_the_wallet(flow: HookFlow, hook_app: Hook
     assert_page(await flow.back(return_url), way_back=False)
 
 
+@MEMORY_ONLY
+async def test_a_provider_pointed_elsewhere_during_the_visit_ends_the_sign_in(flow: HookFlow) -> None:
+    """A PUT keeps the provider's id but changes its issuer: the visit was made for the old one."""
+    return_url = await flow.visit(await flow.to_hook())
+    (provider,) = (await flow.http.get("/v1/users/authentication-providers", headers=flow.setup.headers)).json()["data"]
+    with running_idp() as other:
+        registered = other.register_client([CALLBACK])
+        body = {"url": other.issuer, "clientId": registered.client_id, "clientSecret": registered.client_secret}
+        path = f"/v1/users/authentication-providers/{provider['id']}"
+        assert (await flow.http.put(path, headers=flow.setup.headers, json=body)).status_code == 200
+    assert_page(await flow.back(return_url), way_back=True)
+
+
 async def hook_events(flow: HookFlow) -> list[dict[str, Any]]:
     types = "OPENID_INTERACTION_HOOK_COMPLETE_SUCCESS,OPENID_INTERACTION_HOOK_COMPLETE_FAIL"
     response = await flow.http.get("/v1/events", params={"types": types}, headers=flow.setup.headers)

@@ -89,7 +89,9 @@ class AuthorizationSession:
     """One holder's sign-in in progress: the wallet's request and what openissuer sent the identity provider.
 
     Looked up by the hash of the ``state`` sent to the provider; ``idp_nonce`` and ``idp_code_verifier`` are
-    random per session. Lives a few minutes.
+    random per session. Lives a few minutes. ``provider_id`` and ``provider_url`` name the provider the holder was
+    sent to (None: a session stored before they were recorded); the callback is refused when the tenant's provider
+    is no longer that one. ``completed_at`` is set when the callback takes the session, before anything else.
     """
 
     id: str
@@ -101,6 +103,8 @@ class AuthorizationSession:
     expires_at: datetime
     created_at: datetime
     completed_at: datetime | None = None
+    provider_id: str | None = None
+    provider_url: str | None = None
 
 
 @dataclass(frozen=True)

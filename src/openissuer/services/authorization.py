@@ -257,6 +257,8 @@ class AuthorizationService:
             idp_code_verifier=new_secret(),
             expires_at=now + self._session_ttl,
             created_at=now,
+            provider_id=provider.id,
+            provider_url=provider.url,
         )
         async with self._uow() as uow:
             await uow.authorization.add_session(session)
@@ -294,7 +296,12 @@ class AuthorizationService:
 
     async def complete(self, query: dict[str, str], tenant: WalletTenant) -> str:
         """Handle the identity provider's callback; return where the browser goes next: the interaction hook when
-        the tenant has an enabled one, else the wallet's redirect URI with the authorization code."""
+        the tenant has an enabled one, else the wallet's redirect URI with the authorization code.
+
+        The callback takes the session (one conditional UPDATE) before it calls the provider, so of two deliveries
+        of one callback exactly one exchanges the code and goes on; the other gets a page and exchanges nothing.
+        The session must still name the tenant's provider, and an RFC 9207 ``iss`` in the callback its issuer
+        (§2.4: "clients MUST reject authorization responses with an unexpected issuer")."""
         tenant_id = tenant.id
         state = query.get("state")
         async with self._uow(read_only=True) as uow:
@@ -302,15 +309,24 @@ class AuthorizationService:
             provider = await uow.authentication_providers.get_for_tenant(tenant_id)
             hook = await uow.interaction_hooks.get(tenant_id) if self._hook_flow is not None else None
         now = self._clock.now()
-        if session is None or session.completed_at is not None or now >= session.expires_at or provider is None:
+        if session is None or now >= session.expires_at:
             raise AuthorizationPageError(
                 "This sign-in has expired",
                 "The sign-in is unknown, already finished or took too long. Start again from your wallet.",
             )
+        async with self._uow() as uow:
+            taken = await uow.authorization.complete_session(tenant_id, session.id, now)
+            await uow.commit()
+        if not taken:
+            raise AuthorizationPageError(
+                "This sign-in was already used",
+                "This answer of the identity provider has already been received. If your wallet did not get the "
+                "credential, start again from your wallet.",
+            )
         try:
+            provider = _session_provider(session, provider)
             subject, claims = await self._sign_in_result(tenant, provider, session, query)
         except IdentityProviderError as exc:
-            await self._close(session)
             raise self._provider_page(tenant, session.request, exc) from exc
         holder_claims = {k: v for k, v in claims.items() if k not in PROTOCOL_CLAIMS}
         if hook is not None and not hook.disabled:
@@ -331,6 +347,12 @@ class AuthorizationService:
         session: AuthorizationSession,
         query: dict[str, str],
     ) -> tuple[str, dict[str, Any]]:
+        issuer = query.get("iss")
+        if issuer is not None and issuer != (await self._oidc.metadata(provider.url)).issuer:
+            raise IdentityProviderError(
+                "The sign-in answer came from another identity provider",
+                detail="the callback's iss is not the issuer of the session's provider (RFC 9207)",
+            )
         if "error" in query:
             raise IdentityProviderError(
                 "The identity provider did not sign you in", detail=f"error={query['error'][:64]}"
@@ -347,11 +369,6 @@ class AuthorizationService:
         )
         return await self._oidc.verify_id_token(provider, tokens["id_token"], nonce=session.idp_nonce)
 
-    async def _close(self, session: AuthorizationSession) -> None:
-        async with self._uow() as uow:
-            await uow.authorization.complete_session(session.tenant_id, session.id, self._clock.now())
-            await uow.commit()
-
     async def _issue_code(
         self,
         tenant: WalletTenant,
@@ -363,7 +380,8 @@ class AuthorizationService:
         *,
         hook: tuple[bytes, HookReturn] | None = None,
     ) -> str:
-        """Use the sign-in (or the hook visit) up, find or create the user, and store the code: one transaction.
+        """Use the hook visit up (the sign-in itself was taken by its callback), find or create the user, and
+        store the code: one transaction.
 
         The code's claims are the ID token's overlaid by the hook's (reference §4.4 precedence); the user keeps the
         provider's ``claimsToPersist`` from the ID token and the hook's ``claimsToPersist`` from its claims.
@@ -375,11 +393,7 @@ class AuthorizationService:
             persisted = {k: answer.claims[k] for k in answer.claims_to_persist if answer.claims[k] is not None}
         code, now = new_secret(), self._clock.now()
         async with self._uow() as uow:
-            if hook is None:
-                taken = await uow.authorization.complete_session(tenant.id, session_id, now)
-            else:
-                taken = await uow.interaction_hooks.take_session(tenant.id, hook[0], now)
-            if not taken:
+            if hook is not None and not await uow.interaction_hooks.take_session(tenant.id, hook[0], now):
                 raise AuthorizationPageError("This sign-in has expired", "The sign-in was already finished.")
             user = await self._user_for(uow, provider, subject, id_token_claims, now, also_persist=persisted)
             if hook is not None:
@@ -449,6 +463,17 @@ class AuthorizationService:
         if persisted:
             await uow.users.update_claims(provider.tenant_id, user.id, {**user.claims, **persisted}, now)
         return user
+
+
+def _session_provider(session: AuthorizationSession, provider: AuthenticationProvider | None) -> AuthenticationProvider:
+    """Return the tenant's provider if it is still the one the session sent the holder to (same id and issuer URL):
+    a code and PKCE verifier from one provider must never go to another's token endpoint (a mix-up)."""
+    if provider is None or (session.provider_id, session.provider_url) != (provider.id, provider.url):
+        raise IdentityProviderError(
+            "The identity provider changed during the sign-in",
+            detail=f"session started with provider {session.provider_id} ({session.provider_url})",
+        )
+    return provider
 
 
 def _page_error(error: OAuthError) -> AuthorizationPageError:

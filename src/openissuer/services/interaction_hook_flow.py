@@ -68,12 +68,11 @@ class InteractionHookFlow:
         claims: dict[str, Any],
         hook: InteractionHook,
     ) -> str:
-        """Close the sign-in, store the visit, and return the hook URL with its session token (§7.2)."""
+        """Store the visit of a sign-in its callback has taken, and return the hook URL with its session token
+        (§7.2)."""
         state, now = new_secret(), self._clock.now()
         expires_at = now + timedelta(seconds=hook.session_timeout)
         async with self._uow() as uow:
-            if not await uow.authorization.complete_session(tenant.id, session.id, now):
-                raise AuthorizationPageError("This sign-in has expired", "The sign-in was already finished.")
             user = await uow.users.find_by_subject(tenant.id, provider.id, subject)
             await uow.interaction_hooks.add_session(
                 HookSession(
@@ -125,7 +124,7 @@ class InteractionHookFlow:
             if now >= visit.expires_at:
                 raise HookTokenError("the interaction step timed out (sessionTimeoutInSec)")
             answer = verify_hook_return(payload, issuer=tenant.issuer, hook_url=hook.url, now=now)
-            if provider is None or provider.id != visit.provider_id:
+            if provider is None or (provider.id, provider.url) != (visit.provider_id, visit.provider_url):
                 raise HookTokenError("the authentication provider changed during the interaction step")
         except HookTokenError as exc:
             await self._take(visit, now, str(exc))

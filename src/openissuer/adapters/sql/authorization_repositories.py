@@ -239,6 +239,20 @@ def authorization_request_from_body(body: dict[str, Any]) -> AuthorizationReques
     )
 
 
+# The provider a session was started with rides in its ``request`` JSON, next to the wallet's request (no column of
+# its own: a session lives minutes, and nothing queries by it).
+_PROVIDER_ID = "providerId"
+_PROVIDER_URL = "providerUrl"
+
+
+def _session_request_body(session: AuthorizationSession) -> dict[str, Any]:
+    return {
+        **authorization_request_body(session.request),
+        _PROVIDER_ID: session.provider_id,
+        _PROVIDER_URL: session.provider_url,
+    }
+
+
 def _code_from_row(row: Any) -> AuthorizationCode:
     body = row.body
     return AuthorizationCode(
@@ -343,7 +357,7 @@ class SqlAuthorizationFlowRepository:
                 id=session.id,
                 tenant_id=session.tenant_id,
                 idp_state_hash=session.idp_state_hash,
-                request=authorization_request_body(session.request),
+                request=_session_request_body(session),
                 idp_nonce=session.idp_nonce,
                 idp_code_verifier=session.idp_code_verifier,
                 expires_at=to_db_time(session.expires_at),
@@ -368,6 +382,8 @@ class SqlAuthorizationFlowRepository:
             expires_at=as_utc(row.expires_at),
             created_at=as_utc(row.created_at),
             completed_at=None if row.completed_at is None else as_utc(row.completed_at),
+            provider_id=row.request.get(_PROVIDER_ID),
+            provider_url=row.request.get(_PROVIDER_URL),
         )
 
     async def complete_session(self, tenant_id: str, id: str, now: datetime) -> bool:
