@@ -102,7 +102,7 @@ class Settings(BaseSettings):
         default=0,
         ge=0,
         le=1_000_000,
-        description="Token/PAR/credential requests per source address and window (0: off).",
+        description="Token/PAR/authorize/credential requests per source address and window (0: off).",
     )
     rate_limit_per_client: int = Field(
         default=0, ge=0, le=1_000_000, description="Token/PAR/credential requests per client_id and window (0: off)."

@@ -1071,3 +1071,19 @@ async def test_the_callbacks_iss_must_name_the_sessions_provider(flow: Flow, oth
     assert flow.idp.requests(flow.idp.token_endpoint) == []
     callback = await _callback(flow)
     await flow.code_from(await flow.http.get(f"{callback}&{urlencode({'iss': flow.idp.issuer})}"))
+
+
+@MEMORY_ONLY
+@pytest.mark.parametrize("name", ["state", "issuer_state"])
+async def test_a_state_over_2048_characters_is_refused(flow: Flow, name: str) -> None:
+    """400 anonymous requests with 16 kB of state each grew the database by 5.8 MB: state is capped."""
+    accepted = await flow.start(flow.authorize_params(**{name: "s" * 2048}))
+    assert accepted.status_code == 302 and accepted.headers["location"].startswith(flow.idp.authorization_endpoint)
+    refused = await flow.start(flow.authorize_params(**{name: "s" * 2049}))
+    assert refused.status_code == 400 and refused.headers["content-type"].startswith("text/html")
+    assert "location" not in refused.headers and f"{name} is longer than 2048 characters" in refused.text
+    assert "s" * 2049 not in refused.text
+    pushed = await flow.http.post("/v1/oauth/par", data=flow.authorize_params(**{name: "s" * 2049}))
+    assert (pushed.status_code, pushed.json()["error"]) == (400, "invalid_request")
+    assert name in pushed.json()["error_description"]
+    assert (await flow.http.post("/v1/oauth/par", data=flow.authorize_params(**{name: "s" * 2048}))).status_code == 201

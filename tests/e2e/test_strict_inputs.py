@@ -193,3 +193,14 @@ class TestRateLimits:
         assert over.status_code == 429
         setup.api.clock.advance(seconds=61)
         assert (await http.post("/v1/oauth/token", data={"grant_type": "x"})).status_code == 400
+
+    async def test_anonymous_authorization_requests_are_limited_per_address(self, setup: Setup) -> None:
+        """Each /authorize request can store a sign-in: an address floods it no faster than the token endpoint."""
+        http = setup.api.http
+        for _ in range(4):  # no such client: a page, counted all the same
+            assert (await http.get("/v1/oauth/authorize", params={"client_id": "nobody"})).status_code == 401
+        limited = await http.get("/v1/oauth/authorize", params={"client_id": "nobody"})
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+        assert (await http.post("/v1/oauth/token", data={"grant_type": "x"})).status_code == 429  # one count
+        setup.api.clock.advance(seconds=61)
+        assert (await http.get("/v1/oauth/authorize", params={"client_id": "nobody"})).status_code == 401

@@ -19,6 +19,10 @@ REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
 QUERY = "query"
 FRAGMENT = "fragment"
 RESPONSE_MODES = (QUERY, FRAGMENT)
+# The longest ``state`` and ``issuer_state`` taken: both are stored with the sign-in (or the pushed request) and
+# echoed in redirects; a wallet's state is a short random value, and an anonymous caller must not be able to store
+# kilobytes per request.
+MAX_STATE_LENGTH = 2048
 # An RFC 7638 JWK SHA-256 thumbprint, base64url without padding: 32 bytes are 43 characters, the last one holding
 # 4 bits (so one of AEIMQUYcgkosw048).
 _JKT = re.compile(r"[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]")
@@ -104,6 +108,14 @@ def _parse_details(raw: str, known: frozenset[str]) -> tuple[str, ...]:
     if any(configuration_id not in known for configuration_id in ids):
         raise InvalidAuthorizationDetailsError("Unknown credential_configuration_id in authorization_details")
     return ids
+
+
+def verify_state_lengths(params: Mapping[str, str]) -> None:
+    """Refuse a ``state`` or ``issuer_state`` longer than ``MAX_STATE_LENGTH`` characters (``invalid_request``)."""
+    for name in ("state", "issuer_state"):
+        value = params.get(name)
+        if value is not None and len(value) > MAX_STATE_LENGTH:
+            raise InvalidRequestError(f"{name} is longer than {MAX_STATE_LENGTH} characters")
 
 
 def verify_response_type(params: Mapping[str, str]) -> None:

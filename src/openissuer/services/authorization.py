@@ -50,6 +50,7 @@ from openissuer.protocol.authorization_request import (
     verify_pkce_parameters,
     verify_redirect_uri,
     verify_response_type,
+    verify_state_lengths,
 )
 from openissuer.protocol.interaction_hook import HookReturn
 from openissuer.protocol.pkce import S256, create_code_challenge
@@ -143,6 +144,7 @@ class AuthorizationService:
         tenant_id = tenant.id
         if "request_uri" in params:
             raise InvalidRequestError("request_uri must not be pushed")
+        verify_state_lengths(params)
         found: list[WalletClient] = []
         async with self._uow(read_only=True) as uow:
             registered = await self._registered_redirect_uris(uow, tenant_id, params.get("client_id"), found)
@@ -184,9 +186,11 @@ class AuthorizationService:
     async def authorize(self, query: dict[str, str], scopes: ScopeMap, tenant: WalletTenant) -> str:
         """Return where to send the browser: the identity provider, or the wallet with an error.
 
-        Raises AuthorizationPageError when the request cannot be answered by redirect (RFC 6749 §4.1.2.1).
+        Raises AuthorizationPageError when the request cannot be answered by redirect (RFC 6749 §4.1.2.1), and
+        InvalidRequestError (a page too) for a ``state`` or ``issuer_state`` too long to store or echo back.
         """
         tenant_id = tenant.id
+        verify_state_lengths(query)
         if "request_uri" not in query and self._auth is not None and (await self._auth.policy(tenant)).requires_par:
             raise AuthorizationPageError(
                 "This sign-in link is not valid",

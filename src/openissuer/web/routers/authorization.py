@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from openissuer.bootstrap import Container
 from openissuer.errors import AuthorizationPageError, InvalidRequestError
 from openissuer.protocol.endpoints import AUTHORIZE_PATH, CALLBACK_PATH, CHALLENGE_PATH, PAR_PATH
 from openissuer.services.dpop import DPOP_NONCE_HEADER
@@ -28,6 +29,14 @@ def single_values(items: list[tuple[str, str]]) -> dict[str, str]:
     return values
 
 
+def _source_address(container: Container, request: Request) -> str | None:
+    """The connection's address, or (behind a trusted proxy) the last ``X-Forwarded-For`` entry."""
+    address = request.client.host if request.client else None
+    if container.trust_forwarded_for and request.headers.get("x-forwarded-for"):
+        address = request.headers["x-forwarded-for"].rpartition(",")[2].strip() or address
+    return address
+
+
 def _redirect(location: str) -> RedirectResponse:
     return RedirectResponse(location, status_code=302, headers={"Cache-Control": "no-store"})
 
@@ -45,9 +54,12 @@ def _redirect(location: str) -> RedirectResponse:
         400: {"description": "An HTML page: a malformed request, or an unknown or used request_uri"},
         401: {"description": "An HTML page: the client_id is not a registered client"},
         403: {"description": "An HTML page: the client may not use this redirect URI or the authorization code grant"},
+        429: {"description": "Too many requests from this address (`rate_limit_per_address`)"},
     },
 )
 async def authorize(request: Request, container: ContainerDep, tenant: WalletTenantDep) -> Response:
+    # Anonymous, and each request stores a sign-in: counted per address like PAR (429 when over the limit).
+    await container.rate_limits.check(tenant.id, [(ADDRESS, _source_address(container, request))])
     try:
         query = single_values(list(request.query_params.multi_items()))
         scopes = await container.metadata.scope_map(tenant)
@@ -71,10 +83,7 @@ async def pushed_authorization_request(
 ) -> JSONResponse:
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
         raise InvalidRequestError("The request must be application/x-www-form-urlencoded")
-    address = request.client.host if request.client else None
-    if container.trust_forwarded_for and request.headers.get("x-forwarded-for"):
-        address = request.headers["x-forwarded-for"].rpartition(",")[2].strip() or address
-    await container.rate_limits.check(tenant.id, [(ADDRESS, address)])
+    await container.rate_limits.check(tenant.id, [(ADDRESS, _source_address(container, request))])
     try:
         params = parse_form_fields(await request.body())
     except FormInputError as exc:
