@@ -523,6 +523,7 @@ def _events(settings: Settings, uow_factory: UnitOfWorkFactory, clock: Clock, ke
             timedelta(seconds=settings.portal_session_idle_ttl),
             timedelta(seconds=settings.portal_session_absolute_ttl),
         ),
+        code_replay_window=timedelta(seconds=settings.access_token_ttl),
     )
     background = BackgroundWorker(delivery, housekeeping, poll_interval=settings.worker_poll_interval)
     return _Events(webhook_keys, delivery, housekeeping, background, fetcher)

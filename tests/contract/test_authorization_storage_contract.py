@@ -479,6 +479,69 @@ async def test_an_expired_code_is_still_used_up(uow_factory: Factory) -> None:
         assert await uow.authorization.consume_code(item.code_hash, late) is False
 
 
+async def _prune_all(uow_factory: Factory, prune: Callable[[UnitOfWork], Awaitable[int]]) -> None:
+    """Run one prune until it deletes less than a batch (other tests' rows in the shared database go too)."""
+    while True:
+        async with uow_factory() as uow:
+            pruned = await prune(uow)
+            await uow.commit()
+        if pruned < 1000:
+            return
+
+
+async def test_used_or_expired_flow_state_is_pruned(uow_factory: Factory) -> None:
+    """Housekeeping's deletes, each bounded by ``limit``: pushed requests used or expired, sessions expired (done
+    or not), codes (used or not) expired before the given time; what can still be used stays."""
+    tid = await tenant(uow_factory)
+    now = T0 + timedelta(days=400)  # after every other test's rows
+    later = now + timedelta(seconds=30)
+    par_used, par_expired, par_open = (
+        pushed_request(tid, expires_at=later),
+        pushed_request(tid, expires_at=now),
+        pushed_request(tid, expires_at=later),
+    )
+    done, open_ = (dataclasses.replace(session(tid), expires_at=later, created_at=now) for _ in "ab")
+    expired = dataclasses.replace(session(tid), expires_at=now, created_at=now - timedelta(minutes=10))
+    replay_window_start = now - timedelta(hours=1)
+    old_used, old_unused = (code(tid, expires_at=replay_window_start - timedelta(microseconds=1)) for _ in "ab")
+    recent_used = code(tid, expires_at=replay_window_start)
+    async with uow_factory() as uow:
+        for request in (par_used, par_expired, par_open):
+            await uow.authorization.add_pushed_request(request)
+        for item in (done, expired, open_):
+            await uow.authorization.add_session(item)
+        for item in (old_used, old_unused, recent_used):
+            await uow.authorization.add_code(item)
+        assert await uow.authorization.take_pushed_request(tid, par_used.request_uri_hash, now)
+        assert await uow.authorization.complete_session(tid, done.id, now)
+        assert await uow.authorization.consume_code(old_used.code_hash, now)
+        assert await uow.authorization.consume_code(recent_used.code_hash, now)
+        await uow.commit()
+    async with uow_factory() as uow:  # bounded
+        assert await uow.authorization.prune_pushed_requests(now, limit=1) == 1
+        assert await uow.authorization.prune_sessions(now, limit=1) == 1
+        assert await uow.authorization.prune_codes(replay_window_start, limit=1) == 1
+        await uow.commit()
+    await _prune_all(uow_factory, lambda uow: uow.authorization.prune_pushed_requests(now, limit=1000))
+    await _prune_all(uow_factory, lambda uow: uow.authorization.prune_sessions(now, limit=1000))
+    await _prune_all(uow_factory, lambda uow: uow.authorization.prune_codes(replay_window_start, limit=1000))
+    async with uow_factory() as uow:
+        assert await uow.authorization.take_pushed_request(tid, par_open.request_uri_hash, now) == par_open
+        assert await uow.authorization.find_session(tid, done.idp_state_hash) == dataclasses.replace(
+            done, completed_at=now
+        )
+        assert await uow.authorization.find_session(tid, open_.idp_state_hash) == open_
+        assert await uow.authorization.find_session(tid, expired.idp_state_hash) is None
+        assert await uow.authorization.find_code(old_used.code_hash) is None
+        assert await uow.authorization.find_code(old_unused.code_hash) is None
+        kept = await uow.authorization.find_code(recent_used.code_hash)  # a replay can still revoke its tokens
+        assert kept == dataclasses.replace(recent_used, consumed_at=now)
+        # nothing else of this tenant is left behind
+        assert await uow.authorization.take_pushed_request(tid, par_used.request_uri_hash, now) is None
+        assert await uow.authorization.take_pushed_request(tid, par_expired.request_uri_hash, T0) is None
+        await uow.commit()
+
+
 async def test_concurrent_units_in_one_process_have_one_winner(uow_factory: Factory) -> None:
     """Units of work racing in one process (more of them than pooled connections): one code consumption, one
     pushed-request take, one provider per tenant and one user per subject win; the losers fail cleanly and fast.

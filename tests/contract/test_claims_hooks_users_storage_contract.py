@@ -395,3 +395,29 @@ async def test_users_search_pages_are_full(uow_factory: Factory, monkeypatch: py
                 break
             after = page.next_key
     assert found == [u.id for u in users if u.claims["even"]]
+
+
+async def test_used_or_expired_visits_are_pruned(uow_factory: Factory) -> None:
+    """Housekeeping's delete: a visit used, or past its timeout, goes; an open one stays. Bounded by ``limit``."""
+    tid = await tenant(uow_factory)
+    now = T0 + timedelta(days=400)  # after every other test's visits: they go too
+    used, expired = visit(tid, expires_at=now + timedelta(minutes=5)), visit(tid, expires_at=now)
+    open_ = visit(tid, expires_at=now + timedelta(minutes=5))
+    async with uow_factory() as uow:
+        for item in (used, expired, open_):
+            await uow.interaction_hooks.add_session(item)
+        assert await uow.interaction_hooks.take_session(tid, used.state_hash, now - timedelta(seconds=1))
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.interaction_hooks.prune_sessions(now, limit=1) == 1
+        await uow.commit()
+    while True:
+        async with uow_factory() as uow:
+            pruned = await uow.interaction_hooks.prune_sessions(now, limit=1000)
+            await uow.commit()
+        if pruned < 1000:
+            break
+    async with uow_factory(read_only=True) as uow:
+        assert await uow.interaction_hooks.find_session(tid, used.state_hash) is None
+        assert await uow.interaction_hooks.find_session(tid, expired.state_hash) is None
+        assert await uow.interaction_hooks.find_session(tid, open_.state_hash) == open_

@@ -327,6 +327,60 @@ async def test_a_provider_pointed_elsewhere_during_the_visit_ends_the_sign_in(fl
     assert_page(await flow.back(return_url), way_back=True)
 
 
+SIGN_IN_TABLES = ("pushed_requests", "authorization_sessions", "authorization_codes", "interaction_hook_sessions")
+
+
+def sign_in_rows(database_url: str) -> dict[str, int]:
+    """Rows of the flow's tables, read behind the app's back."""
+    from sqlalchemy import func, select
+
+    from openissuer.adapters.sql import tables
+    from openissuer.adapters.sql.engine import create_sync_db_engine
+
+    engine = create_sync_db_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return {
+                name: connection.execute(select(func.count()).select_from(getattr(tables, name))).scalar_one()
+                for name in SIGN_IN_TABLES
+            }
+    finally:
+        engine.dispose()
+
+
+async def test_housekeeping_deletes_finished_sign_ins(flow: HookFlow, api_database_url: str) -> None:
+    """Sign-in state holding ID token claims is not kept: once nobody can use it, housekeeping deletes it; a used
+    code stays for the access token lifetime after it expired (a replay must still revoke its tokens)."""
+    pushed = await flow.http.post(
+        "/v1/oauth/par",
+        data={
+            "response_type": "code",
+            "client_id": flow.client_id,
+            "redirect_uri": WALLET_REDIRECT,
+            "scope": MDL,
+            "code_challenge": pkce_pair()[1],
+            "code_challenge_method": "S256",
+        },
+    )
+    assert pushed.status_code == 201, pushed.text
+    await flow.credential(await flow.back(await flow.visit(await flow.to_hook())))
+    if api_database_url != "memory://":
+        assert sign_in_rows(api_database_url) == dict.fromkeys(SIGN_IN_TABLES, 1)
+    clock, housekeeping = flow.setup.api.clock, flow.setup.api.container.housekeeping
+    # 2 minutes on: the pushed request expired, the visit was used; the sign-in lives 10 minutes; the code
+    # expired after 60 s, but tokens issued from it live 300 s (the default access token lifetime)
+    clock.advance(minutes=2)
+    first = await housekeeping.run_once()
+    assert (first.pushed_requests, first.hook_sessions) == (1, 1)
+    assert (first.authorization_sessions, first.authorization_codes) == (0, 0)
+    clock.advance(minutes=9)
+    second = await housekeeping.run_once()
+    assert (second.pushed_requests, second.hook_sessions) == (0, 0)
+    assert (second.authorization_sessions, second.authorization_codes) == (1, 1)
+    if api_database_url != "memory://":
+        assert sign_in_rows(api_database_url) == dict.fromkeys(SIGN_IN_TABLES, 0)
+
+
 async def hook_events(flow: HookFlow) -> list[dict[str, Any]]:
     types = "OPENID_INTERACTION_HOOK_COMPLETE_SUCCESS,OPENID_INTERACTION_HOOK_COMPLETE_FAIL"
     response = await flow.http.get("/v1/events", params={"types": types}, headers=flow.setup.headers)

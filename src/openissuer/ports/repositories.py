@@ -325,6 +325,15 @@ class AuthorizationFlowRepository(Protocol):
     async def consume_code(self, code_hash: bytes, now: datetime) -> bool:
         """Use the code up if it is unused (one conditional UPDATE); tell whether this call did."""
 
+    async def prune_pushed_requests(self, now: datetime, *, limit: int) -> int:
+        """Delete at most ``limit`` pushed requests used or expired at ``now`` (one statement); return how many."""
+
+    async def prune_sessions(self, now: datetime, *, limit: int) -> int:
+        """Delete at most ``limit`` sign-in sessions expired at ``now`` (one statement); return how many."""
+
+    async def prune_codes(self, expired_before: datetime, *, limit: int) -> int:
+        """Delete at most ``limit`` codes, used or not, that expired before ``expired_before`` (one statement)."""
+
 
 class ClaimSourceRepository(Protocol):
     """Claims sources; each write also raises the tenant's configuration version (issuance caches them)."""
@@ -376,6 +385,9 @@ class InteractionHookRepository(Protocol):
 
     async def take_session(self, tenant_id: str, state_hash: bytes, now: datetime) -> bool:
         """Use the visit up if it is unused and unexpired (one conditional UPDATE); tell whether this call did."""
+
+    async def prune_sessions(self, now: datetime, *, limit: int) -> int:
+        """Delete at most ``limit`` visits used or expired at ``now`` (one statement); return how many."""
 
 
 class WalletSecurityRepository(Protocol):

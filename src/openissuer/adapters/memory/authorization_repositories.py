@@ -164,3 +164,27 @@ class InMemoryAuthorizationFlowRepository:
             return False
         self._state.authorization_codes[code_hash] = dataclasses.replace(code, consumed_at=now)
         return True
+
+    async def prune_pushed_requests(self, now: datetime, *, limit: int) -> int:
+        """Delete at most ``limit`` used or expired pushed requests."""
+        rows = self._state.pushed_requests
+        done = [k for k, (r, used) in rows.items() if used is not None or now >= r.expires_at][:limit]
+        for key in done:
+            del rows[key]
+        return len(done)
+
+    async def prune_sessions(self, now: datetime, *, limit: int) -> int:
+        """Delete at most ``limit`` expired sign-in sessions."""
+        rows = self._state.authorization_sessions
+        expired = [k for k, s in rows.items() if now >= s.expires_at][:limit]
+        for key in expired:
+            del rows[key]
+        return len(expired)
+
+    async def prune_codes(self, expired_before: datetime, *, limit: int) -> int:
+        """Delete at most ``limit`` codes that expired before ``expired_before``."""
+        rows = self._state.authorization_codes
+        old = [k for k, c in rows.items() if c.expires_at < expired_before][:limit]
+        for key in old:
+            del rows[key]
+        return len(old)

@@ -44,3 +44,10 @@ class InMemoryInteractionHookRepository:
             return False
         self._sessions[state_hash] = dataclasses.replace(session, consumed_at=now)
         return True
+
+    async def prune_sessions(self, now: datetime, *, limit: int) -> int:
+        """Delete at most ``limit`` used or expired visits."""
+        done = [k for k, s in self._sessions.items() if s.consumed_at is not None or now >= s.expires_at][:limit]
+        for key in done:
+            del self._sessions[key]
+        return len(done)

@@ -6,7 +6,7 @@ import base64
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openissuer.adapters.sql.config_version import bump_config_version
@@ -444,3 +444,22 @@ class SqlAuthorizationFlowRepository:
             .returning(t.c.code_hash)
         )
         return (await self._conn.execute(query)).first() is not None
+
+    async def prune_pushed_requests(self, now: datetime, *, limit: int) -> int:
+        """Delete at most ``limit`` used or expired pushed requests."""
+        t = pushed_requests
+        condition = or_(t.c.consumed_at.is_not(None), t.c.expires_at <= to_db_time(now))
+        done = select(t.c.request_uri_hash).where(condition).limit(limit)
+        return int((await self._conn.execute(delete(t).where(t.c.request_uri_hash.in_(done)))).rowcount or 0)
+
+    async def prune_sessions(self, now: datetime, *, limit: int) -> int:
+        """Delete at most ``limit`` expired sign-in sessions."""
+        t = authorization_sessions
+        expired = select(t.c.id).where(t.c.expires_at <= to_db_time(now)).limit(limit)
+        return int((await self._conn.execute(delete(t).where(t.c.id.in_(expired)))).rowcount or 0)
+
+    async def prune_codes(self, expired_before: datetime, *, limit: int) -> int:
+        """Delete at most ``limit`` codes that expired before ``expired_before``."""
+        t = authorization_codes
+        old = select(t.c.code_hash).where(t.c.expires_at < to_db_time(expired_before)).limit(limit)
+        return int((await self._conn.execute(delete(t).where(t.c.code_hash.in_(old)))).rowcount or 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openissuer.adapters.sql.authorization_repositories import (
@@ -128,3 +128,10 @@ class SqlInteractionHookRepository:
             .returning(t.c.state_hash)
         )
         return (await self._conn.execute(query)).first() is not None
+
+    async def prune_sessions(self, now: datetime, *, limit: int) -> int:
+        """Delete at most ``limit`` used or expired visits."""
+        t = interaction_hook_sessions
+        condition = or_(t.c.consumed_at.is_not(None), t.c.expires_at <= to_db_time(now))
+        done = select(t.c.state_hash).where(condition).limit(limit)
+        return int((await self._conn.execute(delete(t).where(t.c.state_hash.in_(done)))).rowcount or 0)
