@@ -70,6 +70,7 @@ from openissuer.services.offers import OfferService
 from openissuer.services.portal_sessions import PortalSessionService
 from openissuer.services.rate_limits import RateLimiter, RateLimits
 from openissuer.services.revocation_lists import RevocationListService
+from openissuer.services.sign_in_binding import SignInBinding
 from openissuer.services.signer_certificates import DOCUMENT_SIGNERS, STATUS_LIST_SIGNERS, SignerCertificateService
 from openissuer.services.status_list_configurations import StatusListConfigurationService
 from openissuer.services.status_list_tokens import StatusListTokenService
@@ -406,6 +407,7 @@ def build(
             allow_unregistered_public_clients=settings.allow_unregistered_public_clients,
             hooks=hooks,
             wallet_auth=wallet_auth,
+            binding=SignInBinding(box),
         ),
         claim_sources=ClaimSourceService(uow_factory, clock, box, callout_url),
         claims_source_client=claims_source_client,

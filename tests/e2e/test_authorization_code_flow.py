@@ -1087,3 +1087,58 @@ async def test_a_state_over_2048_characters_is_refused(flow: Flow, name: str) ->
     assert (pushed.status_code, pushed.json()["error"]) == (400, "invalid_request")
     assert name in pushed.json()["error_description"]
     assert (await flow.http.post("/v1/oauth/par", data=flow.authorize_params(**{name: "s" * 2048}))).status_code == 201
+
+
+class TestTheBrowserThatStarted:
+    """The sign-in is bound to the browser that started it (a cookie set at /authorize): the provider's callback in
+    another browser (a leaked callback URL, or a provider link an attacker started and a victim finished) is refused
+    and spoils nothing, and the right browser then finishes it."""
+
+    async def _at_callback(self, flow: Flow, **params: str) -> tuple[httpx.Response, str]:
+        start = await flow.start(flow.authorize_params(**params))
+        assert start.status_code == 302, start.text
+        async with httpx.AsyncClient() as browser:
+            callback = await flow.idp.login(browser, start.headers["location"], subject="alice", claims=ALICE)
+        return start, callback.removeprefix("https://issuer.example")
+
+    @MEMORY_ONLY
+    async def test_the_cookie_is_host_only_secure_lax_and_lives_as_long_as_the_sign_in(self, flow: Flow) -> None:
+        start, callback = await self._at_callback(flow)
+        (set_cookie,) = start.headers.get_list("set-cookie")
+        name, _, attributes = set_cookie.partition(";")
+        assert name.startswith("__Host-oi-sign-in-")
+        parts = {p.strip().split("=")[0].lower(): p.strip() for p in attributes.split(";")}
+        assert {"secure", "httponly", "path", "samesite", "max-age"} <= set(parts) and "domain" not in parts
+        assert parts["path"] == "Path=/" and parts["samesite"].lower() == "samesite=lax"
+        assert parts["max-age"] == "Max-Age=600"
+        done = await flow.http.get(callback)
+        await flow.code_from(done)
+        (cleared,) = done.headers.get_list("set-cookie")
+        assert cleared.startswith(name.split("=")[0] + "=") and "Max-Age=0" in cleared
+
+    async def test_another_browser_is_refused_and_the_right_one_finishes(self, flow: Flow) -> None:
+        _, callback = await self._at_callback(flow)
+        transport = flow.http._transport
+        async with httpx.AsyncClient(transport=transport, base_url="https://issuer.example") as stranger:
+            refused = await stranger.get(callback)
+            assert refused.status_code == 400 and "started in another browser" in refused.text
+            assert "location" not in refused.headers and "Return to your wallet" not in refused.text
+            ((name, value),) = flow.http.cookies.items()
+            stranger.cookies.set(name, "A" * len(value), domain="issuer.example")
+            forged = await stranger.get(callback)
+            assert forged.status_code == 400 and "started in another browser" in forged.text
+            stranger.cookies.set(name, value, domain="issuer.example")  # the cookie is what tells the browser
+            code = await flow.code_from(await stranger.get(callback))  # nothing was used up
+        assert (await flow.token(code)).status_code == 200
+
+    @MEMORY_ONLY
+    async def test_one_sign_ins_cookie_does_not_finish_another(self, flow: Flow) -> None:
+        _, first = await self._at_callback(flow)
+        first_cookies = dict(flow.http.cookies)
+        flow.http.cookies.clear()
+        _, second = await self._at_callback(flow, state="wallet-state-2")
+        flow.http.cookies.clear()
+        flow.http.cookies.update(first_cookies)
+        refused = await flow.http.get(second)
+        assert refused.status_code == 400 and "started in another browser" in refused.text
+        await flow.code_from(await flow.http.get(first))

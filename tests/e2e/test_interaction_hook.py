@@ -242,7 +242,10 @@ async def test_a_hook_adds_claims_and_persists_one(
             )
             await other.start()
             transport = httpx.ASGITransport(app=create_app(other))
-            async with httpx.AsyncClient(transport=transport, base_url=ISSUER) as second_worker:
+            # The same browser (its cookies) at another worker, which checks the sign-in's cookie with its own keys:
+            async with httpx.AsyncClient(
+                transport=transport, base_url=ISSUER, cookies=flow.http.cookies
+            ) as second_worker:
                 back = await flow.back(return_url, second_worker)
             await other.aclose()
         _, values = await flow.credential(back)
@@ -301,6 +304,20 @@ async def test_a_replayed_answer_is_refused(flow: HookFlow) -> None:
     replay = await flow.back(return_url)
     assert_page(replay, way_back=False)
     assert code not in replay.text
+
+
+async def test_the_return_in_another_browser_is_refused_and_spoils_nothing(flow: HookFlow) -> None:
+    """The hook's return is bound to the browser that started the sign-in (its cookie): a leaked return URL opened
+    elsewhere gets a page without a way back and uses nothing up; the holder's browser then finishes."""
+    return_url = await flow.visit(await flow.to_hook())
+    transport = flow.http._transport
+    async with httpx.AsyncClient(transport=transport, base_url=ISSUER) as stranger:
+        refused = await flow.back(return_url, stranger)
+    assert_page(refused, way_back=False)
+    assert "started in another browser" in refused.text
+    done = await flow.back(return_url)
+    assert wallet_query(done)["code"]
+    assert "Max-Age=0" in done.headers["set-cookie"]  # the sign-in is over: its cookie goes
 
 
 @MEMORY_ONLY

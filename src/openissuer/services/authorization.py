@@ -58,6 +58,7 @@ from openissuer.protocol.token_request import verify_client_id_length
 from openissuer.services.authentication_providers import RESERVED_PARAMETERS, AuthenticationProviderService
 from openissuer.services.interaction_hook_flow import InteractionHookFlow
 from openissuer.services.interaction_hooks import InteractionHookService
+from openissuer.services.sign_in_binding import SignInBinding, SignInRedirect
 from openissuer.services.tenancy import WalletTenant
 from openissuer.services.upstream_oidc import UpstreamOidcClient
 from openissuer.services.wallet_auth import PresentedCredentials, WalletAuthService
@@ -98,12 +99,16 @@ class AuthorizationService:
         code_ttl: timedelta = timedelta(seconds=60),
         pushed_request_ttl: timedelta = timedelta(seconds=60),
         wallet_auth: WalletAuthService | None = None,
+        binding: SignInBinding,
     ) -> None:
         self._uow = uow_factory
         self._clock = clock
         self._providers = providers
         self._oidc = oidc
-        self._hook_flow = None if hooks is None else InteractionHookFlow(uow_factory, clock, hooks, self._issue_code)
+        self._binding = binding
+        self._hook_flow = (
+            None if hooks is None else InteractionHookFlow(uow_factory, clock, hooks, self._issue_code, binding)
+        )
         self._allow_unregistered = allow_unregistered_public_clients
         self._session_ttl = session_ttl
         self._code_ttl = code_ttl
@@ -183,7 +188,7 @@ class AuthorizationService:
         requested = parse_requested_credentials(params, scopes.by_scope, scopes.ids)
         return challenge, requested, parse_dpop_jkt(params)
 
-    async def authorize(self, query: dict[str, str], scopes: ScopeMap, tenant: WalletTenant) -> str:
+    async def authorize(self, query: dict[str, str], scopes: ScopeMap, tenant: WalletTenant) -> SignInRedirect:
         """Return where to send the browser: the identity provider, or the wallet with an error.
 
         Raises AuthorizationPageError when the request cannot be answered by redirect (RFC 6749 §4.1.2.1), and
@@ -212,7 +217,9 @@ class AuthorizationService:
             if provider is None:
                 raise InvalidRequestError("The issuer has no authentication provider configured")
         except OAuthError as exc:
-            return create_error_redirect(redirect_uri, exc, state=state, issuer=tenant.issuer, response_mode=mode)
+            return SignInRedirect(
+                create_error_redirect(redirect_uri, exc, state=state, issuer=tenant.issuer, response_mode=mode)
+            )
         request = AuthorizationRequest(
             client_id=params["client_id"],
             redirect_uri=redirect_uri,
@@ -246,7 +253,7 @@ class AuthorizationService:
 
     async def _start_sign_in(
         self, tenant: WalletTenant, provider: AuthenticationProvider, request: AuthorizationRequest
-    ) -> str:
+    ) -> SignInRedirect:
         try:
             metadata = await self._oidc.metadata(provider.url)
         except IdentityProviderError as exc:
@@ -282,7 +289,10 @@ class AuthorizationService:
             code_challenge_method=S256,
         )
         separator = "&" if "?" in metadata.authorization_endpoint else "?"
-        return f"{metadata.authorization_endpoint}{separator}{urlencode(parameters)}"
+        return SignInRedirect(
+            f"{metadata.authorization_endpoint}{separator}{urlencode(parameters)}",
+            self._binding.cookie(tenant.id, session.id, int(self._session_ttl.total_seconds())),
+        )
 
     def _provider_page(
         self, tenant: WalletTenant, request: AuthorizationRequest, error: IdentityProviderError
@@ -298,7 +308,7 @@ class AuthorizationService:
             "Sign-in is not available", error.description, return_url=back, detail=error.detail
         )
 
-    async def complete(self, query: dict[str, str], tenant: WalletTenant) -> str:
+    async def complete(self, query: dict[str, str], tenant: WalletTenant, cookies: Mapping[str, str]) -> SignInRedirect:
         """Handle the identity provider's callback; return where the browser goes next: the interaction hook when
         the tenant has an enabled one, else the wallet's redirect URI with the authorization code.
 
@@ -318,6 +328,9 @@ class AuthorizationService:
                 "This sign-in has expired",
                 "The sign-in is unknown, already finished or took too long. Start again from your wallet.",
             )
+        # Only the browser that started the sign-in may finish it; checked before the sign-in is taken, so another
+        # client holding a leaked callback URL neither finishes nor spoils it.
+        self._binding.verify(tenant_id, session.id, cookies)
         async with self._uow() as uow:
             taken = await uow.authorization.complete_session(tenant_id, session.id, now)
             await uow.commit()
@@ -335,14 +348,21 @@ class AuthorizationService:
         holder_claims = {k: v for k, v in claims.items() if k not in PROTOCOL_CLAIMS}
         if hook is not None and not hook.disabled:
             assert self._hook_flow is not None
-            return await self._hook_flow.visit(tenant, provider, session, subject, holder_claims, hook)
-        return await self._issue_code(tenant, provider, session.id, session.request, subject, holder_claims)
+            return SignInRedirect(
+                await self._hook_flow.visit(tenant, provider, session, subject, holder_claims, hook)
+            )  # the cookie stays: the hook's return is checked against it
+        return SignInRedirect(
+            await self._issue_code(tenant, provider, session.id, session.request, subject, holder_claims),
+            self._binding.cleared(tenant_id, session.id),
+        )
 
-    async def return_from_hook(self, query: dict[str, str], tenant: WalletTenant) -> str:
+    async def return_from_hook(
+        self, query: dict[str, str], tenant: WalletTenant, cookies: Mapping[str, str]
+    ) -> SignInRedirect:
         """Handle the interaction hook's return (reference §7.3); see ``InteractionHookFlow.finish``."""
         if self._hook_flow is None:
             raise AuthorizationPageError("This sign-in is not valid", "This issuer has no interaction step.")
-        return await self._hook_flow.finish(query, tenant)
+        return await self._hook_flow.finish(query, tenant, cookies)
 
     async def _sign_in_result(
         self,

@@ -13,6 +13,7 @@ visit) ends on a page without a way back; one that fails a later check ends on a
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -25,6 +26,7 @@ from openissuer.ports.uow import UnitOfWorkFactory
 from openissuer.protocol.authorization_request import create_error_redirect
 from openissuer.protocol.interaction_hook import HookReturn, HookTokenError, read_hook_state, verify_hook_return
 from openissuer.services.interaction_hooks import InteractionHookService
+from openissuer.services.sign_in_binding import SignInBinding, SignInRedirect
 from openissuer.services.tenancy import WalletTenant
 from openissuer.services.wallet_events import hook_completed
 from openissuer.services.wallet_secrets import digest_secret, new_secret
@@ -52,12 +54,18 @@ class InteractionHookFlow:
     """Send the signed-in holder through the hook and take them back."""
 
     def __init__(
-        self, uow_factory: UnitOfWorkFactory, clock: Clock, hooks: InteractionHookService, issue_code: IssueCode
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        hooks: InteractionHookService,
+        issue_code: IssueCode,
+        binding: SignInBinding,
     ) -> None:
         self._uow = uow_factory
         self._clock = clock
         self._hooks = hooks
         self._issue_code = issue_code
+        self._binding = binding
 
     async def visit(
         self,
@@ -93,8 +101,9 @@ class InteractionHookFlow:
         log.info("holder sent to the interaction hook", extra={"session_id": session.id})
         return self._hooks.visit_url(hook, tenant, state=state, claims=known, now=now, expires_at=expires_at)
 
-    async def finish(self, query: dict[str, str], tenant: WalletTenant) -> str:
-        """Check the hook's token (§7.3) and return the wallet redirect: a code, or ``access_denied``."""
+    async def finish(self, query: dict[str, str], tenant: WalletTenant, cookies: Mapping[str, str]) -> SignInRedirect:
+        """Check the hook's token (§7.3) and return the wallet redirect: a code, or ``access_denied``. Only the
+        browser that started the sign-in (its cookie) may come back; another is refused before the visit is used."""
         token = query.get("session_token")
         async with self._uow(read_only=True) as uow:
             hook = await uow.interaction_hooks.get(tenant.id)
@@ -112,6 +121,8 @@ class InteractionHookFlow:
             raise AuthorizationPageError(
                 "This sign-in has expired", "The sign-in is unknown or already finished. Start again from your wallet."
             )
+        self._binding.verify(tenant.id, visit.session_id, cookies)
+        cleared = self._binding.cleared(tenant.id, visit.session_id)
         back = create_error_redirect(
             visit.request.redirect_uri,
             AccessDeniedError("The sign-in was not completed"),
@@ -138,10 +149,11 @@ class InteractionHookFlow:
             if not await self._take(visit, now, "the hook ended the sign-in with an error"):
                 raise AuthorizationPageError("This sign-in has expired", "The sign-in was already finished.")
             log.info("the interaction hook ended the sign-in", extra={"reason": answer.error_message})
-            return back
-        return await self._issue_code(
+            return SignInRedirect(back, cleared)
+        location = await self._issue_code(
             tenant, provider, visit.session_id, visit.request, visit.subject_id, visit.claims, hook=(state_hash, answer)
         )
+        return SignInRedirect(location, cleared)
 
     async def _take(self, visit: HookSession, now: datetime, failure: str) -> bool:
         """Use the visit up on a failed return and record why, in one transaction; tell whether it was taken."""

@@ -10,6 +10,8 @@ from openissuer.errors import AuthorizationPageError, InvalidRequestError
 from openissuer.protocol.endpoints import AUTHORIZE_PATH, CALLBACK_PATH, CHALLENGE_PATH, PAR_PATH
 from openissuer.services.dpop import DPOP_NONCE_HEADER
 from openissuer.services.rate_limits import ADDRESS, CLIENT
+from openissuer.services.sign_in_binding import SECURE_PREFIX, SignInRedirect
+from openissuer.services.tenancy import WalletTenant
 from openissuer.services.wallet_auth import ATTESTATION_HEADER, ATTESTATION_POP_HEADER
 from openissuer.web.deps import ContainerDep, WalletTenantDep
 from openissuer.web.errors import NO_STORE
@@ -41,6 +43,28 @@ def _redirect(location: str) -> RedirectResponse:
     return RedirectResponse(location, status_code=302, headers={"Cache-Control": "no-store"})
 
 
+def sign_in_redirect(request: Request, tenant: WalletTenant, step: SignInRedirect) -> RedirectResponse:
+    """The redirect of a sign-in step, setting or clearing the sign-in's browser cookie (``SignInBinding``).
+
+    ``SameSite=Lax``: the identity provider's redirect back is a cross-site top-level GET, which Lax cookies go
+    with and Strict ones do not. ``Secure`` with the ``__Host-`` prefix (host-only, ``Path=/``: the ``/core`` path
+    aliases too) whenever the browser uses https; plain http (development) gets neither."""
+    response = _redirect(step.location)
+    cookie = step.cookie
+    if cookie is not None:
+        secure = request.url.scheme == "https" or tenant.issuer.startswith("https://")
+        response.set_cookie(
+            (SECURE_PREFIX if secure else "") + cookie.name,
+            cookie.value,
+            max_age=cookie.max_age,
+            path="/",
+            secure=secure,
+            httponly=True,
+            samesite="lax",
+        )
+    return response
+
+
 @router.get(
     AUTHORIZE_PATH,
     summary="Authorization endpoint (Authorization Code flow)",
@@ -63,7 +87,7 @@ async def authorize(request: Request, container: ContainerDep, tenant: WalletTen
     try:
         query = single_values(list(request.query_params.multi_items()))
         scopes = await container.metadata.scope_map(tenant)
-        return _redirect(await container.authorization.authorize(query, scopes, tenant))
+        return sign_in_redirect(request, tenant, await container.authorization.authorize(query, scopes, tenant))
     except InvalidRequestError as exc:
         return render_page("This sign-in link is not valid", exc.description)
     except AuthorizationPageError as exc:
@@ -119,7 +143,8 @@ async def attestation_challenge(container: ContainerDep, tenant: WalletTenantDep
 async def authentication_callback(request: Request, container: ContainerDep, tenant: WalletTenantDep) -> Response:
     try:
         query = single_values(list(request.query_params.multi_items()))
-        return _redirect(await container.authorization.complete(query, tenant))
+        step = await container.authorization.complete(query, tenant, request.cookies)
+        return sign_in_redirect(request, tenant, step)
     except InvalidRequestError as exc:
         return render_page("This sign-in is not valid", exc.description)
     except AuthorizationPageError as exc:

@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from openissuer.domain.interaction_hooks import DEFAULT_SESSION_TIMEOUT, MAX_SESSION_TIMEOUT
@@ -16,7 +16,7 @@ from openissuer.protocol.endpoints import INTERACTION_HOOK_CALLBACK_PATH
 from openissuer.services.interaction_hooks import HookInput, HookView
 from openissuer.web.deps import ContainerDep, PrincipalDep, WalletTenantDep
 from openissuer.web.pages import render_page
-from openissuer.web.routers.authorization import single_values
+from openissuer.web.routers.authorization import sign_in_redirect, single_values
 
 log = logging.getLogger("openissuer.web")
 router = APIRouter(prefix="/v1/openid/configuration", tags=["Interaction hook"])
@@ -121,10 +121,10 @@ async def get_openid_configuration(principal: PrincipalDep, container: Container
 async def interaction_hook_callback(request: Request, container: ContainerDep, tenant: WalletTenantDep) -> Response:
     try:
         query = single_values(list(request.query_params.multi_items()))
-        location = await container.authorization.return_from_hook(query, tenant)
+        step = await container.authorization.return_from_hook(query, tenant, request.cookies)
     except InvalidRequestError as exc:
         return render_page("This sign-in is not valid", exc.description)
     except AuthorizationPageError as exc:
         log.info("interaction step refused", extra={"reason": exc.detail or exc.description})
         return render_page(exc.title, exc.description, return_url=exc.return_url)
-    return RedirectResponse(location, status_code=302, headers={"Cache-Control": "no-store"})
+    return sign_in_redirect(request, tenant, step)
