@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -516,13 +517,19 @@ def _assert_failure_page(response: httpx.Response) -> None:
         {"remove": ["nonce"]},
     ],
 )
-async def test_unacceptable_id_tokens_end_on_a_page(flow: Flow, tampering: dict[str, Any]) -> None:
+async def test_unacceptable_id_tokens_end_on_a_page(
+    flow: Flow, tampering: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
     flow.idp.tamper_id_token(times=1, **tampering)
     try:
-        response = await flow.sign_in(await flow.start(flow.authorize_params()), "alice", _id_token_mapped(ALICE))
+        with caplog.at_level(logging.INFO, logger="openissuer.web"):
+            response = await flow.sign_in(await flow.start(flow.authorize_params()), "alice", _id_token_mapped(ALICE))
     finally:
         flow.idp.clear_faults()
     _assert_failure_page(response)
+    # The operator learns why (the page only says the sign-in failed):
+    (record,) = [r for r in caplog.records if r.getMessage() == "sign-in refused"]
+    assert record.reason and record.reason != "The identity provider's ID token is not acceptable"  # type: ignore[attr-defined]
 
 
 async def test_provider_refusing_the_sign_in(flow: Flow) -> None:

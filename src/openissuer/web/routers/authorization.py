@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
@@ -19,6 +21,7 @@ from openissuer.web.pages import render_page
 from openissuer.web.strict_input import FormInputError, parse_form_fields
 
 router = APIRouter(tags=["OID4VCI (wallets)"])
+log = logging.getLogger("openissuer.web")
 
 
 def single_values(items: list[tuple[str, str]]) -> dict[str, str]:
@@ -148,4 +151,6 @@ async def authentication_callback(request: Request, container: ContainerDep, ten
     except InvalidRequestError as exc:
         return render_page("This sign-in is not valid", exc.description)
     except AuthorizationPageError as exc:
+        # Why (the ID token's failed check, the provider's error): the page says only what the holder can act on.
+        log.info("sign-in refused", extra={"reason": exc.detail or exc.description})
         return render_page(exc.title, exc.description, return_url=exc.return_url)
