@@ -189,6 +189,30 @@ async def test_a_status_that_cannot_be_read_is_refused(
     assert_refused(response, "invalid_client", 401, words)
 
 
+async def test_a_failure_is_kept_for_a_moment(setup: Setup, pki: Pki, host: ListHost) -> None:
+    """A list that cannot be read is not fetched again by every request for 5 seconds (they are refused)."""
+    instance = WalletInstance(pki)
+    for _ in range(3):
+        response = await token(setup, await read_code(setup), instance, status=reference(host.uri("/gone"), 0))
+        assert_refused(response, "invalid_client", 401, "could not be")
+    assert host.fetched == {"/gone": 1}
+    host.bodies["/gone"] = status_list_jwt(pki, host.uri("/gone"), {})
+    setup.api.clock.advance(seconds=6)
+    response = await token(setup, await read_code(setup), instance, status=reference(host.uri("/gone"), 0))
+    assert response.status_code == 200, response.text
+    assert host.fetched == {"/gone": 2}
+
+
+@pytest.mark.parametrize("claims", [{"ttl": 10**14}, {"exp": 10**12}, {"ttl": 2**53 - 1, "exp": 2**53 - 1}])
+async def test_huge_times_are_read_as_for_ever(setup: Setup, pki: Pki, host: ListHost, claims: dict[str, int]) -> None:
+    host.bodies["/l"] = status_list_jwt(pki, host.uri("/l"), {1: REVOKED}, **claims)
+    instance = WalletInstance(pki)
+    response = await token(setup, await read_code(setup), instance, status=reference(host.uri("/l"), 0))
+    assert response.status_code == 200, response.text
+    refused = await token(setup, await read_code(setup), instance, status=reference(host.uri("/l"), 1))
+    assert_refused(refused, "invalid_client", 401, "is invalid")
+
+
 async def test_a_list_bomb_is_refused(setup: Setup, pki: Pki, host: ListHost) -> None:
     """A few KB that inflate past 16 MB are refused without inflating them whole."""
     bomb = b64url(zlib.compress(bytes(17 * 1024 * 1024), 9))

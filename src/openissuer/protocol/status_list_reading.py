@@ -27,6 +27,8 @@ from openissuer.protocol.token_status_list import BITS, JWT_TYP
 VALID = 0
 STATUS_NAMES = {0: "valid", 1: "invalid", 2: "suspended"}
 MAX_URI_LENGTH = 2048
+MAX_SECONDS = 10**10
+"""Times and ``ttl`` beyond this (the year 2286) are read as this: any larger number is as good as for ever."""
 MAX_TOKEN_LENGTH = 1_000_000
 """The outbound client's response cap: a list of a million 1-bit entries, compressed, is far smaller."""
 MAX_LIST_BYTES = 16 * 1024 * 1024
@@ -66,7 +68,7 @@ class StatusListSnapshot:
     def usable_until(self, now: datetime, default_ttl: timedelta, max_ttl: timedelta) -> datetime:
         """How long a consumer keeps this token: its ``ttl`` (``default_ttl`` without one) capped at ``max_ttl``
         and at its ``exp``."""
-        ttl = default_ttl if self.time_to_live is None else timedelta(seconds=self.time_to_live)
+        ttl = default_ttl if self.time_to_live is None else timedelta(seconds=min(self.time_to_live, MAX_SECONDS))
         until = now + min(ttl, max_ttl)
         return until if self.expires_at is None else min(until, self.expires_at)
 
@@ -118,6 +120,8 @@ def verify_status_list_jwt(token: str, *, uri: str, anchors: Sequence[bytes], no
     expires = _number(claims, "exp", required=False)
     if expires is not None and expires <= now.timestamp():
         raise StatusListReadError("the status list token has expired")
+    if expires is not None:
+        expires = min(expires, float(MAX_SECONDS))
     ttl = _number(claims, "ttl", required=False)
     if ttl is not None and ttl < 0:
         raise StatusListReadError("the status list token's ttl must not be negative")

@@ -6,8 +6,8 @@ An attestation whose entry is not VALID (revoked, suspended, anything else) is r
 cannot be read (the list cannot be fetched, is not signed under the anchors, is not the list at its URI, or has no
 such entry): a wallet provider that revokes an instance must be able to rely on issuers refusing it. A list is
 fetched once per process for every request that waits on it, and kept for its ``ttl`` (5 minutes without one, at
-most 1 hour, never past its ``exp``), so a busy issuer fetches each provider's list a few times an hour. Failures are
-not kept: the next request tries again.
+most 1 hour, never past its ``exp``), so a busy issuer fetches each provider's list a few times an hour. A failure is
+kept for 5 seconds, so a provider's outage is not asked again by every request.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from openissuer.domain.urls import redact_url
 from openissuer.errors import OAuthError
@@ -37,6 +38,9 @@ log = logging.getLogger("openissuer.attestation_status")
 
 DEFAULT_TTL = timedelta(minutes=5)
 MAX_TTL = timedelta(hours=1)
+FAILURE_KEPT = timedelta(seconds=5)
+"""A list that could not be read is not asked for again for this long: a provider's outage costs each worker one
+fetch per 5 seconds, not one per request (the requests are refused meanwhile, as they would be anyway)."""
 _CACHED_LISTS = 256
 _ACCEPT = "application/statuslist+jwt"
 
@@ -55,6 +59,7 @@ class AttestationStatusService:
         self._clock = clock
         self._lists: OrderedDict[tuple[str, bytes], _Kept] = OrderedDict()
         self._fetching: dict[tuple[str, bytes], asyncio.Future[StatusListSnapshot]] = {}
+        self._failed: dict[tuple[str, bytes], datetime] = {}
 
     async def check(
         self, reference: StatusReference, anchors: Sequence[bytes], what: str, error: type[OAuthError]
@@ -72,15 +77,28 @@ class AttestationStatusService:
 
     async def _list(self, uri: str, anchors: Sequence[bytes]) -> StatusListSnapshot:
         key = (uri, hashlib.sha256(b"".join(sorted(hashlib.sha256(a).digest() for a in anchors))).digest())
+        now = self._clock.now()
         kept = self._lists.get(key)
-        if kept is not None and self._clock.now() < kept.until:
+        if kept is not None and now < kept.until:
             return kept.snapshot
+        failed_until = self._failed.get(key)
+        if failed_until is not None:
+            if now < failed_until:
+                raise StatusListReadError("its status list could not be read a moment ago")
+            del self._failed[key]
         pending = self._fetching.get(key)
         if pending is None:
             pending = asyncio.ensure_future(self._fetch(key, uri, anchors))
             self._fetching[key] = pending
-            pending.add_done_callback(lambda _done: self._fetching.pop(key, None))
+            pending.add_done_callback(partial(self._fetched, key))
         return await asyncio.shield(pending)
+
+    def _fetched(self, key: tuple[str, bytes], done: asyncio.Future[StatusListSnapshot]) -> None:
+        self._fetching.pop(key, None)
+        if not done.cancelled() and done.exception() is not None:  # retrieved: every waiter may have gone
+            if len(self._failed) >= _CACHED_LISTS:
+                self._failed.clear()
+            self._failed[key] = self._clock.now() + FAILURE_KEPT
 
     async def _fetch(self, key: tuple[str, bytes], uri: str, anchors: Sequence[bytes]) -> StatusListSnapshot:
         try:
