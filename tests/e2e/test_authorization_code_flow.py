@@ -1139,6 +1139,18 @@ class TestTheBrowserThatStarted:
         assert (await flow.token(code)).status_code == 200
 
     @MEMORY_ONLY
+    async def test_the_cookie_without_its_prefix_is_refused_on_an_https_issuer(self, flow: Flow) -> None:
+        """A cookie without ``__Host-`` could have been planted by a sibling host or over plain http (an attacker
+        who started a sign-in of their own knows its name and value)."""
+        _, callback = await self._at_callback(flow)
+        ((name, value),) = flow.http.cookies.items()
+        assert name.startswith("__Host-")
+        async with httpx.AsyncClient(transport=flow.http._transport, base_url="https://issuer.example") as victim:
+            victim.cookies.set(name.removeprefix("__Host-"), value, domain="issuer.example")
+            refused = await victim.get(callback)
+        assert refused.status_code == 400 and "started in another browser" in refused.text
+
+    @MEMORY_ONLY
     async def test_one_sign_ins_cookie_does_not_finish_another(self, flow: Flow) -> None:
         _, first = await self._at_callback(flow)
         first_cookies = dict(flow.http.cookies)

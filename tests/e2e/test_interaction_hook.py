@@ -107,6 +107,7 @@ class HookFlow:
         assert callback.startswith(CALLBACK)
         response = await self.http.get(callback.removeprefix(ISSUER))
         assert response.status_code == 302, response.text
+        self.to_hook_response = response
         return str(response.headers["location"])
 
     async def visit(self, hook_url: str) -> str:
@@ -318,6 +319,16 @@ async def test_the_return_in_another_browser_is_refused_and_spoils_nothing(flow:
     done = await flow.back(return_url)
     assert wallet_query(done)["code"]
     assert "Max-Age=0" in done.headers["set-cookie"]  # the sign-in is over: its cookie goes
+
+
+@MEMORY_ONLY
+async def test_the_cookie_outlives_the_visit_to_the_hook(flow: HookFlow) -> None:
+    """The cookie set at /authorize lives as long as the sign-in (10 minutes); on the way to the hook it is renewed
+    for the hook's own time (sessionTimeoutInSec, here the default 300 s) and a minute more, so a holder who
+    takes the hook's whole time still comes back in time."""
+    await flow.to_hook()
+    renewed = flow.to_hook_response.headers["set-cookie"]
+    assert renewed.startswith("__Host-oi-sign-in-") and "Max-Age=360" in renewed
 
 
 @MEMORY_ONLY

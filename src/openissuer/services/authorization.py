@@ -58,7 +58,7 @@ from openissuer.protocol.token_request import verify_client_id_length
 from openissuer.services.authentication_providers import RESERVED_PARAMETERS, AuthenticationProviderService
 from openissuer.services.interaction_hook_flow import InteractionHookFlow
 from openissuer.services.interaction_hooks import InteractionHookService
-from openissuer.services.sign_in_binding import SignInBinding, SignInRedirect
+from openissuer.services.sign_in_binding import SignInBinding, SignInRedirect, uses_secure_cookies
 from openissuer.services.tenancy import WalletTenant
 from openissuer.services.upstream_oidc import UpstreamOidcClient
 from openissuer.services.wallet_auth import PresentedCredentials, WalletAuthService
@@ -73,6 +73,10 @@ PROTOCOL_CLAIMS = frozenset(
     {"iss", "aud", "exp", "iat", "nbf", "nonce", "azp", "at_hash", "c_hash", "auth_time", "sid", "jti", "acr", "amr"}
 )
 MAX_FORWARDED_LENGTH = 1000
+
+
+HOOK_COOKIE_MARGIN = 60
+"""Seconds the sign-in's cookie outlives the interaction hook's visit (a return just in time still finds it)."""
 
 
 @dataclass(frozen=True)
@@ -330,7 +334,7 @@ class AuthorizationService:
             )
         # Only the browser that started the sign-in may finish it; checked before the sign-in is taken, so another
         # client holding a leaked callback URL neither finishes nor spoils it.
-        self._binding.verify(tenant_id, session.id, cookies)
+        self._binding.verify(tenant_id, session.id, cookies, secure=uses_secure_cookies(tenant.issuer))
         async with self._uow() as uow:
             taken = await uow.authorization.complete_session(tenant_id, session.id, now)
             await uow.commit()
@@ -348,9 +352,11 @@ class AuthorizationService:
         holder_claims = {k: v for k, v in claims.items() if k not in PROTOCOL_CLAIMS}
         if hook is not None and not hook.disabled:
             assert self._hook_flow is not None
+            # The hook's return is checked against the cookie: it now lives as long as the visit may.
             return SignInRedirect(
-                await self._hook_flow.visit(tenant, provider, session, subject, holder_claims, hook)
-            )  # the cookie stays: the hook's return is checked against it
+                await self._hook_flow.visit(tenant, provider, session, subject, holder_claims, hook),
+                self._binding.cookie(tenant_id, session.id, hook.session_timeout + HOOK_COOKIE_MARGIN),
+            )
         return SignInRedirect(
             await self._issue_code(tenant, provider, session.id, session.request, subject, holder_claims),
             self._binding.cleared(tenant_id, session.id),

@@ -26,7 +26,7 @@ from openissuer.ports.uow import UnitOfWorkFactory
 from openissuer.protocol.authorization_request import create_error_redirect
 from openissuer.protocol.interaction_hook import HookReturn, HookTokenError, read_hook_state, verify_hook_return
 from openissuer.services.interaction_hooks import InteractionHookService
-from openissuer.services.sign_in_binding import SignInBinding, SignInRedirect
+from openissuer.services.sign_in_binding import SignInBinding, SignInRedirect, uses_secure_cookies
 from openissuer.services.tenancy import WalletTenant
 from openissuer.services.wallet_events import hook_completed
 from openissuer.services.wallet_secrets import digest_secret, new_secret
@@ -121,7 +121,7 @@ class InteractionHookFlow:
             raise AuthorizationPageError(
                 "This sign-in has expired", "The sign-in is unknown or already finished. Start again from your wallet."
             )
-        self._binding.verify(tenant.id, visit.session_id, cookies)
+        self._binding.verify(tenant.id, visit.session_id, cookies, secure=uses_secure_cookies(tenant.issuer))
         cleared = self._binding.cleared(tenant.id, visit.session_id)
         back = create_error_redirect(
             visit.request.redirect_uri,

@@ -35,6 +35,12 @@ class BrowserCookie:
     max_age: int
 
 
+def uses_secure_cookies(issuer: str) -> bool:
+    """Whether the sign-in cookie is ``Secure`` with the ``__Host-`` prefix: whenever the issuer's URL is https (TLS
+    may end at a proxy in front; the browser uses https all the same)."""
+    return issuer.startswith("https://")
+
+
 class SignInBinding:
     """Make and check the cookie that ties a sign-in session to its browser."""
 
@@ -51,11 +57,12 @@ class SignInBinding:
         name, _ = self._expected(tenant_id, session_id)
         return BrowserCookie(name, "", 0)
 
-    def verify(self, tenant_id: str, session_id: str, cookies: Mapping[str, str]) -> None:
-        """Raise AuthorizationPageError unless the browser holds the sign-in's cookie (with or without the secure
-        prefix: ``http`` in development cannot set ``Secure`` cookies)."""
+    def verify(self, tenant_id: str, session_id: str, cookies: Mapping[str, str], *, secure: bool) -> None:
+        """Raise AuthorizationPageError unless the browser holds the sign-in's cookie: under the ``__Host-`` name
+        when the issuer uses https (a cookie without the prefix could have been planted by a sibling host or over
+        plain http), under the bare name on a plain-http development issuer, which cannot set ``Secure`` cookies."""
         name, value = self._expected(tenant_id, session_id)
-        held = cookies.get(SECURE_PREFIX + name) or cookies.get(name) or ""
+        held = cookies.get(SECURE_PREFIX + name if secure else name) or ""
         if not hmac.compare_digest(held.encode(), value.encode()):
             raise AuthorizationPageError(
                 "This sign-in was started in another browser",

@@ -12,7 +12,7 @@ from openissuer.errors import AuthorizationPageError, InvalidRequestError
 from openissuer.protocol.endpoints import AUTHORIZE_PATH, CALLBACK_PATH, CHALLENGE_PATH, PAR_PATH
 from openissuer.services.dpop import DPOP_NONCE_HEADER
 from openissuer.services.rate_limits import ADDRESS, CLIENT
-from openissuer.services.sign_in_binding import SECURE_PREFIX, SignInRedirect
+from openissuer.services.sign_in_binding import SECURE_PREFIX, SignInRedirect, uses_secure_cookies
 from openissuer.services.tenancy import WalletTenant
 from openissuer.services.wallet_auth import ATTESTATION_HEADER, ATTESTATION_POP_HEADER
 from openissuer.web.deps import ContainerDep, WalletTenantDep
@@ -51,11 +51,11 @@ def sign_in_redirect(request: Request, tenant: WalletTenant, step: SignInRedirec
 
     ``SameSite=Lax``: the identity provider's redirect back is a cross-site top-level GET, which Lax cookies go
     with and Strict ones do not. ``Secure`` with the ``__Host-`` prefix (host-only, ``Path=/``: the ``/core`` path
-    aliases too) whenever the browser uses https; plain http (development) gets neither."""
+    aliases too) whenever the issuer's URL is https; a plain-http development issuer gets neither."""
     response = _redirect(step.location)
     cookie = step.cookie
     if cookie is not None:
-        secure = request.url.scheme == "https" or tenant.issuer.startswith("https://")
+        secure = uses_secure_cookies(tenant.issuer)
         response.set_cookie(
             (SECURE_PREFIX if secure else "") + cookie.name,
             cookie.value,
